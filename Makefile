@@ -1,0 +1,57 @@
+# Everyday commands. `make run` and `make test` set everything up on a fresh machine first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-fast lint format typecheck bench install install-dev translations clean
+
+run: install ## Set up and start the app (SQLite, one process)
+	$(BIN)/python app.py
+
+test: install-dev ## Set up and run the whole test suite
+	$(BIN)/python -m pytest
+
+test-fast: install-dev ## Everything except the end-to-end tests against real servers
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: install-dev ## Style and static checks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install-dev ## Benchmarks (print figures; never part of the tests)
+	$(BIN)/python -m bench
+
+install: $(VENV)/.installed node_modules/.installed translations/.compiled
+install-dev: install $(VENV)/.installed-dev
+
+$(VENV)/.installed: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Message catalogues are compiled at set-up; the .mo files are not kept in git.
+translations/.compiled: $(wildcard translations/*/LC_MESSAGES/messages.po) $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d translations
+	touch $@
+
+translations: install ## Re-extract UI strings and update the catalogues
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output --no-wrap \
+		--project Samsyn -o translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i translations/messages.pot -d translations
+
+clean:
+	rm -rf $(VENV) node_modules translations/.compiled

@@ -1,0 +1,109 @@
+"""Start Samsyn: `python app.py` (or `make run`), configured from the environment.
+
+This is the only module that knows the event loop. ASYNC_MODE=eventlet (the default) or
+gevent monkey-patches the standard library first thing, before anything else is imported;
+ASYNC_MODE=threading runs Werkzeug's development server and is meant for debugging only.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
+if ASYNC_MODE == "eventlet":
+    with warnings.catch_warnings():
+        # eventlet announces its deprecation at import; gevent is one setting away.
+        warnings.simplefilter("ignore")
+        import eventlet
+
+    eventlet.monkey_patch()
+elif ASYNC_MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import contextlib  # noqa: E402
+import logging  # noqa: E402
+import resource  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
+
+from flask import Flask  # noqa: E402
+
+from facilitation import create_app  # noqa: E402
+from facilitation.config import Config  # noqa: E402
+from facilitation.links import is_loopback, lan_address  # noqa: E402
+from facilitation.realtime import socketio  # noqa: E402
+
+log = logging.getLogger("samsyn")
+
+
+def raise_file_limit(wanted: int) -> None:
+    """Every connection is a file descriptor; lift the soft limit towards what we accept."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, wanted)
+    if soft < min(wanted, target):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, target), hard))
+
+
+def announce(config: Config) -> None:
+    """Say where the app can be opened, and from where phones reach it."""
+    host = "127.0.0.1" if config.HOST in ("0.0.0.0", "::") else config.HOST
+    print(f"Samsyn is running ({ASYNC_MODE}). Open http://{host}:{config.PORT}/", flush=True)
+    if config.PUBLIC_URL:
+        print(f"Phones join through {config.PUBLIC_URL}", flush=True)
+    elif is_loopback(config.HOST):
+        print("Listening on this computer only: set HOST=0.0.0.0 so phones can join.", flush=True)
+    else:
+        lan = lan_address()
+        if lan:
+            print(
+                f"Phones on the same network join through http://{lan}:{config.PORT}/", flush=True
+            )
+        else:
+            print("No network address found: phones cannot reach this computer yet.", flush=True)
+
+
+def serve(app: Flask, config: Config) -> None:
+    """Serve HTTP and Socket.IO on HOST:PORT with the chosen event loop."""
+    family = socket.AF_INET6 if ":" in config.HOST else socket.AF_INET
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+
+        listener = eventlet.listen(
+            (config.HOST, config.PORT), family=family, backlog=config.LISTEN_BACKLOG
+        )
+        # max_size: eventlet silently stops accepting at 1,024 connections by default.
+        eventlet.wsgi.server(listener, app, max_size=config.MAX_CONNECTIONS, log_output=False)
+    elif ASYNC_MODE == "gevent":
+        from gevent.pool import Pool
+        from gevent.pywsgi import WSGIServer
+
+        WSGIServer(
+            (config.HOST, config.PORT),
+            app,
+            log=None,
+            backlog=config.LISTEN_BACKLOG,
+            spawn=Pool(config.MAX_CONNECTIONS),
+        ).serve_forever()
+    else:
+        socketio.run(app, host=config.HOST, port=config.PORT, allow_unsafe_werkzeug=True)
+
+
+def main() -> None:
+    config = Config()
+    logging.basicConfig(
+        level=config.LOG_LEVEL,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    raise_file_limit(config.MAX_CONNECTIONS + 100)
+    app = create_app(config)
+    announce(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(app, config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Samsyn: live workshop facilitation. `create_app` assembles the layers.
+
+    core        domain.py (rules, aggregates) — no Flask, Socket.IO or SQLAlchemy
+    persistence models.py, db.py, migrations/
+    services    services/ (one use case each; commands, queries)
+    transport   realtime.py (Socket.IO), views.py (pages), api.py (JSON), broadcast.py
+
+The package never imports an event loop library: app.py chooses eventlet or gevent (and
+monkey-patches) before importing this; tests run it in threading mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import api, i18n, security, views
+from .broadcast import Broadcaster, Presence
+from .config import INSTANCE, ROOT, Config, instance_secret_key
+from .db import Database
+from .extension import Samsyn
+from .realtime import socketio
+from .services import Services
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app: database migrated, services, Socket.IO, broadcaster, pages, API."""
+    config = config or Config()
+    if not config.SECRET_KEY:
+        config.SECRET_KEY = instance_secret_key()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE),
+    )
+    app.config.from_object(config)
+    if config.PROXY_HOPS:
+        hops = config.PROXY_HOPS
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+
+    db = Database(config.DATABASE_URL)
+    db.migrate()
+    presence = Presence()
+    socketio.init_app(
+        app,
+        async_mode=config.ASYNC_MODE,
+        # Same-origin only (the default): a page on another site cannot open a socket.
+        cors_allowed_origins=None,
+        max_http_buffer_size=config.MAX_MESSAGE_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+    broadcaster = Broadcaster(
+        socketio,
+        db,
+        presence,
+        board_interval=config.BOARD_INTERVAL,
+        phone_interval=config.PHONE_INTERVAL,
+    )
+    services = Services(db, broadcaster)
+    app.extensions["samsyn"] = Samsyn(db, services, presence, broadcaster)
+
+    i18n.init_app(app)
+    security.init_app(app)
+    security.csrf.exempt(api.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    _register_error_pages(app)
+    if config.START_BROADCASTER:
+        broadcaster.start()
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(status: int) -> Any:
+        def handler(_: Exception) -> tuple[str, int]:
+            return render_template("error.html", status=status), status
+
+        return handler
+
+    for status in (400, 403, 404, 405, 500):
+        app.register_error_handler(status, page(status))

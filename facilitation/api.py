@@ -1,0 +1,102 @@
+"""The JSON API: create workshops, and export them (docs/api.md).
+
+Layer: edge (HTTP). Requests are JSON only, so a browser on another site cannot send them
+without a CORS preflight, which is refused: the API needs no CSRF token. Errors are
+`{"error": {"code", "message", "field"?}}` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_babel import force_locale, gettext
+from pydantic import ValidationError
+
+from . import export, i18n, identity, links
+from .domain import N_, DomainError, SeedFactor
+from .extension import samsyn
+from .schemas import WorkshopCreate
+from .services import Services, error_answer, validation_error
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _services() -> Services:
+    return samsyn().services
+
+
+def _error(answer: dict[str, Any], status: int) -> tuple[Response, int]:
+    return jsonify({"error": i18n.localise(answer)["error"]}), status
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+@bp.post("/workshops")
+def create_workshop() -> tuple[Response, int]:
+    """Create a workshop. 201 with its code and absolute URLs; 400 naming the bad field."""
+    if not request.is_json:
+        error = DomainError("json_required", N_("Send JSON (Content-Type: application/json)."))
+        return _error(error_answer(error), 415)
+    password = current_app.config["CREATE_PASSWORD"]
+    if password and not hmac.compare_digest(_bearer() or "", password):
+        error = DomainError("password_required", N_("Creating workshops needs the password."))
+        return _error(error_answer(error), 401)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        error = DomainError("invalid_input", N_("The body must be a JSON object."))
+        return _error(error_answer(error, field="body"), 400)
+    try:
+        data = WorkshopCreate.model_validate(body)
+    except ValidationError as exc:
+        return _error(validation_error(exc), 400)
+    seeds = [SeedFactor(f.title, f.category, f.description) for f in data.factors or []]
+    try:
+        code, secret = _services().create_workshop(
+            title=data.title, language=data.language, categories=data.categories, seeds=seeds
+        )
+    except DomainError as error:
+        field = error.params.get("field", "factors" if error.code == "too_many_factors" else None)
+        return _error(error_answer(error, **({"field": field} if field else {})), 400)
+    return jsonify(
+        code=code,
+        join_url=links.join_url(code),
+        board_url=links.external("views.board", code=code),
+        console_url=links.external("views.console", code=code),
+        facilitator_url=links.external("views.facilitator_link", code=code, secret=secret),
+        qr_svg_url=links.external("views.qr_svg", code=code),
+        qr_png_url=links.external("views.qr_png", code=code),
+    ), 201
+
+
+@bp.get("/workshops/<code>/export.<fmt>")
+def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
+    """The workshop's record as CSV or JSON, for its facilitator only (the session cookie of
+    the console, or `Authorization: Bearer <facilitator secret>`)."""
+    if fmt not in ("csv", "json"):
+        return _error(error_answer(DomainError("unknown_format", N_("Use csv or json."))), 404)
+    try:
+        workshop = _services().find_workshop(code)
+        _services().authorise_facilitator(
+            workshop.code, _bearer() or identity.facilitator_secret(workshop.code)
+        )
+    except DomainError as error:
+        status = 404 if error.code == "unknown_workshop" else 403
+        return _error(error_answer(error), status)
+    g.workshop_language = workshop.language
+    record = _services().record(workshop.code)
+    filename = f"samsyn-{workshop.code}.{fmt}"
+    if fmt == "csv":
+        with force_locale(workshop.language):
+            body = export.to_csv(record, gettext)
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body, mimetype = export.to_json(record), "application/json"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

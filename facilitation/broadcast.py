@@ -1,0 +1,247 @@
+"""Coalesced broadcasts: who is connected where, and the loop that sends each room its state.
+
+Layer: realtime. Services call `publish(change)` after they commit; nothing is sent then.
+Every BOARD_INTERVAL the loop reads each changed workshop's state from the database once and
+sends it to the boards and consoles; phones get the room's state at most every PHONE_INTERVAL,
+and only when something they show has changed (a vote changes the board's participation
+count, not the phones'). A vote therefore never causes a message per phone: the cost grows
+with changes per tick, not with votes × clients.
+
+Presence (who is connected) is the one thing kept in memory: it is about live connections,
+not the workshop, and is rebuilt as clients reconnect after a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from . import models
+from .db import Database
+from .services import Actor, Change
+from .services import state as views
+from .services.state import phone_view
+
+log = logging.getLogger(__name__)
+
+BOARD, CONSOLE, PHONE = "board", "console", "phone"
+VIEWS = (BOARD, CONSOLE, PHONE)
+
+
+def room(view: str, workshop_id: int) -> str:
+    """The Socket.IO room of one kind of screen of one workshop."""
+    return f"{view}:{workshop_id}"
+
+
+def participant_room(participant_id: int) -> str:
+    """Every connection of one participant (several tabs or devices share a cookie)."""
+    return f"participant:{participant_id}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    actor: Actor
+    view: str
+    workshop_id: int
+    language: str
+    participant_id: int | None = None
+
+
+class Presence:
+    """The connections of this process, by Socket.IO session id."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: dict[str, Connection] = {}
+        self._participants: dict[int, Counter[int]] = defaultdict(Counter)
+        self._views: dict[int, Counter[str]] = defaultdict(Counter)
+
+    def add(self, sid: str, connection: Connection) -> None:
+        with self._lock:
+            self._connections[sid] = connection
+            self._views[connection.workshop_id][connection.view] += 1
+            if connection.participant_id is not None:
+                self._participants[connection.workshop_id][connection.participant_id] += 1
+
+    def remove(self, sid: str) -> Connection | None:
+        with self._lock:
+            connection = self._connections.pop(sid, None)
+            if connection is None:
+                return None
+            self._views[connection.workshop_id][connection.view] -= 1
+            if connection.participant_id is not None:
+                people = self._participants[connection.workshop_id]
+                people[connection.participant_id] -= 1
+                if people[connection.participant_id] <= 0:
+                    del people[connection.participant_id]
+            return connection
+
+    def get(self, sid: str) -> Connection | None:
+        return self._connections.get(sid)
+
+    def participants(self, workshop_id: int) -> int:
+        """Participants with at least one connection open."""
+        return len(self._participants.get(workshop_id, ()))
+
+    def watching(self, workshop_id: int, view: str) -> int:
+        return self._views.get(workshop_id, Counter())[view]
+
+
+class Emitter(Protocol):
+    def emit(self, event: str, data: Any, *, to: str) -> None: ...
+    def sleep(self, seconds: float) -> None: ...
+    def start_background_task(self, target: Any) -> Any: ...
+
+
+class Broadcaster:
+    """Marks workshops dirty on `publish` and sends their state on the next tick."""
+
+    def __init__(
+        self,
+        emitter: Emitter,
+        db: Database,
+        presence: Presence,
+        *,
+        board_interval: float,
+        phone_interval: float,
+    ) -> None:
+        self.emitter = emitter
+        self.db = db
+        self.presence = presence
+        self.board_interval = board_interval
+        self.phone_interval = phone_interval
+        self._lock = threading.Lock()
+        self._changed: set[int] = set()
+        self._people: dict[int, set[int]] = defaultdict(set)
+        self._presence_changed: set[int] = set()
+        self._room_views: dict[int, dict[str, Any]] = {}
+        self._phone_pending: dict[int, dict[str, Any]] = {}
+        self._phone_digest: dict[int, str] = {}
+        self._next_phone_tick = 0.0
+        self._running = False
+
+    # --- Marking -----------------------------------------------------------------------
+
+    def publish(self, change: Change) -> None:
+        """Called by services after a commit: the workshop is sent out on the next tick."""
+        with self._lock:
+            self._changed.add(change.workshop_id)
+            self._people[change.workshop_id].update(change.participants)
+
+    def presence_changed(self, workshop_id: int) -> None:
+        """Someone connected or left: boards and consoles show the new count."""
+        with self._lock:
+            self._presence_changed.add(workshop_id)
+
+    # --- Sending -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the loop as a background task of the server's event loop."""
+        if not self._running:
+            self._running = True
+            self.emitter.start_background_task(self._run)
+
+    def stop(self) -> None:
+        self._running = False
+
+    def _run(self) -> None:
+        while self._running:
+            self.emitter.sleep(self.board_interval)
+            try:
+                self.tick(time.monotonic())
+            except Exception:  # the loop must outlive one bad tick
+                log.exception("broadcast tick failed")
+
+    def flush(self) -> None:
+        """Send everything pending now, phones included (tests use it instead of the loop)."""
+        self.tick(float("inf"))
+
+    def tick(self, now: float) -> None:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            people, self._people = self._people, defaultdict(set)
+            presence_only = self._presence_changed - changed
+            self._presence_changed = set()
+        for workshop_id in changed:
+            self._send_workshop(workshop_id, people.get(workshop_id, set()))
+        for workshop_id in presence_only:
+            cached = self._room_views.get(workshop_id)
+            if cached is None:
+                self._send_workshop(workshop_id, set())
+            else:
+                self._send_board(workshop_id, cached)
+        if now >= self._next_phone_tick:
+            self._next_phone_tick = now + self.phone_interval
+            pending, self._phone_pending = self._phone_pending, {}
+            for workshop_id, view in pending.items():
+                self.emitter.emit("state", view, to=room(PHONE, workshop_id))
+
+    def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
+        read = self._read(
+            workshop_id, console=self.presence.watching(workshop_id, CONSOLE) > 0, people=people
+        )
+        if read is None:
+            self._forget(workshop_id)
+            return
+        room_view, console_view, personal = read
+        self._room_views[workshop_id] = room_view
+        self._send_board(workshop_id, room_view, console_view)
+        for participant_id, view in personal.items():
+            self.emitter.emit("me", view, to=participant_room(participant_id))
+        phones = phone_view(room_view)
+        digest = _digest({k: v for k, v in phones.items() if k != "version"})
+        if self._phone_digest.get(workshop_id) != digest:
+            self._phone_digest[workshop_id] = digest
+            self._phone_pending[workshop_id] = phones
+
+    def _send_board(
+        self,
+        workshop_id: int,
+        room_view: dict[str, Any],
+        console_view: dict[str, Any] | None = None,
+    ) -> None:
+        connected = {"connected": self.presence.participants(workshop_id)}
+        self.emitter.emit("state", {**room_view, **connected}, to=room(BOARD, workshop_id))
+        if console_view is None and self.presence.watching(workshop_id, CONSOLE):
+            read = self._read(workshop_id, console=True, people=set())
+            console_view = read[1] if read else None
+        if console_view is not None:
+            self.emitter.emit("state", {**console_view, **connected}, to=room(CONSOLE, workshop_id))
+
+    def _read(
+        self, workshop_id: int, *, console: bool, people: set[int]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[int, dict[str, Any]]] | None:
+        """The room's view, the console's (when asked for) and the personal views of
+        `people`, from one read transaction; None if the workshop is gone."""
+        with self.db.read() as s:
+            workshop = s.get(models.Workshop, workshop_id)
+            if workshop is None:
+                return None
+            room_view = views.room_view(s, workshop)
+            console_view = views.console_view(s, workshop, room_view) if console else None
+            personal = {
+                p.id: views.personal_view(s, workshop, p)
+                for p in s.scalars(
+                    select(models.Participant).where(
+                        models.Participant.id.in_(people),
+                        models.Participant.workshop_id == workshop_id,
+                    )
+                )
+            }
+            return room_view, console_view, personal
+
+    def _forget(self, workshop_id: int) -> None:
+        for cache in (self._room_views, self._phone_pending, self._phone_digest):
+            cache.pop(workshop_id, None)
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=16).hexdigest()

@@ -1,0 +1,91 @@
+"""Configuration, read from the environment once at start.
+
+Layer: edge. Imports only the standard library. Every setting is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def instance_secret_key(instance: Path = INSTANCE) -> str:
+    """The SECRET_KEY kept under instance/, made on first start, so cookies survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings for a real run; every value can be set in the environment."""
+
+    def __init__(self) -> None:
+        # Unset: made on first start and kept under instance/ (see create_app).
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
+        self.DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE}/samsyn.db"
+        # The address phones use, e.g. https://samsyn.example.se. Unset: the LAN address.
+        self.PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/") or None
+        self.HOST = os.environ.get("HOST") or "0.0.0.0"
+        self.PORT = _int("PORT", 5000)
+        self.ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
+        # When set, creating a workshop needs this password (start page and API).
+        self.CREATE_PASSWORD = os.environ.get("CREATE_PASSWORD") or None
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        self.PROXY_HOPS = _int("PROXY_HOPS", 1)
+        # Broadcasts are coalesced: boards get the state at most every BOARD_INTERVAL seconds,
+        # phones every PHONE_INTERVAL seconds.
+        self.BOARD_INTERVAL = _float("BOARD_INTERVAL", 0.1)
+        self.PHONE_INTERVAL = _float("PHONE_INTERVAL", 0.5)
+        # Largest Socket.IO message accepted (Socket.IO's default is 1 MB).
+        self.MAX_MESSAGE_BYTES = _int("MAX_MESSAGE_BYTES", 16 * 1024)
+        # Simultaneous connections the server accepts (eventlet's default is 1,024) and the
+        # listen backlog (eventlet's default is 50).
+        self.MAX_CONNECTIONS = _int("MAX_CONNECTIONS", 10_000)
+        self.LISTEN_BACKLOG = _int("LISTEN_BACKLOG", 2048)
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
+        self.START_BROADCASTER = True
+        self.TESTING = False
+        self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_NAME = "samsyn"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+        self.SESSION_COOKIE_SECURE = bool(self.PUBLIC_URL and self.PUBLIC_URL.startswith("https:"))
+        self.BABEL_DEFAULT_LOCALE = "sv"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+        self.JSON_SORT_KEYS = False
+
+
+class TestConfig(Config):
+    """Settings for tests: threading mode, a database given by the test, fast broadcasts."""
+
+    def __init__(self, database_url: str, **overrides: object) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret"
+        self.DATABASE_URL = database_url
+        self.PUBLIC_URL = "http://samsyn.test"
+        self.ASYNC_MODE = "threading"
+        self.CREATE_PASSWORD = None
+        self.TESTING = True
+        self.WTF_CSRF_ENABLED = False
+        # Tests send broadcasts with Broadcaster.flush() instead of the background loop.
+        self.START_BROADCASTER = False
+        for key, value in overrides.items():
+            setattr(self, key, value)

@@ -1,0 +1,122 @@
+"""The database connection: engines, transactions per use case, and migrations on start.
+
+Layer: persistence. Knows SQLAlchemy and Alembic, nothing of Flask or Socket.IO.
+
+Every use case runs in one transaction from `Database.write()` (or `read()`); sessions are
+never shared between greenlets or threads. Writes are serialised per workshop: on PostgreSQL
+by locking the workshop's row (`lock_workshop`), on SQLite by one process-wide lock around
+`BEGIN IMMEDIATE` — a lock that yields to other greenlets, where SQLite's own busy wait would
+block the whole event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, make_url, select
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import models
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_url(url: str) -> URL:
+    """A database URL with the driver Samsyn uses: plain `postgresql://` means pg8000, a
+    pure-Python driver that cooperates with eventlet and gevent."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+pg8000")
+    return parsed
+
+
+class Database:
+    """One engine and the two kinds of transaction the services use."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = self._create_engine(echo)
+        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            self.engine.execution_options(sqlite_begin="IMMEDIATE"),
+            expire_on_commit=False,
+        )
+        self._sqlite_write_lock = threading.Lock()
+
+    def _create_engine(self, echo: bool) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(
+                self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20
+            )
+        if self.url.database and self.url.database != ":memory:":
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(self.url, echo=echo, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def configure(dbapi_connection: Any, _record: Any) -> None:
+            # Transactions are begun explicitly below, not by the sqlite3 module.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def begin(connection: Any) -> None:
+            mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction."""
+        with self._reads() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction, committed when the block ends without an exception."""
+        if self.is_sqlite:
+            with self._sqlite_write_lock, self._writes() as session, session.begin():
+                yield session
+        else:
+            with self._writes() as session, session.begin():
+                yield session
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (Alembic `upgrade head`)."""
+        with self.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str | None = None) -> AlembicConfig:
+    """Alembic's configuration for this project, without an alembic.ini file."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def lock_workshop(session: Session, code: str) -> models.Workshop | None:
+    """The workshop, its row locked until the transaction ends (PostgreSQL; on SQLite the
+    transaction already holds the database's write lock)."""
+    return session.scalars(
+        select(models.Workshop).where(models.Workshop.code == code).with_for_update()
+    ).one_or_none()

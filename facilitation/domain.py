@@ -1,0 +1,560 @@
+"""The rules of a workshop: steps, factors, rounds, ballots and what they add up to.
+
+Layer: pure core. Imports only the standard library — no Flask, Socket.IO or SQLAlchemy — so
+every rule here is tested directly. Services load state, call these functions, and persist.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark a message for translation without translating it: the edges translate."""
+    return message
+
+
+class DomainError(Exception):
+    """A rule said no. `code` is stable for clients; `message` is an English template."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.code = code
+        self.message = message
+        self.params = params
+
+
+class Role(StrEnum):
+    FACILITATOR = "facilitator"
+    PARTICIPANT = "participant"
+
+
+class Step(StrEnum):
+    PREPARE = "prepare"
+    COMPLETE = "complete"
+    PRUNE = "prune"
+    PRIORITISE = "prioritise"
+    RESULTS = "results"
+    CLOSED = "closed"
+
+
+STEPS: tuple[Step, ...] = tuple(Step)
+
+
+class Origin(StrEnum):
+    SEEDED = "seeded"
+    PROPOSED = "proposed"
+    FACILITATOR = "facilitator"
+
+
+class FactorStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    HIDDEN = "hidden"
+    REMOVED = "removed"
+
+
+class Method(StrEnum):
+    KEEP_REMOVE = "keep_remove"
+    DOTS = "dots"
+
+
+class RoundState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    REVEALED = "revealed"
+
+
+# The step in which each method's rounds are held.
+METHOD_STEP: dict[Method, Step] = {
+    Method.KEEP_REMOVE: Step.PRUNE,
+    Method.DOTS: Step.PRIORITISE,
+}
+
+# Keep/remove choices as stored in a ballot entry.
+KEEP, REMOVE = 1, 0
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 1000
+REASON_MAX = 500
+CATEGORY_MAX = 60
+NICKNAME_MAX = 40
+WORKSHOP_TITLE_MAX = 200
+CATEGORIES_MAX = 12
+FACTORS_MAX = 500
+BUDGET_MAX = 100
+
+LANGUAGES: tuple[str, ...] = ("sv", "en")
+
+# Well-known category sets, named in each language. They are domain data (the names a
+# workshop stores), not UI text, so they live here rather than in the message catalogues.
+CATEGORY_SETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "pestel": {
+        "sv": (
+            "Politiska",
+            "Ekonomiska",
+            "Sociala",
+            "Teknologiska",
+            "Miljömässiga",
+            "Legala",
+        ),
+        "en": (
+            "Political",
+            "Economic",
+            "Social",
+            "Technological",
+            "Environmental",
+            "Legal",
+        ),
+    },
+    "swot": {
+        "sv": ("Styrkor", "Svagheter", "Möjligheter", "Hot"),
+        "en": ("Strengths", "Weaknesses", "Opportunities", "Threats"),
+    },
+}
+DEFAULT_CATEGORY_SET = "pestel"
+# Where a seed factor without a category goes.
+OTHER_CATEGORY = {"sv": "Övrigt", "en": "Other"}
+
+# Join codes avoid letters and digits that are easily confused when read aloud or typed.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+def new_join_code() -> str:
+    """A random join code: six characters, about 30 bits."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(typed: str) -> str:
+    """The join code as stored, from what a person typed (any case, spaces and dashes)."""
+    return re.sub(r"[\s\-]", "", typed).upper()
+
+
+def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    """Text as stored: Unicode-normalised, control characters dropped, spaces collapsed."""
+    text = unicodedata.normalize("NFC", value)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch == "\n")
+    text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines()).strip()
+    text = re.sub(r"\n{3,}", "\n\n", text)  # one blank line between paragraphs at most
+    if required and not text:
+        raise DomainError("required", N_("The %(field)s must not be empty."), field=field)
+    if len(text) > max_length:
+        raise DomainError(
+            "too_long",
+            N_("The %(field)s can be at most %(max)s characters."),
+            field=field,
+            max=max_length,
+        )
+    return text
+
+
+def clean_title(value: str, *, field: str = "title", max_length: int = TITLE_MAX) -> str:
+    """A one-line title: like clean_text, with line breaks turned into spaces."""
+    return clean_text(" ".join(value.splitlines()), field=field, max_length=max_length)
+
+
+@dataclass(frozen=True)
+class SeedFactor:
+    title: str
+    category: str | None = None
+    description: str = ""
+
+
+def category_names(language: str) -> set[str]:
+    """Every name of the built-in category sets, in `language` and the others (casefolded),
+    so that "Social: …" finds the category "Sociala" in a Swedish workshop."""
+    return {
+        name.casefold()
+        for names in CATEGORY_SETS.values()
+        for lang in names.values()
+        for name in lang
+    } | {name.casefold() for name in OTHER_CATEGORY.values()}
+
+
+def parse_seed_lines(text: str, categories: Iterable[str]) -> list[SeedFactor]:
+    """Factors pasted one a line, each optionally prefixed `Category: title`.
+
+    A prefix that is not a known category name is part of the title: "EU: new rules" stays
+    whole unless there is a category "EU".
+    """
+    known = {name.casefold() for name in categories}
+    factors = []
+    for raw in text.splitlines():
+        line = raw.strip().lstrip("-•*").strip()
+        if not line:
+            continue
+        category = None
+        head, sep, tail = line.partition(":")
+        if sep and head.strip().casefold() in known and tail.strip():
+            category, line = head.strip(), tail.strip()
+        factors.append(SeedFactor(title=clean_title(line), category=category))
+    return factors
+
+
+def check_categories(names: Iterable[str]) -> list[str]:
+    """Category names as stored: cleaned, unique regardless of case, at least one."""
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        text = clean_title(name, field="category", max_length=CATEGORY_MAX)
+        if text.casefold() in seen:
+            raise DomainError(
+                "duplicate_category",
+                N_("The category %(name)s appears twice."),
+                name=text,
+            )
+        seen.add(text.casefold())
+        cleaned.append(text)
+    if not cleaned:
+        raise DomainError("no_categories", N_("A workshop needs at least one category."))
+    if len(cleaned) > CATEGORIES_MAX:
+        raise DomainError(
+            "too_many_categories",
+            N_("A workshop can have at most %(max)s categories."),
+            max=CATEGORIES_MAX,
+        )
+    return cleaned
+
+
+def plan_categories(
+    language: str, names: list[str] | None, seeds: list[SeedFactor]
+) -> tuple[list[str], list[int]]:
+    """A new workshop's categories, and for each seed factor the index of its category.
+
+    Without names, the built-in PESTEL set in the workshop's language. A seed's category is
+    found by name regardless of case, or by its name in a built-in set's other language
+    ("Social" finds "Sociala"); an unknown name becomes a new category; a seed without one
+    goes to "Other".
+    """
+    if len(seeds) > FACTORS_MAX:
+        raise DomainError(
+            "too_many_factors",
+            N_("A workshop can have at most %(max)s factors."),
+            max=FACTORS_MAX,
+        )
+    categories = check_categories(
+        names if names is not None else CATEGORY_SETS[DEFAULT_CATEGORY_SET][language]
+    )
+    index = {name.casefold(): i for i, name in enumerate(categories)}
+    for names_by_language in CATEGORY_SETS.values():
+        for i, name in enumerate(names_by_language[language]):
+            if name.casefold() in index:
+                for other in names_by_language.values():
+                    index.setdefault(other[i].casefold(), index[name.casefold()])
+    placement = []
+    for seed in seeds:
+        name = seed.category or OTHER_CATEGORY[language]
+        key = clean_title(name, field="category", max_length=CATEGORY_MAX).casefold()
+        if key not in index:
+            categories = check_categories([*categories, name])
+            index[key] = len(categories) - 1
+        placement.append(index[key])
+    return categories, placement
+
+
+# --- Steps ---------------------------------------------------------------------------------
+
+
+def check_not_closed(step: Step) -> None:
+    """Nothing changes in a closed workshop except reopening it (changing its step)."""
+    if step is Step.CLOSED:
+        raise DomainError("workshop_closed", N_("The workshop is closed."))
+
+
+# Which rounds a step shows: an open round always; otherwise the latest round of the first
+# of these methods that has one.
+SHOWN_METHODS: dict[Step, tuple[Method, ...]] = {
+    Step.PREPARE: (),
+    Step.COMPLETE: (),
+    Step.PRUNE: (Method.KEEP_REMOVE,),
+    Step.PRIORITISE: (Method.DOTS,),
+    Step.RESULTS: (Method.DOTS, Method.KEEP_REMOVE),
+    Step.CLOSED: (Method.DOTS, Method.KEEP_REMOVE),
+}
+
+
+def round_to_show(step: Step, rounds: Sequence[tuple[Method, RoundState]]) -> int | None:
+    """The index, in `rounds` (oldest first), of the round the room sees in `step`."""
+    for i, (_, state) in enumerate(rounds):
+        if state is RoundState.OPEN:
+            return i
+    for method in SHOWN_METHODS[step]:
+        for i in range(len(rounds) - 1, -1, -1):
+            if rounds[i][0] is method:
+                return i
+    return None
+
+
+def check_step_change(current: Step, target: Step, *, round_open: bool) -> None:
+    """The facilitator may move to any step, forward or back, once no round is open."""
+    if target is current:
+        raise DomainError("same_step", N_("The workshop is already in that step."))
+    if round_open:
+        raise DomainError("round_open", N_("Close the open round before changing step."))
+
+
+def check_can_propose(step: Step) -> None:
+    """Participants propose factors while the workshop is being completed."""
+    if step is not Step.COMPLETE:
+        raise DomainError(
+            "proposals_closed",
+            N_("Factors can only be proposed while the group is adding factors."),
+        )
+
+
+def check_proposal_quota(proposed_so_far: int, quota: int) -> None:
+    """A participant may propose a limited number of factors per workshop."""
+    if proposed_so_far >= quota:
+        raise DomainError(
+            "proposal_quota",
+            N_("You have proposed %(max)s factors, the most one person can."),
+            max=quota,
+        )
+
+
+def proposal_status(approval_required: bool) -> FactorStatus:
+    """What a participant's proposal becomes: active at once, or waiting for approval."""
+    return FactorStatus.PROPOSED if approval_required else FactorStatus.ACTIVE
+
+
+# --- Factor moderation -----------------------------------------------------------------------
+
+_MODERATION: dict[str, tuple[frozenset[FactorStatus], FactorStatus]] = {
+    "approve": (frozenset({FactorStatus.PROPOSED}), FactorStatus.ACTIVE),
+    "hide": (
+        frozenset({FactorStatus.PROPOSED, FactorStatus.ACTIVE}),
+        FactorStatus.HIDDEN,
+    ),
+    "remove": (
+        frozenset({FactorStatus.PROPOSED, FactorStatus.ACTIVE, FactorStatus.HIDDEN}),
+        FactorStatus.REMOVED,
+    ),
+    "restore": (
+        frozenset({FactorStatus.HIDDEN, FactorStatus.REMOVED}),
+        FactorStatus.ACTIVE,
+    ),
+}
+
+
+def moderate(status: FactorStatus, action: str) -> FactorStatus:
+    """The status a factor gets from a moderation action, or an error if it does not apply."""
+    allowed, result = _MODERATION[action]
+    if status not in allowed:
+        raise DomainError(
+            "wrong_status",
+            N_("This factor is %(status)s; it cannot be changed that way."),
+            status=status.value,
+        )
+    return result
+
+
+# --- Rounds ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """A round's settings; budget and cap apply to dot voting only."""
+
+    budget: int | None = None
+    cap: int | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in (("budget", self.budget), ("cap", self.cap)) if v is not None}
+
+
+def default_dot_budget(active_factors: int) -> int:
+    """A common rule of thumb: about a third of the factors, at least 3, at most 10."""
+    return max(3, min(10, round(active_factors / 3)))
+
+
+def round_settings(
+    method: Method,
+    *,
+    active_factors: int,
+    budget: int | None = None,
+    cap: int | None = None,
+) -> RoundSettings:
+    """Settings for a new round of `method`, with defaults filled in and limits checked."""
+    if method is Method.KEEP_REMOVE:
+        return RoundSettings()
+    budget = default_dot_budget(active_factors) if budget is None else budget
+    if not 1 <= budget <= BUDGET_MAX:
+        raise DomainError(
+            "bad_budget",
+            N_("The budget must be between 1 and %(max)s dots."),
+            max=BUDGET_MAX,
+        )
+    cap = budget if cap is None else cap
+    if not 1 <= cap <= budget:
+        raise DomainError(
+            "bad_cap",
+            N_("The cap per factor must be between 1 and the budget (%(budget)s)."),
+            budget=budget,
+        )
+    return RoundSettings(budget=budget, cap=cap)
+
+
+def check_can_open_round(
+    step: Step, method: Method, *, round_open: bool, active_factors: int
+) -> None:
+    """A round opens in its method's step, one at a time, with something to vote on."""
+    if round_open:
+        raise DomainError("round_open", N_("Another round is already open."))
+    if METHOD_STEP[method] is not step:
+        raise DomainError(
+            "wrong_step",
+            N_("This kind of round belongs to another step of the workshop."),
+        )
+    if active_factors == 0:
+        raise DomainError("no_factors", N_("There are no factors to vote on."))
+
+
+def check_round_transition(state: RoundState, target: RoundState) -> None:
+    """Rounds go open → closed → revealed, never back."""
+    allowed = {
+        RoundState.CLOSED: RoundState.OPEN,
+        RoundState.REVEALED: RoundState.CLOSED,
+    }
+    if allowed.get(target) is not state:
+        if target is RoundState.CLOSED:
+            raise DomainError("round_not_open", N_("The round is not open."))
+        raise DomainError("round_not_closed", N_("Close the round before revealing it."))
+
+
+# --- Ballots ---------------------------------------------------------------------------------
+
+
+def check_ballot(
+    method: Method,
+    settings: RoundSettings,
+    entries: Mapping[int, int],
+    votable: set[int],
+    *,
+    state: RoundState,
+) -> dict[int, int]:
+    """A whole ballot as stored: only while the round is open, only active factors, within
+    the budget and cap. Zero dots are dropped, so an empty ballot means "no vote"."""
+    if state is not RoundState.OPEN:
+        raise DomainError("round_closed", N_("The round is closed."))
+    unknown = set(entries) - votable
+    if unknown:
+        raise DomainError("not_votable", N_("You can only vote on the factors in this round."))
+    if method is Method.KEEP_REMOVE:
+        if any(value not in (KEEP, REMOVE) for value in entries.values()):
+            raise DomainError("bad_choice", N_("Choose keep or remove."))
+        return dict(entries)
+    assert settings.budget is not None and settings.cap is not None
+    if any(value < 0 for value in entries.values()):
+        raise DomainError("bad_dots", N_("Dots cannot be negative."))
+    if any(value > settings.cap for value in entries.values()):
+        raise DomainError("over_cap", N_("At most %(cap)s dots on one factor."), cap=settings.cap)
+    if sum(entries.values()) > settings.budget:
+        raise DomainError(
+            "over_budget",
+            N_("You have %(budget)s dots in all."),
+            budget=settings.budget,
+        )
+    return {factor: value for factor, value in entries.items() if value > 0}
+
+
+# --- Aggregates ------------------------------------------------------------------------------
+
+# Per factor, how many ballots gave each value: {factor_id: {value: count}}.
+Histogram = Mapping[int, Mapping[int, int]]
+
+
+@dataclass(frozen=True)
+class KeepRemoveResult:
+    factor_id: int
+    keep: int
+    remove: int
+
+    @property
+    def votes(self) -> int:
+        return self.keep + self.remove
+
+    @property
+    def majority(self) -> str | None:
+        """'keep', 'remove', 'tie', or None when nobody voted."""
+        if not self.votes:
+            return None
+        if self.keep == self.remove:
+            return "tie"
+        return "keep" if self.keep > self.remove else "remove"
+
+    @property
+    def agreement(self) -> float | None:
+        """Share of voters on the majority side (0.5–1.0), None when nobody voted."""
+        return max(self.keep, self.remove) / self.votes if self.votes else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "factor_id": self.factor_id,
+            "keep": self.keep,
+            "remove": self.remove,
+            "majority": self.majority,
+            "agreement": self.agreement,
+        }
+
+
+def keep_remove_results(histogram: Histogram, factor_ids: Iterable[int]) -> list[KeepRemoveResult]:
+    """Keep and remove counts per factor, in the order given."""
+    return [
+        KeepRemoveResult(
+            factor_id=f,
+            keep=histogram.get(f, {}).get(KEEP, 0),
+            remove=histogram.get(f, {}).get(REMOVE, 0),
+        )
+        for f in factor_ids
+    ]
+
+
+@dataclass(frozen=True)
+class DotsResult:
+    factor_id: int
+    dots: int
+    voters: int
+    rank: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "factor_id": self.factor_id,
+            "dots": self.dots,
+            "voters": self.voters,
+            "rank": self.rank,
+        }
+
+
+def competition_ranks(scores: Mapping[int, float]) -> dict[int, int]:
+    """Standard competition ranking, highest score first: 10, 7, 7, 3 → 1, 2, 2, 4."""
+    ordered = sorted(scores.values(), reverse=True)
+    first: dict[float, int] = {}
+    for position, score in enumerate(ordered, start=1):
+        first.setdefault(score, position)
+    return {key: first[score] for key, score in scores.items()}
+
+
+def dots_results(histogram: Histogram, factor_ids: Iterable[int]) -> list[DotsResult]:
+    """Dot totals per factor, most dots first (ties keep the order given)."""
+    ids = list(factor_ids)
+    totals = {f: sum(v * n for v, n in histogram.get(f, {}).items()) for f in ids}
+    voters = {f: sum(n for v, n in histogram.get(f, {}).items() if v > 0) for f in ids}
+    ranks = competition_ranks(totals)
+    results = [DotsResult(f, totals[f], voters[f], ranks[f]) for f in ids]
+    return sorted(results, key=lambda r: r.rank)
+
+
+def round_results(
+    method: Method, histogram: Histogram, factor_ids: Iterable[int]
+) -> list[dict[str, Any]]:
+    """The results of a round of `method` as plain data."""
+    if method is Method.KEEP_REMOVE:
+        return [r.as_dict() for r in keep_remove_results(histogram, factor_ids)]
+    return [r.as_dict() for r in dots_results(histogram, factor_ids)]

@@ -1,0 +1,55 @@
+"""Who the browser is, per workshop, as kept in Flask's signed session cookie.
+
+Layer: edge. A participant is the random id set when they open the join link; a facilitator
+holds the workshop's secret, set when they open their facilitator link (and checked against
+the database's hash on every command and page). The cookie is signed, HttpOnly and
+SameSite=Lax; the secret never appears in a URL after that first visit.
+"""
+
+from __future__ import annotations
+
+from flask import session
+
+from .domain import Role
+from .services import Actor
+from .services.participants import new_token
+
+_PARTICIPANTS = "p"
+_FACILITATORS = "f"
+# A browser remembers at most this many workshops of each kind (the oldest are forgotten),
+# which keeps the cookie far below browsers' 4 KB limit.
+_REMEMBERED = 20
+
+
+def _remember(kind: str, code: str, value: str) -> None:
+    entries = dict(session.get(kind, {}))
+    entries.pop(code, None)
+    entries[code] = value
+    session[kind] = dict(list(entries.items())[-_REMEMBERED:])
+    session.permanent = True
+
+
+def participant_token(code: str, *, create: bool = False) -> str | None:
+    """This browser's participant id in the workshop, made when `create` and missing."""
+    token: str | None = session.get(_PARTICIPANTS, {}).get(code)
+    if token is None and create:
+        token = new_token()
+        _remember(_PARTICIPANTS, code, token)
+    return token
+
+
+def facilitator_secret(code: str) -> str | None:
+    secret: str | None = session.get(_FACILITATORS, {}).get(code)
+    return secret
+
+
+def remember_facilitator(code: str, secret: str) -> None:
+    _remember(_FACILITATORS, code, secret)
+
+
+def facilitator(code: str) -> Actor:
+    return Actor(Role.FACILITATOR, code, secret=facilitator_secret(code))
+
+
+def participant(code: str) -> Actor:
+    return Actor(Role.PARTICIPANT, code, token=participant_token(code))

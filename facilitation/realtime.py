@@ -1,0 +1,140 @@
+"""Socket.IO handlers: connect, disconnect, the state on demand, and one handler per command.
+
+Layer: transport. Handlers are thin: they find the connection's actor, call one service, and
+return its answer as the acknowledgement (translated). They never touch the database and
+never broadcast: the broadcaster does, on its next tick, from what the service published.
+The command handlers are registered from the services' command table, so every command in
+docs/protocol.md has exactly one handler of the same name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import request
+from flask_babel import force_locale, gettext
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
+
+from . import i18n, identity
+from .broadcast import BOARD, CONSOLE, PHONE, Connection, participant_room, room
+from .domain import DomainError
+from .extension import samsyn
+from .services import COMMANDS, Services, error_answer
+from .services.state import phone_view
+
+log = logging.getLogger(__name__)
+
+socketio = SocketIO()
+
+
+def _services() -> Services:
+    return samsyn().services
+
+
+def _connection() -> Connection | None:
+    return samsyn().presence.get(request.sid)  # type: ignore[attr-defined]
+
+
+@socketio.on("connect")
+def connect(auth: Any = None) -> None:
+    """Sent by every board, console and phone on (re)connecting, with {"code", "view"}.
+
+    Refused unless the browser's cookie holds the workshop's facilitator secret (board,
+    console) or a participant id (phone). The client then gets its full state at once:
+    `state`, and for a phone also `me` with its own votes.
+    """
+    if not isinstance(auth, dict) or auth.get("view") not in (BOARD, CONSOLE, PHONE):
+        raise ConnectionRefusedError("bad_handshake")
+    view, code = auth["view"], str(auth.get("code", ""))[:12]
+    ext = samsyn()
+    actor = identity.participant(code) if view == PHONE else identity.facilitator(code)
+    try:
+        if view == PHONE:
+            if actor.token is None:
+                raise ConnectionRefusedError("not_joined")
+            workshop_id, participant_id = ext.services.join(code, actor.token)
+        else:
+            workshop = ext.services.authorise_facilitator(code, actor.secret)
+            workshop_id, participant_id = workshop.id, None
+        snapshot = ext.services.snapshot(actor, view)
+    except DomainError as error:
+        raise ConnectionRefusedError(error.code) from None
+    language = i18n.language_for(snapshot["state"]["workshop"]["language"])
+    connection = Connection(actor, view, workshop_id, language, participant_id)
+    ext.presence.add(request.sid, connection)  # type: ignore[attr-defined]
+    join_room(room(view, workshop_id))
+    if participant_id is not None:
+        join_room(participant_room(participant_id))
+    ext.broadcaster.presence_changed(workshop_id)
+    emit("state", _with_presence(snapshot["state"], view, workshop_id))
+    if "me" in snapshot:
+        emit("me", snapshot["me"])
+
+
+@socketio.on("disconnect")
+def disconnect(*_: Any) -> None:
+    """A client went away; boards and consoles see the new count on the next tick."""
+    ext = samsyn()
+    connection = ext.presence.remove(request.sid)  # type: ignore[attr-defined]
+    if connection is not None:
+        ext.broadcaster.presence_changed(connection.workshop_id)
+
+
+@socketio.on("state.get")
+def state_get(*_: Any) -> dict[str, Any]:
+    """Sent by any client that suspects it missed something (after sleep, on a gap). Acks
+    with {"ok": true, "data": {"state": …, "me": …}}; nothing is broadcast."""
+    connection = _connection()
+    if connection is None:
+        return _not_connected()
+    try:
+        snapshot = _services().snapshot(connection.actor, connection.view)
+    except DomainError as error:
+        return i18n.localise(error_answer(error), connection.language)
+    snapshot["state"] = _with_presence(snapshot["state"], connection.view, connection.workshop_id)
+    return {"ok": True, "data": snapshot}
+
+
+def _with_presence(state: dict[str, Any], view: str, workshop_id: int) -> dict[str, Any]:
+    """The state as this view gets it: phones without participation, screens with presence."""
+    if view == PHONE:
+        return phone_view(state)
+    presence = samsyn().presence
+    return {**state, "connected": presence.participants(workshop_id)}
+
+
+def _not_connected() -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": {"code": "not_connected", "message": gettext("Reconnect to the workshop first.")},
+    }
+
+
+def _command_handler(name: str) -> Any:
+    def handle(payload: Any = None, *_: Any) -> dict[str, Any]:
+        connection = _connection()
+        if connection is None:
+            return _not_connected()
+        answer = _services().execute(connection.actor, name, payload)
+        return i18n.localise(answer, connection.language)
+
+    handle.__name__ = name.replace(".", "_")
+    handle.__doc__ = COMMANDS[name].run.__doc__
+    return handle
+
+
+for _name in COMMANDS:
+    socketio.on_event(_name, _command_handler(_name))
+
+
+@socketio.on_error_default
+def on_error(error: Exception) -> dict[str, Any]:
+    """A bug, not bad input (that is answered above): log it, and still answer the client."""
+    if isinstance(error, ConnectionRefusedError):
+        raise error  # a refused connection is an answer, not a bug
+    log.exception("socket handler failed: %s", request.event.get("message"))  # type: ignore[attr-defined]
+    connection = _connection()
+    with force_locale(connection.language if connection else "sv"):
+        message = gettext("The server could not handle that. Please try again.")
+    return {"ok": False, "error": {"code": "server_error", "message": message}}

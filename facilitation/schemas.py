@@ -1,0 +1,117 @@
+"""The shape of every command's payload and of the JSON API's input.
+
+Layer: edge-facing schemas (pydantic). Checks types and sizes only; the rules themselves
+(steps, budgets, which factor may be voted on) live in the core. Every model refuses fields
+it does not know, and types are strict: "5" is not a number, true is not 1.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from .domain import CATEGORIES_MAX, FACTORS_MAX, Method, Step
+
+# Sizes here are transport limits, generous on purpose: the core checks the real lengths
+# after normalising whitespace, with messages people can act on.
+CommandId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Id = Annotated[StrictInt, Field(ge=1, le=2**53)]
+ShortText = Annotated[StrictStr, Field(max_length=1_000)]
+LongText = Annotated[StrictStr, Field(max_length=5_000)]
+FactorKey = Annotated[StrictStr, Field(pattern=r"^[1-9][0-9]{0,15}$")]
+Language = Literal["sv", "en"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Command(Strict):
+    """Every command carries a client-made id; a repeated id gets the first answer again."""
+
+    command_id: CommandId
+
+
+class FactorAdd(Command):
+    title: ShortText
+    description: LongText = ""
+    category_id: Id
+
+
+class FactorPropose(FactorAdd):
+    pass
+
+
+class FactorEdit(Command):
+    factor_id: Id
+    title: ShortText | None = None
+    description: LongText | None = None
+    category_id: Id | None = None
+
+
+class FactorRef(Command):
+    factor_id: Id
+
+
+class FactorRemove(Command):
+    factor_id: Id
+    reason: LongText
+
+
+class CategoryAdd(Command):
+    name: ShortText
+
+
+class CategoryRename(Command):
+    category_id: Id
+    name: ShortText
+
+
+class WorkshopConfigure(Command):
+    title: ShortText | None = None
+    language: Language | None = None
+    approval_required: StrictBool | None = None
+
+
+class StepSet(Command):
+    step: Step
+
+
+class RoundOpen(Command):
+    method: Method
+    budget: StrictInt | None = None
+    cap: StrictInt | None = None
+
+
+class RoundRef(Command):
+    round_id: Id
+
+
+class BallotSubmit(Command):
+    """A whole ballot: dots per factor for dot voting, "keep" or "remove" for pruning."""
+
+    round_id: Id
+    entries: Annotated[
+        dict[FactorKey, StrictInt | Literal["keep", "remove"]],
+        Field(max_length=FACTORS_MAX),
+    ]
+
+
+class ParticipantRename(Command):
+    nickname: ShortText
+
+
+class SeedFactorIn(Strict):
+    title: ShortText
+    category: ShortText | None = None
+    description: LongText = ""
+
+
+class WorkshopCreate(Strict):
+    """POST /api/workshops."""
+
+    title: ShortText
+    language: Language = "sv"
+    categories: Annotated[list[ShortText], Field(max_length=CATEGORIES_MAX)] | None = None
+    factors: Annotated[list[SeedFactorIn], Field(max_length=FACTORS_MAX)] | None = None

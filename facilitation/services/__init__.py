@@ -1,0 +1,240 @@
+"""The use cases, and the one way commands run: validate, authorise, transaction, rule, commit,
+record the answer, and only then publish what changed.
+
+Layer: services. Imports the core, the models, the schemas and the database; never Flask or
+Socket.IO. Socket handlers and HTTP views call `Services` and nothing below it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import models, schemas
+from ..db import Database, lock_workshop
+from ..domain import N_, DomainError, Role, SeedFactor, Step
+from . import factors, participants, state, voting, workshops
+from .base import Actor, Change, Publisher, Tx, secret_matches
+
+log = logging.getLogger(__name__)
+
+__all__ = ["COMMANDS", "Actor", "Change", "Services", "error_answer"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A named command: its payload schema, who may send it, and the use case it runs."""
+
+    schema: type[schemas.Command]
+    role: Role
+    run: Callable[[Tx, Any], dict[str, Any]]
+
+
+COMMANDS: dict[str, Command] = {
+    "factor.propose": Command(schemas.FactorPropose, Role.PARTICIPANT, factors.propose),
+    "ballot.submit": Command(schemas.BallotSubmit, Role.PARTICIPANT, voting.submit_ballot),
+    "participant.rename": Command(schemas.ParticipantRename, Role.PARTICIPANT, participants.rename),
+    "factor.add": Command(schemas.FactorAdd, Role.FACILITATOR, factors.add),
+    "factor.edit": Command(schemas.FactorEdit, Role.FACILITATOR, factors.edit),
+    "factor.approve": Command(schemas.FactorRef, Role.FACILITATOR, factors.approve),
+    "factor.hide": Command(schemas.FactorRef, Role.FACILITATOR, factors.hide),
+    "factor.remove": Command(schemas.FactorRemove, Role.FACILITATOR, factors.remove),
+    "factor.restore": Command(schemas.FactorRef, Role.FACILITATOR, factors.restore),
+    "category.add": Command(schemas.CategoryAdd, Role.FACILITATOR, workshops.add_category),
+    "category.rename": Command(schemas.CategoryRename, Role.FACILITATOR, workshops.rename_category),
+    "workshop.configure": Command(schemas.WorkshopConfigure, Role.FACILITATOR, workshops.configure),
+    "step.set": Command(schemas.StepSet, Role.FACILITATOR, workshops.set_step),
+    "round.open": Command(schemas.RoundOpen, Role.FACILITATOR, voting.open_round),
+    "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),
+    "round.reveal": Command(schemas.RoundRef, Role.FACILITATOR, voting.reveal_round),
+}
+
+# The only command a closed workshop accepts: stepping back to reopen it.
+_ALLOWED_WHEN_CLOSED = {"step.set"}
+
+
+def error_answer(error: DomainError, **extra: Any) -> dict[str, Any]:
+    """A refusal as sent to clients; the edge translates `message` and fills in `params`."""
+    return {
+        "ok": False,
+        "error": {"code": error.code, "message": error.message, "params": error.params, **extra},
+    }
+
+
+def validation_error(exc: ValidationError) -> dict[str, Any]:
+    """A payload that does not fit its schema, naming the first field at fault."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "payload"
+    error = DomainError("invalid_input", N_("Check the %(field)s."), field=field)
+    return error_answer(error, field=field)
+
+
+class Services:
+    """The use cases, bound to a database and to whoever listens for changes."""
+
+    def __init__(self, db: Database, publisher: Publisher) -> None:
+        self.db = db
+        self.publisher = publisher
+
+    # --- Commands -----------------------------------------------------------------------
+
+    def execute(self, actor: Actor, name: str, raw: Any) -> dict[str, Any]:
+        """Run one client command and return its answer (the acknowledgement).
+
+        A command id already answered for this actor gets the stored answer again and
+        changes nothing, so a phone may safely resend after a reconnect.
+        """
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return error_answer(DomainError("unknown_command", N_("Unknown command.")))
+        payload = self._parse(spec.schema, raw)
+        if isinstance(payload, dict):
+            return payload
+        if actor.role is not spec.role:
+            return error_answer(DomainError("forbidden", N_("You may not do that.")))
+        workshop_id = key = None
+        try:
+            with self.db.write() as s:
+                workshop = lock_workshop(s, actor.code)
+                if workshop is None:
+                    raise DomainError(
+                        "unknown_workshop", N_("There is no workshop with that code.")
+                    )
+                participant = self._authorise(s, workshop, actor)
+                workshop_id = workshop.id
+                key = f"p{participant.id}" if participant else "f"
+                stored = s.scalar(
+                    select(models.CommandRecord.answer).where(
+                        models.CommandRecord.workshop_id == workshop.id,
+                        models.CommandRecord.actor == key,
+                        models.CommandRecord.command_id == payload.command_id,
+                    )
+                )
+                if stored is not None:
+                    return dict(stored)
+                if workshop.step == Step.CLOSED and name not in _ALLOWED_WHEN_CLOSED:
+                    raise DomainError("workshop_closed", N_("The workshop is closed."))
+                tx = Tx(s, workshop, actor, participant)
+                data = spec.run(tx, payload)
+                bump(workshop)
+                answer = {"ok": True, "version": workshop.version, "data": data}
+                s.add(_record(workshop.id, key, payload.command_id, answer))
+        except DomainError as error:
+            answer = error_answer(error)
+            if workshop_id is not None and key is not None:
+                self._remember(_record(workshop_id, key, payload.command_id, answer))
+            return answer
+        self.publisher.publish(tx.change)
+        return answer
+
+    @staticmethod
+    def _parse(schema: type[BaseModel], raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            error = DomainError("invalid_input", N_("The command needs an object."))
+            return error_answer(error, field="payload")
+        try:
+            return schema.model_validate(raw)
+        except ValidationError as exc:
+            return validation_error(exc)
+
+    @staticmethod
+    def _authorise(s: Any, workshop: models.Workshop, actor: Actor) -> models.Participant | None:
+        """Check the actor against the database on every command: the facilitator's secret,
+        or the participant's cookie id."""
+        if actor.role is Role.FACILITATOR:
+            if not secret_matches(actor.secret, workshop):
+                raise DomainError("forbidden", N_("You may not do that."))
+            return None
+        participant = participants.find(s, workshop, actor.token)
+        if participant is None:
+            raise DomainError("not_joined", N_("Open the workshop's join link again."))
+        return participant
+
+    def _remember(self, record: models.CommandRecord) -> None:
+        """Keep a refusal's answer too, so a resent command gets the same answer."""
+        try:
+            with self.db.write() as s:
+                s.add(record)
+        except IntegrityError:
+            log.debug("command answer already recorded")
+
+    # --- Other use cases ----------------------------------------------------------------
+
+    def create_workshop(
+        self, *, title: str, language: str, categories: list[str] | None, seeds: list[SeedFactor]
+    ) -> tuple[str, str]:
+        """Create a workshop; returns its join code and the facilitator secret."""
+        with self.db.write() as s:
+            workshop, secret = workshops.create(
+                s, title=title, language=language, categories=categories, seeds=seeds
+            )
+            code = workshop.code
+        return code, secret
+
+    def join(self, code: str, token: str) -> tuple[int, int]:
+        """A participant with this cookie id connects: created on first connect. Returns the
+        workshop's and the participant's ids."""
+        with self.db.write() as s:
+            workshop = lock_workshop(s, code)
+            if workshop is None:
+                raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+            participant, new = participants.join(s, workshop, token)
+            if new:
+                bump(workshop)
+            ids = workshop.id, participant.id
+        if new:
+            self.publisher.publish(Change(ids[0]))
+        return ids
+
+    def authorise_facilitator(self, code: str, secret: str | None) -> models.Workshop:
+        """The workshop, if `secret` is its facilitator secret; otherwise an error."""
+        with self.db.read() as s:
+            workshop = workshops.find(s, code)
+            if not secret_matches(secret, workshop):
+                raise DomainError("forbidden", N_("You may not do that."))
+            return workshop
+
+    def find_workshop(self, code: str) -> models.Workshop:
+        with self.db.read() as s:
+            return workshops.find(s, code)
+
+    def snapshot(self, actor: Actor, view: str) -> dict[str, Any]:
+        """The full state for one view ("board", "console" or "phone"); a phone's comes
+        with its own part ("me")."""
+        with self.db.read() as s:
+            workshop = workshops.find(s, actor.code)
+            participant = self._authorise(s, workshop, actor)
+            room = state.room_view(s, workshop)
+            if participant is not None:
+                return {
+                    "state": state.phone_view(room),
+                    "me": state.personal_view(s, workshop, participant),
+                }
+            if view == "console":
+                return {"state": state.console_view(s, workshop, room)}
+            return {"state": room}
+
+    def record(self, code: str) -> dict[str, Any]:
+        """The complete workshop for an export."""
+        with self.db.read() as s:
+            return state.record(s, workshops.find(s, code))
+
+
+def bump(workshop: models.Workshop) -> None:
+    """Every change raises the workshop's version, in the same transaction."""
+    workshop.version += 1
+    workshop.updated_at = models.utcnow()
+
+
+def _record(
+    workshop_id: int, actor: str, command_id: str, answer: dict[str, Any]
+) -> models.CommandRecord:
+    return models.CommandRecord(
+        workshop_id=workshop_id, actor=actor, command_id=command_id, answer=answer
+    )

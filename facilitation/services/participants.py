@@ -1,0 +1,72 @@
+"""Use cases of participants: join a workshop, choose a nickname.
+
+Layer: services. A participant is a random id from a signed cookie and nothing else: no
+name is needed, and no IP address or user agent is stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import domain, models, schemas
+from .base import Tx
+
+
+def new_token() -> str:
+    """The random id a participant's cookie carries."""
+    return secrets.token_urlsafe(18)
+
+
+def find(
+    session: Session, workshop: models.Workshop, token: str | None
+) -> models.Participant | None:
+    """The participant of this workshop with this cookie id, if they have joined."""
+    if not token:
+        return None
+    return session.scalars(
+        select(models.Participant).where(
+            models.Participant.workshop_id == workshop.id, models.Participant.token == token
+        )
+    ).one_or_none()
+
+
+def join(
+    session: Session, workshop: models.Workshop, token: str
+) -> tuple[models.Participant, bool]:
+    """The participant with this cookie id, created on first connect; True when new.
+
+    Runs in the caller's write transaction, with the workshop locked, so that two tabs
+    joining at once get one participant and consecutive numbers.
+    """
+    participant = find(session, workshop, token)
+    if participant is not None:
+        return participant, False
+    number = (
+        session.scalar(
+            select(func.max(models.Participant.number)).where(
+                models.Participant.workshop_id == workshop.id
+            )
+        )
+        or 0
+    ) + 1
+    participant = models.Participant(workshop_id=workshop.id, token=token, number=number)
+    session.add(participant)
+    session.flush()
+    return participant, True
+
+
+def rename(tx: Tx, p: schemas.ParticipantRename) -> dict[str, Any]:
+    """A participant sets (or, with an empty text, clears) their optional nickname."""
+    assert tx.participant is not None
+    nickname = (
+        domain.clean_title(p.nickname, field="nickname", max_length=domain.NICKNAME_MAX)
+        if p.nickname.strip()
+        else None
+    )
+    tx.participant.nickname = nickname
+    tx.change.participants.add(tx.participant.id)
+    return {"nickname": nickname}

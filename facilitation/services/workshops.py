@@ -1,0 +1,143 @@
+"""Use cases of a workshop as a whole: create it, configure it, move it through its steps.
+
+Layer: services. Each command function takes the transaction and a validated payload, applies
+the core's rules, changes the models, logs, and returns the data of its acknowledgement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import domain, models, schemas
+from ..domain import N_, DomainError, FactorStatus, Origin, SeedFactor, Step
+from .base import Tx, hash_secret, new_secret
+
+
+def create(
+    session: Session,
+    *,
+    title: str,
+    language: str,
+    categories: list[str] | None,
+    seeds: list[SeedFactor],
+) -> tuple[models.Workshop, str]:
+    """A new workshop with its categories and seed factors; returns it and the facilitator
+    secret, which is stored only as a hash and shown once."""
+    names, placement = domain.plan_categories(language, categories, seeds)
+    secret = new_secret()
+    workshop = models.Workshop(
+        code=_unused_code(session),
+        title=domain.clean_title(title, max_length=domain.WORKSHOP_TITLE_MAX),
+        language=language,
+        step=Step.PREPARE.value,
+        facilitator_secret_hash=hash_secret(secret),
+    )
+    session.add(workshop)
+    session.flush()
+    rows = [
+        models.Category(workshop_id=workshop.id, position=i, name=n) for i, n in enumerate(names)
+    ]
+    session.add_all(rows)
+    session.flush()
+    session.add_all(
+        models.Factor(
+            workshop_id=workshop.id,
+            category_id=rows[index].id,
+            title=domain.clean_title(seed.title),
+            description=domain.clean_text(
+                seed.description,
+                field="description",
+                max_length=domain.DESCRIPTION_MAX,
+                required=False,
+            ),
+            origin=Origin.SEEDED.value,
+            status=FactorStatus.ACTIVE.value,
+        )
+        for seed, index in zip(seeds, placement, strict=True)
+    )
+    session.add(
+        models.LogEntry(
+            workshop_id=workshop.id,
+            actor="facilitator",
+            action="workshop.created",
+            details={"factors": len(seeds)},
+        )
+    )
+    return workshop, secret
+
+
+def _unused_code(session: Session) -> str:
+    """A join code no other workshop has (collisions are rare; a few tries suffice)."""
+    for _ in range(20):
+        code = domain.new_join_code()
+        if session.scalar(select(models.Workshop.id).where(models.Workshop.code == code)) is None:
+            return code
+    raise RuntimeError("no free join code found")
+
+
+def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
+    """Change the workshop's title, language or whether proposals need approval."""
+    w = tx.workshop
+    changed: dict[str, Any] = {}
+    if p.title is not None:
+        changed["title"] = w.title = domain.clean_title(
+            p.title, max_length=domain.WORKSHOP_TITLE_MAX
+        )
+    if p.language is not None:
+        changed["language"] = w.language = p.language
+    if p.approval_required is not None:
+        changed["approval_required"] = w.approval_required = p.approval_required
+    tx.log("workshop.configured", **changed)
+    return changed
+
+
+def set_step(tx: Tx, p: schemas.StepSet) -> dict[str, Any]:
+    """Move the workshop to another step (forward or back); closing it locks it."""
+    domain.check_step_change(tx.step, p.step, round_open=tx.open_round() is not None)
+    tx.log("step.changed", before=tx.workshop.step, after=p.step.value)
+    tx.workshop.step = p.step.value
+    return {"step": p.step.value}
+
+
+def add_category(tx: Tx, p: schemas.CategoryAdd) -> dict[str, Any]:
+    """Add a category at the end."""
+    existing = _categories(tx)
+    names = domain.check_categories([*(c.name for c in existing), p.name])
+    category = models.Category(workshop_id=tx.workshop.id, position=len(existing), name=names[-1])
+    tx.session.add(category)
+    tx.session.flush()
+    tx.log("category.added", name=category.name)
+    return {"category_id": category.id}
+
+
+def rename_category(tx: Tx, p: schemas.CategoryRename) -> dict[str, Any]:
+    """Rename a category."""
+    category = tx.category(p.category_id)
+    others = [c.name for c in _categories(tx) if c.id != category.id]
+    name = domain.check_categories([*others, p.name])[-1]
+    tx.log("category.renamed", before=category.name, after=name)
+    category.name = name
+    return {"category_id": category.id}
+
+
+def _categories(tx: Tx) -> list[models.Category]:
+    return list(
+        tx.session.scalars(
+            select(models.Category)
+            .where(models.Category.workshop_id == tx.workshop.id)
+            .order_by(models.Category.position)
+        )
+    )
+
+
+def find(session: Session, code: str) -> models.Workshop:
+    """The workshop with this join code, or an error."""
+    workshop = session.scalars(
+        select(models.Workshop).where(models.Workshop.code == domain.normalise_code(code))
+    ).one_or_none()
+    if workshop is None:
+        raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+    return workshop

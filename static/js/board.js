@@ -1,0 +1,45 @@
+// The board on the projector: the join code and QR, the factors by category, participation
+// while a vote is open, and the results once revealed. Read from the back of the room.
+import { h, pageData, fmt, plural, byCategory } from "./dom.js";
+import { connect } from "./live.js";
+import { renderResults, resultsHeading } from "./results.js";
+
+const page = pageData();
+const M = page.messages;
+const $ = (id) => document.getElementById(id);
+// More factors than this and the board switches to a compact layout to avoid scrolling.
+const COMPACT_FROM = 30;
+
+connect({ code: page.code, view: "board", messages: M, statusEl: $("connection"), onState: render });
+
+function render(room) {
+  const round = room.round;
+  $("workshop-title").textContent = room.workshop.title;
+  $("step-name").textContent = M.steps[room.workshop.step];
+  $("presence").textContent = `${plural(M.participants, room.participation.joined)} · ${fmt(M.connected, { n: room.connected })}`;
+  document.body.dataset.density = room.factors.length > COMPACT_FROM ? "compact" : "normal";
+
+  const voting = round && round.state !== "revealed";
+  $("participation").hidden = !voting;
+  if (voting) {
+    const { voted, joined } = room.participation;
+    $("participation-text").textContent = round.state === "open"
+      ? fmt(M.voted_of, { voted, joined })
+      : `${M.round_closed} (${fmt(M.voted_of, { voted, joined })})`;
+    $("participation-fill").style.width = `${joined ? Math.min(100, (100 * voted) / joined) : 0}%`;
+  }
+
+  $("board-results").hidden = !room.results;
+  $("board-factors").hidden = Boolean(room.results);
+  if (room.results) {
+    $("results-heading").textContent = resultsHeading(room.results, M);
+    renderResults($("results-list"), room.results, M);
+    return;
+  }
+  const groups = byCategory(room.categories, room.factors);
+  $("board-factors").replaceChildren(...(groups.length ? groups.map(({ category, factors }) =>
+    h("section", { class: "category-block" },
+      h("h2", { class: "category-name" }, category.name),
+      h("ul", { class: "plain" }, factors.map((f) => h("li", { class: "factor-item" }, f.title)))))
+    : [h("p", { class: "participation-text" }, M.no_factors)]));
+}

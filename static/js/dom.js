@@ -1,0 +1,70 @@
+// Small DOM and text helpers shared by every page. Text people typed is always set with
+// textContent (never innerHTML), so a title like <script> shows as text.
+
+/** Create an element: h("li", {class: "x", "aria-label": "y"}, "text", child). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(el.dataset, value);
+    else el.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replace an element's children, keeping keyboard focus on the element with the same key. */
+export function replaceChildren(parent, ...children) {
+  const focused = document.activeElement;
+  const key = focused && parent.contains(focused) ? focused.dataset.key : null;
+  parent.replaceChildren(...children.flat());
+  if (key) parent.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+/** The page's data block (code, view, language, translated messages). */
+export function pageData() {
+  return JSON.parse(document.getElementById("page-data").textContent);
+}
+
+/** Fill %(name)s placeholders. */
+export function fmt(template, params = {}) {
+  return template.replace(/%\((\w+)\)s/g, (_, name) => String(params[name] ?? ""));
+}
+
+/** A plural pair [one, other] with its count filled in. */
+export function plural(pair, n, params = {}) {
+  const formatted = new Intl.NumberFormat(document.documentElement.lang).format(n);
+  return fmt(n === 1 ? pair[0] : pair[1], { n: formatted, ...params });
+}
+
+export function percent(share) {
+  return new Intl.NumberFormat(document.documentElement.lang, { style: "percent" }).format(share);
+}
+
+/** Group factors by category, in the categories' order, skipping empty categories. */
+export function byCategory(categories, factors) {
+  const groups = categories.map((c) => ({ category: c, factors: [] }));
+  const index = new Map(groups.map((g) => [g.category.id, g]));
+  for (const f of factors) index.get(f.category_id)?.factors.push(f);
+  return groups.filter((g) => g.factors.length);
+}
+
+/** Refill a <select> with categories, keeping the chosen one when it still exists. */
+export function fillCategories(select, categories) {
+  const chosen = select.value;
+  const signature = JSON.stringify(categories);
+  if (select.dataset.signature === signature) return;
+  select.dataset.signature = signature;
+  select.replaceChildren(...categories.map((c) => h("option", { value: c.id }, c.name)));
+  if (categories.some((c) => String(c.id) === chosen)) select.value = chosen;
+}
+
+/** Show a short message in a form's status line. */
+export function say(el, text, kind = "info") {
+  el.textContent = text;
+  el.dataset.kind = kind;
+}

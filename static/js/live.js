@@ -1,0 +1,142 @@
+// The live connection every page uses: Socket.IO, the state by version, and a queue of
+// commands that survives a dropped network, a sleeping phone and a reload.
+//
+// Every command gets a random id once, when it is made. Commands are sent one at a time, in
+// order; one without an answer (timeout, disconnect) is sent again with the same id, which
+// the server answers from its record without counting it twice. The queue lives in
+// localStorage, so a reload while offline loses nothing.
+import { io } from "/vendor/socket.io.esm.min.js";
+import { plural } from "./dom.js";
+
+const ACK_TIMEOUT_MS = 10000;
+const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "bad_handshake"]);
+
+function newId() {
+  // crypto.randomUUID needs a secure context; phones on a LAN address over http are not one.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function connect({ code, view, messages, onState, onMe = () => {}, statusEl }) {
+  const storageKey = `samsyn:${code}:${view}:queue`;
+  const waiting = new Map(); // command id → resolve
+  let queue = load();
+  let inFlight = null;
+  let version = 0;
+  let meVersion = 0;
+  let state = "connecting";
+
+  const socket = io({ auth: { code, view } });
+
+  function load() {
+    try {
+      return JSON.parse(localStorage.getItem(storageKey)) || [];
+    } catch {
+      return [];
+    }
+  }
+
+  function save() {
+    try {
+      localStorage.setItem(storageKey, JSON.stringify(queue));
+    } catch {
+      // Private mode or a full storage: the queue still works in memory.
+    }
+  }
+
+  function showStatus(next, detail) {
+    state = next ?? state;
+    if (!statusEl) return;
+    const words = messages.connection;
+    let text = { online: words.online, offline: words.offline, connecting: words.connecting }[state];
+    if (state === "refused") text = words.refusals[detail] ?? words.refusals.forbidden;
+    if (queue.length && state !== "refused") text += " · " + plural(words.pending, queue.length);
+    statusEl.textContent = text;
+    statusEl.dataset.state = state;
+  }
+
+  function applyState(next) {
+    if (next.version < version) return; // older than what we show: ignore
+    version = next.version;
+    onState(next);
+  }
+
+  function applyMe(me) {
+    if (me.version < meVersion) return;
+    meVersion = me.version;
+    onMe(me, { pending: queue.map((c) => c.name) });
+  }
+
+  function pump() {
+    if (inFlight || !socket.connected || !queue.length) return;
+    const command = (inFlight = queue[0]);
+    socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emit(command.name, { ...command.payload, command_id: command.id }, (err, answer) => {
+        inFlight = null;
+        if (err) {
+          // No answer: keep it first in line; it goes again with the same id.
+          setTimeout(pump, 1000);
+          return;
+        }
+        queue = queue.filter((c) => c.id !== command.id);
+        save();
+        showStatus();
+        waiting.get(command.id)?.(answer);
+        waiting.delete(command.id);
+        pump();
+      });
+  }
+
+  /** Send a command; resolves with the server's answer {ok, data | error}. */
+  function send(name, payload, { replaces } = {}) {
+    // A newer whole ballot makes an unsent older one pointless: replace it in line.
+    if (replaces) {
+      const stale = queue.filter((c) => c !== inFlight && c.name === name && replaces(c.payload));
+      for (const c of stale) waiting.get(c.id)?.({ ok: true, superseded: true });
+      queue = queue.filter((c) => !stale.includes(c));
+    }
+    const command = { id: newId(), name, payload };
+    queue.push(command);
+    save();
+    showStatus();
+    const answer = new Promise((resolve) => waiting.set(command.id, resolve));
+    pump();
+    return answer;
+  }
+
+  /** Ask for the whole state again (after sleep, or when something looks off). */
+  function resync() {
+    if (!socket.connected) return;
+    socket.timeout(ACK_TIMEOUT_MS).emit("state.get", {}, (err, answer) => {
+      if (err || !answer?.ok) return;
+      applyState(answer.data.state);
+      if (answer.data.me) applyMe(answer.data.me);
+    });
+  }
+
+  socket.on("state", applyState);
+  socket.on("me", applyMe);
+  socket.on("connect", () => {
+    showStatus("online");
+    pump();
+  });
+  socket.on("disconnect", () => showStatus("offline"));
+  socket.on("connect_error", (err) => {
+    if (REFUSALS.has(err.message)) showStatus("refused", err.message);
+    else showStatus("offline");
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") return;
+    if (socket.connected) resync();
+    else socket.connect();
+  });
+  window.addEventListener("online", () => socket.connected || socket.connect());
+
+  showStatus("connecting");
+  return {
+    send,
+    resync,
+    pending: (name) => queue.some((c) => c.name === name),
+  };
+}

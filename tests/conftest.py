@@ -1,0 +1,203 @@
+"""Fixtures: an app per test on its own database, clients for every role, and helpers.
+
+Tests that need PostgreSQL (or, in tests/e2e, Chromium) skip when it is missing — except
+under CI (CI=true), where a missing service fails the run instead of hiding.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_socketio import SocketIOTestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from facilitation import create_app
+from facilitation.config import TestConfig
+from facilitation.db import normalise_url
+from facilitation.extension import Samsyn
+from facilitation.realtime import socketio
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def unavailable(what: str) -> None:
+    """Skip locally; fail under CI, where every service must be there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required under CI but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = create_engine(normalise_url(POSTGRES_URL))
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of our own on the PostgreSQL server, dropped at the end."""
+    if not _postgres_reachable():
+        unavailable("PostgreSQL")
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"samsyn_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """Each test that asks for it runs on SQLite and, when reachable, on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/samsyn.db"
+    url: str = request.getfixturevalue("postgres_database")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def make_app(tmp_path: Any) -> Iterator[Any]:
+    """Build apps on a database of the test's choosing (SQLite under tmp_path by default)."""
+    apps: list[Flask] = []
+
+    def build(database_url: str | None = None, **overrides: Any) -> Flask:
+        url = database_url or f"sqlite:///{tmp_path}/samsyn.db"
+        app = create_app(TestConfig(url, **overrides))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["samsyn"].db.dispose()
+
+
+@pytest.fixture
+def app(make_app: Any) -> Flask:
+    return make_app()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def samsyn(app: Flask) -> Samsyn:
+    return app.extensions["samsyn"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+SEED = {
+    "title": "Näringslivsstrategi 2030",
+    "language": "sv",
+    "factors": [
+        {"title": "Urbanisering", "category": "Sociala"},
+        {"title": "Åldrande befolkning", "category": "Sociala"},
+        {"title": "Kompetensförsörjning", "category": "Ekonomiska"},
+        {"title": "Elektrifiering av transporter", "category": "Teknologiska"},
+    ],
+}
+
+
+class Room:
+    """One workshop with a facilitator's console, a board and any number of phones, all
+    through Flask's and Flask-SocketIO's test clients."""
+
+    def __init__(self, app: Flask, created: dict[str, Any]) -> None:
+        self.app = app
+        self.code: str = created["code"]
+        self.created = created
+        self.facilitator_http = app.test_client()
+        self.facilitator_http.get(_path(created["facilitator_url"]))
+        self.console = self.connect(self.facilitator_http, "console")
+        self.board = self.connect(self.facilitator_http, "board")
+        self._commands = 0
+
+    def connect(self, http: FlaskClient, view: str) -> SocketIOTestClient:
+        return socketio.test_client(
+            self.app, auth={"code": self.code, "view": view}, flask_test_client=http
+        )
+
+    def phone(self) -> tuple[FlaskClient, SocketIOTestClient]:
+        """A new participant: opens the join link, then connects."""
+        http = self.app.test_client()
+        assert http.get(f"/j/{self.code}").status_code == 200
+        return http, self.connect(http, "phone")
+
+    def send(self, client: SocketIOTestClient, name: str, **payload: Any) -> dict[str, Any]:
+        """Send a command with a fresh id; returns the acknowledgement."""
+        self._commands += 1
+        payload.setdefault("command_id", f"cmd-{self._commands}")
+        answer: dict[str, Any] = client.emit(name, payload, callback=True)
+        return answer
+
+    def ok(self, client: SocketIOTestClient, name: str, **payload: Any) -> dict[str, Any]:
+        answer = self.send(client, name, **payload)
+        assert answer["ok"], answer
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    def flush(self) -> None:
+        self.app.extensions["samsyn"].broadcaster.flush()
+
+    def latest(self, client: SocketIOTestClient, event: str = "state") -> dict[str, Any]:
+        """The newest message of `event` the client received (after a flush)."""
+        received = [m for m in client.get_received() if m["name"] == event]
+        assert received, f"no {event} received"
+        message: dict[str, Any] = received[-1]["args"][0]
+        return message
+
+    def state(self, client: SocketIOTestClient) -> dict[str, Any]:
+        """The client's full state, asked for directly."""
+        answer = client.emit("state.get", {}, callback=True)
+        assert answer["ok"], answer
+        return answer["data"]  # type: ignore[no-any-return]
+
+    def category(self, name: str) -> int:
+        state = self.state(self.console)["state"]
+        return next(c["id"] for c in state["categories"] if c["name"] == name)
+
+    def factor(self, title: str) -> int:
+        state = self.state(self.console)["state"]
+        return next(f["id"] for f in state["factors"] if f["title"] == title)
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+@pytest.fixture
+def make_room(app: Flask) -> Any:
+    def build(**body: Any) -> Room:
+        response = app.test_client().post("/api/workshops", json={**SEED, **body})
+        assert response.status_code == 201, response.json
+        return Room(app, response.json)  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture
+def room(make_room: Any) -> Room:
+    return make_room()  # type: ignore[no-any-return]

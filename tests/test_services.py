@@ -1,0 +1,425 @@
+"""The use cases through `Services`, on SQLite and (when reachable) PostgreSQL: commands,
+their acknowledgements, idempotency, authorisation, and what bad input leaves behind."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from facilitation import models
+from facilitation.domain import Role, SeedFactor
+from facilitation.services import Actor, Change, Services
+
+
+class Recorder:
+    """A publisher that remembers what services published."""
+
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+
+    def publish(self, change: Change) -> None:
+        self.changes.append(change)
+
+
+class World:
+    """A workshop with a facilitator and helpers to act as participants."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.code, self.secret = services.create_workshop(
+            title="Omvärld",
+            language="sv",
+            categories=None,
+            seeds=[SeedFactor("Urbanisering", "Sociala"), SeedFactor("Klimat", "Miljömässiga")],
+        )
+        self.facilitator = Actor(Role.FACILITATOR, self.code, secret=self.secret)
+        self._n = 0
+
+    def participant(self, token: str) -> Actor:
+        self.services.join(self.code, token)
+        return Actor(Role.PARTICIPANT, self.code, token=token)
+
+    def run(
+        self, actor: Actor, command: str, command_id: str | None = None, /, **payload: Any
+    ) -> Any:
+        self._n += 1
+        payload["command_id"] = command_id or f"c{self._n}"
+        return self.services.execute(actor, command, payload)
+
+    def ok(self, actor: Actor, command: str, /, **payload: Any) -> Any:
+        answer = self.run(actor, command, **payload)
+        assert answer["ok"], answer
+        return answer["data"]
+
+    def console(self) -> dict[str, Any]:
+        return self.services.snapshot(self.facilitator, "console")["state"]
+
+    def version(self) -> int:
+        return int(self.console()["version"])
+
+    def ids(self) -> tuple[int, list[int]]:
+        state = self.console()
+        return state["categories"][0]["id"], [f["id"] for f in state["factors"]]
+
+
+@pytest.fixture
+def world(make_app: Any, database_url: str) -> World:
+    app = make_app(database_url)
+    services: Services = app.extensions["samsyn"].services
+    services.publisher = Recorder()
+    return World(services)
+
+
+def count(services: Services, model: type[models.Base]) -> int:
+    with services.db.read() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_every_change_bumps_the_version_and_is_published(world: World) -> None:
+    recorder = world.services.publisher
+    assert isinstance(recorder, Recorder)
+    before = world.version()
+    world.ok(world.facilitator, "step.set", step="complete")
+    assert world.version() == before + 1
+    assert recorder.changes and recorder.changes[-1].workshop_id
+    anna = world.participant("anna")  # joining is a change too
+    assert world.version() == before + 2
+    category, _ = world.ids()
+    data = world.ok(anna, "factor.propose", title="Besöksnäring", category_id=category)
+    assert data["status"] == "active"
+    assert world.version() == before + 3
+    assert recorder.changes[-1].participants  # the proposer's own view changed
+
+
+def test_a_repeated_command_id_gets_the_first_answer_and_changes_nothing(world: World) -> None:
+    world.ok(world.facilitator, "step.set", step="complete")
+    anna = world.participant("anna")
+    category, _ = world.ids()
+    first = world.run(anna, "factor.propose", "same-id", title="Turism", category_id=category)
+    version = world.version()
+    again = world.run(
+        anna, "factor.propose", "same-id", title="Something else", category_id=category
+    )
+    assert again == first
+    assert world.version() == version
+    titles = [f["title"] for f in world.console()["factors"]]
+    assert titles.count("Turism") == 1 and "Something else" not in titles
+    # The same id from another participant is another command.
+    bertil = world.participant("bertil")
+    other = world.run(bertil, "factor.propose", "same-id", title="Handel", category_id=category)
+    assert other["ok"] and other != first
+
+
+def test_a_refused_command_is_answered_the_same_way_when_resent(world: World) -> None:
+    anna = world.participant("anna")
+    category, _ = world.ids()
+    first = world.run(anna, "factor.propose", "p1", title="Turism", category_id=category)
+    assert first["error"]["code"] == "proposals_closed"
+    world.ok(world.facilitator, "step.set", step="complete")
+    again = world.run(anna, "factor.propose", "p1", title="Turism", category_id=category)
+    assert again == first
+
+
+def test_participants_cannot_send_facilitator_commands(world: World) -> None:
+    anna = world.participant("anna")
+    answer = world.run(anna, "step.set", step="complete")
+    assert answer["error"]["code"] == "forbidden"
+    impostor = Actor(Role.FACILITATOR, world.code, secret="guessed")
+    assert world.run(impostor, "step.set", step="complete")["error"]["code"] == "forbidden"
+    stranger = Actor(Role.PARTICIPANT, world.code, token="never-joined")
+    assert world.run(stranger, "participant.rename", nickname="x")["error"]["code"] == "not_joined"
+    elsewhere = Actor(Role.FACILITATOR, "NOSUCH", secret=world.secret)
+    assert world.run(elsewhere, "step.set", step="complete")["error"]["code"] == (
+        "unknown_workshop"
+    )
+    assert world.console()["workshop"]["step"] == "prepare"
+
+
+def test_another_workshops_secret_and_ids_do_not_reach_this_one(world: World) -> None:
+    other = World(world.services)
+    category, factors = world.ids()
+    # The other workshop's secret does not open this one.
+    borrowed = Actor(Role.FACILITATOR, world.code, secret=other.secret)
+    assert world.run(borrowed, "factor.hide", factor_id=factors[0])["error"]["code"] == "forbidden"
+    # The other workshop's facilitator names this workshop's factor: unknown there.
+    answer = other.run(other.facilitator, "factor.hide", factor_id=factors[0])
+    assert answer["error"]["code"] == "unknown_factor"
+    answer = other.run(other.facilitator, "factor.add", title="X", category_id=category)
+    assert answer["error"]["code"] == "unknown_category"
+    assert all(f["status"] == "active" for f in world.console()["factors"])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "text",
+        {},
+        {"command_id": "ok", "step": "nowhere"},
+        {"command_id": "ok", "step": "complete", "extra": 1},
+        {"command_id": "", "step": "complete"},
+        {"command_id": "x" * 65, "step": "complete"},
+        {"command_id": "bad id!", "step": "complete"},
+        {"command_id": 5, "step": "complete"},
+    ],
+)
+def test_bad_payloads_are_refused_and_change_nothing(world: World, payload: Any) -> None:
+    version = world.version()
+    answer = world.services.execute(world.facilitator, "step.set", payload)
+    assert answer["ok"] is False
+    assert answer["error"]["code"] == "invalid_input"
+    assert answer["error"]["message"]
+    assert world.version() == version
+
+
+def test_validation_errors_name_the_field(world: World) -> None:
+    category, _ = world.ids()
+    answer = world.run(world.facilitator, "factor.add", title=7, category_id=category)
+    assert answer["error"]["field"] == "title"
+    answer = world.run(world.facilitator, "factor.add", title="x" * 1001, category_id=category)
+    assert answer["error"]["field"] == "title"
+    answer = world.run(world.facilitator, "factor.add", title="ok", category_id="1")
+    assert answer["error"]["field"] == "category_id"
+    answer = world.run(world.facilitator, "factor.add", title="ok", category_id=True)
+    assert answer["error"]["field"] == "category_id"
+
+
+def test_unknown_commands_are_refused(world: World) -> None:
+    answer = world.services.execute(world.facilitator, "workshop.delete", {"command_id": "x"})
+    assert answer["error"]["code"] == "unknown_command"
+
+
+def test_moderation_keeps_history_and_reasons(world: World) -> None:
+    _, (urbanisation, climate) = world.ids()
+    world.ok(world.facilitator, "factor.remove", factor_id=urbanisation, reason="  Dubblett  ")
+    world.ok(world.facilitator, "factor.hide", factor_id=climate)
+    assert world.run(world.facilitator, "factor.hide", factor_id=climate)["error"]["code"] == (
+        "wrong_status"
+    )
+    blank = world.run(world.facilitator, "factor.remove", factor_id=climate, reason="   ")
+    assert blank["error"]["code"] == "required"
+    factors = {f["id"]: f for f in world.console()["factors"]}
+    assert factors[urbanisation]["status"] == "removed"
+    assert factors[urbanisation]["removal_reason"] == "Dubblett"
+    assert factors[climate]["status"] == "hidden"
+    room = world.services.snapshot(world.participant("anna"), "phone")["state"]
+    assert room["factors"] == []  # removed and hidden factors leave the room
+    world.ok(world.facilitator, "factor.restore", factor_id=urbanisation)
+    assert {f["id"]: f for f in world.console()["factors"]}[urbanisation]["removal_reason"] is None
+    with world.services.db.read() as s:
+        actions = list(s.scalars(select(models.LogEntry.action).order_by(models.LogEntry.id)))
+        removal = s.scalars(
+            select(models.LogEntry).where(models.LogEntry.action == "factor.removed")
+        ).one()
+    assert actions[-3:] == ["factor.removed", "factor.hidden", "factor.restored"]
+    assert removal.details == {"reason": "Dubblett"} and removal.actor == "facilitator"
+
+
+def test_approval_first_keeps_proposals_off_the_board(world: World) -> None:
+    world.ok(world.facilitator, "workshop.configure", approval_required=True)
+    world.ok(world.facilitator, "step.set", step="complete")
+    anna = world.participant("anna")
+    category, _ = world.ids()
+    data = world.ok(anna, "factor.propose", title="Turism", category_id=category, description="")
+    assert data["status"] == "proposed"
+    snapshot = world.services.snapshot(anna, "phone")
+    assert "Turism" not in [f["title"] for f in snapshot["state"]["factors"]]
+    assert snapshot["me"]["proposals"][0]["status"] == "proposed"
+    world.ok(world.facilitator, "factor.approve", factor_id=data["factor_id"])
+    snapshot = world.services.snapshot(anna, "phone")
+    assert "Turism" in [f["title"] for f in snapshot["state"]["factors"]]
+    console = world.console()
+    proposer = next(f for f in console["factors"] if f["title"] == "Turism")["proposed_by"]
+    assert proposer == {"number": 1, "nickname": None}
+
+
+def test_proposal_quota_per_participant(world: World) -> None:
+    world.ok(world.facilitator, "step.set", step="complete")
+    anna = world.participant("anna")
+    category, _ = world.ids()
+    for i in range(10):
+        world.ok(anna, "factor.propose", title=f"Faktor {i}", category_id=category)
+    answer = world.run(anna, "factor.propose", title="En till", category_id=category)
+    assert answer["error"]["code"] == "proposal_quota"
+
+
+def open_dots(world: World, budget: int = 3, cap: int = 2) -> int:
+    world.ok(world.facilitator, "step.set", step="prioritise")
+    return int(
+        world.ok(world.facilitator, "round.open", method="dots", budget=budget, cap=cap)["round_id"]
+    )
+
+
+def test_a_new_ballot_replaces_the_old_and_an_empty_one_withdraws(world: World) -> None:
+    round_id = open_dots(world)
+    _, (a, b) = world.ids()
+    anna = world.participant("anna")
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 2, str(b): 1})
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(b): 2})
+    assert world.console()["participation"]["voted"] == 1
+    me = world.services.snapshot(anna, "phone")["me"]
+    assert me["ballot"] == {"round_id": round_id, "entries": {str(b): 2}}
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={})
+    assert world.console()["participation"]["voted"] == 0
+    assert count(world.services, models.BallotEntry) == 0
+
+
+def test_the_server_enforces_budget_cap_and_open_rounds(world: World) -> None:
+    round_id = open_dots(world, budget=3, cap=2)
+    _, (a, b) = world.ids()
+    anna = world.participant("anna")
+    over_cap = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 3})
+    assert over_cap["error"]["code"] == "over_cap"
+    over_budget = world.run(
+        anna, "ballot.submit", round_id=round_id, entries={str(a): 2, str(b): 2}
+    )
+    assert over_budget["error"]["code"] == "over_budget"
+    strings = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): "keep"})
+    assert strings["error"]["code"] == "bad_dots"
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 2})
+    world.ok(world.facilitator, "factor.hide", factor_id=b)
+    hidden = world.run(anna, "ballot.submit", round_id=round_id, entries={str(b): 1})
+    assert hidden["error"]["code"] == "not_votable"
+    world.ok(world.facilitator, "round.close", round_id=round_id)
+    closed = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    assert closed["error"]["code"] == "round_closed"
+    me = world.services.snapshot(anna, "phone")["me"]
+    assert me["ballot"]["entries"] == {str(a): 2}  # refusals changed nothing
+
+
+def test_results_are_hidden_until_revealed(world: World) -> None:
+    world.ok(world.facilitator, "step.set", step="prune")
+    round_id = world.ok(world.facilitator, "round.open", method="keep_remove")["round_id"]
+    _, (a, b) = world.ids()
+    voters = [world.participant(f"p{i}") for i in range(4)]
+    for i, voter in enumerate(voters):
+        choice = "remove" if i < 3 else "keep"
+        world.ok(
+            voter, "ballot.submit", round_id=round_id, entries={str(a): choice, str(b): "keep"}
+        )
+    room = world.services.snapshot(voters[0], "phone")["state"]
+    assert room["results"] is None
+    assert world.services.snapshot(world.facilitator, "board")["state"]["participation"] == {
+        "joined": 4,
+        "voted": 4,
+    }
+    assert world.run(world.facilitator, "round.reveal", round_id=round_id)["error"]["code"] == (
+        "round_not_closed"
+    )
+    world.ok(world.facilitator, "round.close", round_id=round_id)
+    assert world.services.snapshot(voters[0], "phone")["state"]["results"] is None
+    assert world.console()["results"]["factors"]  # the facilitator previews
+    world.ok(world.facilitator, "round.reveal", round_id=round_id)
+    results = world.services.snapshot(voters[0], "phone")["state"]["results"]
+    by_factor = {r["factor_id"]: r for r in results["factors"]}
+    assert by_factor[a] | {"title": "x"} == {
+        "factor_id": a,
+        "keep": 1,
+        "remove": 3,
+        "majority": "remove",
+        "agreement": 0.75,
+        "title": "x",
+        "category_id": by_factor[a]["category_id"],
+        "status": "active",
+    }
+    # The group wants it gone: the facilitator removes it, and the results say so.
+    world.ok(world.facilitator, "factor.remove", factor_id=a, reason="Gruppen röstade bort")
+    results = world.services.snapshot(voters[0], "phone")["state"]["results"]
+    assert {r["factor_id"]: r["status"] for r in results["factors"]}[a] == "removed"
+
+
+def test_step_changes_wait_for_the_open_round(world: World) -> None:
+    round_id = open_dots(world)
+    answer = world.run(world.facilitator, "step.set", step="results")
+    assert answer["error"]["code"] == "round_open"
+    world.ok(world.facilitator, "round.close", round_id=round_id)
+    world.ok(world.facilitator, "step.set", step="results")
+
+
+def test_a_closed_workshop_is_locked_until_reopened(world: World) -> None:
+    anna = world.participant("anna")
+    world.ok(world.facilitator, "step.set", step="closed")
+    category, _ = world.ids()
+    for actor, name, payload in [
+        (world.facilitator, "factor.add", {"title": "X", "category_id": category}),
+        (world.facilitator, "workshop.configure", {"title": "Ny"}),
+        (anna, "participant.rename", {"nickname": "Anna"}),
+    ]:
+        assert world.run(actor, name, **payload)["error"]["code"] == "workshop_closed"
+    world.ok(world.facilitator, "step.set", step="results")
+    world.ok(world.facilitator, "factor.add", title="X", category_id=category)
+
+
+def test_join_is_idempotent_and_numbers_participants(world: World) -> None:
+    first = world.services.join(world.code, "anna")
+    assert world.services.join(world.code, "anna") == first
+    world.services.join(world.code, "bertil")
+    with world.services.db.read() as s:
+        numbers = sorted(s.scalars(select(models.Participant.number)))
+    assert numbers == [1, 2]
+
+
+def test_concurrent_ballots_from_one_participant_leave_one_ballot(world: World) -> None:
+    """Two phones (or a double tap) sending at once: one ballot, within the budget."""
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, b) = world.ids()
+    anna = world.participant("anna")
+    barrier = threading.Barrier(8)
+    answers: list[Any] = []
+
+    def vote(i: int) -> None:
+        barrier.wait()
+        entries = {str(a): 3} if i % 2 else {str(b): 3}
+        answers.append(
+            world.run(anna, "ballot.submit", f"t{i}", round_id=round_id, entries=entries)
+        )
+
+    threads = [threading.Thread(target=vote, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a["ok"] for a in answers), answers
+    assert count(world.services, models.Ballot) == 1
+    with world.services.db.read() as s:
+        assert s.scalar(select(func.sum(models.BallotEntry.value))) == 3
+
+
+def test_rename_sets_and_clears_the_nickname(world: World) -> None:
+    anna = world.participant("anna")
+    assert world.ok(anna, "participant.rename", nickname="  Anna  ") == {"nickname": "Anna"}
+    assert world.services.snapshot(anna, "phone")["me"]["participant"]["nickname"] == "Anna"
+    assert world.ok(anna, "participant.rename", nickname=" ") == {"nickname": None}
+
+
+def test_categories_can_be_added_and_renamed(world: World) -> None:
+    data = world.ok(world.facilitator, "category.add", name="Demografi")
+    world.ok(
+        world.facilitator, "category.rename", category_id=data["category_id"], name="Befolkning"
+    )
+    names = [c["name"] for c in world.console()["categories"]]
+    assert names[-1] == "Befolkning"
+    dup = world.run(world.facilitator, "category.add", name="sociala")
+    assert dup["error"]["code"] == "duplicate_category"
+
+
+def test_edit_changes_title_description_and_category(world: World) -> None:
+    category, (a, _) = world.ids()
+    world.ok(
+        world.facilitator,
+        "factor.edit",
+        factor_id=a,
+        title="Urbanisering och flytt",
+        description="Unga flyttar",
+        category_id=category,
+    )
+    factor = next(f for f in world.console()["factors"] if f["id"] == a)
+    assert (factor["title"], factor["description"], factor["category_id"]) == (
+        "Urbanisering och flytt",
+        "Unga flyttar",
+        category,
+    )
