@@ -18,7 +18,7 @@ from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from . import i18n, identity
 from .broadcast import BOARD, CONSOLE, PHONE, Connection, participant_room, room
-from .domain import DomainError
+from .domain import DomainError, normalise_code
 from .extension import samsyn
 from .services import COMMANDS, Services, error_answer
 from .services.state import phone_view
@@ -46,7 +46,7 @@ def connect(auth: Any = None) -> None:
     """
     if not isinstance(auth, dict) or auth.get("view") not in (BOARD, CONSOLE, PHONE):
         raise ConnectionRefusedError("bad_handshake")
-    view, code = auth["view"], str(auth.get("code", ""))[:12]
+    view, code = auth["view"], normalise_code(str(auth.get("code", ""))[:20])
     ext = samsyn()
     actor = identity.participant(code) if view == PHONE else identity.facilitator(code)
     try:

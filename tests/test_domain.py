@@ -56,7 +56,8 @@ def test_join_codes_use_the_unambiguous_alphabet() -> None:
 
 def test_seed_lines_take_a_category_prefix_only_when_it_is_a_category() -> None:
     seeds = domain.parse_seed_lines(
-        "Sociala: Urbanisering\n\n- EU: nya regler\n• Politiska:   Regionalisering\nsociala: Åldrande",
+        "Sociala: Urbanisering\n\n- EU: nya regler\n"
+        "• Politiska:   Regionalisering\nsociala: Åldrande",
         ["Sociala", "Politiska"],
     )
     assert seeds == [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Room
+
 from facilitation.realtime import socketio
 
 

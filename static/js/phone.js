@@ -126,6 +126,10 @@ function currentEntries(round) {
 }
 
 function renderVote(round) {
+  if ($("vote").dataset.round !== String(round.id)) {
+    $("vote").dataset.round = round.id;
+    say($("vote-message"), ""); // a new round starts with a clean slate
+  }
   const entries = currentEntries(round);
   const dots = round.method === "dots";
   $("vote-heading").textContent = M.methods[round.method];

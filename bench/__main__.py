@@ -1,0 +1,8 @@
+"""Run every benchmark: `make bench` or `python -m bench`."""
+
+from __future__ import annotations
+
+from . import services
+
+if __name__ == "__main__":
+    services.main()

@@ -1,0 +1,133 @@
+"""The broadcaster on its own, with a recording emitter: coalescing, what goes to whom, and
+presence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from facilitation.broadcast import CONSOLE, PHONE, Broadcaster, Connection, Presence
+from facilitation.domain import Role
+from facilitation.services import Actor, Change, Services
+
+
+class Emitter:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    def emit(self, event: str, data: Any, *, to: str) -> None:
+        self.sent.append((event, to, data))
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+    def start_background_task(self, target: Any) -> Any:
+        return None
+
+    def to(self, room: str) -> list[dict[str, Any]]:
+        return [data for _, to, data in self.sent if to == room]
+
+
+class Setup:
+    """A workshop, and a broadcaster with its own emitter and presence."""
+
+    def __init__(self, samsyn: Any) -> None:
+        self.emitter = Emitter()
+        self.presence = Presence()
+        self.broadcaster = Broadcaster(
+            self.emitter, samsyn.db, self.presence, board_interval=0.1, phone_interval=0.5
+        )
+        self.services: Services = samsyn.services
+        self.services.publisher = self.broadcaster
+        self.code, self.secret = self.services.create_workshop(
+            title="T", language="sv", categories=None, seeds=[]
+        )
+        self.workshop_id = self.services.find_workshop(self.code).id
+
+    def changed(self, participants: set[int] | None = None) -> None:
+        self.broadcaster.publish(Change(self.workshop_id, participants or set()))
+
+    def to(self, view: str) -> list[dict[str, Any]]:
+        return self.emitter.to(f"{view}:{self.workshop_id}")
+
+
+def test_changes_within_a_tick_make_one_message_per_room(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    for _ in range(5):
+        t.changed()
+    t.broadcaster.tick(0.0)
+    assert len(t.to("board")) == 1
+    assert len(t.to("phone")) == 1
+    t.broadcaster.tick(0.1)  # nothing changed since
+    assert len(t.to("board")) == 1
+
+
+def test_phones_hear_less_often_and_only_of_what_they_show(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    t.changed()
+    t.broadcaster.tick(0.0)
+    assert len(t.to("phone")) == 1
+    # The same phone-visible state again (e.g. only a participation count moved): not sent.
+    t.services.join(t.code, "anna")
+    t.broadcaster.tick(1.0)
+    assert len(t.to("phone")) == 1
+    assert len(t.to("board")) == 2
+    assert t.to("board")[-1]["participation"]["joined"] == 1
+
+
+def test_phone_messages_wait_for_the_phone_interval(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    t.broadcaster.tick(0.0)  # the phone clock starts: next phone send at 0.5
+    t.changed()
+    t.broadcaster.tick(0.1)
+    assert t.to("phone") == []
+    t.broadcaster.tick(0.6)
+    assert len(t.to("phone")) == 1
+    assert "participation" not in t.to("phone")[0]
+
+
+def test_presence_alone_resends_the_cached_view(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    t.changed()
+    t.broadcaster.tick(0.0)
+    actor = Actor(Role.PARTICIPANT, t.code, token="t")
+    t.presence.add("sid-1", Connection(actor, PHONE, t.workshop_id, "sv", participant_id=7))
+    t.presence.add("sid-2", Connection(actor, PHONE, t.workshop_id, "sv", participant_id=7))
+    t.broadcaster.presence_changed(t.workshop_id)
+    t.broadcaster.tick(0.1)
+    boards = t.to("board")
+    assert [b["connected"] for b in boards] == [0, 1]  # one person, two tabs
+    assert boards[0]["version"] == boards[1]["version"]
+    t.presence.remove("sid-1")
+    assert t.presence.participants(t.workshop_id) == 1
+    t.presence.remove("sid-2")
+    assert t.presence.participants(t.workshop_id) == 0
+    assert t.presence.remove("sid-2") is None
+
+
+def test_consoles_get_their_view_only_when_one_is_watching(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    t.changed()
+    t.broadcaster.tick(0.0)
+    assert t.to("console") == []
+    facilitator = Actor(Role.FACILITATOR, t.code, secret=t.secret)
+    t.presence.add("sid-f", Connection(facilitator, CONSOLE, t.workshop_id, "sv"))
+    t.changed()
+    t.broadcaster.tick(0.1)
+    (console,) = t.to("console")
+    assert "rounds" in console and console["connected"] == 0
+
+
+def test_personal_views_go_to_the_participant_only(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    _, participant_id = t.services.join(t.code, "anna")
+    t.changed({participant_id})
+    t.broadcaster.tick(0.0)
+    (me,) = t.emitter.to(f"participant:{participant_id}")
+    assert me["participant"]["number"] == 1
+
+
+def test_a_deleted_workshop_is_forgotten(samsyn: Any) -> None:
+    t = Setup(samsyn)
+    t.broadcaster.publish(Change(999_999))
+    t.broadcaster.tick(0.0)
+    assert t.emitter.sent == []

@@ -1,0 +1,52 @@
+"""The schema is owned by the migrations: they build exactly what the models describe, on
+SQLite and PostgreSQL, and they can be undone."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from facilitation.db import Database, alembic_config
+from facilitation.models import Base
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    db.dispose()
+
+
+def test_migrations_go_down_and_up_again(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
+    with db.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    db.migrate()
+    db.migrate()  # a second start finds nothing to do
+    assert "workshops" in inspect(db.engine).get_table_names()
+    db.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
+    db = Database(f"sqlite:///{tmp_path}/wal.db")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    db.dispose()
+
+
+def test_plain_postgres_urls_use_the_cooperative_driver() -> None:
+    from facilitation.db import normalise_url
+
+    assert normalise_url("postgres://u@h/db").drivername == "postgresql+pg8000"
+    assert normalise_url("postgresql://u@h/db").drivername == "postgresql+pg8000"
+    assert normalise_url("postgresql+psycopg2://u@h/db").drivername == "postgresql+psycopg2"
