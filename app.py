@@ -88,6 +88,8 @@ def serve(app: Flask, config: Config) -> None:
             spawn=Pool(config.MAX_CONNECTIONS),
         ).serve_forever()
     else:
+        # Werkzeug's request log has paths (with secrets) and client addresses: keep it quiet.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         socketio.run(app, host=config.HOST, port=config.PORT, allow_unsafe_werkzeug=True)
 
 

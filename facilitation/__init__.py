@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, i18n, security, views
@@ -37,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=str(INSTANCE),
     )
     app.config.from_object(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
     if config.PROXY_HOPS:
         hops = config.PROXY_HOPS
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -77,8 +79,13 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _register_error_pages(app: Flask) -> None:
+    """Errors as a page for people, as JSON for the API."""
+
     def page(status: int) -> Any:
-        def handler(_: Exception) -> tuple[str, int]:
+        def handler(error: HTTPException) -> Any:
+            if request.path.startswith("/api/"):
+                body = {"error": {"code": f"http_{status}", "message": error.description}}
+                return jsonify(body), status
             return render_template("error.html", status=status), status
 
         return handler

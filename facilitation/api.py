@@ -49,7 +49,7 @@ def create_workshop() -> tuple[Response, int]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         error = DomainError("invalid_input", N_("The body must be a JSON object."))
-        return _error(error_answer(error, field="body"), 400)
+        return _error(error_answer(error.at("body")), 400)
     try:
         data = WorkshopCreate.model_validate(body)
     except ValidationError as exc:
@@ -60,8 +60,7 @@ def create_workshop() -> tuple[Response, int]:
             title=data.title, language=data.language, categories=data.categories, seeds=seeds
         )
     except DomainError as error:
-        field = error.params.get("field", "factors" if error.code == "too_many_factors" else None)
-        return _error(error_answer(error, **({"field": field} if field else {})), 400)
+        return _error(error_answer(error), 400)
     return jsonify(
         code=code,
         join_url=links.join_url(code),
@@ -93,7 +92,7 @@ def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
     if fmt == "csv":
         with force_locale(workshop.language):
             body = export.to_csv(record, gettext)
-        mimetype = "text/csv; charset=utf-8"
+        mimetype = "text/csv"  # Flask adds "; charset=utf-8"
     else:
         body, mimetype = export.to_json(record), "application/json"
     response = Response(body, mimetype=mimetype)

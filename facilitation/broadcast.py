@@ -22,8 +22,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select
-
 from . import models
 from .db import Database
 from .services import Actor, Change
@@ -227,16 +225,7 @@ class Broadcaster:
                 return None
             room_view = views.room_view(s, workshop)
             console_view = views.console_view(s, workshop, room_view) if console else None
-            personal = {
-                p.id: views.personal_view(s, workshop, p)
-                for p in s.scalars(
-                    select(models.Participant).where(
-                        models.Participant.id.in_(people),
-                        models.Participant.workshop_id == workshop_id,
-                    )
-                )
-            }
-            return room_view, console_view, personal
+            return room_view, console_view, views.personal_views(s, workshop, people)
 
     def _forget(self, workshop_id: int) -> None:
         for cache in (self._room_views, self._phone_pending, self._phone_digest):

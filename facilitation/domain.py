@@ -21,13 +21,20 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
 
 
 class DomainError(Exception):
-    """A rule said no. `code` is stable for clients; `message` is an English template."""
+    """A rule said no. `code` is stable for clients; `message` is an English template filled
+    in from `params`; `path` names the input at fault (e.g. "factors.3.title"), if one is."""
 
     def __init__(self, code: str, message: str, **params: Any) -> None:
         super().__init__(message % params if params else message)
         self.code = code
         self.message = message
         self.params = params
+        self.path: str | None = None
+
+    def at(self, path: str) -> DomainError:
+        """The same error, located at `path` in the input."""
+        self.path = path
+        return self
 
 
 class Role(StrEnum):
@@ -144,14 +151,14 @@ def clean_text(value: str, *, field: str, max_length: int, required: bool = True
     text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines()).strip()
     text = re.sub(r"\n{3,}", "\n\n", text)  # one blank line between paragraphs at most
     if required and not text:
-        raise DomainError("required", N_("The %(field)s must not be empty."), field=field)
+        raise DomainError("required", N_("The %(field)s must not be empty."), field=field).at(field)
     if len(text) > max_length:
         raise DomainError(
             "too_long",
             N_("The %(field)s can be at most %(max)s characters."),
             field=field,
             max=max_length,
-        )
+        ).at(field)
     return text
 
 
@@ -233,12 +240,7 @@ def plan_categories(
     ("Social" finds "Sociala"); an unknown name becomes a new category; a seed without one
     goes to "Other".
     """
-    if len(seeds) > FACTORS_MAX:
-        raise DomainError(
-            "too_many_factors",
-            N_("A workshop can have at most %(max)s factors."),
-            max=FACTORS_MAX,
-        )
+    check_factor_count(len(seeds))
     categories = check_categories(
         names if names is not None else CATEGORY_SETS[DEFAULT_CATEGORY_SET][language]
     )
@@ -260,12 +262,6 @@ def plan_categories(
 
 
 # --- Steps ---------------------------------------------------------------------------------
-
-
-def check_not_closed(step: Step) -> None:
-    """Nothing changes in a closed workshop except reopening it (changing its step)."""
-    if step is Step.CLOSED:
-        raise DomainError("workshop_closed", N_("The workshop is closed."))
 
 
 # Which rounds a step shows: an open round always; otherwise the latest round of the first
@@ -292,6 +288,12 @@ def round_to_show(step: Step, rounds: Sequence[tuple[Method, RoundState]]) -> in
     return None
 
 
+def check_something_to_change(*values: object) -> None:
+    """An edit must name at least one thing to change."""
+    if all(value is None for value in values):
+        raise DomainError("nothing_to_change", N_("Say what to change."))
+
+
 def check_step_change(current: Step, target: Step, *, round_open: bool) -> None:
     """The facilitator may move to any step, forward or back, once no round is open."""
     if target is current:
@@ -307,6 +309,14 @@ def check_can_propose(step: Step) -> None:
             "proposals_closed",
             N_("Factors can only be proposed while the group is adding factors."),
         )
+
+
+def check_factor_count(total: int) -> None:
+    """A workshop holds a bounded number of factors (every status counts: none is deleted)."""
+    if total > FACTORS_MAX:
+        raise DomainError(
+            "too_many_factors", N_("A workshop can have at most %(max)s factors."), max=FACTORS_MAX
+        ).at("factors")
 
 
 def check_proposal_quota(proposed_so_far: int, quota: int) -> None:
@@ -418,14 +428,12 @@ def check_can_open_round(
 
 def check_round_transition(state: RoundState, target: RoundState) -> None:
     """Rounds go open → closed → revealed, never back."""
-    allowed = {
-        RoundState.CLOSED: RoundState.OPEN,
-        RoundState.REVEALED: RoundState.CLOSED,
-    }
-    if allowed.get(target) is not state:
-        if target is RoundState.CLOSED:
-            raise DomainError("round_not_open", N_("The round is not open."))
+    if target is RoundState.CLOSED and state is not RoundState.OPEN:
+        raise DomainError("round_not_open", N_("The round is not open."))
+    if target is RoundState.REVEALED and state is RoundState.OPEN:
         raise DomainError("round_not_closed", N_("Close the round before revealing it."))
+    if target is RoundState.REVEALED and state is RoundState.REVEALED:
+        raise DomainError("round_revealed", N_("The round's results are already shown."))
 
 
 # --- Ballots ---------------------------------------------------------------------------------
@@ -445,7 +453,7 @@ def check_ballot(
         raise DomainError("round_closed", N_("The round is closed."))
     unknown = set(entries) - votable
     if unknown:
-        raise DomainError("not_votable", N_("You can only vote on the factors in this round."))
+        raise DomainError("not_votable", N_("You can only vote on the factors on the board."))
     if method is Method.KEEP_REMOVE:
         if any(value not in (KEEP, REMOVE) for value in entries.values()):
             raise DomainError("bad_choice", N_("Choose keep or remove."))

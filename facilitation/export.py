@@ -78,7 +78,7 @@ def to_csv(record: dict[str, Any], gettext: Callable[[str], str]) -> str:
 
 
 def to_json(record: dict[str, Any]) -> str:
-    """The whole record with the schema version (docs/export-schema.md)."""
+    """The whole record with the schema version (documented in docs/api.md)."""
     document = {
         "schema": "samsyn.workshop",
         "schema_version": SCHEMA_VERSION,

@@ -58,14 +58,32 @@ _PARAM_WORDS: dict[str, Any] = {
     "proposed": _l("proposed"),
     "hidden": _l("hidden"),
     "removed": _l("removed"),
+    "step": _l("step"),
+    "method": _l("voting method"),
+    "factor_id": _l("factor"),
+    "round_id": _l("round"),
+    "command_id": _l("command id"),
+    "approval_required": _l("approval"),
+    "payload": _l("message"),
+    "body": _l("message"),
 }
 
 
-def _word(value: Any) -> Any:
-    if isinstance(value, str):
-        head = value.split(".", 1)[0]
-        return str(_PARAM_WORDS[head]) if head in _PARAM_WORDS else value
-    return value
+# Parameters that name a thing of ours (a field, a status), never text someone typed.
+_WORD_PARAMS = ("field", "status")
+
+
+def _word(value: str) -> str:
+    """A field ("factors.0.title" → "title") or status in words of the current language."""
+    last = value.rsplit(".", 1)[-1]
+    return str(_PARAM_WORDS[last]) if last in _PARAM_WORDS else value
+
+
+def _fill(template: str, params: dict[str, Any]) -> str:
+    words = {
+        k: _word(v) if k in _WORD_PARAMS and isinstance(v, str) else v for k, v in params.items()
+    }
+    return str(gettext(template, **words))
 
 
 def localise(answer: dict[str, Any], language: str | None = None) -> dict[str, Any]:
@@ -73,13 +91,12 @@ def localise(answer: dict[str, Any], language: str | None = None) -> dict[str, A
     if answer.get("ok", True):
         return answer
     error = dict(answer["error"])
-    params = {k: _word(v) for k, v in error.pop("params", {}).items()}
-    template = error["message"]
+    params = error.pop("params", {})
     if language:
         with force_locale(language):
-            error["message"] = gettext(template, **params)
+            error["message"] = _fill(error["message"], params)
     else:
-        error["message"] = gettext(template, **params)
+        error["message"] = _fill(error["message"], params)
     return {**answer, "error": error}
 
 
@@ -111,12 +128,15 @@ def client_messages() -> dict[str, Any]:
                 gettext("%(n)s action waiting to be sent"),
                 gettext("%(n)s actions waiting to be sent"),
             ],
+            "no_answer": gettext("The server did not answer. Please try again."),
+            "too_large": gettext("That is too much to send at once."),
             "refusals": {
                 "not_joined": gettext("Open the workshop's join link again to take part."),
                 "forbidden": gettext(
                     "Only the facilitator can open this page. Use your facilitator link."
                 ),
                 "unknown_workshop": gettext("This workshop no longer exists."),
+                "workshop_closed": gettext("The workshop is closed. Thank you for your interest!"),
                 "bad_handshake": gettext("This page could not connect. Reload it."),
             },
         },

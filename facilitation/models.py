@@ -1,8 +1,8 @@
 """The tables: workshops and everything that belongs to one.
 
-Layer: persistence. SQLAlchemy 2.0 typed models; imports the core's enums for values, nothing
-from Flask. The schema itself is owned by the Alembic migrations in `migrations/`; a test
-checks that the two agree.
+Layer: persistence. SQLAlchemy 2.0 typed models; status and step columns hold the values of
+the core's enums (domain.py) as strings. Nothing from Flask. The schema itself is owned by
+the Alembic migrations in `migrations/`; a test checks that the two agree.
 """
 
 from __future__ import annotations

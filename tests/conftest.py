@@ -146,15 +146,17 @@ class Room:
         assert http.get(f"/j/{self.code}").status_code == 200
         return http, self.connect(http, "phone")
 
-    def send(self, client: SocketIOTestClient, name: str, **payload: Any) -> dict[str, Any]:
+    def send(
+        self, client: SocketIOTestClient, command: str, /, **payload: Any
+    ) -> dict[str, Any]:
         """Send a command with a fresh id; returns the acknowledgement."""
         self._commands += 1
         payload.setdefault("command_id", f"cmd-{self._commands}")
-        answer: dict[str, Any] = client.emit(name, payload, callback=True)
+        answer: dict[str, Any] = client.emit(command, payload, callback=True)
         return answer
 
-    def ok(self, client: SocketIOTestClient, name: str, **payload: Any) -> dict[str, Any]:
-        answer = self.send(client, name, **payload)
+    def ok(self, client: SocketIOTestClient, command: str, /, **payload: Any) -> dict[str, Any]:
+        answer = self.send(client, command, **payload)
         assert answer["ok"], answer
         data: dict[str, Any] = answer["data"]
         return data

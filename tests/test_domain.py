@@ -196,7 +196,7 @@ def test_rounds_go_open_closed_revealed_and_never_back() -> None:
     assert error_code(check, RoundState.OPEN, RoundState.REVEALED) == "round_not_closed"
     assert error_code(check, RoundState.CLOSED, RoundState.CLOSED) == "round_not_open"
     assert error_code(check, RoundState.REVEALED, RoundState.CLOSED) == "round_not_open"
-    assert error_code(check, RoundState.REVEALED, RoundState.REVEALED) == "round_not_closed"
+    assert error_code(check, RoundState.REVEALED, RoundState.REVEALED) == "round_revealed"
 
 
 @given(st.integers(min_value=0, max_value=200))

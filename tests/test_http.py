@@ -41,7 +41,12 @@ def test_api_creates_a_workshop_with_absolute_urls(client: Any) -> None:
         ({"title": "Ok", "language": "de"}, "language"),
         ({"title": "Ok", "categories": "Sociala"}, "categories"),
         ({"title": "Ok", "categories": ["A", "a"]}, None),
-        ({"title": "Ok", "factors": [{"title": ""}]}, "title"),
+        ({"title": "Ok", "factors": [{"title": ""}]}, "factors.0.title"),
+        (
+            {"title": "Ok", "factors": [{"title": "a"}, {"title": "b", "description": "x" * 1001}]},
+            "factors.1.description",
+        ),
+        ({"title": "Ok", "categories": ["x" * 61]}, "categories"),
         ({"title": "Ok", "factors": [{"name": "x"}]}, "factors.0.title"),
         ({"title": "Ok", "surprise": 1}, "surprise"),
         ({"language": "sv"}, "title"),
@@ -55,6 +60,17 @@ def test_api_refuses_bad_input_naming_the_field(client: Any, body: Any, field: s
     assert error["code"] and error["message"]
     if field:
         assert error.get("field") == field
+
+
+def test_api_answers_in_the_documented_order(client: Any) -> None:
+    response = create(client)
+    assert list(response.json)[:2] == ["code", "join_url"]
+
+
+def test_api_errors_are_json_even_for_unknown_paths(client: Any) -> None:
+    for response in (client.get("/api/workshops"), client.get("/api/nowhere")):
+        assert response.status_code in (404, 405)
+        assert response.is_json and response.json["error"]["code"].startswith("http_")
 
 
 def test_api_needs_json(client: Any) -> None:
@@ -305,7 +321,7 @@ def run_a_workshop(room: Room) -> dict[str, int]:
 def test_the_csv_export_has_fate_votes_and_dots(room: Room) -> None:
     run_a_workshop(room)
     response = room.facilitator_http.get(f"/api/workshops/{room.code}/export.csv")
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.data.decode("utf-8")
     assert text.startswith("\ufeff")  # Excel reads å, ä, ö

@@ -177,6 +177,27 @@ def test_errors_are_translated_into_the_workshops_language(make_room: Any) -> No
     )
 
 
+def test_error_messages_name_fields_in_the_workshops_language(make_room: Any) -> None:
+    english = make_room(language="en", factors=[{"title": "Ageing", "category": "Social"}])
+    answer = english.send(
+        english.console, "factor.add", title=" ", category_id=english.category("Social")
+    )
+    assert answer["error"] == {
+        "code": "required",
+        "message": "The title must not be empty.",
+        "field": "title",
+    }
+    # What people typed is never translated, even when it looks like a field's name.
+    english.ok(english.console, "category.add", name="title")
+    answer = english.send(english.console, "category.add", name="Title")
+    assert answer["error"]["message"] == "The category Title appears twice."
+    swedish = make_room(language="sv")
+    answer = swedish.send(
+        swedish.console, "factor.add", title="", category_id=swedish.category("Sociala")
+    )
+    assert answer["error"]["message"] == "Fältet ”titel” får inte vara tomt."
+
+
 def test_state_get_returns_a_snapshot_without_broadcasting(room: Room) -> None:
     _, phone = room.phone()
     room.board.get_received()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from facilitation import models
-from facilitation.domain import Role, SeedFactor
+from facilitation.domain import DomainError, Role, SeedFactor
 from facilitation.services import Actor, Change, Services
 
 
@@ -387,6 +387,58 @@ def test_concurrent_ballots_from_one_participant_leave_one_ballot(world: World) 
     assert count(world.services, models.Ballot) == 1
     with world.services.db.read() as s:
         assert s.scalar(select(func.sum(models.BallotEntry.value))) == 3
+
+
+def test_an_edit_must_change_something(world: World) -> None:
+    _, (a, _) = world.ids()
+    version = world.version()
+    assert world.run(world.facilitator, "factor.edit", factor_id=a)["error"]["code"] == (
+        "nothing_to_change"
+    )
+    assert world.run(world.facilitator, "workshop.configure")["error"]["code"] == (
+        "nothing_to_change"
+    )
+    assert world.version() == version
+
+
+def test_a_workshop_holds_at_most_500_factors(world: World, monkeypatch: Any) -> None:
+    from facilitation import domain
+
+    monkeypatch.setattr(domain, "FACTORS_MAX", 3)
+    category, _ = world.ids()
+    world.ok(world.facilitator, "factor.add", title="Tredje", category_id=category)
+    answer = world.run(world.facilitator, "factor.add", title="Fjärde", category_id=category)
+    assert answer["error"]["code"] == "too_many_factors"
+    world.ok(world.facilitator, "step.set", step="complete")
+    anna = world.participant("anna")
+    answer = world.run(anna, "factor.propose", title="Femte", category_id=category)
+    assert answer["error"]["code"] == "too_many_factors"
+
+
+def test_a_closed_workshop_takes_no_new_participants(world: World) -> None:
+    anna = world.participant("anna")
+    world.ok(world.facilitator, "step.set", step="closed")
+    version = world.version()
+    world.services.join(world.code, "anna")  # those who took part may come back to look
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "newcomer")
+    assert refused.value.code == "workshop_closed"
+    assert world.version() == version
+    assert world.services.snapshot(anna, "phone")["state"]["workshop"]["step"] == "closed"
+
+
+def test_the_record_keeps_votes_on_factors_hidden_later(world: World) -> None:
+    world.ok(world.facilitator, "step.set", step="prune")
+    round_id = world.ok(world.facilitator, "round.open", method="keep_remove")["round_id"]
+    _, (a, _) = world.ids()
+    world.ok(
+        world.participant("anna"), "ballot.submit", round_id=round_id, entries={str(a): "keep"}
+    )
+    world.ok(world.facilitator, "round.close", round_id=round_id)
+    world.ok(world.facilitator, "factor.hide", factor_id=a)
+    (recorded,) = world.services.record(world.code)["rounds"]
+    assert {r["factor_id"]: r["keep"] for r in recorded["factors"]}[a] == 1
+    assert a not in [r["factor_id"] for r in world.console()["results"]["factors"]]
 
 
 def test_rename_sets_and_clears_the_nickname(world: World) -> None:

@@ -59,11 +59,13 @@ COMMANDS: dict[str, Command] = {
 _ALLOWED_WHEN_CLOSED = {"step.set"}
 
 
-def error_answer(error: DomainError, **extra: Any) -> dict[str, Any]:
-    """A refusal as sent to clients; the edge translates `message` and fills in `params`."""
+def error_answer(error: DomainError) -> dict[str, Any]:
+    """A refusal as sent to clients, naming the input at fault when there is one; the edge
+    translates `message` and fills in `params`."""
+    located = {"field": error.path} if error.path else {}
     return {
         "ok": False,
-        "error": {"code": error.code, "message": error.message, "params": error.params, **extra},
+        "error": {"code": error.code, "message": error.message, "params": error.params, **located},
     }
 
 
@@ -72,7 +74,7 @@ def validation_error(exc: ValidationError) -> dict[str, Any]:
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "payload"
     error = DomainError("invalid_input", N_("Check the %(field)s."), field=field)
-    return error_answer(error, field=field)
+    return error_answer(error.at(field))
 
 
 class Services:
@@ -137,7 +139,7 @@ class Services:
     def _parse(schema: type[BaseModel], raw: Any) -> Any:
         if not isinstance(raw, dict):
             error = DomainError("invalid_input", N_("The command needs an object."))
-            return error_answer(error, field="payload")
+            return error_answer(error.at("payload"))
         try:
             return schema.model_validate(raw)
         except ValidationError as exc:
@@ -184,6 +186,8 @@ class Services:
             workshop = lock_workshop(s, code)
             if workshop is None:
                 raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+            if workshop.step == Step.CLOSED and participants.find(s, workshop, token) is None:
+                raise DomainError("workshop_closed", N_("The workshop is closed."))
             participant, new = participants.join(s, workshop, token)
             if new:
                 bump(workshop)

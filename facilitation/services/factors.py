@@ -21,8 +21,16 @@ def _description(text: str) -> str:
     )
 
 
+def _check_room(tx: Tx) -> None:
+    total = tx.session.scalar(
+        select(func.count()).where(models.Factor.workshop_id == tx.workshop.id)
+    )
+    domain.check_factor_count((total or 0) + 1)
+
+
 def add(tx: Tx, p: schemas.FactorAdd) -> dict[str, Any]:
     """The facilitator adds a factor; it is active at once."""
+    _check_room(tx)
     factor = models.Factor(
         workshop_id=tx.workshop.id,
         category_id=tx.category(p.category_id).id,
@@ -46,6 +54,7 @@ def propose(tx: Tx, p: schemas.FactorPropose) -> dict[str, Any]:
         select(func.count()).where(models.Factor.proposed_by_id == tx.participant.id)
     )
     domain.check_proposal_quota(proposed or 0, tx.workshop.proposal_quota)
+    _check_room(tx)
     factor = models.Factor(
         workshop_id=tx.workshop.id,
         category_id=tx.category(p.category_id).id,
@@ -64,6 +73,7 @@ def propose(tx: Tx, p: schemas.FactorPropose) -> dict[str, Any]:
 
 def edit(tx: Tx, p: schemas.FactorEdit) -> dict[str, Any]:
     """The facilitator edits a factor's title, description or category."""
+    domain.check_something_to_change(p.title, p.description, p.category_id)
     factor = tx.factor(p.factor_id)
     changes: dict[str, list[Any]] = {}
     if p.title is not None:

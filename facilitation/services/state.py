@@ -107,14 +107,18 @@ def _factor_public(f: models.Factor) -> dict[str, Any]:
     }
 
 
-def results(s: Session, r: models.Round, factors: list[models.Factor]) -> dict[str, Any]:
+def results(
+    s: Session, r: models.Round, factors: list[models.Factor], *, complete: bool = False
+) -> dict[str, Any]:
     """A round's results over the factors the room can see: the active ones, and those
-    removed since that had votes in it. Hidden and proposed factors never appear."""
+    removed since that had votes in it; hidden and proposed factors never appear. `complete`
+    (for the record) adds every factor that had votes, whatever became of it since."""
     counts = histogram(s, r.id)
     shown = [
         f
         for f in factors
-        if f.status == FactorStatus.ACTIVE or (f.status == FactorStatus.REMOVED and f.id in counts)
+        if f.status == FactorStatus.ACTIVE
+        or (f.id in counts and (complete or f.status == FactorStatus.REMOVED))
     ]
     by_id = {f.id: f for f in shown}
     rows = domain.round_results(Method(r.method), counts, [f.id for f in shown])
@@ -195,6 +199,18 @@ def _proposer(p: models.Participant | None) -> dict[str, Any] | None:
     return {"number": p.number, "nickname": p.nickname} if p else None
 
 
+def personal_views(
+    s: Session, w: models.Workshop, participant_ids: set[int]
+) -> dict[int, dict[str, Any]]:
+    """The personal views of these participants of the workshop, by participant id."""
+    people = s.scalars(
+        select(models.Participant).where(
+            models.Participant.id.in_(participant_ids), models.Participant.workshop_id == w.id
+        )
+    )
+    return {p.id: personal_view(s, w, p) for p in people}
+
+
 def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict[str, Any]:
     """A participant's own: their number and nickname, their ballot in the round shown, and
     the factors they proposed with what became of them."""
@@ -258,5 +274,5 @@ def record(s: Session, w: models.Workshop) -> dict[str, Any]:
             }
             for f in factors
         ],
-        "rounds": [{**_round_summary(r), **results(s, r, factors)} for r in rounds],
+        "rounds": [{**_round_summary(r), **results(s, r, factors, complete=True)} for r in rounds],
     }

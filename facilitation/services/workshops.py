@@ -26,7 +26,12 @@ def create(
 ) -> tuple[models.Workshop, str]:
     """A new workshop with its categories and seed factors; returns it and the facilitator
     secret, which is stored only as a hash and shown once."""
-    names, placement = domain.plan_categories(language, categories, seeds)
+    try:
+        names, placement = domain.plan_categories(language, categories, seeds)
+    except DomainError as error:
+        if error.path == "category":  # a category name, given or in a factor
+            error.at("categories")
+        raise
     secret = new_secret()
     workshop = models.Workshop(
         code=_unused_code(session),
@@ -42,22 +47,27 @@ def create(
     ]
     session.add_all(rows)
     session.flush()
-    session.add_all(
-        models.Factor(
-            workshop_id=workshop.id,
-            category_id=rows[index].id,
-            title=domain.clean_title(seed.title),
-            description=domain.clean_text(
+    for i, (seed, index) in enumerate(zip(seeds, placement, strict=True)):
+        try:
+            title = domain.clean_title(seed.title)
+            description = domain.clean_text(
                 seed.description,
                 field="description",
                 max_length=domain.DESCRIPTION_MAX,
                 required=False,
-            ),
-            origin=Origin.SEEDED.value,
-            status=FactorStatus.ACTIVE.value,
+            )
+        except DomainError as error:
+            raise error.at(f"factors.{i}.{error.path}") from None
+        session.add(
+            models.Factor(
+                workshop_id=workshop.id,
+                category_id=rows[index].id,
+                title=title,
+                description=description,
+                origin=Origin.SEEDED.value,
+                status=FactorStatus.ACTIVE.value,
+            )
         )
-        for seed, index in zip(seeds, placement, strict=True)
-    )
     session.add(
         models.LogEntry(
             workshop_id=workshop.id,
@@ -81,6 +91,7 @@ def _unused_code(session: Session) -> str:
 def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
     """Change the workshop's title, language or whether proposals need approval."""
     w = tx.workshop
+    domain.check_something_to_change(p.title, p.language, p.approval_required)
     changed: dict[str, Any] = {}
     if p.title is not None:
         changed["title"] = w.title = domain.clean_title(

@@ -9,7 +9,12 @@ import { io } from "/vendor/socket.io.esm.min.js";
 import { plural } from "./dom.js";
 
 const ACK_TIMEOUT_MS = 10000;
-const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "bad_handshake"]);
+// The server refuses bigger messages by closing the connection (MAX_MESSAGE_BYTES).
+const MAX_COMMAND_BYTES = 15000;
+// A command that went unanswered this often while connected is given up, so that one bad
+// command cannot block the queue for ever.
+const MAX_ATTEMPTS = 5;
+const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake"]);
 
 function newId() {
   // crypto.randomUUID needs a secure context; phones on a LAN address over http are not one.
@@ -67,6 +72,14 @@ export function connect({ code, view, messages, onState, onMe = () => {}, status
     onMe(me, { pending: queue.map((c) => c.name) });
   }
 
+  function settle(command, answer) {
+    queue = queue.filter((c) => c.id !== command.id);
+    save();
+    showStatus();
+    waiting.get(command.id)?.(answer);
+    waiting.delete(command.id);
+  }
+
   function pump() {
     if (inFlight || !socket.connected || !queue.length) return;
     const command = (inFlight = queue[0]);
@@ -74,16 +87,19 @@ export function connect({ code, view, messages, onState, onMe = () => {}, status
       .timeout(ACK_TIMEOUT_MS)
       .emit(command.name, { ...command.payload, command_id: command.id }, (err, answer) => {
         inFlight = null;
-        if (err) {
-          // No answer: keep it first in line; it goes again with the same id.
+        // Only silence on a live connection counts against a command; a dropped network
+        // never makes us give up on a vote.
+        if (err && socket.connected) command.attempts = (command.attempts ?? 0) + 1;
+        if (!err) {
+          settle(command, answer);
+        } else if ((command.attempts ?? 0) >= MAX_ATTEMPTS) {
+          settle(command, { ok: false, error: { code: "no_answer", message: messages.connection.no_answer } });
+        } else {
+          // No answer: it stays first in line and goes again with the same id.
+          save();
           setTimeout(pump, 1000);
           return;
         }
-        queue = queue.filter((c) => c.id !== command.id);
-        save();
-        showStatus();
-        waiting.get(command.id)?.(answer);
-        waiting.delete(command.id);
         pump();
       });
   }
@@ -97,6 +113,9 @@ export function connect({ code, view, messages, onState, onMe = () => {}, status
       queue = queue.filter((c) => !stale.includes(c));
     }
     const command = { id: newId(), name, payload };
+    if (JSON.stringify(payload).length > MAX_COMMAND_BYTES) {
+      return Promise.resolve({ ok: false, error: { code: "too_large", message: messages.connection.too_large } });
+    }
     queue.push(command);
     save();
     showStatus();

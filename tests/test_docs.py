@@ -1,0 +1,35 @@
+"""The documentation stays true to the code: every command and every error code is in it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from facilitation.services import COMMANDS
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
+API = (ROOT / "docs" / "api.md").read_text()
+
+
+def test_every_command_has_its_section_in_the_protocol() -> None:
+    documented = set(re.findall(r"^### `([a-z_.]+)`", PROTOCOL, re.M))
+    assert set(COMMANDS) <= documented
+    assert documented - set(COMMANDS) == {"state", "me", "state.get"}
+
+
+def test_every_error_code_is_documented() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "facilitation").rglob("*.py"))
+    codes = set(re.findall(r'DomainError\(\s*"(\w+)"', source))
+    codes |= set(re.findall(r'ConnectionRefusedError\("(\w+)"\)', source))
+    assert len(codes) > 30
+    missing = sorted(c for c in codes if f"`{c}`" not in PROTOCOL + API)
+    assert not missing, f"document these error codes: {missing}"
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    config = (ROOT / "facilitation" / "config.py").read_text()
+    settings = set(re.findall(r'os\.environ\.get\("(\w+)"\)|_(?:int|float)\("(\w+)"', config))
+    names = {a or b for a, b in settings}
+    assert names and all(f"`{name}`" in readme for name in names), names
