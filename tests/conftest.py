@@ -146,9 +146,7 @@ class Room:
         assert http.get(f"/j/{self.code}").status_code == 200
         return http, self.connect(http, "phone")
 
-    def send(
-        self, client: SocketIOTestClient, command: str, /, **payload: Any
-    ) -> dict[str, Any]:
+    def send(self, client: SocketIOTestClient, command: str, /, **payload: Any) -> dict[str, Any]:
         """Send a command with a fresh id; returns the acknowledgement."""
         self._commands += 1
         payload.setdefault("command_id", f"cmd-{self._commands}")
