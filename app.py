@@ -78,7 +78,16 @@ def serve(app: Flask, config: Config) -> None:
         eventlet.wsgi.server(listener, app, max_size=config.MAX_CONNECTIONS, log_output=False)
     elif ASYNC_MODE == "gevent":
         from gevent.pool import Pool
-        from gevent.pywsgi import WSGIServer
+        from gevent.pywsgi import WSGIHandler, WSGIServer
+
+        class Handler(WSGIHandler):  # type: ignore[misc]
+            """Ends the TCP connection with its WebSocket. Otherwise pywsgi waits for another
+            HTTP request on it and reads the client's closing frame as one."""
+
+            def run_application(self) -> None:
+                super().run_application()
+                if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                    self.close_connection = True
 
         WSGIServer(
             (config.HOST, config.PORT),
@@ -86,6 +95,7 @@ def serve(app: Flask, config: Config) -> None:
             log=None,
             backlog=config.LISTEN_BACKLOG,
             spawn=Pool(config.MAX_CONNECTIONS),
+            handler_class=Handler,
         ).serve_forever()
     else:
         # Werkzeug's request log has paths (with secrets) and client addresses: keep it quiet.
