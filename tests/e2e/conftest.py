@@ -25,23 +25,12 @@ from typing import Any
 import pytest
 import requests
 import socketio
-from conftest import unavailable
+from conftest import SEED, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ASYNC_MODES = ("eventlet", "gevent")
 START_TIMEOUT = 30.0
 ANSWER_TIMEOUT = 20.0
-
-SEED = {
-    "title": "Näringslivsstrategi 2030",
-    "language": "sv",
-    "factors": [
-        {"title": "Urbanisering", "category": "Sociala"},
-        {"title": "Åldrande befolkning", "category": "Sociala"},
-        {"title": "Kompetensförsörjning", "category": "Ekonomiska"},
-        {"title": "Elektrifiering av transporter", "category": "Teknologiska"},
-    ],
-}
 
 
 def free_port() -> int:
