@@ -51,7 +51,7 @@ translations/.compiled: $(wildcard translations/*/LC_MESSAGES/messages.po) $(VEN
 translations: install ## Re-extract UI strings and update the catalogues
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output --no-wrap \
 		--project Samsyn -o translations/messages.pot .
-	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i translations/messages.pot -d translations
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot -d translations
 
 clean:
 	rm -rf $(VENV) node_modules translations/.compiled

@@ -1,7 +1,9 @@
-"""The rules of a workshop: steps, factors, rounds, ballots and what they add up to.
+"""The rules of a workshop: its steps, its categories and factors, and their moderation.
 
 Layer: pure core. Imports only the standard library — no Flask, Socket.IO or SQLAlchemy — so
 every rule here is tested directly. Services load state, call these functions, and persist.
+Voting rules live in ballots.py, what ballots add up to in tally.py, and the maths of
+agreement in consensus.py.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -65,11 +67,15 @@ class FactorStatus(StrEnum):
     ACTIVE = "active"
     HIDDEN = "hidden"
     REMOVED = "removed"
+    MERGED = "merged"
 
 
 class Method(StrEnum):
     KEEP_REMOVE = "keep_remove"
     DOTS = "dots"
+    RATING = "rating"
+    RANKING = "ranking"
+    MATRIX = "matrix"
 
 
 class RoundState(StrEnum):
@@ -77,15 +83,6 @@ class RoundState(StrEnum):
     CLOSED = "closed"
     REVEALED = "revealed"
 
-
-# The step in which each method's rounds are held.
-METHOD_STEP: dict[Method, Step] = {
-    Method.KEEP_REMOVE: Step.PRUNE,
-    Method.DOTS: Step.PRIORITISE,
-}
-
-# Keep/remove choices as stored in a ballot entry.
-KEEP, REMOVE = 1, 0
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
@@ -95,7 +92,6 @@ NICKNAME_MAX = 40
 WORKSHOP_TITLE_MAX = 200
 CATEGORIES_MAX = 12
 FACTORS_MAX = 500
-BUDGET_MAX = 100
 
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 
@@ -264,30 +260,6 @@ def plan_categories(
 # --- Steps ---------------------------------------------------------------------------------
 
 
-# Which rounds a step shows: an open round always; otherwise the latest round of the first
-# of these methods that has one.
-SHOWN_METHODS: dict[Step, tuple[Method, ...]] = {
-    Step.PREPARE: (),
-    Step.COMPLETE: (),
-    Step.PRUNE: (Method.KEEP_REMOVE,),
-    Step.PRIORITISE: (Method.DOTS,),
-    Step.RESULTS: (Method.DOTS, Method.KEEP_REMOVE),
-    Step.CLOSED: (Method.DOTS, Method.KEEP_REMOVE),
-}
-
-
-def round_to_show(step: Step, rounds: Sequence[tuple[Method, RoundState]]) -> int | None:
-    """The index, in `rounds` (oldest first), of the round the room sees in `step`."""
-    for i, (_, state) in enumerate(rounds):
-        if state is RoundState.OPEN:
-            return i
-    for method in SHOWN_METHODS[step]:
-        for i in range(len(rounds) - 1, -1, -1):
-            if rounds[i][0] is method:
-                return i
-    return None
-
-
 def check_something_to_change(*values: object) -> None:
     """An edit must name at least one thing to change."""
     if all(value is None for value in values):
@@ -365,204 +337,16 @@ def moderate(status: FactorStatus, action: str) -> FactorStatus:
     return result
 
 
-# --- Rounds ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RoundSettings:
-    """A round's settings; budget and cap apply to dot voting only."""
-
-    budget: int | None = None
-    cap: int | None = None
-
-    def as_dict(self) -> dict[str, int]:
-        return {k: v for k, v in (("budget", self.budget), ("cap", self.cap)) if v is not None}
-
-
-def default_dot_budget(active_factors: int) -> int:
-    """A common rule of thumb: about a third of the factors, at least 3, at most 10."""
-    return max(3, min(10, round(active_factors / 3)))
-
-
-def round_settings(
-    method: Method,
-    *,
-    active_factors: int,
-    budget: int | None = None,
-    cap: int | None = None,
-) -> RoundSettings:
-    """Settings for a new round of `method`, with defaults filled in and limits checked."""
-    if method is Method.KEEP_REMOVE:
-        return RoundSettings()
-    budget = default_dot_budget(active_factors) if budget is None else budget
-    if not 1 <= budget <= BUDGET_MAX:
+def check_merge(source: FactorStatus, target: FactorStatus, *, same: bool) -> None:
+    """A duplicate (source) merges into a factor on the board (target); the source then
+    stays in the record as merged, never to come back."""
+    if same:
+        raise DomainError("merge_self", N_("A factor cannot be merged into itself."))
+    if target is not FactorStatus.ACTIVE:
+        raise DomainError("merge_target", N_("Merge into a factor that is on the board."))
+    if source not in (FactorStatus.PROPOSED, FactorStatus.ACTIVE, FactorStatus.HIDDEN):
         raise DomainError(
-            "bad_budget",
-            N_("The budget must be between 1 and %(max)s dots."),
-            max=BUDGET_MAX,
+            "wrong_status",
+            N_("This factor is %(status)s; it cannot be changed that way."),
+            status=source.value,
         )
-    cap = budget if cap is None else cap
-    if not 1 <= cap <= budget:
-        raise DomainError(
-            "bad_cap",
-            N_("The cap per factor must be between 1 and the budget (%(budget)s)."),
-            budget=budget,
-        )
-    return RoundSettings(budget=budget, cap=cap)
-
-
-def check_can_open_round(
-    step: Step, method: Method, *, round_open: bool, active_factors: int
-) -> None:
-    """A round opens in its method's step, one at a time, with something to vote on."""
-    if round_open:
-        raise DomainError("round_open", N_("Another round is already open."))
-    if METHOD_STEP[method] is not step:
-        raise DomainError(
-            "wrong_step",
-            N_("This kind of round belongs to another step of the workshop."),
-        )
-    if active_factors == 0:
-        raise DomainError("no_factors", N_("There are no factors to vote on."))
-
-
-def check_round_transition(state: RoundState, target: RoundState) -> None:
-    """Rounds go open → closed → revealed, never back."""
-    if target is RoundState.CLOSED and state is not RoundState.OPEN:
-        raise DomainError("round_not_open", N_("The round is not open."))
-    if target is RoundState.REVEALED and state is RoundState.OPEN:
-        raise DomainError("round_not_closed", N_("Close the round before revealing it."))
-    if target is RoundState.REVEALED and state is RoundState.REVEALED:
-        raise DomainError("round_revealed", N_("The round's results are already shown."))
-
-
-# --- Ballots ---------------------------------------------------------------------------------
-
-
-def check_ballot(
-    method: Method,
-    settings: RoundSettings,
-    entries: Mapping[int, int],
-    votable: set[int],
-    *,
-    state: RoundState,
-) -> dict[int, int]:
-    """A whole ballot as stored: only while the round is open, only active factors, within
-    the budget and cap. Zero dots are dropped, so an empty ballot means "no vote"."""
-    if state is not RoundState.OPEN:
-        raise DomainError("round_closed", N_("The round is closed."))
-    unknown = set(entries) - votable
-    if unknown:
-        raise DomainError("not_votable", N_("You can only vote on the factors on the board."))
-    if method is Method.KEEP_REMOVE:
-        if any(value not in (KEEP, REMOVE) for value in entries.values()):
-            raise DomainError("bad_choice", N_("Choose keep or remove."))
-        return dict(entries)
-    assert settings.budget is not None and settings.cap is not None
-    if any(value < 0 for value in entries.values()):
-        raise DomainError("bad_dots", N_("Dots cannot be negative."))
-    if any(value > settings.cap for value in entries.values()):
-        raise DomainError("over_cap", N_("At most %(cap)s dots on one factor."), cap=settings.cap)
-    if sum(entries.values()) > settings.budget:
-        raise DomainError(
-            "over_budget",
-            N_("You have %(budget)s dots in all."),
-            budget=settings.budget,
-        )
-    return {factor: value for factor, value in entries.items() if value > 0}
-
-
-# --- Aggregates ------------------------------------------------------------------------------
-
-# Per factor, how many ballots gave each value: {factor_id: {value: count}}.
-Histogram = Mapping[int, Mapping[int, int]]
-
-
-@dataclass(frozen=True)
-class KeepRemoveResult:
-    factor_id: int
-    keep: int
-    remove: int
-
-    @property
-    def votes(self) -> int:
-        return self.keep + self.remove
-
-    @property
-    def majority(self) -> str | None:
-        """'keep', 'remove', 'tie', or None when nobody voted."""
-        if not self.votes:
-            return None
-        if self.keep == self.remove:
-            return "tie"
-        return "keep" if self.keep > self.remove else "remove"
-
-    @property
-    def agreement(self) -> float | None:
-        """Share of voters on the majority side (0.5–1.0), None when nobody voted."""
-        return max(self.keep, self.remove) / self.votes if self.votes else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "factor_id": self.factor_id,
-            "keep": self.keep,
-            "remove": self.remove,
-            "majority": self.majority,
-            "agreement": self.agreement,
-        }
-
-
-def keep_remove_results(histogram: Histogram, factor_ids: Iterable[int]) -> list[KeepRemoveResult]:
-    """Keep and remove counts per factor, in the order given."""
-    return [
-        KeepRemoveResult(
-            factor_id=f,
-            keep=histogram.get(f, {}).get(KEEP, 0),
-            remove=histogram.get(f, {}).get(REMOVE, 0),
-        )
-        for f in factor_ids
-    ]
-
-
-@dataclass(frozen=True)
-class DotsResult:
-    factor_id: int
-    dots: int
-    voters: int
-    rank: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "factor_id": self.factor_id,
-            "dots": self.dots,
-            "voters": self.voters,
-            "rank": self.rank,
-        }
-
-
-def competition_ranks(scores: Mapping[int, float]) -> dict[int, int]:
-    """Standard competition ranking, highest score first: 10, 7, 7, 3 → 1, 2, 2, 4."""
-    ordered = sorted(scores.values(), reverse=True)
-    first: dict[float, int] = {}
-    for position, score in enumerate(ordered, start=1):
-        first.setdefault(score, position)
-    return {key: first[score] for key, score in scores.items()}
-
-
-def dots_results(histogram: Histogram, factor_ids: Iterable[int]) -> list[DotsResult]:
-    """Dot totals per factor, most dots first (ties keep the order given)."""
-    ids = list(factor_ids)
-    totals = {f: sum(v * n for v, n in histogram.get(f, {}).items()) for f in ids}
-    voters = {f: sum(n for v, n in histogram.get(f, {}).items() if v > 0) for f in ids}
-    ranks = competition_ranks(totals)
-    results = [DotsResult(f, totals[f], voters[f], ranks[f]) for f in ids]
-    return sorted(results, key=lambda r: r.rank)
-
-
-def round_results(
-    method: Method, histogram: Histogram, factor_ids: Iterable[int]
-) -> list[dict[str, Any]]:
-    """The results of a round of `method` as plain data."""
-    if method is Method.KEEP_REMOVE:
-        return [r.as_dict() for r in keep_remove_results(histogram, factor_ids)]
-    return [r.as_dict() for r in dots_results(histogram, factor_ids)]

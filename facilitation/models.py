@@ -44,6 +44,8 @@ class Workshop(Base):
     version: Mapped[int] = mapped_column(default=1)
     approval_required: Mapped[bool] = mapped_column(default=False)
     proposal_quota: Mapped[int] = mapped_column(default=10)
+    # The consensus rule's thresholds (consensus.Rule); empty means the defaults.
+    consensus: Mapped[dict[str, Any]] = mapped_column(default=dict)
     facilitator_secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -90,6 +92,9 @@ class Factor(Base):
     origin: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     removal_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("factors.id", ondelete="SET NULL")
+    )
     proposed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL")
     )
@@ -106,6 +111,8 @@ class Round(Base):
     method: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The tally (tally.py), stored when the round closes: history never changes after.
+    results: Mapped[dict[str, Any] | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]
@@ -134,6 +141,8 @@ class BallotEntry(Base):
         ForeignKey("factors.id", ondelete="CASCADE"), primary_key=True
     )
     value: Mapped[int]
+    # The second answer of a matrix entry (uncertainty; `value` holds the impact).
+    value2: Mapped[int | None]
 
 
 class LogEntry(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from .domain import CATEGORIES_MAX, FACTORS_MAX, Method, Step
 
@@ -72,6 +72,9 @@ class WorkshopConfigure(Command):
     title: ShortText | None = None
     language: Language | None = None
     approval_required: StrictBool | None = None
+    # The consensus rule: agreement per factor (0.5–1) and Kendall's W (0–1].
+    consensus_agreement: StrictFloat | StrictInt | None = None
+    consensus_kendall_w: StrictFloat | StrictInt | None = None
 
 
 class StepSet(Command):
@@ -82,20 +85,49 @@ class RoundOpen(Command):
     method: Method
     budget: StrictInt | None = None
     cap: StrictInt | None = None
+    scale: StrictInt | None = None
+    top_k: StrictInt | None = None
+    live: StrictBool = False
+
+
+class RoundConfigure(Command):
+    round_id: Id
+    live: StrictBool
 
 
 class RoundRef(Command):
     round_id: Id
 
 
+# One answer in a ballot: dots, a rating or a rank (a number); "keep" or "remove"; a rating's
+# "no_opinion"; or [impact, uncertainty] in the matrix.
+AnswerIn = (
+    StrictInt
+    | Literal["keep", "remove", "no_opinion"]
+    | Annotated[list[StrictInt], Field(min_length=2, max_length=2)]
+)
+
+
 class BallotSubmit(Command):
-    """A whole ballot: dots per factor for dot voting, "keep" or "remove" for pruning."""
+    """A whole ballot for one round, by factor id."""
 
     round_id: Id
-    entries: Annotated[
-        dict[FactorKey, StrictInt | Literal["keep", "remove"]],
-        Field(max_length=FACTORS_MAX),
-    ]
+    entries: Annotated[dict[FactorKey, AnswerIn], Field(max_length=FACTORS_MAX)]
+
+
+class ProxyVote(BallotSubmit):
+    """A ballot the facilitator enters for a proxy participant (by their number)."""
+
+    proxy: Id
+
+
+class ProxyAdd(Command):
+    label: ShortText = ""
+
+
+class FactorMerge(Command):
+    factor_id: Id
+    into_id: Id
 
 
 class ParticipantRename(Command):

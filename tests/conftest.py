@@ -21,10 +21,18 @@ from sqlalchemy.engine import make_url
 from facilitation import create_app
 from facilitation.config import TestConfig
 from facilitation.db import normalise_url
+from facilitation.domain import DomainError
 from facilitation.extension import Samsyn
 from facilitation.realtime import socketio
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def error_code(call: Any, *args: Any, **kwargs: Any) -> str:
+    """The code of the DomainError that `call` raises."""
+    with pytest.raises(DomainError) as caught:
+        call(*args, **kwargs)
+    return caught.value.code
 
 
 def unavailable(what: str) -> None:
@@ -134,6 +142,7 @@ class Room:
         self.console = self.connect(self.facilitator_http, "console")
         self.board = self.connect(self.facilitator_http, "board")
         self._commands = 0
+        self.phones: list[SocketIOTestClient] = []
 
     def connect(self, http: FlaskClient, view: str) -> SocketIOTestClient:
         return socketio.test_client(

@@ -325,6 +325,8 @@ def test_results_are_hidden_until_revealed(world: World) -> None:
         "title": "x",
         "category_id": by_factor[a]["category_id"],
         "status": "active",
+        "votes": 4,
+        "merged_into_id": None,
     }
     # The group wants it gone: the facilitator removes it, and the results say so.
     world.ok(world.facilitator, "factor.remove", factor_id=a, reason="Gruppen röstade bort")
@@ -435,10 +437,14 @@ def test_the_record_keeps_votes_on_factors_hidden_later(world: World) -> None:
         world.participant("anna"), "ballot.submit", round_id=round_id, entries={str(a): "keep"}
     )
     world.ok(world.facilitator, "round.close", round_id=round_id)
+    world.ok(world.facilitator, "round.reveal", round_id=round_id)
     world.ok(world.facilitator, "factor.hide", factor_id=a)
     (recorded,) = world.services.record(world.code)["rounds"]
     assert {r["factor_id"]: r["keep"] for r in recorded["factors"]}[a] == 1
-    assert a not in [r["factor_id"] for r in world.console()["results"]["factors"]]
+    console = {r["factor_id"]: r["status"] for r in world.console()["results"]["factors"]}
+    assert console[a] == "hidden"  # the facilitator sees what became of it
+    room = world.services.snapshot(world.facilitator, "board")["state"]["results"]
+    assert a not in [r["factor_id"] for r in room["factors"]]  # the room does not
 
 
 def test_rename_sets_and_clears_the_nickname(world: World) -> None:

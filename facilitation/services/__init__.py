@@ -46,13 +46,17 @@ COMMANDS: dict[str, Command] = {
     "factor.hide": Command(schemas.FactorRef, Role.FACILITATOR, factors.hide),
     "factor.remove": Command(schemas.FactorRemove, Role.FACILITATOR, factors.remove),
     "factor.restore": Command(schemas.FactorRef, Role.FACILITATOR, factors.restore),
+    "factor.merge": Command(schemas.FactorMerge, Role.FACILITATOR, factors.merge),
     "category.add": Command(schemas.CategoryAdd, Role.FACILITATOR, workshops.add_category),
     "category.rename": Command(schemas.CategoryRename, Role.FACILITATOR, workshops.rename_category),
     "workshop.configure": Command(schemas.WorkshopConfigure, Role.FACILITATOR, workshops.configure),
     "step.set": Command(schemas.StepSet, Role.FACILITATOR, workshops.set_step),
     "round.open": Command(schemas.RoundOpen, Role.FACILITATOR, voting.open_round),
+    "round.configure": Command(schemas.RoundConfigure, Role.FACILITATOR, voting.configure_round),
     "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),
     "round.reveal": Command(schemas.RoundRef, Role.FACILITATOR, voting.reveal_round),
+    "proxy.add": Command(schemas.ProxyAdd, Role.FACILITATOR, participants.add_proxy),
+    "proxy.vote": Command(schemas.ProxyVote, Role.FACILITATOR, voting.submit_proxy_ballot),
 }
 
 # The only command a closed workshop accepts: stepping back to reopen it.

@@ -117,6 +117,16 @@ class Tx:
             )
         ).one_or_none()
 
+    def active_factor_ids(self) -> set[int]:
+        return set(
+            self.session.scalars(
+                select(models.Factor.id).where(
+                    models.Factor.workshop_id == self.workshop.id,
+                    models.Factor.status == "active",
+                )
+            )
+        )
+
     def count_active_factors(self) -> int:
         return (
             self.session.scalar(

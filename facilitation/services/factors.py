@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .. import domain, models, schemas
-from ..domain import FactorStatus, Origin
+from .. import ballots, domain, models, schemas
+from ..ballots import RoundSettings
+from ..domain import FactorStatus, Method, Origin
+from . import voting
 from .base import Tx
 
 
@@ -130,6 +132,31 @@ def remove(tx: Tx, p: schemas.FactorRemove) -> dict[str, Any]:
     """The facilitator removes a factor; the reason is kept in the factor and the log."""
     reason = domain.clean_text(p.reason, field="reason", max_length=domain.REASON_MAX)
     return _moderate(tx, p.factor_id, "remove", reason)
+
+
+def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
+    """The facilitator merges a duplicate into another factor. Votes on the duplicate in the
+    open round move to the other factor (ballots.merge_entries says how, so that nobody
+    exceeds a budget or counts twice); the duplicate stays in the record as merged."""
+    source, target = tx.factor(p.factor_id), tx.factor(p.into_id)
+    domain.check_merge(
+        FactorStatus(source.status), FactorStatus(target.status), same=source.id == target.id
+    )
+    moved = 0
+    round_ = tx.open_round()
+    if round_ is not None:
+        method, settings = Method(round_.method), RoundSettings.from_dict(round_.settings)
+        for participant_id, entries in voting.read_ballots(tx.session, round_.id).items():
+            if source.id in entries:
+                merged = ballots.merge_entries(method, settings, entries, source.id, target.id)
+                voting.write_ballot(tx.session, round_.id, participant_id, merged)
+                tx.change.participants.add(participant_id)
+                moved += 1
+    source.status = FactorStatus.MERGED.value
+    source.merged_into_id = target.id
+    tx.log("factor.merged", source, into=target.id, into_title=target.title, ballots=moved)
+    _touch_proposer(tx, source)
+    return {"factor_id": source.id, "into_id": target.id, "ballots_moved": moved}
 
 
 def restore(tx: Tx, p: schemas.FactorRef) -> dict[str, Any]:

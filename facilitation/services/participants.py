@@ -45,7 +45,16 @@ def join(
     participant = find(session, workshop, token)
     if participant is not None:
         return participant, False
-    number = (
+    participant = models.Participant(
+        workshop_id=workshop.id, token=token, number=_next_number(session, workshop)
+    )
+    session.add(participant)
+    session.flush()
+    return participant, True
+
+
+def _next_number(session: Session, workshop: models.Workshop) -> int:
+    return (
         session.scalar(
             select(func.max(models.Participant.number)).where(
                 models.Participant.workshop_id == workshop.id
@@ -53,10 +62,27 @@ def join(
         )
         or 0
     ) + 1
-    participant = models.Participant(workshop_id=workshop.id, token=token, number=number)
-    session.add(participant)
-    session.flush()
-    return participant, True
+
+
+def add_proxy(tx: Tx, p: schemas.ProxyAdd) -> dict[str, Any]:
+    """The facilitator adds a proxy: an anonymous participant for someone without a phone,
+    whose ballots the facilitator enters. The optional label is seen only by the facilitator."""
+    label = (
+        domain.clean_title(p.label, field="nickname", max_length=domain.NICKNAME_MAX)
+        if p.label.strip()
+        else None
+    )
+    proxy = models.Participant(
+        workshop_id=tx.workshop.id,
+        token=new_token(),
+        number=_next_number(tx.session, tx.workshop),
+        nickname=label,
+        is_proxy=True,
+    )
+    tx.session.add(proxy)
+    tx.session.flush()
+    tx.log("proxy.added", number=proxy.number)
+    return {"proxy": proxy.number}
 
 
 def rename(tx: Tx, p: schemas.ParticipantRename) -> dict[str, Any]:

@@ -7,15 +7,18 @@ data only — no UI text — so clients render them in their own language.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import domain, models
+from .. import ballots, models, tally
+from ..ballots import Answer
+from ..consensus import Rule
 from ..domain import FactorStatus, Method, RoundState, Step
-from .voting import entries_out
+from .voting import entries_out, tally_round
+
+LOG_SHOWN = 100
 
 
 def _categories(s: Session, w: models.Workshop) -> list[models.Category]:
@@ -49,27 +52,20 @@ def _rounds(s: Session, w: models.Workshop) -> list[models.Round]:
     )
 
 
-def shown_round(s: Session, w: models.Workshop) -> models.Round | None:
+def _keys(rounds: list[models.Round]) -> list[tuple[Method, RoundState]]:
+    return [(Method(r.method), RoundState(r.state)) for r in rounds]
+
+
+def shown_round(rounds: list[models.Round], step: Step) -> models.Round | None:
     """The round the room sees in the workshop's current step."""
-    rounds = _rounds(s, w)
-    index = domain.round_to_show(
-        Step(w.step), [(Method(r.method), RoundState(r.state)) for r in rounds]
-    )
+    index = ballots.round_to_show(step, _keys(rounds))
     return None if index is None else rounds[index]
 
 
-def histogram(s: Session, round_id: int) -> dict[int, dict[int, int]]:
-    """How many ballots of the round gave each value to each factor."""
-    rows = s.execute(
-        select(models.BallotEntry.factor_id, models.BallotEntry.value, func.count())
-        .join(models.Ballot)
-        .where(models.Ballot.round_id == round_id)
-        .group_by(models.BallotEntry.factor_id, models.BallotEntry.value)
-    )
-    result: dict[int, dict[int, int]] = defaultdict(dict)
-    for factor_id, value, count in rows:
-        result[factor_id][value] = count
-    return result
+def previous_round(rounds: list[models.Round], current: models.Round) -> models.Round | None:
+    """The round `current` revises: the one before it of the same method."""
+    index = ballots.previous_round(_keys(rounds), rounds.index(current))
+    return None if index is None else rounds[index]
 
 
 def _ballot_count(s: Session, round_id: int) -> int:
@@ -77,14 +73,8 @@ def _ballot_count(s: Session, round_id: int) -> int:
 
 
 def _joined(s: Session, w: models.Workshop) -> int:
-    return (
-        s.scalar(
-            select(func.count()).where(
-                models.Participant.workshop_id == w.id, models.Participant.is_proxy.is_(False)
-            )
-        )
-        or 0
-    )
+    """Everyone who takes part: people who joined, and proxies for those without a phone."""
+    return s.scalar(select(func.count()).where(models.Participant.workshop_id == w.id)) or 0
 
 
 def _round_summary(r: models.Round) -> dict[str, Any]:
@@ -107,37 +97,83 @@ def _factor_public(f: models.Factor) -> dict[str, Any]:
     }
 
 
+def _rule(w: models.Workshop) -> Rule:
+    return Rule.from_dict(w.consensus or {})
+
+
 def results(
-    s: Session, r: models.Round, factors: list[models.Factor], *, complete: bool = False
+    s: Session,
+    w: models.Workshop,
+    r: models.Round,
+    factors: list[models.Factor],
+    *,
+    for_room: bool = True,
 ) -> dict[str, Any]:
-    """A round's results over the factors the room can see: the active ones, and those
-    removed since that had votes in it; hidden and proposed factors never appear. `complete`
-    (for the record) adds every factor that had votes, whatever became of it since."""
-    counts = histogram(s, r.id)
-    shown = [
-        f
-        for f in factors
-        if f.status == FactorStatus.ACTIVE
-        or (f.id in counts and (complete or f.status == FactorStatus.REMOVED))
-    ]
-    by_id = {f.id: f for f in shown}
-    rows = domain.round_results(Method(r.method), counts, [f.id for f in shown])
-    for row in rows:
-        factor = by_id[row["factor_id"]]
-        row.update(title=factor.title, category_id=factor.category_id, status=factor.status)
+    """A round's results: the tally stored when it closed (or, live, one made now), each
+    factor named as it is now, judged by the workshop's consensus rule. The room never sees
+    hidden or proposed factors; a factor removed or merged since keeps its row and says so."""
+    tallied = r.results if r.results is not None else tally_round(s, w, r)
+    by_id = {f.id: f for f in factors}
+    rows = []
+    for row in tallied["factors"]:
+        factor = by_id.get(row["factor_id"])
+        if factor is None or (for_room and factor.status in ("hidden", "proposed")):
+            continue
+        rows.append(
+            {
+                **row,
+                "title": factor.title,
+                "category_id": factor.category_id,
+                "status": factor.status,
+                "merged_into_id": factor.merged_into_id,
+            }
+        )
     return {
+        **tallied,
+        "factors": rows,
         "round_id": r.id,
         "number": r.number,
-        "method": r.method,
-        "ballots": _ballot_count(s, r.id),
-        "factors": rows,
+        "settings": r.settings,
+        "live": r.state == RoundState.OPEN,
+        "verdict": tally.judge(tallied, _rule(w)).as_dict(),
     }
 
 
+def _visible(r: models.Round | None) -> bool:
+    """Whether the room sees a round's results: once revealed, or live when switched on."""
+    if r is None:
+        return False
+    return r.state == RoundState.REVEALED or bool(r.settings.get("live"))
+
+
+def _history(
+    s: Session, w: models.Workshop, rounds: list[models.Round], shown: models.Round | None
+) -> list[dict[str, Any]]:
+    """The revealed rounds of the shown round's method, oldest first: how the group moved."""
+    if shown is None:
+        return []
+    history = []
+    for r in rounds:
+        if r.method == shown.method and r.state == RoundState.REVEALED and r.results:
+            history.append(
+                {
+                    "round_id": r.id,
+                    "number": r.number,
+                    "verdict": tally.judge(r.results, _rule(w)).as_dict(),
+                    "concordance": r.results["concordance"],
+                    "stability": r.results["stability"],
+                }
+            )
+    return history
+
+
 def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
-    """What the board and the phones see: results only once the round is revealed."""
+    """What the board and the phones see: results only once revealed (or live), and while a
+    round is open, the previous round's revealed results for the group to revise against."""
     factors = _factors(s, w)
-    round_ = shown_round(s, w)
+    rounds = _rounds(s, w)
+    round_ = shown_round(rounds, Step(w.step))
+    previous = previous_round(rounds, round_) if round_ else None
     return {
         "version": w.version,
         "workshop": {
@@ -147,6 +183,7 @@ def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
             "step": w.step,
             "approval_required": w.approval_required,
         },
+        "rule": _rule(w).as_dict(),
         "categories": [{"id": c.id, "name": c.name} for c in _categories(s, w)],
         "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
         "round": _round_summary(round_) if round_ else None,
@@ -154,9 +191,14 @@ def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
             "joined": _joined(s, w),
             "voted": _ballot_count(s, round_.id) if round_ else 0,
         },
-        "results": results(s, round_, factors)
-        if round_ and round_.state == RoundState.REVEALED
+        "results": results(s, w, round_, factors) if round_ and _visible(round_) else None,
+        "previous": results(s, w, previous, factors)
+        if round_
+        and round_.state == RoundState.OPEN
+        and previous
+        and previous.state == RoundState.REVEALED
         else None,
+        "history": _history(s, w, rounds, round_),
     }
 
 
@@ -168,35 +210,68 @@ def phone_view(room: dict[str, Any]) -> dict[str, Any]:
 
 def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[str, Any]:
     """The room's view plus what only the facilitator sees: every factor with its status and
-    removal reason, every round, and the results of a closed round before it is revealed."""
+    removal reason, every round, the results of a closed round before it is revealed, the
+    proxies, and the audit log."""
     factors = _factors(s, w)
-    proposers = {
+    people = {
         p.id: p
-        for p in s.scalars(
-            select(models.Participant).where(
-                models.Participant.id.in_({f.proposed_by_id for f in factors if f.proposed_by_id})
-            )
-        )
+        for p in s.scalars(select(models.Participant).where(models.Participant.workshop_id == w.id))
     }
-    round_ = shown_round(s, w)
+    rounds = _rounds(s, w)
+    round_ = shown_round(rounds, Step(w.step))
     view = dict(room)
     view["factors"] = [
         {
             **_factor_public(f),
             "status": f.status,
             "removal_reason": f.removal_reason,
-            "proposed_by": _proposer(proposers.get(f.proposed_by_id or 0)),
+            "merged_into_id": f.merged_into_id,
+            "proposed_by": _person(people.get(f.proposed_by_id or 0)),
         }
         for f in factors
     ]
-    view["rounds"] = [_round_summary(r) for r in _rounds(s, w)]
+    view["rounds"] = [
+        {
+            **_round_summary(r),
+            "verdict": tally.judge(r.results, _rule(w)).as_dict() if r.results else None,
+        }
+        for r in rounds
+    ]
     if round_ and round_.state != RoundState.OPEN:
-        view["results"] = results(s, round_, factors)
+        view["results"] = results(s, w, round_, factors, for_room=False)
+    view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
+    view["log"] = [
+        {
+            "at": e.at.isoformat() + "Z",
+            "actor": e.actor,
+            "action": e.action,
+            "factor_id": e.factor_id,
+            "details": e.details,
+        }
+        for e in s.scalars(
+            select(models.LogEntry)
+            .where(models.LogEntry.workshop_id == w.id)
+            .order_by(models.LogEntry.id.desc())
+            .limit(LOG_SHOWN)
+        )
+    ]
     return view
 
 
-def _proposer(p: models.Participant | None) -> dict[str, Any] | None:
+def _person(p: models.Participant | None) -> dict[str, Any] | None:
     return {"number": p.number, "nickname": p.nickname} if p else None
+
+
+def _own_entries(
+    s: Session, round_: models.Round, participant: models.Participant
+) -> dict[str, Any]:
+    rows = s.execute(
+        select(models.BallotEntry.factor_id, models.BallotEntry.value, models.BallotEntry.value2)
+        .join(models.Ballot)
+        .where(models.Ballot.round_id == round_.id, models.Ballot.participant_id == participant.id)
+    ).all()
+    entries: dict[int, Answer] = {f: v if v2 is None else (v, v2) for f, v, v2 in rows}
+    return entries_out(Method(round_.method), entries)
 
 
 def personal_views(
@@ -212,20 +287,17 @@ def personal_views(
 
 
 def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict[str, Any]:
-    """A participant's own: their number and nickname, their ballot in the round shown, and
-    the factors they proposed with what became of them."""
-    round_ = shown_round(s, w)
-    ballot = None
+    """A participant's own: their number and nickname, their ballot in the round shown (and,
+    while it is open, their answer in the round it revises), and the factors they proposed
+    with what became of them."""
+    rounds = _rounds(s, w)
+    round_ = shown_round(rounds, Step(w.step))
+    ballot = previous_ballot = None
     if round_ is not None:
-        rows = s.execute(
-            select(models.BallotEntry.factor_id, models.BallotEntry.value)
-            .join(models.Ballot)
-            .where(models.Ballot.round_id == round_.id, models.Ballot.participant_id == p.id)
-        ).all()
-        ballot = {
-            "round_id": round_.id,
-            "entries": entries_out(Method(round_.method), {f: v for f, v in rows}),
-        }
+        ballot = {"round_id": round_.id, "entries": _own_entries(s, round_, p)}
+        previous = previous_round(rounds, round_)
+        if round_.state == RoundState.OPEN and previous is not None:
+            previous_ballot = {"round_id": previous.id, "entries": _own_entries(s, previous, p)}
     proposals = s.scalars(
         select(models.Factor).where(models.Factor.proposed_by_id == p.id).order_by(models.Factor.id)
     )
@@ -233,6 +305,7 @@ def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict
         "version": w.version,
         "participant": {"number": p.number, "nickname": p.nickname},
         "ballot": ballot,
+        "previous_ballot": previous_ballot,
         "proposals": [
             {
                 "id": f.id,
@@ -247,11 +320,14 @@ def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict
 
 
 def record(s: Session, w: models.Workshop) -> dict[str, Any]:
-    """The complete workshop for exports: factors with their fate and every round's results.
-    No participant identifiers, cookies, secrets or nicknames."""
+    """The complete workshop for exports: factors with their fate, every closed round's
+    results and measures, and the audit log. No participant identifiers, cookies, secrets or
+    nicknames."""
     factors = _factors(s, w)
     categories = {c.id: c.name for c in _categories(s, w)}
-    rounds = [r for r in _rounds(s, w) if r.state != RoundState.OPEN]
+    people = list(
+        s.scalars(select(models.Participant).where(models.Participant.workshop_id == w.id))
+    )
     return {
         "workshop": {
             "code": w.code,
@@ -259,7 +335,9 @@ def record(s: Session, w: models.Workshop) -> dict[str, Any]:
             "language": w.language,
             "step": w.step,
             "created_at": w.created_at.isoformat() + "Z",
-            "participants": _joined(s, w),
+            "participants": len(people),
+            "proxies": sum(1 for p in people if p.is_proxy),
+            "consensus_rule": _rule(w).as_dict(),
         },
         "categories": list(categories.values()),
         "factors": [
@@ -271,8 +349,27 @@ def record(s: Session, w: models.Workshop) -> dict[str, Any]:
                 "origin": f.origin,
                 "status": f.status,
                 "removal_reason": f.removal_reason,
+                "merged_into_id": f.merged_into_id,
             }
             for f in factors
         ],
-        "rounds": [{**_round_summary(r), **results(s, r, factors, complete=True)} for r in rounds],
+        "rounds": [
+            {**_round_summary(r), **results(s, w, r, factors, for_room=False)}
+            for r in _rounds(s, w)
+            if r.state != RoundState.OPEN
+        ],
+        "log": [
+            {
+                "at": e.at.isoformat() + "Z",
+                "actor": e.actor,
+                "action": e.action,
+                "factor_id": e.factor_id,
+                "details": e.details,
+            }
+            for e in s.scalars(
+                select(models.LogEntry)
+                .where(models.LogEntry.workshop_id == w.id)
+                .order_by(models.LogEntry.id)
+            )
+        ],
     }

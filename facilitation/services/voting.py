@@ -1,17 +1,22 @@
-"""Use cases of voting: open, close and reveal a round; submit a ballot.
+"""Use cases of voting: open, configure, close and reveal rounds; submit a ballot, one's own
+or a proxy's.
 
 Layer: services. Closing and voting both run under the workshop's write lock, so a ballot
 arriving as the round closes either counts or is refused with "round closed" — never half.
+Closing tallies the round once and stores the tally with it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
-from .. import domain, models, schemas
-from ..domain import KEEP, N_, REMOVE, DomainError, Method, RoundState
+from .. import ballots, models, schemas, tally
+from ..ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
+from ..domain import N_, DomainError, Method, RoundState
 from .base import Tx
 
 _CHOICES = {"keep": KEEP, "remove": REMOVE}
@@ -19,12 +24,21 @@ _CHOICE_NAMES = {value: name for name, value in _CHOICES.items()}
 
 
 def open_round(tx: Tx, p: schemas.RoundOpen) -> dict[str, Any]:
-    """The facilitator opens a round of keep/remove (prune step) or dot voting (prioritise)."""
+    """The facilitator opens a round: keep/remove in the prune step; dots, rating, ranking
+    or the impact × uncertainty matrix in the prioritise step."""
     active = tx.count_active_factors()
-    domain.check_can_open_round(
+    ballots.check_can_open_round(
         tx.step, p.method, round_open=tx.open_round() is not None, active_factors=active
     )
-    settings = domain.round_settings(p.method, active_factors=active, budget=p.budget, cap=p.cap)
+    settings = ballots.round_settings(
+        p.method,
+        active_factors=active,
+        budget=p.budget,
+        cap=p.cap,
+        scale=p.scale,
+        top_k=p.top_k,
+        live=p.live,
+    )
     number = (
         tx.session.scalar(
             select(func.max(models.Round.number)).where(models.Round.workshop_id == tx.workshop.id)
@@ -44,25 +58,34 @@ def open_round(tx: Tx, p: schemas.RoundOpen) -> dict[str, Any]:
     return {"round_id": round_.id, "number": number, "settings": settings.as_dict()}
 
 
+def configure_round(tx: Tx, p: schemas.RoundConfigure) -> dict[str, Any]:
+    """The facilitator lets the room see a round's results live, before revealing them, or
+    hides them again."""
+    round_ = tx.round(p.round_id)
+    ballots.check_live_change(RoundState(round_.state))
+    round_.settings = {**round_.settings, "live": p.live}
+    tx.log("round.configured", round=round_.number, live=p.live)
+    return {"round_id": round_.id, "settings": round_.settings}
+
+
 def close_round(tx: Tx, p: schemas.RoundRef) -> dict[str, Any]:
-    """The facilitator closes the open round: no more ballots are accepted."""
-    return _advance(tx, p.round_id, RoundState.CLOSED, "round.closed")
+    """The facilitator closes the open round: no more ballots; the round is tallied."""
+    round_ = tx.round(p.round_id)
+    ballots.check_round_transition(RoundState(round_.state), RoundState.CLOSED)
+    round_.state = RoundState.CLOSED.value
+    round_.closed_at = models.utcnow()
+    round_.results = tally_round(tx.session, tx.workshop, round_)
+    tx.log("round.closed", round=round_.number)
+    return {"round_id": round_.id, "state": round_.state}
 
 
 def reveal_round(tx: Tx, p: schemas.RoundRef) -> dict[str, Any]:
     """The facilitator reveals a closed round's results to the board and the phones."""
-    return _advance(tx, p.round_id, RoundState.REVEALED, "round.revealed")
-
-
-def _advance(tx: Tx, round_id: int, target: RoundState, action: str) -> dict[str, Any]:
-    round_ = tx.round(round_id)
-    domain.check_round_transition(RoundState(round_.state), target)
-    round_.state = target.value
-    if target is RoundState.CLOSED:
-        round_.closed_at = models.utcnow()
-    else:
-        round_.revealed_at = models.utcnow()
-    tx.log(action, round=round_.number)
+    round_ = tx.round(p.round_id)
+    ballots.check_round_transition(RoundState(round_.state), RoundState.REVEALED)
+    round_.state = RoundState.REVEALED.value
+    round_.revealed_at = models.utcnow()
+    tx.log("round.revealed", round=round_.number)
     return {"round_id": round_.id, "state": round_.state}
 
 
@@ -70,64 +93,157 @@ def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
     """A participant submits their whole ballot for the open round; it replaces any earlier
     one. An empty ballot withdraws the vote."""
     assert tx.participant is not None
-    round_ = tx.round(p.round_id)
-    method = Method(round_.method)
-    entries = {int(k): _value(method, v) for k, v in p.entries.items()}
-    votable = set(
-        tx.session.scalars(
-            select(models.Factor.id).where(
-                models.Factor.workshop_id == tx.workshop.id, models.Factor.status == "active"
-            )
-        )
-    )
-    stored = domain.check_ballot(
-        method,
-        domain.RoundSettings(**round_.settings),
-        entries,
-        votable,
-        state=RoundState(round_.state),
-    )
-    ballot = tx.session.scalars(
-        select(models.Ballot).where(
-            models.Ballot.round_id == round_.id,
-            models.Ballot.participant_id == tx.participant.id,
+    return _replace_ballot(tx, tx.participant, p.round_id, p.entries)
+
+
+def submit_proxy_ballot(tx: Tx, p: schemas.ProxyVote) -> dict[str, Any]:
+    """The facilitator enters the ballot of someone without a phone, as a proxy participant
+    (same rules as anyone's ballot)."""
+    proxy = tx.session.scalars(
+        select(models.Participant).where(
+            models.Participant.workshop_id == tx.workshop.id,
+            models.Participant.number == p.proxy,
+            models.Participant.is_proxy.is_(True),
         )
     ).one_or_none()
-    if ballot is not None:
-        tx.session.execute(
-            delete(models.BallotEntry).where(models.BallotEntry.ballot_id == ballot.id)
-        )
-        if not stored:
-            tx.session.delete(ballot)
-        else:
-            ballot.submitted_at = models.utcnow()
-    elif stored:
-        ballot = models.Ballot(round_id=round_.id, participant_id=tx.participant.id)
-        tx.session.add(ballot)
-        tx.session.flush()
-    if stored:
-        assert ballot is not None
-        tx.session.execute(
-            insert(models.BallotEntry),
-            [{"ballot_id": ballot.id, "factor_id": f, "value": v} for f, v in stored.items()],
-        )
-    tx.change.participants.add(tx.participant.id)
+    if proxy is None:
+        raise DomainError("unknown_proxy", N_("There is no such proxy."))
+    return {"proxy": proxy.number, **_replace_ballot(tx, proxy, p.round_id, p.entries)}
+
+
+def _replace_ballot(
+    tx: Tx, participant: models.Participant, round_id: int, raw: dict[str, Any]
+) -> dict[str, Any]:
+    round_ = tx.round(round_id)
+    method = Method(round_.method)
+    entries = {int(k): _answer(method, v) for k, v in raw.items()}
+    stored = ballots.check_ballot(
+        method,
+        RoundSettings.from_dict(round_.settings),
+        entries,
+        tx.active_factor_ids(),
+        state=RoundState(round_.state),
+    )
+    write_ballot(tx.session, round_.id, participant.id, stored)
+    tx.change.participants.add(participant.id)
     return {"round_id": round_.id, "entries": entries_out(method, stored)}
 
 
-def _value(method: Method, value: int | str) -> int:
-    """A ballot entry as stored: dots as a number, keep/remove as KEEP or REMOVE."""
-    if method is Method.KEEP_REMOVE and isinstance(value, str):
+def write_ballot(
+    session: Session, round_id: int, participant_id: int, entries: dict[int, Answer]
+) -> None:
+    """Store a participant's whole ballot in a round, replacing what was there; an empty
+    ballot deletes it."""
+    ballot = session.scalars(
+        select(models.Ballot).where(
+            models.Ballot.round_id == round_id, models.Ballot.participant_id == participant_id
+        )
+    ).one_or_none()
+    if ballot is not None:
+        session.execute(delete(models.BallotEntry).where(models.BallotEntry.ballot_id == ballot.id))
+        if not entries:
+            session.delete(ballot)
+            return
+        ballot.submitted_at = models.utcnow()
+    elif entries:
+        ballot = models.Ballot(round_id=round_id, participant_id=participant_id)
+        session.add(ballot)
+        session.flush()
+    else:
+        return
+    session.execute(
+        insert(models.BallotEntry),
+        [{"ballot_id": ballot.id, "factor_id": f, **_columns(v)} for f, v in entries.items()],
+    )
+
+
+def _columns(answer: Answer) -> dict[str, int | None]:
+    if isinstance(answer, tuple):
+        return {"value": answer[0], "value2": answer[1]}
+    return {"value": answer, "value2": None}
+
+
+def read_ballots(session: Session, round_id: int) -> dict[int, dict[int, Answer]]:
+    """Every ballot of a round, by participant id."""
+    rows = session.execute(
+        select(
+            models.Ballot.participant_id,
+            models.BallotEntry.factor_id,
+            models.BallotEntry.value,
+            models.BallotEntry.value2,
+        )
+        .join(models.BallotEntry)
+        .where(models.Ballot.round_id == round_id)
+    )
+    result: dict[int, dict[int, Answer]] = defaultdict(dict)
+    for participant_id, factor_id, value, value2 in rows:
+        result[participant_id][factor_id] = value if value2 is None else (value, value2)
+    return result
+
+
+def tally_round(
+    session: Session, workshop: models.Workshop, round_: models.Round
+) -> dict[str, Any]:
+    """The round's tally over the factors on the board now, compared with the previous
+    round of the same method."""
+    previous = session.scalars(
+        select(models.Round)
+        .where(
+            models.Round.workshop_id == workshop.id,
+            models.Round.method == round_.method,
+            models.Round.number < round_.number,
+            models.Round.results.is_not(None),
+        )
+        .order_by(models.Round.number.desc())
+        .limit(1)
+    ).one_or_none()
+    previous_scores = (
+        {int(f): s for f, s in previous.results["scores"].items()}
+        if previous is not None and previous.results
+        else None
+    )
+    factor_ids = session.scalars(
+        select(models.Factor.id)
+        .where(models.Factor.workshop_id == workshop.id, models.Factor.status == "active")
+        .order_by(models.Factor.id)
+    ).all()
+    return tally.tally(
+        Method(round_.method),
+        RoundSettings.from_dict(round_.settings),
+        list(factor_ids),
+        list(read_ballots(session, round_.id).values()),
+        previous_scores,
+    )
+
+
+def _answer(method: Method, value: Any) -> Answer:
+    """A ballot entry as the core takes it, from what a client sent."""
+    if method is Method.KEEP_REMOVE and value in _CHOICES:
         return _CHOICES[value]
-    if method is Method.DOTS and isinstance(value, int):
+    if method is Method.RATING and value == "no_opinion":
+        return NO_OPINION
+    if method is Method.MATRIX and isinstance(value, list):
+        return tuple(value)  # type: ignore[return-value]  # the core checks it is a pair
+    if isinstance(value, int) and method in (Method.DOTS, Method.RATING, Method.RANKING):
         return value
-    if method is Method.KEEP_REMOVE:
-        raise DomainError("bad_choice", N_("Choose keep or remove."))
-    raise DomainError("bad_dots", N_("Dots are whole numbers."))
+    raise DomainError(*_WRONG_KIND[method])
 
 
-def entries_out(method: Method, entries: dict[int, int]) -> dict[str, int | str]:
+_WRONG_KIND = {
+    Method.KEEP_REMOVE: ("bad_choice", N_("Choose keep or remove.")),
+    Method.DOTS: ("bad_dots", N_("Dots are whole numbers.")),
+    Method.RATING: ("bad_rating", N_("Rate on the scale, or say you have no opinion.")),
+    Method.RANKING: ("bad_ranking", N_("Give each ranked factor its own place: 1, 2, 3 …")),
+    Method.MATRIX: ("bad_matrix", N_("Give both impact and uncertainty.")),
+}
+
+
+def entries_out(method: Method, entries: dict[int, Answer]) -> dict[str, Any]:
     """A ballot's entries as clients send them (factor ids as keys)."""
     if method is Method.KEEP_REMOVE:
-        return {str(f): _CHOICE_NAMES[v] for f, v in entries.items()}
+        return {str(f): _CHOICE_NAMES[v] for f, v in entries.items() if isinstance(v, int)}
+    if method is Method.RATING:
+        return {str(f): "no_opinion" if v == NO_OPINION else v for f, v in entries.items()}
+    if method is Method.MATRIX:
+        return {str(f): list(v) if isinstance(v, tuple) else v for f, v in entries.items()}
     return {str(f): v for f, v in entries.items()}

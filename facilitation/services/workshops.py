@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import domain, models, schemas
+from ..consensus import Rule
 from ..domain import N_, DomainError, FactorStatus, Origin, SeedFactor, Step
 from .base import Tx, hash_secret, new_secret
 
@@ -91,7 +92,9 @@ def _unused_code(session: Session) -> str:
 def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
     """Change the workshop's title, language or whether proposals need approval."""
     w = tx.workshop
-    domain.check_something_to_change(p.title, p.language, p.approval_required)
+    domain.check_something_to_change(
+        p.title, p.language, p.approval_required, p.consensus_agreement, p.consensus_kendall_w
+    )
     changed: dict[str, Any] = {}
     if p.title is not None:
         changed["title"] = w.title = domain.clean_title(
@@ -101,6 +104,19 @@ def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
         changed["language"] = w.language = p.language
     if p.approval_required is not None:
         changed["approval_required"] = w.approval_required = p.approval_required
+    if p.consensus_agreement is not None or p.consensus_kendall_w is not None:
+        given = {"agreement": p.consensus_agreement, "kendall_w": p.consensus_kendall_w}
+        current = Rule.from_dict(w.consensus or {}).as_dict()
+        try:
+            rule = Rule.from_dict({**current, **{k: v for k, v in given.items() if v is not None}})
+        except ValueError:
+            raise DomainError(
+                "bad_rule",
+                N_(
+                    "Agreement must be between 50 and 100 %, and Kendall's W above 0 and at most 1."
+                ),
+            ) from None
+        changed["consensus"] = w.consensus = rule.as_dict()
     tx.log("workshop.configured", **changed)
     return changed
 

@@ -1,0 +1,235 @@
+"""Rounds until consensus, through Flask-SocketIO's test client: Delphi rounds on ratings and
+rankings whose measures move toward the rule until the board announces consensus; live
+results; merging duplicates mid-round; proxies; the consensus rule; the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import Room
+
+FACTORS = [
+    {"title": "Urbanisering", "category": "Sociala"},
+    {"title": "Åldrande befolkning", "category": "Sociala"},
+    {"title": "Kompetensförsörjning", "category": "Ekonomiska"},
+    {"title": "Elektrifiering", "category": "Teknologiska"},
+]
+
+
+def run_round(room: Room, method: str, answers: list[dict[int, Any]], **settings: Any) -> dict:
+    """Open a round, let the phones answer, close and reveal; the board's state after."""
+    round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
+    for phone, entries in zip(room.phones, answers, strict=True):
+        room.ok(
+            phone,
+            "ballot.submit",
+            round_id=round_id,
+            entries={str(f): v for f, v in entries.items()},
+        )
+    room.ok(room.console, "round.close", round_id=round_id)
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    room.flush()
+    return room.latest(room.board)
+
+
+def prepare(room: Room, people: int) -> dict[str, int]:
+    room.phones = [room.phone()[1] for _ in range(people)]
+    room.ok(room.console, "step.set", step="prioritise")
+    return {f["title"]: room.factor(f["title"]) for f in FACTORS}
+
+
+def test_a_three_round_delphi_on_ratings_reaches_consensus(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 5)
+    u, a, k, e = (
+        ids[t]
+        for t in ("Urbanisering", "Åldrande befolkning", "Kompetensförsörjning", "Elektrifiering")
+    )
+    rounds = [
+        # Round 1: opinions spread widely.
+        [
+            {u: 5, a: 1, k: 3, e: 2},
+            {u: 1, a: 5, k: 4, e: 5},
+            {u: 4, a: 2, k: 1, e: 3},
+            {u: 2, a: 4, k: 5, e: 1},
+            {u: 5, a: 3, k: 2, e: 4},
+        ],
+        # Round 2: having seen the group, people move toward the middle (not yet on a).
+        [
+            {u: 5, a: 1, k: 3, e: 3},
+            {u: 3, a: 5, k: 4, e: 4},
+            {u: 4, a: 2, k: 3, e: 3},
+            {u: 4, a: 3, k: 4, e: 2},
+            {u: 5, a: 3, k: 3, e: 3},
+        ],
+        # Round 3: close agreement.
+        [
+            {u: 5, a: 3, k: 3, e: 3},
+            {u: 4, a: 3, k: 4, e: 3},
+            {u: 4, a: 2, k: 3, e: 3},
+            {u: 4, a: 3, k: 4, e: 2},
+            {u: 5, a: 3, k: 3, e: 3},
+        ],
+    ]
+    progress = []
+    for number, answers in enumerate(rounds, start=1):
+        board = run_round(room, "rating", answers)
+        verdict = board["results"]["verdict"]
+        progress.append(verdict["progress"])
+        assert board["results"]["number"] == number
+        assert verdict["reached"] is (number == 3)
+    assert progress[0] < progress[1] < progress[2] == 1.0
+    # The board can compare the rounds: three revealed rating rounds, with stability.
+    history = board["history"]
+    assert [h["number"] for h in history] == [1, 2, 3]
+    assert history[0]["stability"] is None and history[2]["stability"] > 0.5
+    results = {r["title"]: r for r in board["results"]["factors"]}
+    assert results["Urbanisering"]["median"] == 4 and results["Urbanisering"]["rank"] == 1
+
+
+def test_a_three_round_delphi_on_rankings_reaches_concordance(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 4)
+    u, a, k, e = (
+        ids[t]
+        for t in ("Urbanisering", "Åldrande befolkning", "Kompetensförsörjning", "Elektrifiering")
+    )
+    orders = [
+        [[u, a, k, e], [e, k, a, u], [a, u, e, k], [k, e, u, a]],
+        [[u, a, k, e], [u, k, a, e], [a, u, k, e], [u, a, e, k]],
+        [[u, a, k, e], [u, a, k, e], [u, a, e, k], [u, a, k, e]],
+    ]
+    ws = []
+    for answers in orders:
+        ranked = [{f: place for place, f in enumerate(order, start=1)} for order in answers]
+        board = run_round(room, "ranking", ranked, top_k=4)
+        ws.append(board["results"]["concordance"]["w"])
+    assert ws[0] < ws[1] < ws[2]
+    verdict = board["results"]["verdict"]
+    assert verdict["reached"] and verdict["measure"] == "kendall_w" and ws[2] >= 0.7
+    assert board["history"][-1]["stability"] is not None
+
+
+def test_a_delphi_round_shows_the_group_and_ones_own_previous_answer(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 2)
+    u = ids["Urbanisering"]
+    run_round(room, "rating", [{u: 5}, {u: 1}])
+    round_id = room.ok(room.console, "round.open", method="rating")["round_id"]
+    room.flush()
+    phone = room.phones[0]
+    state = room.latest(phone)
+    assert state["results"] is None  # the new round's results are hidden
+    previous = {r["factor_id"]: r for r in state["previous"]["factors"]}
+    assert previous[u]["median"] == 3
+    me = room.state(phone)["me"]
+    assert me["previous_ballot"]["entries"] == {str(u): 5}
+    assert me["ballot"] == {"round_id": round_id, "entries": {}}
+
+
+def test_live_results_can_be_switched_on_and_off(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 2)
+    round_id = room.ok(room.console, "round.open", method="dots", budget=3, cap=3)["round_id"]
+    room.ok(
+        room.phones[0], "ballot.submit", round_id=round_id, entries={str(ids["Urbanisering"]): 3}
+    )
+    room.flush()
+    assert room.latest(room.board)["results"] is None
+    room.ok(room.console, "round.configure", round_id=round_id, live=True)
+    room.flush()
+    live = room.latest(room.board)["results"]
+    assert live["live"] and live["factors"][0]["dots"] == 3
+    assert room.latest(room.phones[1])["results"]["factors"][0]["dots"] == 3
+    room.ok(room.console, "round.configure", round_id=round_id, live=False)
+    room.flush()
+    assert room.latest(room.board)["results"] is None
+
+
+def test_merging_moves_votes_without_exceeding_the_cap(make_room: Any) -> None:
+    room = make_room(factors=[*FACTORS, {"title": "Urbanisation", "category": "Sociala"}])
+    ids = prepare(room, 2)
+    u, dup = ids["Urbanisering"], room.factor("Urbanisation")
+    round_id = room.ok(room.console, "round.open", method="dots", budget=4, cap=3)["round_id"]
+    room.ok(room.phones[0], "ballot.submit", round_id=round_id, entries={str(u): 2, str(dup): 2})
+    room.ok(room.phones[1], "ballot.submit", round_id=round_id, entries={str(dup): 1})
+    data = room.ok(room.console, "factor.merge", factor_id=dup, into_id=u)
+    assert data["ballots_moved"] == 2
+    assert room.state(room.phones[0])["me"]["ballot"]["entries"] == {str(u): 3}  # capped
+    assert room.state(room.phones[1])["me"]["ballot"]["entries"] == {str(u): 1}
+    console = room.state(room.console)["state"]
+    merged = next(f for f in console["factors"] if f["id"] == dup)
+    assert (merged["status"], merged["merged_into_id"]) == ("merged", u)
+    assert console["log"][0]["action"] == "factor.merged"
+    room.flush()
+    assert dup not in [f["id"] for f in room.latest(room.board)["factors"]]
+    again = room.send(room.console, "factor.merge", factor_id=dup, into_id=u)
+    assert again["error"]["code"] == "wrong_status"
+    room.ok(room.console, "round.close", round_id=round_id)
+    totals = {
+        r["factor_id"]: r["dots"] for r in room.state(room.console)["state"]["results"]["factors"]
+    }
+    assert totals[u] == 4 and dup not in totals
+
+
+def test_proxies_vote_through_the_facilitator(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 1)
+    proxy = room.ok(room.console, "proxy.add", label="Gunnel (telefon saknas)")["proxy"]
+    assert proxy == 2  # numbered with everyone else
+    round_id = room.ok(room.console, "round.open", method="rating")["round_id"]
+    u = ids["Urbanisering"]
+    room.ok(room.console, "proxy.vote", proxy=proxy, round_id=round_id, entries={str(u): 4})
+    room.ok(room.phones[0], "ballot.submit", round_id=round_id, entries={str(u): 2})
+    room.flush()
+    assert room.latest(room.board)["participation"] == {"joined": 2, "voted": 2}
+    forbidden = room.send(
+        room.phones[0], "proxy.vote", proxy=proxy, round_id=round_id, entries={str(u): 5}
+    )
+    assert forbidden["error"]["code"] == "forbidden"
+    unknown = room.send(room.console, "proxy.vote", proxy=1, round_id=round_id, entries={})
+    assert unknown["error"]["code"] == "unknown_proxy"  # a phone is not a proxy
+    console = room.state(room.console)["state"]
+    assert console["proxies"] == [{"number": 2, "nickname": "Gunnel (telefon saknas)"}]
+    room.ok(room.console, "round.close", round_id=round_id)
+    record = room.facilitator_http.get(f"/api/workshops/{room.code}/export.json").json
+    assert record["workshop"]["proxies"] == 1
+    assert record["rounds"][-1]["factors"][0]["answers"] == 2
+    assert "Gunnel" not in str(record)
+
+
+def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    assert room.state(room.board)["state"]["rule"] == {"agreement": 0.75, "kendall_w": 0.7}
+    data = room.ok(room.console, "workshop.configure", consensus_agreement=0.8)
+    assert data["consensus"] == {"agreement": 0.8, "kendall_w": 0.7}
+    for bad in (
+        {"consensus_agreement": 0.4},
+        {"consensus_kendall_w": 0},
+        {"consensus_kendall_w": 2},
+    ):
+        assert room.send(room.console, "workshop.configure", **bad)["error"]["code"] == "bad_rule"
+    room.flush()
+    assert room.latest(room.board)["rule"]["agreement"] == 0.8
+
+
+def test_every_method_round_trips_its_ballots(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 1)
+    u, a = ids["Urbanisering"], ids["Åldrande befolkning"]
+    phone = room.phones[0]
+    for method, settings, entries in [
+        ("rating", {"scale": 7}, {str(u): 7, str(a): "no_opinion"}),
+        ("ranking", {"top_k": 2}, {str(a): 1, str(u): 2}),
+        ("matrix", {}, {str(u): [5, 1], str(a): [2, 4]}),
+        ("dots", {"budget": 2, "cap": 2}, {str(u): 2}),
+    ]:
+        round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
+        stored = room.ok(phone, "ballot.submit", round_id=round_id, entries=entries)
+        assert stored["entries"] == entries, method
+        assert room.state(phone)["me"]["ballot"]["entries"] == entries, method
+        room.ok(room.console, "round.close", round_id=round_id)
+    wrong = room.ok(room.console, "round.open", method="matrix")["round_id"]
+    for bad in ({str(u): 3}, {str(u): [1, 9]}, {str(u): "keep"}, {str(u): [1, 2, 3]}):
+        answer = room.send(phone, "ballot.submit", round_id=wrong, entries=bad)
+        assert answer["error"]["code"] in ("bad_matrix", "invalid_input"), bad

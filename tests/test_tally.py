@@ -1,0 +1,147 @@
+"""What ballots add up to, per method: rows, group order, concordance, stability, and the
+consensus rule's verdict (the maths itself is tested in test_consensus.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from facilitation import tally
+from facilitation.ballots import KEEP, NO_OPINION, REMOVE, RoundSettings
+from facilitation.consensus import Rule
+from facilitation.domain import Method
+
+IDS = [1, 2, 3, 4]
+
+
+def rows(result: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    return {row["factor_id"]: row for row in result["factors"]}
+
+
+def test_keep_remove_counts_the_majority_and_its_share() -> None:
+    ballots = [{1: KEEP, 2: REMOVE}, {1: KEEP, 2: REMOVE}, {1: KEEP}, {1: REMOVE, 2: KEEP}]
+    result = tally.tally(Method.KEEP_REMOVE, RoundSettings(), IDS, ballots)
+    by_factor = rows(result)
+    assert by_factor[1] | {} == {
+        "factor_id": 1,
+        "keep": 3,
+        "remove": 1,
+        "votes": 4,
+        "majority": "keep",
+        "agreement": 0.75,
+    }
+    assert (by_factor[2]["majority"], by_factor[2]["agreement"]) == ("remove", 2 / 3)
+    assert (by_factor[3]["majority"], by_factor[3]["agreement"]) == (None, None)
+    assert [row["factor_id"] for row in result["factors"]] == IDS  # the board's order
+    assert result["concordance"] is None and result["ballots"] == 4
+
+
+def test_keep_remove_ties() -> None:
+    result = tally.tally(Method.KEEP_REMOVE, RoundSettings(), [1], [{1: KEEP}, {1: REMOVE}])
+    assert rows(result)[1]["majority"] == "tie" and rows(result)[1]["agreement"] == 0.5
+
+
+def test_dots_total_rank_and_concordance() -> None:
+    ballots = [{1: 2, 2: 1}, {1: 2, 3: 1}, {1: 1, 2: 2}]
+    result = tally.tally(Method.DOTS, RoundSettings(budget=3, cap=2), IDS, ballots)
+    assert [(r["factor_id"], r["dots"], r["voters"], r["rank"]) for r in result["factors"]] == [
+        (1, 5, 3, 1),
+        (2, 3, 2, 2),
+        (3, 1, 1, 3),
+        (4, 0, 0, 4),
+    ]
+    assert result["concordance"]["raters"] == 3 and 0 < result["concordance"]["w"] < 1
+    same = tally.tally(Method.DOTS, RoundSettings(budget=3, cap=3), IDS, [{1: 2, 2: 1}] * 4)
+    assert same["concordance"]["w"] == pytest.approx(1.0)
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(IDS), st.integers(1, 3), max_size=4), max_size=12))
+def test_dot_totals_add_up_to_the_dots_cast(ballots: list[dict[int, int]]) -> None:
+    result = tally.tally(Method.DOTS, RoundSettings(budget=12, cap=3), IDS, ballots)
+    assert sum(r["dots"] for r in result["factors"]) == sum(sum(b.values()) for b in ballots)
+    ranks = [r["rank"] for r in result["factors"]]
+    assert ranks == sorted(ranks)
+    w = result["concordance"]["w"]
+    assert w is None or -1e-9 <= w <= 1 + 1e-9
+
+
+def test_ratings_summarise_each_factor_and_count_no_opinion_apart() -> None:
+    ballots = [{1: 5, 2: 1}, {1: 4, 2: NO_OPINION}, {1: 4, 2: 2}, {1: 2, 2: 3}]
+    result = tally.tally(Method.RATING, RoundSettings(scale=5), [1, 2, 3], ballots)
+    first = rows(result)[1]
+    assert first["distribution"] == [0, 1, 0, 2, 1]
+    assert (first["answers"], first["no_opinion"], first["median"]) == (4, 0, 4.0)
+    assert (first["q1"], first["q3"], first["iqr"]) == (3.5, 4.25, 0.75)  # numpy's type 7
+    assert first["agreement"] == 0.75  # 5, 4, 4 are within ±1 of 4; 2 is not
+    second = rows(result)[2]
+    assert (second["answers"], second["no_opinion"], second["median"]) == (3, 1, 2.0)
+    unrated = rows(result)[3]
+    assert (unrated["answers"], unrated["median"], unrated["agreement"]) == (0, None, None)
+    assert [r["factor_id"] for r in result["factors"]] == [1, 2, 3]  # by mean, unrated last
+
+
+def test_rankings_are_completed_and_concordant() -> None:
+    # Top 2 of 4; unranked factors share the places 3 and 4 (3.5 each).
+    ballots = [{1: 1, 2: 2}, {1: 1, 2: 2}, {2: 1, 1: 2}]
+    result = tally.tally(Method.RANKING, RoundSettings(top_k=2), IDS, ballots)
+    by_factor = rows(result)
+    assert by_factor[1]["mean_rank"] == pytest.approx(4 / 3)
+    assert by_factor[3]["mean_rank"] == pytest.approx(3.5)
+    assert (by_factor[1]["ranked_by"], by_factor[4]["ranked_by"]) == (3, 0)
+    assert [r["factor_id"] for r in result["factors"]][:2] == [1, 2]
+    assert result["concordance"]["w"] > 0.7
+    # A factor removed since a ballot was cast no longer counts; the others move up.
+    pruned = tally.tally(Method.RANKING, RoundSettings(top_k=2), [2, 3, 4], ballots)
+    assert rows(pruned)[2]["mean_rank"] == pytest.approx(1.0)
+
+
+def test_the_matrix_places_factors_in_quadrants() -> None:
+    ballots = [{1: (5, 1), 2: (5, 5), 3: (1, 5)}, {1: (4, 2), 2: (4, 4), 3: (2, 4)}]
+    result = tally.tally(Method.MATRIX, RoundSettings(scale=5), IDS, ballots)
+    by_factor = rows(result)
+    assert by_factor[1]["quadrant"] == "key_trend"
+    assert by_factor[2]["quadrant"] == "critical_uncertainty"
+    assert by_factor[3]["quadrant"] == "weak_signal"
+    assert by_factor[4]["quadrant"] is None and by_factor[4]["agreement"] is None
+    assert by_factor[1]["impact"]["median"] == 4.5 and by_factor[1]["uncertainty"]["q1"] == 1.25
+    assert tally.quadrant(3, 3, 5) == "minor_trend"  # the middle of the scale counts as low
+
+
+def test_stability_compares_the_group_order_with_the_previous_round() -> None:
+    first = tally.tally(Method.DOTS, RoundSettings(budget=3, cap=3), IDS, [{1: 3}, {2: 2, 3: 1}])
+    previous = {int(f): s for f, s in first["scores"].items()}
+    again = tally.tally(
+        Method.DOTS, RoundSettings(budget=3, cap=3), IDS, [{1: 3}, {2: 2, 3: 1}], previous
+    )
+    assert again["stability"] == pytest.approx(1.0)
+    assert first["stability"] is None
+
+
+def test_the_verdict_follows_the_rule_without_changing_the_tally() -> None:
+    ballots = [{1: 4, 2: 4}, {1: 4, 2: 1}, {1: 5, 2: 5}, {1: 4, 2: 3}]
+    result = tally.tally(Method.RATING, RoundSettings(scale=5), [1, 2], ballots)
+    strict = tally.judge(result, Rule())
+    assert (strict.reached, strict.factors_meeting, strict.factors) == (False, 1, 2)
+    assert strict.progress == 0.5
+    lenient = tally.judge(result, Rule(agreement=0.5))
+    assert lenient.reached and lenient.progress == 1.0
+    ranked = tally.tally(Method.RANKING, RoundSettings(top_k=2), IDS, [{1: 1, 2: 2}] * 3)
+    assert tally.judge(ranked, Rule()).reached
+    assert tally.judge(ranked, Rule()).measure == "kendall_w"
+
+
+def test_nobody_voting_gives_defined_empty_results() -> None:
+    for method, settings in [
+        (Method.KEEP_REMOVE, RoundSettings()),
+        (Method.DOTS, RoundSettings(budget=3, cap=3)),
+        (Method.RATING, RoundSettings(scale=5)),
+        (Method.RANKING, RoundSettings(top_k=2)),
+        (Method.MATRIX, RoundSettings(scale=5)),
+    ]:
+        result = tally.tally(method, settings, IDS, [])
+        assert result["ballots"] == 0 and len(result["factors"]) == 4
+        verdict = tally.judge(result, Rule())
+        assert not verdict.reached and verdict.progress == 0
