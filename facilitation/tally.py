@@ -91,11 +91,13 @@ def _concordance_of_scores(
     ids: list[int], ballots: Sequence[Ballot], default: int = 0
 ) -> Concordance:
     """Kendall's W over each participant's answers turned into ranks (unanswered factors,
-    and "no opinion", tie at the bottom)."""
+    and "no opinion", tie at the bottom). A ballot that ties everything says nothing about
+    the order and would only lower W: it is left out."""
     rankings = []
     for ballot in ballots:
         own = {f: float(v) if isinstance(v := ballot.get(f, default), int) else 0.0 for f in ids}
-        rankings.append(consensus.fractional_ranks(own))
+        if len(set(own.values())) > 1:
+            rankings.append(consensus.fractional_ranks(own))
     return consensus.kendall_w(rankings, ids)
 
 
@@ -169,8 +171,8 @@ def _ranking(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tal
     rankings = []
     ranked_by = dict.fromkeys(ids, 0)
     for ballot in ballots:
-        places = {f: v for f, v in ballot.items() if isinstance(v, int) and f in known}
-        order = sorted(places, key=places.__getitem__)
+        given = {f: v for f, v in ballot.items() if isinstance(v, int) and f in known}
+        order = sorted(given, key=given.__getitem__)
         for f in order:
             ranked_by[f] += 1
         rankings.append(consensus.partial_ranking(order, ids))

@@ -145,3 +145,11 @@ def test_nobody_voting_gives_defined_empty_results() -> None:
         assert result["ballots"] == 0 and len(result["factors"]) == 4
         verdict = tally.judge(result, Rule())
         assert not verdict.reached and verdict.progress == 0
+
+
+def test_a_ballot_without_an_order_does_not_lower_concordance() -> None:
+    agreed = [{1: 5, 2: 3, 3: 1}] * 3
+    blank = [{1: NO_OPINION, 2: NO_OPINION, 3: NO_OPINION}]
+    with_blank = tally.tally(Method.RATING, RoundSettings(scale=5), [1, 2, 3], agreed + blank)
+    assert with_blank["concordance"]["w"] == pytest.approx(1.0)
+    assert with_blank["concordance"]["raters"] == 3

@@ -1,0 +1,364 @@
+"""Consensus maths: how much a group agrees, how steady its order is, and whether its rule is met.
+
+Layer: pure core. Imports only the standard library — no Flask, Socket.IO, SQLAlchemy, NumPy
+or SciPy — so every measure is tested directly (against NumPy and SciPy as independent
+references). docs/consensus.md explains each measure, its sources and its degenerate cases.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import sys
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+# Decimal steps such as 0.1 have no exact binary form, so 2.2 − 1.2 comes out a hair above 1.
+# Distances this close to the tolerance count as within it.
+_WITHIN_SLACK = 1e-9
+
+
+def _refuse_nan(values: Iterable[float]) -> None:
+    """Raise ValueError for NaN, which has no place in an order."""
+    if any(math.isnan(v) for v in values):
+        raise ValueError("NaN cannot be ordered")
+
+
+def _ordered(values: Sequence[float]) -> list[float]:
+    """The values in ascending order."""
+    _refuse_nan(values)
+    return sorted(values)
+
+
+# --- Scales ----------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The middle value (the mean of the two middle ones for an even count); None for none."""
+    ordered = _ordered(values)
+    return float(statistics.median(ordered)) if ordered else None
+
+
+def _lerp(low: float, high: float, t: float) -> float:
+    """The point a share `t` of the way from `low` to `high`."""
+    # Measured from the nearer end, as NumPy does, so that t = 0 and t = 1 give the ends exactly.
+    return low + (high - low) * t if t < 0.5 else high - (high - low) * (1 - t)
+
+
+def _quantile(ordered: Sequence[float], p: float) -> float:
+    """Hyndman & Fan type 7 quantile of sorted, non-empty values."""
+    h = (len(ordered) - 1) * p
+    low = math.floor(h)
+    high = min(low + 1, len(ordered) - 1)
+    return _lerp(ordered[low], ordered[high], h - low)
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float] | None:
+    """Q1 and Q3, interpolated between order statistics (NumPy's default); None for none."""
+    ordered = _ordered(values)
+    if not ordered:
+        return None
+    return float(_quantile(ordered, 0.25)), float(_quantile(ordered, 0.75))
+
+
+def iqr(values: Sequence[float]) -> float | None:
+    """The interquartile range Q3 − Q1: how spread the middle half is; None for none."""
+    q = quartiles(values)
+    return None if q is None else q[1] - q[0]
+
+
+def agreement_within(values: Sequence[float], tolerance: float = 1) -> float | None:
+    """Share of values within ±tolerance (inclusive) of the median; None for none."""
+    if not tolerance >= 0:  # also refuses NaN
+        raise ValueError("the tolerance must be a number, at least 0")
+    centre = median(values)
+    if centre is None:
+        return None
+    within = sum(1 for v in values if abs(v - centre) <= tolerance + _WITHIN_SLACK)
+    return within / len(values)
+
+
+# --- Ranks -----------------------------------------------------------------------------------
+
+
+def fractional_ranks(scores: Mapping[K, float], *, descending: bool = True) -> dict[K, float]:
+    """Rank per key, 1 for the highest score (lowest if not descending); ties share the
+    average of the positions they span: 10, 7, 7, 3 → 1, 2.5, 2.5, 4."""
+    _refuse_nan(scores.values())
+    ordered = sorted(scores, key=scores.__getitem__, reverse=descending)
+    ranks: dict[K, float] = {}
+    position = 0
+    for _, group in itertools.groupby(ordered, key=scores.__getitem__):
+        tied = list(group)
+        # Positions position+1 .. position+len(tied), averaged: always a multiple of 1/2.
+        rank = position + (len(tied) + 1) / 2
+        ranks.update(dict.fromkeys(tied, rank))
+        position += len(tied)
+    return {key: ranks[key] for key in scores}
+
+
+def partial_ranking(order: Sequence[K], items: Sequence[K]) -> dict[K, float]:
+    """Ranks for all `items` from a top-k `order` (best first): 1..k for the ranked items,
+    the average of k+1..n shared by the rest, so every item has a rank and they sum as usual."""
+    known = set(items)
+    if len(known) != len(items):
+        raise ValueError("the items must not repeat")
+    if len(set(order)) != len(order):
+        raise ValueError("a ranking must not name an item twice")
+    unknown = [key for key in order if key not in known]
+    if unknown:
+        raise ValueError(f"a ranking names an unknown item: {unknown[0]!r}")
+    rest = (len(order) + 1 + len(items)) / 2
+    ranked = {key: float(position) for position, key in enumerate(order, start=1)}
+    return {item: ranked.get(item, rest) for item in items}
+
+
+# --- Concordance -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Concordance:
+    """Kendall's W over the raters' rankings, with its chi-square test. `w` is None when there
+    is nothing to measure: fewer than 2 raters or items, or every rater ties everything."""
+
+    w: float | None
+    chi_square: float | None
+    df: int
+    p_value: float | None
+    raters: int
+    items: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "w": self.w,
+            "chi_square": self.chi_square,
+            "df": self.df,
+            "p_value": self.p_value,
+            "raters": self.raters,
+            "items": self.items,
+        }
+
+
+def kendall_w(rankings: Sequence[Mapping[K, float]], items: Sequence[K]) -> Concordance:
+    """Kendall's coefficient of concordance W of complete rankings (1 = best; ties allowed),
+    corrected for ties, with its chi-square approximation m(n − 1)W on n − 1 degrees of freedom.
+
+    Only each rater's order counts: ranks are re-ranked over `items`, which leaves proper
+    fractional ranks as they are.
+    """
+    m, n = len(rankings), len(items)
+    if len(set(items)) != n:
+        raise ValueError("the items must not repeat")
+    for rater, ranking in enumerate(rankings):
+        missing = [item for item in items if item not in ranking]
+        if missing:
+            raise ValueError(f"rater {rater} has no rank for {missing[0]!r}")
+    df = max(n - 1, 0)
+    nothing = Concordance(None, None, df, None, raters=m, items=n)
+    if m < 2 or n < 2:
+        return nothing
+    # Fractional ranks are multiples of 1/2, so doubled rank sums are integers and S, the tie
+    # sums and the denominator are computed exactly; W is then one correctly rounded division.
+    doubled_sums = [0] * n
+    ties = 0
+    for ranking in rankings:
+        ranks = fractional_ranks({item: ranking[item] for item in items}, descending=False)
+        for i, item in enumerate(items):
+            doubled_sums[i] += int(2 * ranks[item])
+        ties += sum(t**3 - t for t in Counter(ranks.values()).values())
+    four_s = sum((r - m * (n + 1)) ** 2 for r in doubled_sums)  # 4·S; m(n + 1) = 2·R̄
+    denominator = m * m * (n**3 - n) - m * ties
+    if denominator == 0:  # every rater tied every item: there is no order to agree on
+        return nothing
+    w = 3 * four_s / denominator  # 12·S / denominator
+    chi_square = m * (n - 1) * 3 * four_s / denominator
+    return Concordance(w, chi_square, df, chi2_sf(chi_square, df), raters=m, items=n)
+
+
+# Numerical Recipes' gammq (§6.2): a series where it converges fast, else a continued fraction.
+_EPSILON = sys.float_info.epsilon
+_TINY = sys.float_info.min / _EPSILON
+_MAX_TERMS = 100_000
+
+
+def chi2_sf(x: float, df: int) -> float:
+    """P(χ² ≥ x) on `df` degrees of freedom: the regularised upper incomplete gamma Q(df/2, x/2)."""
+    if df < 1:
+        raise ValueError("the degrees of freedom must be at least 1")
+    if math.isnan(x):
+        raise ValueError("x must be a number")
+    a, half = df / 2, x / 2
+    if half <= 0:  # x ≤ 0, or so small that halving it leaves 0
+        return 1.0
+    if math.isinf(half):
+        return 0.0
+    if half < a + 1:
+        return 1.0 - _gamma_p_series(a, half)
+    return _gamma_q_fraction(a, half)
+
+
+def _gamma_prefactor(a: float, x: float) -> float:
+    """e^−x · x^a / Γ(a), taken through logarithms so that neither part overflows."""
+    return math.exp(a * math.log(x) - x - math.lgamma(a))
+
+
+def _gamma_p_series(a: float, x: float) -> float:
+    """The regularised lower incomplete gamma P(a, x) by its series (fast for x < a + 1)."""
+    term = total = 1 / a
+    denominator = a
+    for _ in range(_MAX_TERMS):
+        denominator += 1
+        term *= x / denominator
+        total += term
+        if abs(term) < abs(total) * _EPSILON:
+            return total * _gamma_prefactor(a, x)
+    raise ArithmeticError(f"the gamma series did not converge for a={a}, x={x}")
+
+
+def _gamma_q_fraction(a: float, x: float) -> float:
+    """The regularised upper incomplete gamma Q(a, x) by its continued fraction (x ≥ a + 1),
+    evaluated with the modified Lentz method."""
+    b = x + 1 - a
+    c = 1 / _TINY
+    d = 1 / b
+    fraction = d
+    for i in range(1, _MAX_TERMS):
+        coefficient = -i * (i - a)
+        b += 2
+        d = coefficient * d + b
+        d = 1 / (d if abs(d) >= _TINY else _TINY)
+        c = b + coefficient / c
+        c = c if abs(c) >= _TINY else _TINY
+        step = d * c
+        fraction *= step
+        if abs(step - 1) < _EPSILON:
+            return fraction * _gamma_prefactor(a, x)
+    raise ArithmeticError(f"the gamma fraction did not converge for a={a}, x={x}")
+
+
+# --- Stability -------------------------------------------------------------------------------
+
+
+def spearman(a: Mapping[K, float], b: Mapping[K, float]) -> float | None:
+    """Spearman's rank correlation over the keys in both: the Pearson correlation of their
+    average ranks. None when fewer than 2 keys are shared or either side has all scores equal."""
+    common = [key for key in a if key in b]
+    n = len(common)
+    if n < 2:
+        return None
+    ranks_a = fractional_ranks({key: a[key] for key in common})
+    ranks_b = fractional_ranks({key: b[key] for key in common})
+    # Doubled ranks less their mean n + 1 are integers: the sums are exact, and so is
+    # r² as a fraction, which keeps r within [−1, 1] and exactly ±1 for the same order.
+    xs = [int(2 * ranks_a[key]) - (n + 1) for key in common]
+    ys = [int(2 * ranks_b[key]) - (n + 1) for key in common]
+    covariance = sum(x * y for x, y in zip(xs, ys, strict=True))
+    variance_a = sum(x * x for x in xs)
+    variance_b = sum(y * y for y in ys)
+    if variance_a == 0 or variance_b == 0:
+        return None
+    r_squared = Fraction(covariance * covariance, variance_a * variance_b)
+    return math.copysign(math.sqrt(float(r_squared)), covariance)
+
+
+# --- The consensus rule ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a group has agreed. `agreement`: the share of participants that must agree on each
+    factor (75 %, the most common Delphi threshold: Diamond et al. 2014, J Clin Epidemiol).
+    `kendall_w`: the concordance a ranking must reach (0.7, "strong agreement": Schmidt 1997,
+    Decision Sciences)."""
+
+    agreement: float = 0.75
+    kendall_w: float = 0.7
+
+    def __post_init__(self) -> None:
+        # Below one half, a keep/remove majority would always count as agreement.
+        if not 0.5 <= self.agreement <= 1:
+            raise ValueError("the agreement threshold must be between 0.5 and 1")
+        if not 0 < self.kendall_w <= 1:
+            raise ValueError("the Kendall's W threshold must be above 0 and at most 1")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"agreement": self.agreement, "kendall_w": self.kendall_w}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Rule:
+        """A rule from stored or submitted settings: missing keys take the defaults, unknown
+        keys are ignored, out-of-range or non-numeric thresholds raise ValueError."""
+        thresholds: dict[str, float] = {}
+        for name in ("agreement", "kendall_w"):
+            if name not in d:
+                continue
+            value = d[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"the {name} threshold must be a number")
+            thresholds[name] = float(value)
+        return cls(**thresholds)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a round meets the rule, and how far along it is (`progress`, 0–1, is 1 exactly
+    when `reached`). `value` is the measure compared with `threshold`; the factor counts are
+    None for measures over the whole round."""
+
+    reached: bool
+    progress: float
+    measure: str
+    value: float | None
+    threshold: float
+    factors_meeting: int | None
+    factors: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reached": self.reached,
+            "progress": self.progress,
+            "measure": self.measure,
+            "value": self.value,
+            "threshold": self.threshold,
+            "factors_meeting": self.factors_meeting,
+            "factors": self.factors,
+        }
+
+
+def per_factor_verdict(agreements: Sequence[float | None], rule: Rule) -> Verdict:
+    """The verdict for keep/remove, rating and matrix rounds: every factor that has answers
+    (agreement not None) must reach the rule's agreement; progress is the share that do."""
+    answered = [a for a in agreements if a is not None]
+    meeting = sum(1 for a in answered if a >= rule.agreement)
+    return Verdict(
+        reached=bool(answered) and meeting == len(answered),
+        progress=meeting / len(answered) if answered else 0.0,
+        measure="agreement",
+        value=min(answered) if answered else None,
+        threshold=rule.agreement,
+        factors_meeting=meeting,
+        factors=len(answered),
+    )
+
+
+def concordance_verdict(concordance: Concordance, rule: Rule) -> Verdict:
+    """The verdict for ranking and dot rounds: Kendall's W must reach the rule's threshold;
+    progress is W as a share of it."""
+    w = concordance.w
+    # Correctly rounded division keeps w / threshold below 1 whenever w is below the
+    # threshold, so the meter is full exactly when the rule is met.
+    return Verdict(
+        reached=w is not None and w >= rule.kendall_w,
+        progress=0.0 if w is None else min(1.0, w / rule.kendall_w),
+        measure="kendall_w",
+        value=w,
+        threshold=rule.kendall_w,
+        factors_meeting=None,
+        factors=None,
+    )
