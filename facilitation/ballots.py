@@ -289,15 +289,13 @@ def merge_entries(
         return dict(entries)
     result = dict(entries)
     moved = result.pop(source)
+    held = result.get(target)
     if method is Method.DOTS:
         assert settings.cap is not None and isinstance(moved, int)
-        held = result.get(target, 0)
-        assert isinstance(held, int)
-        result[target] = min(held + moved, settings.cap)
+        result[target] = min((held if isinstance(held, int) else 0) + moved, settings.cap)
     elif method is Method.RANKING:
-        held = result.get(target)
-        assert isinstance(moved, int) and (held is None or isinstance(held, int))
-        result[target] = moved if held is None else min(held, moved)
+        assert isinstance(moved, int)
+        result[target] = min(held, moved) if isinstance(held, int) else moved
         order = sorted(result, key=lambda f: result[f])
         result = {f: place for place, f in enumerate(order, start=1)}
     else:

@@ -31,49 +31,60 @@ def _latest(record: dict[str, Any], method: str) -> dict[int, dict[str, Any]]:
     return {row["factor_id"]: row for row in rounds[-1]["factors"]} if rounds else {}
 
 
+def _number(value: Any) -> Any:
+    return "" if value is None else round(value, 4) if isinstance(value, float) else value
+
+
+def _columns(gettext: Callable[[str], str]) -> list[tuple[str, str | None, Callable[..., Any]]]:
+    """The CSV's columns: header, the method whose latest round it reads (None: the factor
+    itself), and how to get the value."""
+    return [
+        (gettext("Category"), None, lambda f, r: f["category"]),
+        (gettext("Factor"), None, lambda f, r: f["title"]),
+        (gettext("Description"), None, lambda f, r: f["description"]),
+        (gettext("Origin"), None, lambda f, r: f["origin"]),
+        (gettext("Status"), None, lambda f, r: f["status"]),
+        (gettext("Reason for removal"), None, lambda f, r: f["removal_reason"] or ""),
+        (gettext("Merged into"), None, lambda f, merged_into: merged_into),
+        (gettext("Keep"), "keep_remove", lambda f, r: r.get("keep")),
+        (gettext("Remove"), "keep_remove", lambda f, r: r.get("remove")),
+        (gettext("Agreement"), "keep_remove", lambda f, r: r.get("agreement")),
+        (gettext("Dots"), "dots", lambda f, r: r.get("dots")),
+        (gettext("Rank by dots"), "dots", lambda f, r: r.get("rank")),
+        (gettext("Rating (median)"), "rating", lambda f, r: r.get("median")),
+        (gettext("Rating spread (IQR)"), "rating", lambda f, r: r.get("iqr")),
+        (gettext("Rating agreement"), "rating", lambda f, r: r.get("agreement")),
+        (gettext("Average place"), "ranking", lambda f, r: r.get("mean_rank")),
+        (gettext("Rank by ranking"), "ranking", lambda f, r: r.get("rank")),
+        (gettext("Impact (median)"), "matrix", lambda f, r: (r.get("impact") or {}).get("median")),
+        (
+            gettext("Uncertainty (median)"),
+            "matrix",
+            lambda f, r: (r.get("uncertainty") or {}).get("median"),
+        ),
+        (gettext("Quadrant"), "matrix", lambda f, r: r.get("quadrant")),
+    ]
+
+
 def to_csv(record: dict[str, Any], gettext: Callable[[str], str]) -> str:
-    """One row per factor: category, title, description, origin, status, removal reason, and
-    the latest keep/remove and dot-voting results. UTF-8 with a BOM so Excel reads å, ä, ö."""
-    keep_remove = _latest(record, "keep_remove")
-    dots = _latest(record, "dots")
+    """One row per factor: what it is and what became of it, and its results in the latest
+    closed round of each method. UTF-8 with a BOM so Excel reads å, ä, ö."""
+    columns = _columns(gettext)
+    latest = {method: _latest(record, method) for _, method, _ in columns if method}
+    titles = {f["id"]: f["title"] for f in record["factors"]}
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            gettext("Category"),
-            gettext("Factor"),
-            gettext("Description"),
-            gettext("Origin"),
-            gettext("Status"),
-            gettext("Reason for removal"),
-            gettext("Keep"),
-            gettext("Remove"),
-            gettext("Agreement"),
-            gettext("Dots"),
-            gettext("Rank"),
-        ]
-    )
+    writer.writerow(header for header, _, _ in columns)
     for factor in record["factors"]:
-        kr = keep_remove.get(factor["id"], {})
-        dv = dots.get(factor["id"], {})
-        agreement = kr.get("agreement")
-        writer.writerow(
-            neutralise(value)
-            for value in (
-                factor["category"],
-                factor["title"],
-                factor["description"],
-                factor["origin"],
-                factor["status"],
-                factor["removal_reason"] or "",
-                kr.get("keep", ""),
-                kr.get("remove", ""),
-                "" if agreement is None else round(agreement, 4),
-                dv.get("dots", ""),
-                dv.get("rank", ""),
-            )
-        )
+        cells = []
+        for _, method, value in columns:
+            if method is None:
+                merged = titles.get(factor["merged_into_id"], "")
+                cells.append(value(factor, merged))
+            else:
+                cells.append(_number(value(factor, latest[method].get(factor["id"], {}))))
+        writer.writerow(neutralise(cell) for cell in cells)
     return out.getvalue()
 
 

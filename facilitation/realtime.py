@@ -25,6 +25,9 @@ from .services.state import phone_view
 
 log = logging.getLogger(__name__)
 
+# The facilitator's phone view for a proxy participant (someone without a phone).
+PROXY = "proxy"
+
 socketio = SocketIO()
 
 
@@ -41,15 +44,19 @@ def connect(auth: Any = None) -> None:
     """Sent by every board, console and phone on (re)connecting, with {"code", "view"}.
 
     Refused unless the browser's cookie holds the workshop's facilitator secret (board,
-    console) or a participant id (phone). The client then gets its full state at once:
-    `state`, and for a phone also `me` with its own votes.
+    console, proxy) or a participant id (phone). A "proxy" view is the facilitator voting
+    for a proxy participant ({"proxy": number}): a phone acting as that participant. The
+    client then gets its full state at once: `state`, and for a phone also `me`.
     """
-    if not isinstance(auth, dict) or auth.get("view") not in (BOARD, CONSOLE, PHONE):
+    if not isinstance(auth, dict) or auth.get("view") not in (BOARD, CONSOLE, PHONE, PROXY):
         raise ConnectionRefusedError("bad_handshake")
     view, code = auth["view"], normalise_code(str(auth.get("code", ""))[:20])
     ext = samsyn()
     actor = identity.participant(code) if view == PHONE else identity.facilitator(code)
     try:
+        if view == PROXY:
+            actor = ext.services.proxy_actor(code, actor.secret, auth.get("proxy"))
+            view = PHONE
         if view == PHONE:
             if actor.token is None:
                 raise ConnectionRefusedError("not_joined")

@@ -115,12 +115,6 @@ class BallotSubmit(Command):
     entries: Annotated[dict[FactorKey, AnswerIn], Field(max_length=FACTORS_MAX)]
 
 
-class ProxyVote(BallotSubmit):
-    """A ballot the facilitator enters for a proxy participant (by their number)."""
-
-    proxy: Id
-
-
 class ProxyAdd(Command):
     label: ShortText = ""
 

@@ -117,7 +117,18 @@ def join(code: str) -> BaseResponse | str:
     if code != workshop.code:
         return redirect(url_for("views.join", code=workshop.code), 301)
     identity.participant_token(workshop.code, create=True)
-    return render_template("phone.html", workshop=workshop, view="phone")
+    return render_template("phone.html", workshop=workshop, view="phone", proxy=None)
+
+
+@bp.get("/proxy/<code>/<int:number>")
+def proxy(code: str, number: int) -> str:
+    """The facilitator votes for a proxy (someone without a phone) on a phone-like page."""
+    workshop = _facilitated_or_403(code)
+    try:
+        person = _services().find_proxy(workshop.code, number)
+    except DomainError:
+        abort(404)
+    return render_template("phone.html", workshop=workshop, view="proxy", proxy=person)
 
 
 @bp.get("/f/<code>/<secret>")

@@ -144,9 +144,9 @@ class Room:
         self._commands = 0
         self.phones: list[SocketIOTestClient] = []
 
-    def connect(self, http: FlaskClient, view: str) -> SocketIOTestClient:
+    def connect(self, http: FlaskClient, view: str, **auth: Any) -> SocketIOTestClient:
         return socketio.test_client(
-            self.app, auth={"code": self.code, "view": view}, flask_test_client=http
+            self.app, auth={"code": self.code, "view": view, **auth}, flask_test_client=http
         )
 
     def phone(self) -> tuple[FlaskClient, SocketIOTestClient]:

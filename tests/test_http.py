@@ -329,7 +329,7 @@ def test_the_csv_export_has_fate_votes_and_dots(room: Room) -> None:
     by_title = {r["Faktor"]: r for r in rows}
     assert by_title["Urbanisering"]["Behåll"] == "4"
     assert by_title["Urbanisering"]["Prickar"] == "8"
-    assert by_title["Urbanisering"]["Placering"] == "1"
+    assert by_title["Urbanisering"]["Placering efter prickar"] == "1"
     skills = by_title["Kompetensförsörjning"]
     assert skills["Status"] == "removed"
     assert skills["Skäl till borttagning"] == "Tre av fyra ville ta bort"

@@ -179,22 +179,25 @@ def test_proxies_vote_through_the_facilitator(make_room: Any) -> None:
     assert proxy == 2  # numbered with everyone else
     round_id = room.ok(room.console, "round.open", method="rating")["round_id"]
     u = ids["Urbanisering"]
-    room.ok(room.console, "proxy.vote", proxy=proxy, round_id=round_id, entries={str(u): 4})
+    # The facilitator votes for the proxy as the proxy would on a phone.
+    for_gunnel = room.connect(room.facilitator_http, "proxy", proxy=proxy)
+    assert room.state(for_gunnel)["me"]["participant"]["number"] == proxy
+    room.ok(for_gunnel, "ballot.submit", round_id=round_id, entries={str(u): 4})
     room.ok(room.phones[0], "ballot.submit", round_id=round_id, entries={str(u): 2})
     room.flush()
     assert room.latest(room.board)["participation"] == {"joined": 2, "voted": 2}
-    forbidden = room.send(
-        room.phones[0], "proxy.vote", proxy=proxy, round_id=round_id, entries={str(u): 5}
-    )
-    assert forbidden["error"]["code"] == "forbidden"
-    unknown = room.send(room.console, "proxy.vote", proxy=1, round_id=round_id, entries={})
-    assert unknown["error"]["code"] == "unknown_proxy"  # a phone is not a proxy
+    # Only the facilitator can, and only for a proxy (a phone's participant is not one).
+    phone_http, _ = room.phone()
+    assert not room.connect(phone_http, "proxy", proxy=proxy).is_connected()
+    assert not room.connect(room.facilitator_http, "proxy", proxy=1).is_connected()
+    assert not room.connect(room.facilitator_http, "proxy", proxy="2").is_connected()
     console = room.state(room.console)["state"]
     assert console["proxies"] == [{"number": 2, "nickname": "Gunnel (telefon saknas)"}]
     room.ok(room.console, "round.close", round_id=round_id)
     record = room.facilitator_http.get(f"/api/workshops/{room.code}/export.json").json
     assert record["workshop"]["proxies"] == 1
-    assert record["rounds"][-1]["factors"][0]["answers"] == 2
+    answers = {r["factor_id"]: r["answers"] for r in record["rounds"][-1]["factors"]}
+    assert answers[u] == 2
     assert "Gunnel" not in str(record)
 
 
@@ -233,3 +236,32 @@ def test_every_method_round_trips_its_ballots(make_room: Any) -> None:
     for bad in ({str(u): 3}, {str(u): [1, 9]}, {str(u): "keep"}, {str(u): [1, 2, 3]}):
         answer = room.send(phone, "ballot.submit", round_id=wrong, entries=bad)
         assert answer["error"]["code"] in ("bad_matrix", "invalid_input"), bad
+
+
+def test_the_proxy_page_is_the_facilitators(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    number = room.ok(room.console, "proxy.add", label="")["proxy"]
+    page = room.facilitator_http.get(f"/proxy/{room.code}/{number}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'"proxy": {number}' in html and "Du röstar för ombud" in html
+    assert room.facilitator_http.get(f"/proxy/{room.code}/99").status_code == 404
+    phone_http, _ = room.phone()
+    assert phone_http.get(f"/proxy/{room.code}/{number}").status_code == 403
+
+
+def test_the_csv_has_each_methods_latest_results(make_room: Any) -> None:
+    import csv
+    import io
+
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 2)
+    u = ids["Urbanisering"]
+    run_round(room, "rating", [{u: 4}, {u: 5}])
+    run_round(room, "matrix", [{u: [5, 1]}, {u: [4, 2]}])
+    text = room.facilitator_http.get(f"/api/workshops/{room.code}/export.csv").data.decode()
+    rows = {r["Faktor"]: r for r in csv.DictReader(io.StringIO(text[1:]))}
+    urban = rows["Urbanisering"]
+    assert urban["Gradering (median)"] == "4.5" and urban["Graderingens samstämmighet"] == "1.0"
+    assert (urban["Påverkan (median)"], urban["Kvadrant"]) == ("4.5", "key_trend")
+    assert urban["Prickar"] == ""  # no dot round was held

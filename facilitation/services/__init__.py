@@ -56,7 +56,6 @@ COMMANDS: dict[str, Command] = {
     "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),
     "round.reveal": Command(schemas.RoundRef, Role.FACILITATOR, voting.reveal_round),
     "proxy.add": Command(schemas.ProxyAdd, Role.FACILITATOR, participants.add_proxy),
-    "proxy.vote": Command(schemas.ProxyVote, Role.FACILITATOR, voting.submit_proxy_ballot),
 }
 
 # The only command a closed workshop accepts: stepping back to reopen it.
@@ -207,6 +206,21 @@ class Services:
             if not secret_matches(secret, workshop):
                 raise DomainError("forbidden", N_("You may not do that."))
             return workshop
+
+    def proxy_actor(self, code: str, secret: str | None, number: Any) -> Actor:
+        """The proxy participant `number` of the workshop as an actor, for its facilitator:
+        the facilitator then votes for them as they would on a phone."""
+        with self.db.read() as s:
+            workshop = workshops.find(s, code)
+            if not secret_matches(secret, workshop):
+                raise DomainError("forbidden", N_("You may not do that."))
+            proxy = participants.find_proxy(s, workshop, number)
+            return Actor(Role.PARTICIPANT, workshop.code, token=proxy.token)
+
+    def find_proxy(self, code: str, number: int) -> models.Participant:
+        """The workshop's proxy participant with this number (for its facilitator's page)."""
+        with self.db.read() as s:
+            return participants.find_proxy(s, workshops.find(s, code), number)
 
     def find_workshop(self, code: str) -> models.Workshop:
         with self.db.read() as s:

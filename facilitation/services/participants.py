@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import domain, models, schemas
+from ..domain import N_, DomainError
 from .base import Tx
 
 
@@ -32,6 +33,24 @@ def find(
             models.Participant.workshop_id == workshop.id, models.Participant.token == token
         )
     ).one_or_none()
+
+
+def find_proxy(session: Session, workshop: models.Workshop, number: object) -> models.Participant:
+    """The workshop's proxy participant with this number, or an error."""
+    proxy = (
+        session.scalars(
+            select(models.Participant).where(
+                models.Participant.workshop_id == workshop.id,
+                models.Participant.number == number,
+                models.Participant.is_proxy.is_(True),
+            )
+        ).one_or_none()
+        if isinstance(number, int) and not isinstance(number, bool)
+        else None
+    )
+    if proxy is None:
+        raise DomainError("unknown_proxy", N_("There is no such proxy."))
+    return proxy
 
 
 def join(

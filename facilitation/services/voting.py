@@ -90,33 +90,13 @@ def reveal_round(tx: Tx, p: schemas.RoundRef) -> dict[str, Any]:
 
 
 def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
-    """A participant submits their whole ballot for the open round; it replaces any earlier
-    one. An empty ballot withdraws the vote."""
+    """A participant (or the facilitator, for a proxy) submits their whole ballot for the
+    open round; it replaces any earlier one. An empty ballot withdraws the vote."""
     assert tx.participant is not None
-    return _replace_ballot(tx, tx.participant, p.round_id, p.entries)
-
-
-def submit_proxy_ballot(tx: Tx, p: schemas.ProxyVote) -> dict[str, Any]:
-    """The facilitator enters the ballot of someone without a phone, as a proxy participant
-    (same rules as anyone's ballot)."""
-    proxy = tx.session.scalars(
-        select(models.Participant).where(
-            models.Participant.workshop_id == tx.workshop.id,
-            models.Participant.number == p.proxy,
-            models.Participant.is_proxy.is_(True),
-        )
-    ).one_or_none()
-    if proxy is None:
-        raise DomainError("unknown_proxy", N_("There is no such proxy."))
-    return {"proxy": proxy.number, **_replace_ballot(tx, proxy, p.round_id, p.entries)}
-
-
-def _replace_ballot(
-    tx: Tx, participant: models.Participant, round_id: int, raw: dict[str, Any]
-) -> dict[str, Any]:
-    round_ = tx.round(round_id)
+    participant = tx.participant
+    round_ = tx.round(p.round_id)
     method = Method(round_.method)
-    entries = {int(k): _answer(method, v) for k, v in raw.items()}
+    entries = {int(k): _answer(method, v) for k, v in p.entries.items()}
     stored = ballots.check_ballot(
         method,
         RoundSettings.from_dict(round_.settings),
@@ -223,7 +203,7 @@ def _answer(method: Method, value: Any) -> Answer:
     if method is Method.RATING and value == "no_opinion":
         return NO_OPINION
     if method is Method.MATRIX and isinstance(value, list):
-        return tuple(value)  # type: ignore[return-value]  # the core checks it is a pair
+        return tuple(value)  # the core checks that it is a pair
     if isinstance(value, int) and method in (Method.DOTS, Method.RATING, Method.RANKING):
         return value
     raise DomainError(*_WRONG_KIND[method])

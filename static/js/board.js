@@ -12,6 +12,17 @@ const COMPACT_FROM = 30;
 
 connect({ code: page.code, view: "board", messages: M, statusEl: $("connection"), onState: render });
 
+// The round whose consensus was last announced, so that each is announced once.
+let announced = null;
+
+/** Say plainly, in the live region, when a revealed round reaches consensus. */
+function announce(results) {
+  if (!results?.verdict.reached || results.live) return;
+  if (announced === results.round_id) return;
+  announced = results.round_id;
+  $("announcement").textContent = fmt(M.consensus_announce, { number: results.number });
+}
+
 function render(room) {
   const round = room.round;
   $("workshop-title").textContent = room.workshop.title;
@@ -31,9 +42,10 @@ function render(room) {
 
   $("board-results").hidden = !room.results;
   $("board-factors").hidden = Boolean(room.results);
+  announce(room.results);
   if (room.results) {
     $("results-heading").textContent = resultsHeading(room.results, M);
-    renderResults($("results-list"), room.results, M);
+    renderResults($("results-body"), room.results, { M, rule: room.rule, rounds: room.history, chart: true });
     return;
   }
   const groups = byCategory(room.categories, room.factors);

@@ -53,6 +53,12 @@ function render() {
     renderModeration();
     renderFactors();
   }
+  if (changed("proxies", room.proxies)) renderProxies();
+  if (changed("rule", room.rule) && !$("rule-form").contains(document.activeElement)) {
+    $("rule-agreement").value = Math.round(room.rule.agreement * 100);
+    $("rule-w").value = room.rule.kendall_w;
+  }
+  if (changed("log", room.log, room.factors)) renderLog();
 }
 
 // --- Steps ----------------------------------------------------------------------------------
@@ -78,19 +84,20 @@ async function changeStep(step) {
 
 // --- Voting rounds --------------------------------------------------------------------------
 
-const METHOD_OF_STEP = { prune: "keep_remove", prioritise: "dots" };
+// The methods a step's rounds can use.
+const METHODS_OF_STEP = { prune: ["keep_remove"], prioritise: ["dots", "rating", "ranking", "matrix"] };
 
 function renderRound() {
   const body = $("round-body");
   const round = room.round;
-  const method = METHOD_OF_STEP[room.workshop.step];
+  const methods = METHODS_OF_STEP[room.workshop.step];
   const parts = [];
   if (round) {
     parts.push(h("p", {}, h("strong", {}, `${fmt(M.round, { number: round.number })} · ${M.methods[round.method]}`),
       ` · ${M.round_states[round.state]}`));
-    if (round.method === "dots") {
-      parts.push(h("p", { class: "hint" }, `${C.budget}: ${round.settings.budget} · ${C.cap}: ${round.settings.cap}`));
-    }
+    const described = describeSettings(round);
+    if (described) parts.push(h("p", { class: "hint" }, described));
+    if (round.state !== "revealed") parts.push(liveToggle(round));
   }
   if (round?.state === "open") {
     parts.push(h("p", { class: "big-figure" }, fmt(M.voted_of, room.participation)));
@@ -102,41 +109,74 @@ function renderRound() {
       onclick: () => command("round.reveal", { round_id: round.id }, $("round-message")) }, C.reveal_round));
   }
   if (room.results) {
-    const list = h("ol", { class: "results" });
-    renderResults(list, room.results, M);
-    parts.push(h("h3", {}, resultsHeading(room.results, M)), list);
+    const results = h("div", {});
+    renderResults(results, room.results, { M, rule: room.rule, rounds: room.history, chart: true });
+    parts.push(h("h3", {}, resultsHeading(room.results, M)), results);
   }
-  if (method && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(method));
-  if (!method && !round) parts.push(h("p", { class: "hint" }, C.voting_elsewhere));
+  if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
+  if (!methods && !round) parts.push(h("p", { class: "hint" }, C.voting_elsewhere));
   parts.push(h("p", { class: "form-message", id: "round-message", role: "status", "aria-live": "polite" }));
   replaceChildren(body, parts);
 }
 
-function openRoundForm(method) {
-  const fields = [];
-  if (method === "dots") {
-    // Keep what the facilitator typed; else suggest about a third of the factors.
-    const suggested = Math.max(3, Math.min(10, Math.round(room.factors.filter((f) => f.status === "active").length / 3)));
-    const defaultBudget = $("round-budget")?.value || suggested;
-    fields.push(
-      h("div", { class: "field" }, h("label", { for: "round-budget" }, C.budget),
-        h("input", { id: "round-budget", name: "budget", type: "number", min: 1, max: 100, value: defaultBudget, inputmode: "numeric" })),
-      h("div", { class: "field" }, h("label", { for: "round-cap" }, C.cap),
-        h("input", { id: "round-cap", name: "cap", type: "number", min: 1, max: 100, value: $("round-cap")?.value || Math.min(3, defaultBudget), inputmode: "numeric" })));
-  }
+function describeSettings(round) {
+  const s = round.settings;
+  if (round.method === "dots") return `${C.budget}: ${s.budget} · ${C.cap}: ${s.cap}`;
+  if (round.method === "ranking") return `${C.top_k}: ${s.top_k}`;
+  if (s.scale) return `${C.scale}: 1–${s.scale}`;
+  return "";
+}
+
+function liveToggle(round) {
+  return h("label", { class: "choice" },
+    h("input", { type: "checkbox", "data-key": "round:live", checked: Boolean(round.settings.live),
+      onchange: (event) => command("round.configure", { round_id: round.id, live: event.target.checked },
+        $("round-message")) }),
+    C.live_results);
+}
+
+function numberField(name, label, value, min, max) {
+  const id = `round-${name}`;
+  // Keep what the facilitator typed when the panel is drawn again.
+  const typed = $(id)?.value;
+  return h("div", { class: "field" }, h("label", { for: id }, label),
+    h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric" }));
+}
+
+function openRoundForm(methods, last) {
+  const active = room.factors.filter((f) => f.status === "active").length;
+  // A new round of the method just used is the Delphi way; start from it.
+  const chosen = $("round-method")?.value ?? (methods.includes(last?.method) ? last.method : methods[0]);
+  const settings = {
+    dots: () => {
+      const budget = Math.max(3, Math.min(10, Math.round(active / 3)));
+      return [numberField("budget", C.budget, budget, 1, 100), numberField("cap", C.cap, Math.min(3, budget), 1, 100)];
+    },
+    rating: () => [numberField("scale", C.scale_top, 5, 3, 10)],
+    matrix: () => [numberField("scale", C.scale_top, 5, 3, 10)],
+    ranking: () => [numberField("top_k", C.top_k, Math.min(5, active), 1, active)],
+    keep_remove: () => [],
+  }[chosen]();
+  const picker = methods.length > 1
+    ? h("div", { class: "field" }, h("label", { for: "round-method" }, C.method),
+      h("select", { id: "round-method", name: "method", onchange: () => { drawn.delete("round"); render(); } },
+        methods.map((m) => h("option", { value: m, selected: m === chosen }, M.methods[m]))))
+    : null;
   return h("form", {
     class: "round-settings",
     onsubmit: (event) => {
       event.preventDefault();
-      const payload = { method };
-      if (method === "dots") {
-        payload.budget = Number(event.target.budget.value);
-        payload.cap = Number(event.target.cap.value);
+      const form = event.target;
+      const payload = { method: chosen, live: form.live.checked };
+      for (const name of ["budget", "cap", "scale", "top_k"]) {
+        if (form[name]) payload[name] = Number(form[name].value);
       }
       command("round.open", payload, $("round-message"));
     },
-  }, fields, h("button", { type: "submit", class: "primary", "data-key": "round:open" },
-    method === "dots" ? C.open_dots : C.open_keep_remove));
+  }, picker, settings,
+  h("label", { class: "choice" }, h("input", { type: "checkbox", name: "live" }), C.live_results),
+  h("button", { type: "submit", class: "primary", "data-key": "round:open" },
+    last && last.method === chosen ? C.open_again : C.open[chosen]));
 }
 
 // --- Moderation and factors -----------------------------------------------------------------
@@ -169,8 +209,11 @@ function factorText(f, { withCategory = false } = {}) {
     f.removal_reason ? h("p", { class: "factor-description" }, fmt(M.reason, { reason: f.removal_reason })) : null);
 }
 
+// Merged factors are shown under the factor they merged into, not as rows of their own.
+const MERGED = "merged";
+
 function renderFactors() {
-  const listed = room.factors.filter((f) => f.status !== "proposed");
+  const listed = room.factors.filter((f) => f.status !== "proposed" && f.status !== MERGED);
   const groups = byCategory(room.categories, listed);
   replaceChildren($("factor-admin"), groups.length ? groups.map(({ category, factors }) =>
     h("section", { class: "category-block" },
@@ -179,6 +222,9 @@ function renderFactors() {
         factorText(f),
         h("div", { class: "actions" },
           h("button", { type: "button", "data-key": `edit:${f.id}`, onclick: () => editFactor(f) }, C.edit),
+          f.status !== "removed"
+            ? h("button", { type: "button", "data-key": `merge:${f.id}`, onclick: () => mergeFactor(f) }, C.merge)
+            : null,
           f.status === "active"
             ? h("button", { type: "button", "data-key": `hide:${f.id}`,
                 onclick: () => command("factor.hide", { factor_id: f.id }) }, C.hide)
@@ -214,6 +260,14 @@ async function removeFactor(factor) {
   command("factor.remove", { factor_id: factor.id, reason });
 }
 
+async function mergeFactor(factor) {
+  const targets = room.factors.filter((f) => f.status === "active" && f.id !== factor.id);
+  $("merge-dialog-factor").textContent = factor.title;
+  $("merge-target").replaceChildren(...targets.map((f) => h("option", { value: f.id }, f.title)));
+  if (!targets.length || !(await openDialog($("merge-dialog")))) return;
+  command("factor.merge", { factor_id: factor.id, into_id: Number($("merge-target").value) });
+}
+
 async function editFactor(factor) {
   fillCategories($("edit-category"), room.categories);
   $("edit-title").value = factor.title;
@@ -228,7 +282,50 @@ async function editFactor(factor) {
   });
 }
 
+// --- Proxies and the log --------------------------------------------------------------------
+
+function renderProxies() {
+  replaceChildren($("proxy-list"), room.proxies.map((p) => h("li", { class: "admin-row" },
+    h("span", {}, fmt(C.proxy_name, p), p.nickname ? ` (${p.nickname})` : ""),
+    h("a", { href: `/proxy/${page.code}/${p.number}`, target: "_blank", rel: "noopener" }, C.vote_for))));
+}
+
+const time = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+function renderLog() {
+  const titles = new Map(room.factors.map((f) => [f.id, f.title]));
+  replaceChildren($("log-list"), room.log.map((entry) => {
+    const d = entry.details ?? {};
+    const about = [
+      titles.get(entry.factor_id) ?? d.title,
+      d.round ? fmt(M.round, { number: d.round }) : null,
+      d.after && entry.action === "step.changed" ? M.steps[d.after] : null,
+      d.reason ? fmt(M.reason, { reason: d.reason }) : null,
+    ].filter(Boolean).join(" · ");
+    return h("li", {},
+      h("time", { datetime: entry.at }, time.format(new Date(entry.at))), " ",
+      h("strong", {}, C.actions[entry.action] ?? entry.action),
+      about ? ` — ${about}` : "",
+      entry.actor === "participant" ? ` (${C.by_a_participant})` : "");
+  }));
+}
+
 // --- Forms ----------------------------------------------------------------------------------
+
+$("proxy-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await command("proxy.add", { label: event.target.label.value });
+  if (answer.ok) event.target.label.value = "";
+});
+
+$("rule-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await command("workshop.configure", {
+    consensus_agreement: Number(event.target.agreement.value) / 100,
+    consensus_kendall_w: Number(event.target.kendall_w.value),
+  }, $("rule-message"));
+  if (answer.ok) say($("rule-message"), M.saved);
+});
 
 $("approval-required").addEventListener("change", (event) => {
   command("workshop.configure", { approval_required: event.target.checked });

@@ -17,6 +17,17 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Create an SVG element: svg("circle", {cx: 1}), children like h(). */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
 /** Replace an element's children, keeping keyboard focus on the element with the same key. */
 export function replaceChildren(parent, ...children) {
   const focused = document.activeElement;

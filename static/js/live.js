@@ -22,8 +22,8 @@ function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function connect({ code, view, messages, onState, onMe = () => {}, statusEl }) {
-  const storageKey = `samsyn:${code}:${view}:queue`;
+export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl }) {
+  const storageKey = `samsyn:${code}:${view}${auth.proxy ? `:${auth.proxy}` : ""}:queue`;
   const waiting = new Map(); // command id → resolve
   let queue = load();
   let inFlight = null;
@@ -31,7 +31,7 @@ export function connect({ code, view, messages, onState, onMe = () => {}, status
   let meVersion = 0;
   let state = "connecting";
 
-  const socket = io({ auth: { code, view } });
+  const socket = io({ auth: { code, view, ...auth } });
 
   function load() {
     try {

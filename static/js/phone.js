@@ -1,7 +1,8 @@
-// The participant's phone: shows the step the room is in and only what can be done now.
+// The participant's phone (or the facilitator voting for a proxy): shows the step the room is
+// in and only what can be done now. Every vote sends the whole ballot again.
 import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, say } from "./dom.js";
 import { connect } from "./live.js";
-import { renderResults } from "./results.js";
+import { previousSummary, renderResults } from "./results.js";
 
 const page = pageData();
 const M = page.messages;
@@ -9,17 +10,24 @@ const $ = (id) => document.getElementById(id);
 
 let room = null;
 let me = null;
+// The round the phone last saw: a new one brings a new ballot (and the one it revises).
+let seenRound = null;
 // The participant's own ballot as they have set it here: { roundId, entries }. It wins over
 // what the server last said while a submission is still on its way.
 let ballot = { roundId: null, entries: {} };
 
 const live = connect({
   code: page.code,
-  view: "phone",
+  view: page.view,
+  auth: page.proxy ? { proxy: page.proxy } : {},
   messages: M,
   statusEl: $("connection"),
   onState(next) {
     room = next;
+    if ((next.round?.id ?? null) !== seenRound) {
+      seenRound = next.round?.id ?? null;
+      live.resync(); // fetch this participant's own part for the new round
+    }
     render();
   },
   onMe(next, { pending }) {
@@ -46,7 +54,7 @@ function render() {
   $("workshop-title").textContent = room.workshop.title;
   $("step-name").textContent = M.steps[step];
   $("waiting").hidden = step !== "prepare";
-  $("propose").hidden = step !== "complete";
+  $("propose").hidden = step !== "complete" || Boolean(page.proxy);
   $("vote").hidden = !open;
   $("round-closed").hidden = round?.state !== "closed";
   $("waiting-vote").hidden = !["prune", "prioritise"].includes(step) || Boolean(round);
@@ -57,7 +65,7 @@ function render() {
   $("factor-overview").hidden = open || Boolean(room.results) || step === "closed";
   if (step === "complete") renderPropose();
   if (open) renderVote(round);
-  if (room.results) renderResults($("results-list"), room.results, M);
+  if (room.results) renderResults($("results-body"), room.results, { M, rule: room.rule, rounds: room.history });
   renderFactors();
 }
 
@@ -122,8 +130,23 @@ function votable() {
 function currentEntries(round) {
   if (ballot.roundId !== round.id) ballot = { roundId: round.id, entries: {} };
   const ids = votable();
-  return Object.fromEntries(Object.entries(ballot.entries).filter(([id]) => ids.has(id)));
+  const entries = Object.fromEntries(Object.entries(ballot.entries).filter(([id]) => ids.has(id)));
+  return round.method === "ranking" ? renumber(entries) : entries;
 }
+
+/** Places 1, 2, 3 … in the same order (after a factor left the board, or one was taken out). */
+function renumber(entries) {
+  const order = Object.keys(entries).sort((a, b) => entries[a] - entries[b]);
+  return Object.fromEntries(order.map((id, i) => [id, i + 1]));
+}
+
+const INSTRUCTIONS = {
+  keep_remove: "round_open_keep",
+  dots: "round_open_dots",
+  rating: "round_open_rating",
+  ranking: "round_open_ranking",
+  matrix: "round_open_matrix",
+};
 
 function renderVote(round) {
   if ($("vote").dataset.round !== String(round.id)) {
@@ -131,67 +154,185 @@ function renderVote(round) {
     say($("vote-message"), ""); // a new round starts with a clean slate
   }
   const entries = currentEntries(round);
-  const dots = round.method === "dots";
+  const settings = round.settings;
   $("vote-heading").textContent = M.methods[round.method];
-  $("vote-instruction").textContent = dots ? M.round_open_dots : M.round_open_keep;
-  const budget = $("budget");
-  budget.hidden = false;
-  $("budget-note").hidden = !dots;
-  if (dots) {
-    const used = Object.values(entries).reduce((a, b) => a + b, 0);
-    budget.textContent = fmt(M.dots_left, { left: round.settings.budget - used, budget: round.settings.budget });
-    $("budget-note").textContent = fmt(M.cap_note, { cap: round.settings.cap });
-  } else {
-    budget.textContent = fmt(M.voted_progress, { done: Object.keys(entries).length, total: room.factors.length });
+  $("vote-instruction").textContent = fmt(M[INSTRUCTIONS[round.method]], settings);
+  $("budget").textContent = progressText(round, entries);
+  $("budget-note").textContent = round.method === "dots" ? fmt(M.cap_note, settings)
+    : ["rating", "matrix"].includes(round.method) ? fmt(M.scale_legend, settings) : "";
+  $("budget-note").hidden = !$("budget-note").textContent;
+  const previous = me?.previous_ballot?.entries ?? {};
+  const reuse = Object.keys(previous).length > 0 && Object.keys(entries).length === 0;
+  const parts = [];
+  if (room.previous) parts.push(h("p", { class: "hint" }, M.delphi_note));
+  if (reuse) {
+    parts.push(h("button", { type: "button", class: "reuse", "data-key": "reuse",
+      onclick: () => { ballot.entries = { ...previous }; submit(round); } }, M.reuse_previous));
   }
-  const groups = byCategory(room.categories, room.factors);
-  replaceChildren($("vote-list"), groups.map(({ category, factors }) =>
-    h("div", { class: "category-block" },
-      h("h3", { class: "category-name" }, category.name),
-      factors.map((f) => dots ? dotRow(f, entries, round) : keepRemoveRow(f, entries, round)))));
+  if (round.method === "ranking") {
+    parts.push(rankingBlock(round, entries));
+  } else {
+    const rows = { keep_remove: keepRemoveRow, dots: dotRow, rating: ratingRow, matrix: matrixRow }[round.method];
+    for (const { category, factors } of byCategory(room.categories, room.factors)) {
+      parts.push(h("div", { class: "category-block" },
+        h("h3", { class: "category-name" }, category.name),
+        factors.map((f) => rows(f, entries, round))));
+    }
+  }
+  replaceChildren($("vote-list"), parts);
+}
+
+function progressText(round, entries) {
+  const given = Object.keys(entries).length;
+  if (round.method === "dots") {
+    const used = Object.values(entries).reduce((a, b) => a + b, 0);
+    return fmt(M.dots_left, { left: round.settings.budget - used, budget: round.settings.budget });
+  }
+  if (round.method === "ranking") return fmt(M.ranked_of, { n: given, top_k: round.settings.top_k });
+  return fmt(M.voted_progress, { done: given, total: room.factors.length });
+}
+
+/** A factor's title and description, and in a Delphi round what the group and you said. */
+function factorHead(factor, round) {
+  const id = String(factor.id);
+  const hints = [];
+  const group = room.previous ? previousSummary(room.previous, factor.id, M) : null;
+  if (group) hints.push(fmt(M.group_last_time, { summary: group }));
+  const own = me?.previous_ballot?.entries?.[id];
+  if (own !== undefined) hints.push(fmt(M.you_last_time, { answer: answerText(round.method, own) }));
+  return h("div", {},
+    h("span", { class: "factor-title", id: `f-${id}` }, factor.title),
+    factor.description ? h("p", { class: "factor-description" }, factor.description) : null,
+    hints.length ? h("p", { class: "delphi" }, hints.join(" · ")) : null);
+}
+
+function answerText(method, answer) {
+  if (method === "keep_remove") return M[answer];
+  if (method === "dots") return plural(M.dots, answer);
+  if (method === "rating") return answer === "no_opinion" ? M.no_opinion : String(answer);
+  if (method === "ranking") return fmt(M.place, { rank: answer });
+  return fmt(M.matrix_answer, { impact: answer[0], uncertainty: answer[1] });
+}
+
+function choice(id, value, label, pressed, onPress, extra = {}) {
+  return h("button", {
+    type: "button", "aria-pressed": String(pressed), "data-key": `${id}:${value}`,
+    onclick: onPress, ...extra,
+  }, label);
+}
+
+function setEntry(round, id, value) {
+  if (value === undefined) delete ballot.entries[id];
+  else ballot.entries[id] = value;
+  submit(round);
 }
 
 function keepRemoveRow(factor, entries, round) {
   const id = String(factor.id);
-  const choice = entries[id];
-  const button = (value, label) => h("button", {
-    type: "button",
-    class: value,
-    "aria-pressed": String(choice === value),
-    "data-key": `${id}:${value}`,
-    onclick: () => {
-      if (choice === value) delete ballot.entries[id];
-      else ballot.entries[id] = value;
-      submit(round);
-    },
-  }, label);
+  const button = (value) => choice(id, value, M[value], entries[id] === value,
+    () => setEntry(round, id, entries[id] === value ? undefined : value), { class: value });
   return h("div", { class: "vote-row", role: "group", "aria-labelledby": `f-${id}` },
-    h("div", {},
-      h("span", { class: "factor-title", id: `f-${id}` }, factor.title),
-      factor.description ? h("p", { class: "factor-description" }, factor.description) : null),
-    h("div", { class: "choice-group" }, button("keep", M.keep), button("remove", M.remove)));
+    factorHead(factor, round),
+    h("div", { class: "choice-group" }, button("keep"), button("remove")));
 }
 
 function dotRow(factor, entries, round) {
   const id = String(factor.id);
   const count = entries[id] ?? 0;
   const used = Object.values(entries).reduce((a, b) => a + b, 0);
-  const change = (delta) => () => {
-    const next = (ballot.entries[id] ?? 0) + delta;
-    if (next > 0) ballot.entries[id] = next;
-    else delete ballot.entries[id];
-    submit(round);
-  };
+  const change = (delta) => () => setEntry(round, id, count + delta > 0 ? count + delta : undefined);
   return h("div", { class: "vote-row" },
-    h("div", {},
-      h("span", { class: "factor-title", id: `f-${id}` }, factor.title),
-      factor.description ? h("p", { class: "factor-description" }, factor.description) : null),
+    factorHead(factor, round),
     h("div", { class: "controls" },
       h("button", { type: "button", "data-key": `${id}:-`, "aria-label": fmt(M.remove_dot, { title: factor.title }),
         disabled: count === 0, onclick: change(-1) }, "−"),
       h("span", { class: "dot-count", "aria-label": plural(M.dots, count) }, count),
       h("button", { type: "button", "data-key": `${id}:+`, "aria-label": fmt(M.add_dot, { title: factor.title }),
         disabled: count >= round.settings.cap || used >= round.settings.budget, onclick: change(1) }, "+")));
+}
+
+function scaleButtons(id, prefix, scale, current, labelOf, onPick) {
+  const buttons = [];
+  for (let value = 1; value <= scale; value += 1) {
+    buttons.push(choice(`${id}:${prefix}`, value, value, current === value,
+      () => onPick(current === value ? undefined : value), { "aria-label": labelOf(value) }));
+  }
+  return buttons;
+}
+
+function ratingRow(factor, entries, round) {
+  const id = String(factor.id);
+  const current = entries[id];
+  const scale = round.settings.scale;
+  const pick = (value) => setEntry(round, id, value);
+  return h("div", { class: "vote-row scale-row", role: "group", "aria-labelledby": `f-${id}` },
+    factorHead(factor, round),
+    h("div", { class: "scale-group" },
+      scaleButtons(id, "r", scale, current,
+        (value) => fmt(M.rate_as, { value, scale, title: factor.title }), pick),
+      choice(id, "none", M.no_opinion, current === "no_opinion",
+        () => pick(current === "no_opinion" ? undefined : "no_opinion"), { class: "no-opinion" })));
+}
+
+function matrixRow(factor, entries, round) {
+  const id = String(factor.id);
+  const [impact, uncertainty] = entries[id] ?? [undefined, undefined];
+  const scale = round.settings.scale;
+  // A matrix answer needs both numbers: the half chosen first waits here until the other is.
+  const pending = (matrixDraft[id] ??= {});
+  const chosen = { impact: impact ?? pending.impact, uncertainty: uncertainty ?? pending.uncertainty };
+  const pick = (axis) => (value) => {
+    chosen[axis] = value;
+    matrixDraft[id] = { ...chosen };
+    if (chosen.impact && chosen.uncertainty) setEntry(round, id, [chosen.impact, chosen.uncertainty]);
+    else {
+      if (entries[id]) setEntry(round, id, undefined);
+      else render();
+    }
+  };
+  const axis = (name) => h("div", { class: "axis" },
+    h("span", { class: "axis-name", id: `f-${id}-${name}` }, M[name]),
+    h("div", { class: "scale-group", role: "group", "aria-labelledby": `f-${id} f-${id}-${name}` },
+      scaleButtons(id, name, scale, chosen[name],
+        (value) => fmt(M.axis_as, { axis: M[name], value, scale, title: factor.title }), pick(name))));
+  return h("div", { class: "vote-row scale-row" }, factorHead(factor, round), axis("impact"), axis("uncertainty"));
+}
+const matrixDraft = {};
+
+function rankingBlock(round, entries) {
+  const order = Object.keys(entries).sort((a, b) => entries[a] - entries[b]);
+  const byId = new Map(room.factors.map((f) => [String(f.id), f]));
+  const full = order.length >= round.settings.top_k;
+  const move = (id, delta) => () => {
+    const next = [...order];
+    const i = next.indexOf(id);
+    [next[i], next[i + delta]] = [next[i + delta], next[i]];
+    ballot.entries = Object.fromEntries(next.map((f, place) => [f, place + 1]));
+    submit(round);
+  };
+  const ranked = h("ol", { class: "ranking" }, order.map((id, i) => {
+    const factor = byId.get(id);
+    return h("li", { class: "vote-row" },
+      factorHead(factor, round),
+      h("div", { class: "controls" },
+        h("button", { type: "button", "data-key": `${id}:up`, disabled: i === 0,
+          "aria-label": fmt(M.move_up, { title: factor.title }), onclick: move(id, -1) }, "↑"),
+        h("button", { type: "button", "data-key": `${id}:down`, disabled: i === order.length - 1,
+          "aria-label": fmt(M.move_down, { title: factor.title }), onclick: move(id, 1) }, "↓"),
+        h("button", { type: "button", "data-key": `${id}:out`,
+          "aria-label": fmt(M.unrank, { title: factor.title }),
+          onclick: () => { delete ballot.entries[id]; ballot.entries = renumber(ballot.entries); submit(round); } }, "×")));
+  }));
+  const unranked = room.factors.filter((f) => !(String(f.id) in entries));
+  return h("div", {},
+    h("h3", { class: "category-name" }, M.your_ranking),
+    order.length ? ranked : h("p", { class: "hint" }, fmt(M.ranking_empty, round.settings)),
+    h("h3", { class: "category-name" }, M.not_ranked),
+    h("ul", { class: "plain" }, unranked.map((f) => h("li", { class: "vote-row" },
+      factorHead(f, round),
+      h("button", { type: "button", "data-key": `${f.id}:add`, disabled: full,
+        "aria-label": fmt(M.rank_add, { title: f.title }),
+        onclick: () => setEntry(round, String(f.id), order.length + 1) }, M.add_to_ranking)))));
 }
 
 async function submit(round) {
@@ -214,7 +355,7 @@ async function submit(round) {
   }
 }
 
-$("nickname-form").addEventListener("submit", async (event) => {
+$("nickname-form")?.addEventListener("submit", async (event) => {
   event.preventDefault();
   await live.send("participant.rename", { nickname: $("nickname").value });
 });
