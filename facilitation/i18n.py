@@ -192,12 +192,17 @@ def client_messages() -> dict[str, Any]:
         "round_open_ranking": gettext("Pick the %(top_k)s factors that matter most, in order."),
         "round_open_matrix": gettext("Rate each factor's impact on us and how uncertain it is."),
         "scale_legend": gettext("1 = very little, %(scale)s = very much."),
-        "delphi_note": gettext("This is a new round: you see what the group said last time, and may change your mind."),
+        "delphi_note": gettext(
+            "This is a new round: you see what the group said last time, and may change your mind."
+        ),
         "reuse_previous": gettext("Start from my previous answers"),
         "group_last_time": gettext("Group last time: %(summary)s"),
         "you_last_time": gettext("you: %(answer)s"),
         "no_opinion": gettext("No opinion"),
-        "no_opinion_count": [gettext("%(n)s without an opinion"), gettext("%(n)s without an opinion")],
+        "no_opinion_count": [
+            gettext("%(n)s without an opinion"),
+            gettext("%(n)s without an opinion"),
+        ],
         "place": gettext("place %(rank)s"),
         "matrix_answer": gettext("impact %(impact)s, uncertainty %(uncertainty)s"),
         "rate_as": gettext("%(title)s: %(value)s of %(scale)s"),
@@ -226,7 +231,9 @@ def client_messages() -> dict[str, Any]:
             "weak_signal": gettext("Watch"),
             "minor_trend": gettext("Minor trend"),
         },
-        "matrix_label": gettext("Impact and uncertainty of each factor: the list beside it gives every value."),
+        "matrix_label": gettext(
+            "Impact and uncertainty of each factor: the list beside it gives every value."
+        ),
         "consensus_reached": gettext("Consensus reached"),
         "consensus_announce": gettext("The group has reached consensus in round %(number)s."),
         "consensus_w": gettext("Concordance (Kendall's W) %(w)s; consensus at %(rule)s"),
@@ -295,7 +302,9 @@ def client_messages() -> dict[str, Any]:
                 ),
                 "complete": gettext("Participants propose missing factors from their phones."),
                 "prune": gettext("Open a vote: everyone says keep or remove for each factor."),
-                "prioritise": gettext("Open a round: dot voting, rating, ranking, or impact and uncertainty. Another round of the same kind lets the group revise."),
+                "prioritise": gettext(
+                    "Open a round: dot voting, rating, ranking, or impact and uncertainty. Another round of the same kind lets the group revise."
+                ),
                 "results": gettext("The board shows the results of the latest vote."),
                 "closed": gettext(
                     "The workshop is locked. Export the results, or step back to reopen it."

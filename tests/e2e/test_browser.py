@@ -129,8 +129,8 @@ def test_a_whole_workshop_in_the_browser(browser: Any, live: Server) -> None:
     shot(phones[1], "phone-3-prune")
     console.get_by_role("button", name="Stäng omröstningen").click()
     console.get_by_role("button", name="Visa resultatet för alla").click()
-    expect_text(board, "#results-list", "Flest vill ta bort")
-    expect_text(phones[0], "#results-list", "Flest vill ta bort")
+    expect_text(board, "#results-body", "Flest vill ta bort")
+    expect_text(phones[0], "#results-body", "Flest vill ta bort")
     shot(board, "board-3-prune-results")
 
     # The facilitator removes it, with a reason that is kept.
@@ -157,8 +157,8 @@ def test_a_whole_workshop_in_the_browser(browser: Any, live: Server) -> None:
     shot(phones[0], "phone-4-dots")
     console.get_by_role("button", name="Stäng omröstningen").click()
     console.get_by_role("button", name="Visa resultatet för alla").click()
-    expect_text(board, "#results-list", "1. Urbanisering")
-    expect_text(board, "#results-list", "4 prickar")
+    expect_text(board, "#results-body", "1. Urbanisering")
+    expect_text(board, "#results-body", "4 prickar")
     shot(board, "board-4-dots-results")
     shot(console, "console-4-dots-results")
 
@@ -178,6 +178,73 @@ def test_a_whole_workshop_in_the_browser(browser: Any, live: Server) -> None:
     dots = {r["title"]: r["dots"] for r in record["rounds"][-1]["factors"]}
     assert dots["Urbanisering"] == 4 and dots["Besöksnäringens tillväxt"] == 2
     assert seen.foreign(live.url) == []
+
+
+def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> None:
+    created = requests.post(
+        f"{live.url}/api/workshops",
+        timeout=10,
+        json={
+            "title": "Delphi",
+            "language": "sv",
+            "factors": [
+                {"title": "Urbanisering", "category": "Sociala"},
+                {"title": "Klimatomställning", "category": "Miljömässiga"},
+            ],
+        },
+    ).json()
+    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv-SE")
+    console = laptop.new_page()
+    console.goto(created["facilitator_url"])
+    board = laptop.new_page()
+    board.set_viewport_size({"width": 1920, "height": 1080})
+    board.goto(created["board_url"])
+    phones = []
+    for _ in range(2):
+        phone = browser.new_context(**PHONE, locale="sv-SE").new_page()
+        phone.goto(created["join_url"])
+        expect_text(phone, "#connection", "Ansluten")
+        phones.append(phone)
+    console.get_by_role("button", name="Prioritera").click()
+    console.get_by_label("Hur gruppen prioriterar").select_option("rating")
+    console.get_by_role("button", name="Öppna graderingen").click()
+
+    # Round 1: the two disagree about climate.
+    for phone, climate in zip(phones, ("1", "5"), strict=True):
+        phone.get_by_role("button", name="Urbanisering: 4 av 5").click()
+        phone.get_by_role("button", name=f"Klimatomställning: {climate} av 5").click()
+        expect_text(phone, "#budget", "Du har röstat om 2 av 2 faktorer")
+    console.get_by_role("button", name="Stäng omröstningen").click()
+    console.get_by_role("button", name="Visa resultatet för alla").click()
+    expect_text(board, "#results-body", "1 av 2 faktorer har 75")
+
+    # Round 2: each phone sees the group and its own answer, starts from it, and revises.
+    console.get_by_role("button", name="Öppna en ny omgång").click()
+    expect_text(phones[0], "#vote-list", "Gruppen förra gången: median 3")
+    expect_text(phones[0], "#vote-list", "du: 1")
+    for phone in phones:
+        phone.get_by_role("button", name="Utgå från mina tidigare svar").click()
+        phone.get_by_role("button", name="Klimatomställning: 3 av 5").click()
+        expect_text(phone, "#vote-message", "Sparat")
+    shot(phones[0], "phone-5-delphi")
+    console.get_by_role("button", name="Stäng omröstningen").click()
+    console.get_by_role("button", name="Visa resultatet för alla").click()
+    expect_text(board, "#announcement", "Gruppen har nått konsensus i omgång 2")
+    expect_text(board, "#results-body", "Konsensus nådd")
+    shot(board, "board-5-consensus")
+
+    # The matrix, drawn on the board.
+    console.get_by_label("Hur gruppen prioriterar").select_option("matrix")
+    console.get_by_role("button", name="Öppna påverkan och osäkerhet").click()
+    for phone in phones:
+        phone.get_by_role("button", name="Urbanisering, Påverkan: 5 av 5").click()
+        phone.get_by_role("button", name="Urbanisering, Osäkerhet: 2 av 5").click()
+        expect_text(phone, "#vote-message", "Sparat")
+    console.get_by_role("button", name="Stäng omröstningen").click()
+    console.get_by_role("button", name="Visa resultatet för alla").click()
+    board.locator("svg.matrix circle").first.wait_for()
+    expect_text(board, "#results-body", "Nyckeltrend")
+    shot(board, "board-6-matrix")
 
 
 def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Server) -> None:

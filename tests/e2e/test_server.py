@@ -67,11 +67,11 @@ def exported_round(workshop: Workshop, round_id: int) -> dict[str, Any]:
 
 
 def exported_csv_dots(workshop: Workshop) -> dict[str, int]:
-    """Dots per factor title from the CSV export (columns: category, factor, …, dots, rank)."""
+    """Dots per factor title from the CSV export (a Swedish workshop: "Faktor", "Prickar")."""
     response = workshop.export("csv")
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    return {row[1]: int(row[9]) for row in rows[1:] if row[9] != ""}
+    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    return {row["Faktor"]: int(row["Prickar"]) for row in rows if row["Prickar"] != ""}
 
 
 def test_fifty_participants_voting_at_once_give_exact_totals(
