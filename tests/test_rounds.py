@@ -199,6 +199,11 @@ def test_proxies_vote_through_the_facilitator(make_room: Any) -> None:
     answers = {r["factor_id"]: r["answers"] for r in record["rounds"][-1]["factors"]}
     assert answers[u] == 2
     assert "Gunnel" not in str(record)
+    # The anonymised ballots: participant numbers only, the proxy's marked.
+    assert record["rounds"][-1]["answers"] == [
+        {"participant": 1, "proxy": False, "entries": {str(u): 2}},
+        {"participant": 2, "proxy": True, "entries": {str(u): 4}},
+    ]
 
 
 def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:

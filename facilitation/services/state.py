@@ -16,7 +16,7 @@ from .. import ballots, models, tally
 from ..ballots import Answer
 from ..consensus import Rule
 from ..domain import FactorStatus, Method, RoundState, Step
-from .voting import entries_out, tally_round
+from .voting import entries_out, read_ballots, tally_round
 
 LOG_SHOWN = 100
 
@@ -319,6 +319,23 @@ def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict
     }
 
 
+def _answers(s: Session, r: models.Round, people: list[models.Participant]) -> list[dict[str, Any]]:
+    """A round's ballots, anonymised: each under the participant's number in the workshop,
+    proxies marked."""
+    by_id = {p.id: p for p in people}
+    method = Method(r.method)
+    return [
+        {
+            "participant": by_id[pid].number,
+            "proxy": by_id[pid].is_proxy,
+            "entries": entries_out(method, entries),
+        }
+        for pid, entries in sorted(
+            read_ballots(s, r.id).items(), key=lambda item: by_id[item[0]].number
+        )
+    ]
+
+
 def record(s: Session, w: models.Workshop) -> dict[str, Any]:
     """The complete workshop for exports: factors with their fate, every closed round's
     results and measures, and the audit log. No participant identifiers, cookies, secrets or
@@ -354,7 +371,11 @@ def record(s: Session, w: models.Workshop) -> dict[str, Any]:
             for f in factors
         ],
         "rounds": [
-            {**_round_summary(r), **results(s, w, r, factors, for_room=False)}
+            {
+                **_round_summary(r),
+                **results(s, w, r, factors, for_room=False),
+                "answers": _answers(s, r, people),
+            }
             for r in _rounds(s, w)
             if r.state != RoundState.OPEN
         ],
