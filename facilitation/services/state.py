@@ -213,9 +213,16 @@ def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[s
     removal reason, every round, the results of a closed round before it is revealed, the
     proxies, and the audit log."""
     factors = _factors(s, w)
+    # Only the people the console names: proposers and proxies (not the whole room).
+    proposers = {f.proposed_by_id for f in factors if f.proposed_by_id}
     people = {
         p.id: p
-        for p in s.scalars(select(models.Participant).where(models.Participant.workshop_id == w.id))
+        for p in s.scalars(
+            select(models.Participant).where(
+                models.Participant.workshop_id == w.id,
+                models.Participant.id.in_(proposers) | models.Participant.is_proxy.is_(True),
+            )
+        )
     }
     rounds = _rounds(s, w)
     round_ = shown_round(rounds, Step(w.step))
