@@ -247,7 +247,18 @@ def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[s
     if round_ and round_.state != RoundState.OPEN:
         view["results"] = results(s, w, round_, factors, for_room=False)
     view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
-    view["log"] = [
+    view["log"] = _log(s, w, latest=LOG_SHOWN)
+    return view
+
+
+def _log(s: Session, w: models.Workshop, *, latest: int | None = None) -> list[dict[str, Any]]:
+    """The audit log: all of it, oldest first, or the `latest` entries, newest first."""
+    query = select(models.LogEntry).where(models.LogEntry.workshop_id == w.id)
+    if latest is None:
+        query = query.order_by(models.LogEntry.id)
+    else:
+        query = query.order_by(models.LogEntry.id.desc()).limit(latest)
+    return [
         {
             "at": e.at.isoformat() + "Z",
             "actor": e.actor,
@@ -255,14 +266,8 @@ def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[s
             "factor_id": e.factor_id,
             "details": e.details,
         }
-        for e in s.scalars(
-            select(models.LogEntry)
-            .where(models.LogEntry.workshop_id == w.id)
-            .order_by(models.LogEntry.id.desc())
-            .limit(LOG_SHOWN)
-        )
+        for e in s.scalars(query)
     ]
-    return view
 
 
 def _person(p: models.Participant | None) -> dict[str, Any] | None:
@@ -386,18 +391,5 @@ def record(s: Session, w: models.Workshop) -> dict[str, Any]:
             for r in _rounds(s, w)
             if r.state != RoundState.OPEN
         ],
-        "log": [
-            {
-                "at": e.at.isoformat() + "Z",
-                "actor": e.actor,
-                "action": e.action,
-                "factor_id": e.factor_id,
-                "details": e.details,
-            }
-            for e in s.scalars(
-                select(models.LogEntry)
-                .where(models.LogEntry.workshop_id == w.id)
-                .order_by(models.LogEntry.id)
-            )
-        ],
+        "log": _log(s, w),
     }
