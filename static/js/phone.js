@@ -26,7 +26,9 @@ const live = connect({
     room = next;
     if ((next.round?.id ?? null) !== seenRound) {
       seenRound = next.round?.id ?? null;
-      live.resync(); // fetch this participant's own part for the new round
+      // A Delphi round shows one's own previous answer, which only `me` carries. Spread the
+      // room's requests over two seconds instead of all phones asking at once.
+      if (next.previous) setTimeout(live.resync, Math.random() * 2000);
     }
     render();
   },
