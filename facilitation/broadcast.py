@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from . import models
@@ -180,7 +181,9 @@ class Broadcaster:
             self._next_phone_tick = now + self.phone_interval
             pending, self._phone_pending = self._phone_pending, {}
             for workshop_id, view in pending.items():
-                self.emitter.emit("state", view, to=room(PHONE, workshop_id))
+                self.emitter.emit(
+                    "state", {**view, "server_time": server_time()}, to=room(PHONE, workshop_id)
+                )
 
     def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
         read = self._read(
@@ -206,7 +209,10 @@ class Broadcaster:
         room_view: dict[str, Any],
         console_view: dict[str, Any] | None = None,
     ) -> None:
-        connected = {"connected": self.presence.participants(workshop_id)}
+        connected = {
+            "connected": self.presence.participants(workshop_id),
+            "server_time": server_time(),
+        }
         self.emitter.emit("state", {**room_view, **connected}, to=room(BOARD, workshop_id))
         if console_view is None and self.presence.watching(workshop_id, CONSOLE):
             read = self._read(workshop_id, console=True, people=set())
@@ -230,6 +236,12 @@ class Broadcaster:
     def _forget(self, workshop_id: int) -> None:
         for cache in (self._room_views, self._phone_pending, self._phone_digest):
             cache.pop(workshop_id, None)
+
+
+def server_time() -> str:
+    """Now, as every message states it: clients count the timer down from the server's clock,
+    not their own."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _digest(data: dict[str, Any]) -> str:

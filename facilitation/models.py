@@ -44,6 +44,8 @@ class Workshop(Base):
     version: Mapped[int] = mapped_column(default=1)
     approval_required: Mapped[bool] = mapped_column(default=False)
     proposal_quota: Mapped[int] = mapped_column(default=10)
+    # When the facilitator's countdown ends (UTC), if one runs: every screen counts to it.
+    timer_ends_at: Mapped[datetime | None]
     # The consensus rule's thresholds (consensus.Rule); empty means the defaults.
     consensus: Mapped[dict[str, Any]] = mapped_column(default=dict)
     facilitator_secret_hash: Mapped[str] = mapped_column(String(64))

@@ -17,7 +17,15 @@ from flask_babel import force_locale, gettext
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from . import i18n, identity
-from .broadcast import BOARD, CONSOLE, PHONE, Connection, participant_room, room
+from .broadcast import (
+    BOARD,
+    CONSOLE,
+    PHONE,
+    Connection,
+    participant_room,
+    room,
+    server_time,
+)
 from .domain import DomainError, normalise_code
 from .extension import samsyn
 from .services import COMMANDS, Services, error_answer
@@ -104,11 +112,12 @@ def state_get(*_: Any) -> dict[str, Any]:
 
 
 def _with_presence(state: dict[str, Any], view: str, workshop_id: int) -> dict[str, Any]:
-    """The state as this view gets it: phones without participation, screens with presence."""
+    """The state as this view gets it: phones without participation, screens with presence;
+    all with the server's time."""
     if view == PHONE:
-        return phone_view(state)
+        return {**phone_view(state), "server_time": server_time()}
     presence = samsyn().presence
-    return {**state, "connected": presence.participants(workshop_id)}
+    return {**state, "connected": presence.participants(workshop_id), "server_time": server_time()}
 
 
 def _not_connected() -> dict[str, Any]:

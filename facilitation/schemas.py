@@ -77,6 +77,12 @@ class WorkshopConfigure(Command):
     consensus_kendall_w: StrictFloat | StrictInt | None = None
 
 
+class TimerSet(Command):
+    """A countdown of `seconds` from now; 0 stops it."""
+
+    seconds: Annotated[StrictInt, Field(ge=0, le=4 * 3600)]
+
+
 class StepSet(Command):
     step: Step
 

@@ -224,3 +224,21 @@ def test_a_bug_in_a_handler_is_answered_not_swallowed(room: Room, monkeypatch: A
     monkeypatch.setattr(room.app.extensions["samsyn"].services, "execute", broken)
     answer = room.send(room.console, "step.set", step="complete")
     assert answer["ok"] is False and answer["error"]["code"] == "server_error"
+
+
+def test_the_countdown_comes_from_the_server(room: Room) -> None:
+    from datetime import datetime, timedelta
+
+    _, phone = room.phone()
+    room.ok(room.console, "timer.set", seconds=120)
+    room.flush()
+    board, on_phone = room.latest(room.board), room.latest(phone)
+    now = datetime.fromisoformat(board["server_time"])
+    ends = datetime.fromisoformat(board["timer"]["ends_at"])
+    assert timedelta(seconds=119) < ends - now <= timedelta(seconds=120)
+    assert on_phone["timer"] == board["timer"] and "server_time" in on_phone
+    assert room.send(room.console, "timer.set", seconds=-1)["error"]["code"] == "invalid_input"
+    assert room.send(phone, "timer.set", seconds=60)["error"]["code"] == "forbidden"
+    room.ok(room.console, "timer.set", seconds=0)
+    room.flush()
+    assert room.latest(room.board)["timer"] is None

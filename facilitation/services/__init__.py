@@ -51,6 +51,7 @@ COMMANDS: dict[str, Command] = {
     "category.rename": Command(schemas.CategoryRename, Role.FACILITATOR, workshops.rename_category),
     "workshop.configure": Command(schemas.WorkshopConfigure, Role.FACILITATOR, workshops.configure),
     "step.set": Command(schemas.StepSet, Role.FACILITATOR, workshops.set_step),
+    "timer.set": Command(schemas.TimerSet, Role.FACILITATOR, workshops.set_timer),
     "round.open": Command(schemas.RoundOpen, Role.FACILITATOR, voting.open_round),
     "round.configure": Command(schemas.RoundConfigure, Role.FACILITATOR, voting.configure_round),
     "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),

@@ -184,6 +184,7 @@ def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
             "approval_required": w.approval_required,
         },
         "rule": _rule(w).as_dict(),
+        "timer": {"ends_at": w.timer_ends_at.isoformat() + "Z"} if w.timer_ends_at else None,
         "categories": [{"id": c.id, "name": c.name} for c in _categories(s, w)],
         "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
         "round": _round_summary(round_) if round_ else None,

@@ -6,6 +6,7 @@ the core's rules, changes the models, logs, and returns the data of its acknowle
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -127,6 +128,15 @@ def set_step(tx: Tx, p: schemas.StepSet) -> dict[str, Any]:
     tx.log("step.changed", before=tx.workshop.step, after=p.step.value)
     tx.workshop.step = p.step.value
     return {"step": p.step.value}
+
+
+def set_timer(tx: Tx, p: schemas.TimerSet) -> dict[str, Any]:
+    """The facilitator starts a countdown that every screen shows (0 seconds stops it). The
+    deadline comes from the server, so every screen agrees."""
+    ends = models.utcnow() + timedelta(seconds=p.seconds) if p.seconds else None
+    tx.workshop.timer_ends_at = ends
+    tx.log("timer.set", seconds=p.seconds)
+    return {"ends_at": ends.isoformat() + "Z" if ends else None}
 
 
 def add_category(tx: Tx, p: schemas.CategoryAdd) -> dict[str, Any]:
