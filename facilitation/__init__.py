@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -67,6 +68,8 @@ def create_app(config: Config | None = None) -> Flask:
     services = Services(db, broadcaster)
     app.extensions["samsyn"] = Samsyn(db, services, presence, broadcaster)
 
+    Compress(app)
+    _buffer_files(app)  # after Compress, so that it runs before it
     i18n.init_app(app)
     security.init_app(app)
     security.csrf.exempt(api.bp)
@@ -76,6 +79,23 @@ def create_app(config: Config | None = None) -> Flask:
     if config.START_BROADCASTER:
         broadcaster.start()
     return app
+
+
+def _buffer_files(app: Flask) -> None:
+    """Files sent from disk (styles, scripts) are small: read them whole and close them, so
+    that compression, which replaces a response's body, never leaves a file open."""
+
+    @app.after_request
+    def read_whole(response: Response) -> Response:
+        if response.direct_passthrough and response.is_streamed:
+            body = response.response
+            try:
+                data = b"".join(response.iter_encoded())
+            finally:
+                getattr(body, "close", lambda: None)()
+            response.direct_passthrough = False
+            response.set_data(data)
+        return response
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -70,7 +70,15 @@ class Config:
         self.SESSION_COOKIE_SECURE = bool(self.PUBLIC_URL and self.PUBLIC_URL.startswith("https:"))
         self.BABEL_DEFAULT_LOCALE = "sv"
         self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
-        self.JSON_SORT_KEYS = False
+        self.COMPRESS_MIMETYPES = [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "image/svg+xml",
+            "text/csv",
+        ]
 
 
 class TestConfig(Config):

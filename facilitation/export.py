@@ -13,7 +13,31 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from .domain import N_
+
 SCHEMA_VERSION = 1
+
+# Codes in the record, as words in the CSV (the JSON keeps the codes).
+_WORDS = {
+    "status": {
+        "proposed": N_("proposed"),
+        "active": N_("active"),
+        "hidden": N_("hidden"),
+        "removed": N_("removed"),
+        "merged": N_("merged"),
+    },
+    "origin": {
+        "seeded": N_("prepared"),
+        "proposed": N_("proposed by a participant"),
+        "facilitator": N_("added by the facilitator"),
+    },
+    "quadrant": {
+        "key_trend": N_("Key trend"),
+        "critical_uncertainty": N_("Critical uncertainty"),
+        "weak_signal": N_("Watch"),
+        "minor_trend": N_("Minor trend"),
+    },
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -38,12 +62,17 @@ def _number(value: Any) -> Any:
 def _columns(gettext: Callable[[str], str]) -> list[tuple[str, str | None, Callable[..., Any]]]:
     """The CSV's columns: header, the method whose latest round it reads (None: the factor
     itself), and how to get the value."""
+
+    def word(kind: str, code: str | None) -> str:
+        message = _WORDS[kind].get(code or "")
+        return gettext(message) if message else ""
+
     return [
         (gettext("Category"), None, lambda f, r: f["category"]),
         (gettext("Factor"), None, lambda f, r: f["title"]),
         (gettext("Description"), None, lambda f, r: f["description"]),
-        (gettext("Origin"), None, lambda f, r: f["origin"]),
-        (gettext("Status"), None, lambda f, r: f["status"]),
+        (gettext("Origin"), None, lambda f, r: word("origin", f["origin"])),
+        (gettext("Status"), None, lambda f, r: word("status", f["status"])),
         (gettext("Reason for removal"), None, lambda f, r: f["removal_reason"] or ""),
         (gettext("Merged into"), None, lambda f, merged_into: merged_into),
         (gettext("Keep"), "keep_remove", lambda f, r: r.get("keep")),
@@ -62,7 +91,7 @@ def _columns(gettext: Callable[[str], str]) -> list[tuple[str, str | None, Calla
             "matrix",
             lambda f, r: (r.get("uncertainty") or {}).get("median"),
         ),
-        (gettext("Quadrant"), "matrix", lambda f, r: r.get("quadrant")),
+        (gettext("Quadrant"), "matrix", lambda f, r: word("quadrant", r.get("quadrant"))),
     ]
 
 

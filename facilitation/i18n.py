@@ -242,6 +242,14 @@ def client_messages() -> dict[str, Any]:
         "history": gettext("The rounds so far"),
         "stability": gettext("order kept: %(rho)s"),
         "live": gettext("live"),
+        "time_up": gettext("Time is up"),
+        "time_left": gettext("%(time)s left"),
+        "pause_updates": gettext("Pause updates"),
+        "resume_updates": gettext("Resume updates"),
+        "updates_paused": gettext(
+            "Updates are paused. The board shows what it showed when paused."
+        ),
+        "preview_not_sent": gettext("Preview: nothing is sent."),
         "by_participant": gettext("from participant %(number)s"),
         "ballots": [gettext("%(n)s ballot"), gettext("%(n)s ballots")],
         "nothing_pending": gettext("Nothing waiting for approval."),

@@ -120,6 +120,13 @@ def join(code: str) -> BaseResponse | str:
     return render_template("phone.html", workshop=workshop, view="phone", proxy=None)
 
 
+@bp.get("/preview/<code>")
+def preview(code: str) -> str:
+    """What phones see now, for the facilitator to check: nothing done here is sent."""
+    workshop = _facilitated_or_403(code)
+    return render_template("phone.html", workshop=workshop, view="preview", proxy=None)
+
+
 @bp.get("/proxy/<code>/<int:number>")
 def proxy(code: str, number: int) -> str:
     """The facilitator votes for a proxy (someone without a phone) on a phone-like page."""
@@ -205,6 +212,18 @@ def language(language: str) -> BaseResponse:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         target = "/"
     return redirect(target, 303)
+
+
+@bp.get("/accessibility")
+def accessibility() -> str:
+    """The accessibility statement."""
+    return render_template("accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    """How Samsyn treats the people who take part."""
+    return render_template("privacy.html")
 
 
 @bp.get("/vendor/<path:name>")

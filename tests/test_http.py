@@ -331,7 +331,7 @@ def test_the_csv_export_has_fate_votes_and_dots(room: Room) -> None:
     assert by_title["Urbanisering"]["Prickar"] == "8"
     assert by_title["Urbanisering"]["Placering efter prickar"] == "1"
     skills = by_title["Kompetensförsörjning"]
-    assert skills["Status"] == "removed"
+    assert skills["Status"] == "borttagen"
     assert skills["Skäl till borttagning"] == "Tre av fyra ville ta bort"
     assert (skills["Behåll"], skills["Ta bort"], skills["Samstämmighet"]) == ("1", "3", "0.75")
     assert by_title["Åldrande befolkning"]["Prickar"] == "4"
@@ -411,3 +411,26 @@ def test_error_pages_are_friendly(client: Any) -> None:
     assert response.status_code == 404
     assert "Hittades inte" in response.get_data(as_text=True)
     assert client.get("/workshops").status_code == 405
+
+
+def test_the_statement_pages_speak_both_languages(client: Any) -> None:
+    for path, swedish, english in [
+        ("/accessibility", "Tillgänglighetsredogörelse", "Accessibility statement"),
+        ("/privacy", "Inga IP-adresser", "No IP addresses"),
+    ]:
+        assert swedish in client.get(path, headers={"Accept-Language": "sv"}).get_data(as_text=True)
+        assert english in client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_the_phone_preview_is_the_facilitators(room: Room) -> None:
+    page = room.facilitator_http.get(f"/preview/{room.code}")
+    assert page.status_code == 200 and '"view": "preview"' in page.get_data(as_text=True)
+    participant, _ = room.phone()
+    assert participant.get(f"/preview/{room.code}").status_code == 403
+
+
+def test_text_is_served_compressed(client: Any) -> None:
+    response = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    with client.get("/vendor/socket.io.esm.min.js", headers={"Accept-Encoding": "br"}) as js:
+        assert js.headers["Content-Encoding"] == "br"

@@ -268,5 +268,5 @@ def test_the_csv_has_each_methods_latest_results(make_room: Any) -> None:
     rows = {r["Faktor"]: r for r in csv.DictReader(io.StringIO(text[1:]))}
     urban = rows["Urbanisering"]
     assert urban["Gradering (median)"] == "4.5" and urban["Graderingens samstämmighet"] == "1.0"
-    assert (urban["Påverkan (median)"], urban["Kvadrant"]) == ("4.5", "key_trend")
+    assert (urban["Påverkan (median)"], urban["Kvadrant"]) == ("4.5", "Nyckeltrend")
     assert urban["Prickar"] == ""  # no dot round was held

@@ -1,6 +1,7 @@
 // The board on the projector: the join code and QR, the factors by category, participation
 // while a vote is open, and the results once revealed. Read from the back of the room.
 import { h, pageData, fmt, plural, byCategory } from "./dom.js";
+import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
 import { renderResults, resultsHeading } from "./results.js";
 
@@ -10,7 +11,30 @@ const $ = (id) => document.getElementById(id);
 // More factors than this and the board switches to a compact layout to avoid scrolling.
 const COMPACT_FROM = 30;
 
-connect({ code: page.code, view: "board", messages: M, statusEl: $("connection"), onState: render });
+// While paused (WCAG 2.2.2), the board keeps the newest state and shows it on resume.
+let paused = false;
+let latest = null;
+
+connect({
+  code: page.code, view: "board", messages: M, statusEl: $("connection"),
+  onState(room) {
+    latest = room;
+    if (!paused) render(room);
+  },
+});
+
+$("pause").addEventListener("click", () => {
+  paused = !paused;
+  $("pause").setAttribute("aria-pressed", String(paused));
+  $("pause").textContent = paused ? M.resume_updates : M.pause_updates;
+  $("paused-note").textContent = paused ? M.updates_paused : "";
+  if (latest) render(latest);
+});
+
+$("fullscreen").addEventListener("click", () => {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else document.documentElement.requestFullscreen?.();
+});
 
 // The round whose consensus was last announced, so that each is announced once.
 let announced = null;
@@ -27,6 +51,7 @@ function render(room) {
   const round = room.round;
   $("workshop-title").textContent = room.workshop.title;
   $("step-name").textContent = M.steps[room.workshop.step];
+  showCountdown($("countdown"), room, M, { frozen: paused });
   $("presence").textContent = `${plural(M.participants, room.participation.joined)} · ${fmt(M.connected, { n: room.connected })}`;
   document.body.dataset.density = room.factors.length > COMPACT_FROM ? "compact" : "normal";
 

@@ -1,5 +1,6 @@
 // The facilitator's console: steps, voting rounds, moderation, factors and categories.
 import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, say } from "./dom.js";
+import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
 import { renderResults, resultsHeading } from "./results.js";
 
@@ -43,6 +44,7 @@ function render() {
   $("workshop-title").textContent = room.workshop.title;
   document.title = `${room.workshop.title} · Samsyn`;
   $("approval-required").checked = room.workshop.approval_required;
+  showCountdown($("countdown"), room, M);
   $("people").textContent = `${plural(M.participants, room.participation.joined)} · ${fmt(M.connected, { n: room.connected })}`;
   fillCategories($("add-category"), room.categories);
   if (changed("steps", room.workshop.step, room.round?.state)) renderSteps();
@@ -93,7 +95,8 @@ function renderRound() {
   const methods = METHODS_OF_STEP[room.workshop.step];
   const parts = [];
   if (round) {
-    parts.push(h("p", {}, h("strong", {}, `${fmt(M.round, { number: round.number })} · ${M.methods[round.method]}`),
+    parts.push(h("p", {}, h("strong", {}, room.results ? resultsHeading(room.results, M)
+      : `${fmt(M.round, { number: round.number })} · ${M.methods[round.method]}`),
       ` · ${M.round_states[round.state]}`));
     const described = describeSettings(round);
     if (described) parts.push(h("p", { class: "hint" }, described));
@@ -111,7 +114,7 @@ function renderRound() {
   if (room.results) {
     const results = h("div", {});
     renderResults(results, room.results, { M, rule: room.rule, rounds: room.history, chart: true });
-    parts.push(h("h3", {}, resultsHeading(room.results, M)), results);
+    parts.push(results);
   }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
   if (!methods && !round) parts.push(h("p", { class: "hint" }, C.voting_elsewhere));
@@ -311,6 +314,25 @@ function renderLog() {
 }
 
 // --- Forms ----------------------------------------------------------------------------------
+
+$("timer-form").addEventListener("click", (event) => {
+  const minutes = event.target.dataset?.minutes;
+  if (minutes) command("timer.set", { seconds: Number(minutes) * 60 });
+});
+$("timer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const minutes = Number(event.target.minutes.value);
+  if (minutes > 0) command("timer.set", { seconds: Math.round(minutes * 60) });
+});
+$("timer-stop").addEventListener("click", () => command("timer.set", { seconds: 0 }));
+
+$("settings-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const answer = await command("workshop.configure",
+    { title: form.title.value, language: form.language.value }, $("settings-message"));
+  if (answer.ok) say($("settings-message"), M.saved);
+});
 
 $("proxy-form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -28,6 +28,30 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Make `current` look like `next`, changing only what differs, so that what stays on screen
+ * stays put and CSS transitions run from the old values. Inline styles are left alone: the
+ * caller sets them after morphing. Not for elements with event listeners. */
+export function morph(current, next) {
+  if (current.nodeType !== next.nodeType || current.nodeName !== next.nodeName) {
+    current.replaceWith(next);
+    return;
+  }
+  if (current.nodeType !== Node.ELEMENT_NODE) {
+    if (current.nodeValue !== next.nodeValue) current.nodeValue = next.nodeValue;
+    return;
+  }
+  for (const { name } of [...current.attributes]) {
+    if (name !== "style" && !next.hasAttribute(name)) current.removeAttribute(name);
+  }
+  for (const { name, value } of [...next.attributes]) {
+    if (current.getAttribute(name) !== value) current.setAttribute(name, value);
+  }
+  const before = [...current.childNodes];
+  const after = [...next.childNodes];
+  after.forEach((child, i) => (i < before.length ? morph(before[i], child) : current.append(child)));
+  before.slice(after.length).forEach((child) => child.remove());
+}
+
 /** Replace an element's children, keeping keyboard focus on the element with the same key. */
 export function replaceChildren(parent, ...children) {
   const focused = document.activeElement;

@@ -1,12 +1,16 @@
 // The participant's phone (or the facilitator voting for a proxy): shows the step the room is
 // in and only what can be done now. Every vote sends the whole ballot again.
 import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, say } from "./dom.js";
+import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
 import { previousSummary, renderResults } from "./results.js";
 
 const page = pageData();
 const M = page.messages;
 const $ = (id) => document.getElementById(id);
+// The facilitator's preview: the room as phones see it, through the board's connection;
+// answers are shown here but never sent.
+const preview = page.view === "preview";
 
 let room = null;
 let me = null;
@@ -18,13 +22,13 @@ let ballot = { roundId: null, entries: {} };
 
 const live = connect({
   code: page.code,
-  view: page.view,
+  view: preview ? "board" : page.view,
   auth: page.proxy ? { proxy: page.proxy } : {},
   messages: M,
   statusEl: $("connection"),
   onState(next) {
     room = next;
-    if ((next.round?.id ?? null) !== seenRound) {
+    if (!preview && (next.round?.id ?? null) !== seenRound) {
       seenRound = next.round?.id ?? null;
       // A Delphi round shows one's own previous answer, which only `me` carries. Spread the
       // room's requests over two seconds instead of all phones asking at once.
@@ -55,6 +59,7 @@ function render() {
   document.title = `${room.workshop.title} · Samsyn`;
   $("workshop-title").textContent = room.workshop.title;
   $("step-name").textContent = M.steps[step];
+  showCountdown($("countdown"), room, M);
   $("waiting").hidden = step !== "prepare";
   $("propose").hidden = step !== "complete" || Boolean(page.proxy);
   $("vote").hidden = !open;
@@ -108,6 +113,10 @@ $("propose-form").addEventListener("submit", async (event) => {
     return;
   }
   form.title.removeAttribute("aria-invalid");
+  if (preview) {
+    say(message, M.preview_not_sent);
+    return;
+  }
   say(message, M.sending);
   const answer = await live.send("factor.propose", {
     title,
@@ -342,6 +351,10 @@ async function submit(round) {
   ballot.entries = entries;
   render();
   const message = $("vote-message");
+  if (preview) {
+    say(message, M.preview_not_sent);
+    return;
+  }
   say(message, M.sending);
   const answer = await live.send("ballot.submit", { round_id: round.id, entries },
     { replaces: (payload) => payload.round_id === round.id });

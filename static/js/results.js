@@ -2,24 +2,54 @@
 // bars per factor for every method, the impact × uncertainty matrix as a chart, and how the
 // group moved from round to round. Figures are always written out as text too: nothing is
 // told by colour, position or length alone.
-import { h, svg, fmt, plural, percent } from "./dom.js";
+import { h, svg, fmt, morph, plural, percent } from "./dom.js";
 
 const number = (value, digits = 1) =>
   value === null || value === undefined
     ? "–"
     : new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: digits }).format(value);
 
-function bar(share, kind = "bar-fill") {
-  return h("div", { class: kind, dataset: { share: share || 0 } });
+// Charts are SVG, drawn in a 100 × 10 box stretched to the row; the figures beside them are
+// the text alternative, so the charts themselves are hidden from screen readers.
+function chart(...shapes) {
+  return svg("svg", { class: "chart", viewBox: "0 0 100 10", preserveAspectRatio: "none",
+    "aria-hidden": "true", focusable: "false" },
+  svg("rect", { class: "chart-track", width: 100, height: 10 }), shapes);
 }
 
-function item(row, title, figure, detail, bars) {
+/** A bar from the left, `share` (0–1) of the width. */
+function bar(share) {
+  return chart(svg("rect", { class: "chart-fill", height: 10, "data-width": share || 0 }));
+}
+
+/** Keep to the right of the middle, remove to the left: each as its share of the votes. */
+function diverging(keep, remove) {
+  return chart(
+    svg("rect", { class: "chart-remove", height: 10, "data-width": remove / 2, "data-from-middle": "left" }),
+    svg("rect", { class: "chart-keep", x: 50, height: 10, "data-width": keep / 2 }),
+    svg("line", { class: "chart-middle", x1: 50, x2: 50, y1: 0, y2: 10 }));
+}
+
+/** How many gave each value on the scale, as columns. */
+function distribution(counts) {
+  const most = Math.max(1, ...counts);
+  const width = 100 / counts.length;
+  return svg("svg", { class: "chart distribution", viewBox: "0 0 100 30", preserveAspectRatio: "none",
+    "aria-hidden": "true", focusable: "false" },
+  counts.map((count, i) => {
+    const height = (count / most) * 28;
+    return svg("rect", { class: "chart-fill", x: i * width + 1, y: 30 - Math.max(height, 1),
+      width: width - 2, height: Math.max(height, 1) });
+  }));
+}
+
+function item(row, title, figure, detail, graphic) {
   const gone = ["removed", "merged"].includes(row.status);
   return h("li", { class: gone ? "struck" : null, dataset: { factor: row.factor_id } },
     h("div", { class: "result-head" },
       h("span", { class: "result-title" }, title),
       h("span", { class: "result-figure" }, figure)),
-    bars ? h("div", { class: "bar", "aria-hidden": "true" }, bars) : null,
+    graphic ?? null,
     detail ? h("p", { class: "result-detail" }, detail) : null);
 }
 
@@ -32,11 +62,11 @@ const ROWS = {
     const detail = [fmt(M.keep_remove_counts, row),
       row.agreement === null ? "" : fmt(M.agreement, { percent: percent(row.agreement) })];
     return item(row, row.title, verdict, detail.filter(Boolean).join(" · "),
-      [bar(votes && row.keep / votes, "bar-keep"), bar(votes && row.remove / votes, "bar-remove")]);
+      diverging(votes && row.keep / votes, votes && row.remove / votes));
   },
   dots(row, M, max) {
     return item(row, `${row.rank}. ${row.title}`, plural(M.dots, row.dots), null,
-      [bar(max && row.dots / max)]);
+      bar(max && row.dots / max));
   },
   rating(row, M, _, results) {
     const detail = row.answers
@@ -45,28 +75,24 @@ const ROWS = {
          fmt(M.distribution, { counts: row.distribution.join(", "), scale: results.settings.scale })]
       : [M.no_votes];
     if (row.no_opinion) detail.push(plural(M.no_opinion_count, row.no_opinion));
-    const most = Math.max(1, ...row.distribution);
-    const histogram = h("div", { class: "distribution", "aria-hidden": "true" },
-      row.distribution.map((count, i) => h("span", { class: "distribution-bar", title: `${i + 1}: ${count}`,
-        dataset: { height: count / most } })));
-    const li = item(row, `${row.rank}. ${row.title}`, fmt(M.median, { median: number(row.median) }),
-      detail.join(" · "));
-    li.insertBefore(histogram, li.lastChild);
-    return li;
+    return item(row, `${row.rank}. ${row.title}`, fmt(M.median, { median: number(row.median) }),
+      detail.join(" · "), distribution(row.distribution));
   },
   ranking(row, M, _, results) {
     const places = results.factors.length;
     return item(row, `${row.rank}. ${row.title}`, fmt(M.mean_place, { place: number(row.mean_rank) }),
       fmt(M.ranked_by, { n: row.ranked_by, ballots: results.ballots }),
-      [bar(places > 1 && row.mean_rank !== null ? (places - row.mean_rank) / (places - 1) : 0)]);
+      bar(places > 1 && row.mean_rank !== null ? (places - row.mean_rank) / (places - 1) : 0));
   },
-  matrix(row, M) {
+  matrix(row, M, _, results) {
     const detail = row.answers
       ? [fmt(M.impact_is, { median: number(row.impact.median), q1: number(row.impact.q1), q3: number(row.impact.q3) }),
          fmt(M.uncertainty_is, { median: number(row.uncertainty.median), q1: number(row.uncertainty.q1), q3: number(row.uncertainty.q3) }),
          fmt(M.agreement, { percent: percent(row.agreement) })].join(" · ")
       : M.no_votes;
-    return item(row, `${row.rank}. ${row.title}`, row.quadrant ? M.quadrants[row.quadrant] : "", detail);
+    // Numbered by place in the list (not by rank, which ties): the chart uses the same numbers.
+    const label = results.factors.indexOf(row) + 1;
+    return item(row, `${label}. ${row.title}`, row.quadrant ? M.quadrants[row.quadrant] : "", detail);
   },
 };
 
@@ -86,8 +112,7 @@ function meter(results, rule, M) {
   const verdict = results.verdict;
   return h("div", { class: `consensus${verdict.reached ? " reached" : ""}` },
     h("p", { class: "consensus-text" }, verdict.reached ? "✓ " : "", verdictText(verdict, rule, M)),
-    h("div", { class: "meter", "aria-hidden": "true" },
-      h("div", { class: "meter-fill", dataset: { share: verdict.progress } })));
+    bar(verdict.progress));
 }
 
 /** How the group moved: each revealed round's verdict, and the order's stability. */
@@ -132,15 +157,15 @@ export function matrixChart(results, M) {
       "text-anchor": anchor, class: "matrix-quadrant",
     }, M.quadrants[quadrant]));
   }
-  for (const row of results.factors) {
-    if (!row.answers) continue;
+  results.factors.forEach((row, index) => {
+    if (!row.answers) return;
     const cx = x(row.uncertainty.median), cy = y(row.impact.median);
     parts.push(
       svg("line", { x1: x(row.uncertainty.q1), x2: x(row.uncertainty.q3), y1: cy, y2: cy, class: "matrix-spread" }),
       svg("line", { x1: cx, x2: cx, y1: y(row.impact.q1), y2: y(row.impact.q3), class: "matrix-spread" }),
       svg("circle", { cx, cy, r: 15, class: "matrix-point" }),
-      svg("text", { x: cx, y: cy + 5, "text-anchor": "middle", class: "matrix-label" }, row.rank));
-  }
+      svg("text", { x: cx, y: cy + 5, "text-anchor": "middle", class: "matrix-label" }, index + 1));
+  });
   return svg("svg", { viewBox: `0 0 ${size} ${size}`, class: "matrix", role: "img",
     "aria-label": M.matrix_label }, parts);
 }
@@ -150,20 +175,27 @@ export function renderResults(container, results, { M, rule, rounds = null, char
   const max = Math.max(0, ...results.factors.map((r) => r.dots ?? 0));
   const list = h("ol", { class: "results" },
     results.factors.map((row) => ROWS[results.method](row, M, max, results)));
-  container.replaceChildren(...[
-    meter(results, rule, M),
-    chart && results.method === "matrix" ? matrixChart(results, M) : null,
-    list,
-    history(rounds, rule, M),
-  ].filter(Boolean));
-  container.classList.toggle("with-chart", chart && results.method === "matrix");
-  // Sizes set through the style property are allowed by the Content-Security-Policy.
-  for (const el of container.querySelectorAll("[data-share]")) {
-    el.style.width = `${(Number(el.dataset.share) * 100).toFixed(1)}%`;
-  }
-  for (const el of container.querySelectorAll("[data-height]")) {
-    el.style.height = `${(Number(el.dataset.height) * 100).toFixed(1)}%`;
-  }
+  const withChart = chart && results.method === "matrix";
+  const next = h("div", { class: `results-inner${withChart ? " with-chart" : ""}` },
+    [meter(results, rule, M), withChart ? matrixChart(results, M) : null, list,
+      history(rounds, rule, M)].filter(Boolean));
+  // Update what is on screen in place, so that bars grow and shrink instead of redrawing.
+  const current = container.firstElementChild;
+  if (current?.classList.contains("results-inner")) morph(current, next);
+  else container.replaceChildren(next);
+  sizeBars(container);
+}
+
+/** Give the bars their widths through the style property (which the Content-Security-Policy
+ * allows, unlike style attributes), after the first frame so that they grow into place. */
+function sizeBars(container) {
+  requestAnimationFrame(() => {
+    for (const rect of container.querySelectorAll("rect[data-width]")) {
+      const width = Number(rect.dataset.width) * 100;
+      rect.style.width = `${width}px`;
+      if (rect.dataset.fromMiddle === "left") rect.style.x = `${50 - width}px`;
+    }
+  });
 }
 
 export function resultsHeading(results, M) {

@@ -1,6 +1,7 @@
 """End-to-end fixtures: a real `python app.py` process per test, on a free port and a
 throw-away SQLite database, under eventlet and under gevent; and real clients for it
-(requests for HTTP, python-socketio's Client for Socket.IO, sharing one cookie jar).
+(requests for HTTP, python-socketio's Client for Socket.IO, sharing one cookie jar); and
+Debian's Chromium driven by Playwright, with axe-core for accessibility checks.
 
 When a test fails, the server's log is attached to its report.
 """
@@ -11,6 +12,7 @@ import contextlib
 import importlib.util
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -367,3 +370,96 @@ def create_workshop(base_url: str, **body: Any) -> dict[str, Any]:
 @pytest.fixture
 def workshop(server: Server, clients: Clients) -> Workshop:
     return Workshop(clients, create_workshop(server.url))
+
+
+# --- Browsers ------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright")
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium (/usr/bin/chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Server]:
+    """One eventlet server (the default event loop) per test."""
+    server = Server("eventlet", tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+class Requests:
+    """Every URL a set of pages asked for, to prove they stay on our origin."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def watch(self, page: Any) -> Any:
+        page.on("request", lambda request: self.urls.append(request.url))
+        page.on("pageerror", lambda error: pytest.fail(f"script error: {error}"))
+        return page
+
+    def foreign(self, origin: str) -> list[str]:
+        host = urlsplit(origin).netloc
+        return [u for u in self.urls if urlsplit(u).netloc not in (host, "")]
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def audit(page: Any, name: str) -> None:
+    """axe-core finds no WCAG 2.1 A or AA violation on the page as it is now; a screenshot
+    of it is saved for review either way."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    shot(page, name)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+    assert not problems, f"{name}: " + "; ".join(problems)
+
+
+def expect_text(page: Any, selector: str, text: str, timeout: float = 10_000) -> None:
+    """Wait until the element's text contains `text`; say what it holds if it never does."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "([selector, text]) => document.querySelector(selector)?.textContent.includes(text)",
+            arg=[selector, text],
+            timeout=timeout,
+        )
+    except PlaywrightTimeout:
+        held = page.evaluate("(s) => document.querySelector(s)?.textContent ?? null", selector)
+        raise AssertionError(f"{selector} never showed {text!r}; it shows {held!r}") from None

@@ -1,97 +1,107 @@
 """A workshop in a real browser: Debian's Chromium, driven by Playwright, against a real
-server. A facilitator and two phones go through every step; a phone that loses its network
+server. A facilitator and three phones go through every step in Swedish and in English, with
+axe-core checking every screen; rounds run until consensus; a phone that loses its network
 mid-vote still counts once. Screenshots land in test-artifacts/ for review."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import unavailable
 
-from .conftest import ROOT, Server
+from .conftest import PHONE, Requests, Server, audit, expect_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+# The words each language's pages use, for finding controls as people do: by their names.
+WORDS = {
+    "sv": {
+        "title": "Titel",
+        "factors": "Faktorer att börja med, en per rad (valfritt)",
+        "create": "Skapa workshopen",
+        "connected": "Ansluten",
+        "participants": "3 deltagare",
+        "complete": "Lägg till faktorer",
+        "factor": "Faktor",
+        "propose": "Föreslå",
+        "thanks": "Tack!",
+        "prune": "Behåll eller ta bort",
+        "open_prune": "Öppna omröstningen behåll eller ta bort",
+        "remove": "Ta bort",
+        "saved": "Sparat",
+        "voted": "3 av 3 har röstat",
+        "close": "Stäng omröstningen",
+        "reveal": "Visa resultatet för alla",
+        "most_remove": "Flest vill ta bort",
+        "reason": "Gruppen röstade bort den",
+        "reason_shown": "Skäl: Gruppen röstade bort den",
+        "prioritise": "Prioritera",
+        "budget": "Prickar per deltagare",
+        "cap": "Flest prickar på en faktor",
+        "open_dots": "Öppna prickröstning",
+        "add_dot": "Lägg en prick på {}",
+        "left": "{} av 3 prickar kvar",
+        "dots": "prickar",
+        "results": "Resultat",
+        "closed": "Avslutad",
+        "categories": ("Sociala", "Ekonomiska"),
+    },
+    "en": {
+        "title": "Title",
+        "factors": "Starting factors, one a line (optional)",
+        "create": "Create the workshop",
+        "connected": "Connected",
+        "participants": "3 participants",
+        "complete": "Add factors",
+        "factor": "Factor",
+        "propose": "Propose",
+        "thanks": "Thank you!",
+        "prune": "Keep or remove",
+        "open_prune": "Open the keep-or-remove vote",
+        "remove": "Remove",
+        "saved": "Saved",
+        "voted": "3 of 3 have voted",
+        "close": "Close the vote",
+        "reveal": "Show the results to everyone",
+        "most_remove": "Most say remove",
+        "reason": "The group voted it out",
+        "reason_shown": "Reason: The group voted it out",
+        "prioritise": "Prioritise",
+        "budget": "Dots per participant",
+        "cap": "Most dots on one factor",
+        "open_dots": "Open dot voting",
+        "add_dot": "Add a dot to {}",
+        "left": "{} of 3 dots left",
+        "dots": "dots",
+        "results": "Results",
+        "closed": "Closed",
+        "categories": ("Social", "Economic"),
+    },
+}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright")
-    if not Path(CHROMIUM).exists():
-        unavailable("Chromium (/usr/bin/chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
-    """One eventlet server (the default event loop) per test."""
-    server = Server("eventlet", tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-class Requests:
-    """Every URL a set of pages asked for, to prove they stay on our origin."""
-
-    def __init__(self) -> None:
-        self.urls: list[str] = []
-
-    def watch(self, page: Any) -> Any:
-        page.on("request", lambda request: self.urls.append(request.url))
-        page.on("pageerror", lambda error: pytest.fail(f"script error: {error}"))
-        return page
-
-    def foreign(self, origin: str) -> list[str]:
-        host = urlsplit(origin).netloc
-        return [u for u in self.urls if urlsplit(u).netloc not in (host, "")]
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def test_a_whole_workshop_in_the_browser(browser: Any, live: Server) -> None:
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_a_whole_workshop_in_the_browser(browser: Any, live: Server, language: str) -> None:
+    w = WORDS[language]
+    social, economic = w["categories"]
     seen = Requests()
-    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv-SE")
+    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale=language)
     console = seen.watch(laptop.new_page())
 
     # The facilitator creates the workshop on the start page.
     console.goto(live.url + "/")
-    console.get_by_label("Titel").fill("Omvärldsanalys 2030")
-    console.get_by_label("Faktorer att börja med, en per rad (valfritt)").fill(
-        "Sociala: Urbanisering\nSociala: Åldrande befolkning\nEkonomiska: Kompetensförsörjning"
+    audit(console, f"{language}-0-start")
+    console.get_by_label(w["title"], exact=True).fill("Omvärldsanalys 2030")
+    console.get_by_role("radio", name="Svenska" if language == "sv" else "English").check()
+    console.get_by_label(w["factors"]).fill(
+        f"{social}: Urbanisering\n{social}: Åldrande befolkning\n{economic}: Kompetensförsörjning"
     )
-    console.get_by_role("button", name="Skapa workshopen").click()
+    console.get_by_role("button", name=w["create"]).click()
     console.wait_for_url("**/console/*")
     code = console.url.rsplit("/", 1)[1]
-    expect_text(console, "#connection", "Ansluten")
+    expect_text(console, "#connection", w["connected"])
 
     board = seen.watch(laptop.new_page())
     board.set_viewport_size({"width": 1920, "height": 1080})
@@ -99,74 +109,83 @@ def test_a_whole_workshop_in_the_browser(browser: Any, live: Server) -> None:
     expect_text(board, ".join-code", code)
 
     phones = []
-    for _ in range(2):
-        context = browser.new_context(**PHONE, locale="sv-SE")
+    for _ in range(3):
+        context = browser.new_context(**PHONE, locale=language)
         phone = seen.watch(context.new_page())
         phone.goto(f"{live.url}/j/{code}")
-        expect_text(phone, "#connection", "Ansluten")
+        expect_text(phone, "#connection", w["connected"])
         phones.append(phone)
-    expect_text(board, "#presence", "2 deltagare")
-    shot(board, "board-1-prepare")
-    shot(phones[0], "phone-1-prepare")
+    expect_text(board, "#presence", w["participants"])
+    for name, page in (("board", board), ("phone", phones[0]), ("console", console)):
+        audit(page, f"{language}-1-prepare-{name}")
 
     # Step 2: a phone proposes a missing factor; everyone sees it.
-    console.get_by_role("button", name="Lägg till faktorer").click()
-    phones[0].get_by_label("Faktor", exact=True).fill("Besöksnäringens tillväxt")
-    phones[0].get_by_role("button", name="Föreslå").click()
-    expect_text(phones[0], "#propose-message", "Tack!")
+    console.get_by_role("button", name=w["complete"], exact=True).click()
+    phones[0].get_by_label(w["factor"], exact=True).fill("Besöksnäringens tillväxt")
+    phones[0].get_by_role("button", name=w["propose"]).click()
+    expect_text(phones[0], "#propose-message", w["thanks"])
     for page in (board, phones[1], console):
         page.get_by_text("Besöksnäringens tillväxt").first.wait_for()
-    shot(phones[0], "phone-2-complete")
+    for name, page in (("board", board), ("phone", phones[0]), ("console", console)):
+        audit(page, f"{language}-2-complete-{name}")
 
-    # Step 3: keep or remove. Both phones want "Kompetensförsörjning" gone.
-    console.get_by_role("button", name="Behåll eller ta bort").click()
-    console.get_by_role("button", name="Öppna omröstningen behåll eller ta bort").click()
+    # Step 3: keep or remove. Every phone wants "Kompetensförsörjning" gone.
+    console.get_by_role("button", name=w["prune"], exact=True).click()
+    console.get_by_role("button", name=w["open_prune"]).click()
     for phone in phones:
         row = phone.locator(".vote-row", has_text="Kompetensförsörjning")
-        row.get_by_role("button", name="Ta bort").click()
-        expect_text(phone, "#vote-message", "Sparat")
-    expect_text(board, "#participation-text", "2 av 2 har röstat")
-    shot(phones[1], "phone-3-prune")
-    console.get_by_role("button", name="Stäng omröstningen").click()
-    console.get_by_role("button", name="Visa resultatet för alla").click()
-    expect_text(board, "#results-body", "Flest vill ta bort")
-    expect_text(phones[0], "#results-body", "Flest vill ta bort")
-    shot(board, "board-3-prune-results")
+        row.get_by_role("button", name=w["remove"]).click()
+        expect_text(phone, "#vote-message", w["saved"])
+    expect_text(board, "#participation-text", w["voted"])
+    for name, page in (("board", board), ("phone", phones[1])):
+        audit(page, f"{language}-3-prune-{name}")
+    console.get_by_role("button", name=w["close"]).click()
+    console.get_by_role("button", name=w["reveal"]).click()
+    expect_text(board, "#results-body", w["most_remove"])
+    expect_text(phones[0], "#results-body", w["most_remove"])
+    for name, page in (("board", board), ("phone", phones[0]), ("console", console)):
+        audit(page, f"{language}-3-prune-results-{name}")
 
     # The facilitator removes it, with a reason that is kept.
     row = console.locator(".admin-row", has_text="Kompetensförsörjning")
-    row.get_by_role("button", name="Ta bort").click()
-    console.locator("#remove-reason").fill("Gruppen röstade bort den")
+    row.get_by_role("button", name=w["remove"]).click()
+    console.locator("#remove-reason").fill(w["reason"])
+    audit(console, f"{language}-3-remove-dialog")
     console.locator("#remove-dialog button[value=confirm]").click()
-    expect_text(console, "#factor-admin", "Skäl: Gruppen röstade bort den")
+    expect_text(console, "#factor-admin", w["reason_shown"])
 
     # Step 4: dot voting, three dots each, at most two on one factor.
-    console.get_by_role("button", name="Prioritera").click()
-    console.get_by_label("Prickar per deltagare").fill("3")
-    console.get_by_label("Flest prickar på en faktor").fill("2")
-    console.get_by_role("button", name="Öppna prickröstning").click()
+    console.get_by_role("button", name=w["prioritise"], exact=True).click()
+    console.get_by_label(w["budget"]).fill("3")
+    console.get_by_label(w["cap"]).fill("2")
+    console.get_by_role("button", name=w["open_dots"]).click()
     for phone in phones:
-        add = phone.get_by_role("button", name="Lägg en prick på Urbanisering")
+        add = phone.get_by_role("button", name=w["add_dot"].format("Urbanisering"))
         add.click()
         add.click()
-        expect_text(phone, "#budget", "1 av 3 prickar kvar")
+        expect_text(phone, "#budget", w["left"].format(1))
         assert add.is_disabled()  # the cap
-        phone.get_by_role("button", name="Lägg en prick på Besöksnäringens tillväxt").click()
-        expect_text(phone, "#budget", "0 av 3 prickar kvar")
-        expect_text(phone, "#vote-message", "Sparat")
-    shot(phones[0], "phone-4-dots")
-    console.get_by_role("button", name="Stäng omröstningen").click()
-    console.get_by_role("button", name="Visa resultatet för alla").click()
+        phone.get_by_role("button", name=w["add_dot"].format("Besöksnäringens tillväxt")).click()
+        expect_text(phone, "#budget", w["left"].format(0))
+        expect_text(phone, "#vote-message", w["saved"])
+    for name, page in (("board", board), ("phone", phones[0])):
+        audit(page, f"{language}-4-dots-{name}")
+    console.get_by_role("button", name=w["close"]).click()
+    console.get_by_role("button", name=w["reveal"]).click()
     expect_text(board, "#results-body", "1. Urbanisering")
-    expect_text(board, "#results-body", "4 prickar")
-    shot(board, "board-4-dots-results")
-    shot(console, "console-4-dots-results")
+    expect_text(board, "#results-body", f"6 {w['dots']}")
 
-    # Close, with a confirmation first.
-    console.get_by_role("button", name="Avslutad").click()
+    # Step 5: the results; then close, with a confirmation first.
+    console.get_by_role("button", name=w["results"], exact=True).click()
+    for name, page in (("board", board), ("phone", phones[2]), ("console", console)):
+        audit(page, f"{language}-5-results-{name}")
+    console.get_by_role("button", name=w["closed"], exact=True).click()
+    audit(console, f"{language}-6-close-dialog")
     console.locator("#confirm-dialog button[value=confirm]").click()
-    expect_text(phones[1], "#closed", "Tack!")
-    expect_text(board, "#step-name", "Avslutad")
+    expect_text(phones[1], "#step-name", w["closed"])
+    expect_text(board, "#step-name", w["closed"])
+    for name, page in (("board", board), ("phone", phones[1])):
+        audit(page, f"{language}-6-closed-{name}")
 
     # The export has what happened, and no page asked anything of another site.
     cookies = {c["name"]: c["value"] for c in laptop.cookies()}
@@ -174,9 +193,9 @@ def test_a_whole_workshop_in_the_browser(browser: Any, live: Server) -> None:
         f"{live.url}/api/workshops/{code}/export.json", cookies=cookies, timeout=10
     ).json()
     fate = {f["title"]: (f["status"], f["removal_reason"]) for f in record["factors"]}
-    assert fate["Kompetensförsörjning"] == ("removed", "Gruppen röstade bort den")
+    assert fate["Kompetensförsörjning"] == ("removed", w["reason"])
     dots = {r["title"]: r["dots"] for r in record["rounds"][-1]["factors"]}
-    assert dots["Urbanisering"] == 4 and dots["Besöksnäringens tillväxt"] == 2
+    assert dots["Urbanisering"] == 6 and dots["Besöksnäringens tillväxt"] == 3
     assert seen.foreign(live.url) == []
 
 
@@ -226,12 +245,12 @@ def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> No
         phone.get_by_role("button", name="Utgå från mina tidigare svar").click()
         phone.get_by_role("button", name="Klimatomställning: 3 av 5").click()
         expect_text(phone, "#vote-message", "Sparat")
-    shot(phones[0], "phone-5-delphi")
+    audit(phones[0], "sv-7-delphi-phone")
     console.get_by_role("button", name="Stäng omröstningen").click()
     console.get_by_role("button", name="Visa resultatet för alla").click()
     expect_text(board, "#announcement", "Gruppen har nått konsensus i omgång 2")
     expect_text(board, "#results-body", "Konsensus nådd")
-    shot(board, "board-5-consensus")
+    audit(board, "sv-7-consensus-board")
 
     # The matrix, drawn on the board.
     console.get_by_label("Hur gruppen prioriterar").select_option("matrix")
@@ -244,7 +263,8 @@ def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> No
     console.get_by_role("button", name="Visa resultatet för alla").click()
     board.locator("svg.matrix circle").first.wait_for()
     expect_text(board, "#results-body", "Nyckeltrend")
-    shot(board, "board-6-matrix")
+    audit(board, "sv-8-matrix-board")
+    audit(console, "sv-8-matrix-console")
 
 
 def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Server) -> None:
@@ -296,12 +316,3 @@ def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Serv
     assert record["rounds"][-1]["factors"][0]["dots"] == 2
     assert record["rounds"][-1]["ballots"] == 1
     console.disconnect()
-
-
-def expect_text(page: Any, selector: str, text: str, timeout: float = 10_000) -> None:
-    """Wait until the element's text contains `text`."""
-    page.wait_for_function(
-        "([selector, text]) => document.querySelector(selector)?.innerText.includes(text)",
-        arg=[selector, text],
-        timeout=timeout,
-    )
