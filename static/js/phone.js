@@ -69,6 +69,8 @@ function render() {
   $("round-closed-text").textContent = M.round_closed;
   $("results").hidden = !room.results;
   $("closed").hidden = step !== "closed";
+  // Nothing changes in a closed workshop, a nickname included.
+  document.querySelector(".nickname")?.toggleAttribute("hidden", step === "closed");
   $("factor-overview").hidden = open || Boolean(room.results) || step === "closed";
   if (step === "complete") renderPropose();
   if (open) renderVote(round);

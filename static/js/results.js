@@ -192,8 +192,10 @@ function sizeBars(container) {
   requestAnimationFrame(() => {
     for (const rect of container.querySelectorAll("rect[data-width]")) {
       const width = Number(rect.dataset.width) * 100;
+      const x = rect.dataset.fromMiddle === "left" ? 50 - width : Number(rect.getAttribute("x") ?? 0);
+      // Both, always: a rect reused for another kind of bar must not keep its old place.
       rect.style.width = `${width}px`;
-      if (rect.dataset.fromMiddle === "left") rect.style.x = `${50 - width}px`;
+      rect.style.x = `${x}px`;
     }
   });
 }

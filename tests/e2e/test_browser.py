@@ -186,6 +186,17 @@ def test_a_whole_workshop_in_the_browser(browser: Any, live: Server, language: s
     expect_text(board, "#step-name", w["closed"])
     for name, page in (("board", board), ("phone", phones[1])):
         audit(page, f"{language}-6-closed-{name}")
+    # The phone drew the dot results over the keep/remove ones: the most dots fill the bar.
+    phones[1].wait_for_timeout(800)  # the bars' transition
+    left, width, track = phones[1].evaluate(
+        """() => {
+            const bar = document.querySelector("#results-body ol.results li svg.chart");
+            const fill = bar.querySelector(".chart-fill").getBoundingClientRect();
+            const all = bar.getBoundingClientRect();
+            return [fill.left - all.left, fill.width, all.width];
+        }"""
+    )
+    assert abs(left) < 1 and abs(width - track) < 1, (left, width, track)
 
     # The export has what happened, and no page asked anything of another site.
     cookies = {c["name"]: c["value"] for c in laptop.cookies()}
