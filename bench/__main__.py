@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import services
+from . import exports, services
 
 if __name__ == "__main__":
-    services.main()
+    services.main([])
+    exports.main([])

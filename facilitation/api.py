@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import force_locale, gettext
 from pydantic import ValidationError
 
-from . import export, i18n, identity, links
+from . import export, i18n, identity, links, models, report, workbook
 from .domain import N_, DomainError, SeedFactor
 from .extension import samsyn
 from .schemas import WorkshopCreate
@@ -72,12 +72,19 @@ def create_workshop() -> tuple[Response, int]:
     ), 201
 
 
-@bp.get("/workshops/<code>/export.<fmt>")
-def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
-    """The workshop's record as CSV or JSON, for its facilitator only (the session cookie of
-    the console, or `Authorization: Bearer <facilitator secret>`)."""
-    if fmt not in ("csv", "json"):
-        return _error(error_answer(DomainError("unknown_format", N_("Use csv or json."))), 404)
+# The formats of an export, with their media types. "zip" bundles all the others.
+FORMATS = {
+    "csv": "text/csv",  # Flask adds "; charset=utf-8"
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+}
+
+
+def _facilitated(code: str) -> Any:
+    """The workshop, if the request holds its facilitator secret (the console's cookie, or
+    `Authorization: Bearer <facilitator secret>`); else an error answer."""
     try:
         workshop = _services().find_workshop(code)
         _services().authorise_facilitator(
@@ -86,16 +93,53 @@ def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
     except DomainError as error:
         status = 404 if error.code == "unknown_workshop" else 403
         return _error(error_answer(error), status)
-    g.workshop_language = workshop.language
-    record = _services().record(workshop.code)
-    filename = f"samsyn-{workshop.code}.{fmt}"
+    return workshop
+
+
+def render(fmt: str, record: dict[str, Any]) -> bytes:
+    """One export of a record, in the current language."""
     if fmt == "csv":
-        with force_locale(workshop.language):
-            body = export.to_csv(record, gettext)
-        mimetype = "text/csv"  # Flask adds "; charset=utf-8"
-    else:
-        body, mimetype = export.to_json(record), "application/json"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return export.to_csv(record, gettext).encode()
+    if fmt == "json":
+        return export.to_json(record).encode()
+    if fmt == "xlsx":
+        return workbook.to_xlsx(record, gettext)
+    if fmt == "pdf":
+        return report.to_pdf(record, gettext)
+    code = record["workshop"]["code"]
+    return export.to_archive(
+        {f"samsyn-{code}.{each}": render(each, record) for each in ("json", "csv", "xlsx", "pdf")}
+    )
+
+
+@bp.get("/workshops/<code>/export.<fmt>")
+def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
+    """The workshop's record as CSV, JSON, Excel, PDF, or all of them in a zip, for its
+    facilitator only. `?nicknames=1` adds participants' nicknames to the ballots."""
+    if fmt not in FORMATS:
+        error = DomainError("unknown_format", N_("Use csv, json, xlsx, pdf or zip."))
+        return _error(error_answer(error), 404)
+    workshop = _facilitated(code)
+    if not isinstance(workshop, models.Workshop):
+        return workshop  # type: ignore[no-any-return]
+    g.workshop_language = workshop.language
+    record = _services().record(workshop.code, nicknames=request.args.get("nicknames") == "1")
+    with force_locale(workshop.language):
+        body = render(fmt, record)
+    response = Response(body, mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="samsyn-{workshop.code}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.delete("/workshops/<code>")
+def delete_workshop(code: str) -> Response | tuple[Response, int]:
+    """Delete the workshop with all its data, for its facilitator only. Browsers cannot send
+    DELETE across sites without a CORS preflight, which is refused."""
+    workshop = _facilitated(code)
+    if not isinstance(workshop, models.Workshop):
+        return workshop  # type: ignore[no-any-return]
+    _services().delete_workshop(
+        workshop.code, _bearer() or identity.facilitator_secret(workshop.code)
+    )
+    return Response(status=204)

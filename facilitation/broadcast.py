@@ -190,6 +190,9 @@ class Broadcaster:
             workshop_id, console=self.presence.watching(workshop_id, CONSOLE) > 0, people=people
         )
         if read is None:
+            # Deleted: say so to every screen of it, once, and forget it.
+            for screen in VIEWS:
+                self.emitter.emit("deleted", {}, to=room(screen, workshop_id))
             self._forget(workshop_id)
             return
         room_view, console_view, personal = read

@@ -1,4 +1,5 @@
-"""Exports of a workshop's record: CSV for spreadsheets, JSON for everything else.
+"""Exports of a workshop's record: the table of results (shared by the CSV and the Excel
+workbook), the CSV, the JSON document, and the archive of every format.
 
 Layer: edge formatting. Takes the record built by the services (plain data) and writes it;
 no database, no Flask. Text that a spreadsheet would run as a formula is neutralised.
@@ -9,19 +10,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .domain import N_
 
+# The JSON document's schema: docs/export-schema.json. Raised when it changes incompatibly.
 SCHEMA_VERSION = 1
 
-# Codes in the record, as words in the CSV (the JSON keeps the codes).
-_WORDS = {
+Gettext = Callable[[str], str]
+
+# Codes in the record, as words in the spreadsheets (the JSON keeps the codes).
+WORDS = {
     "status": {
-        "proposed": N_("proposed"),
-        "active": N_("active"),
+        "proposed": N_("awaiting approval"),
+        "active": N_("kept"),
         "hidden": N_("hidden"),
         "removed": N_("removed"),
         "merged": N_("merged"),
@@ -37,6 +42,22 @@ _WORDS = {
         "weak_signal": N_("Watch"),
         "minor_trend": N_("Minor trend"),
     },
+    "step": {
+        "prepare": N_("Preparing"),
+        "complete": N_("Add factors"),
+        "prune": N_("Keep or remove"),
+        "prioritise": N_("Prioritise"),
+        "results": N_("Results"),
+        "closed": N_("Closed"),
+    },
+    "round_state": {"closed": N_("closed, not yet shown"), "revealed": N_("shown to everyone")},
+    "method": {
+        "keep_remove": N_("Keep or remove"),
+        "dots": N_("Dot voting"),
+        "rating": N_("Rating"),
+        "ranking": N_("Ranking"),
+        "matrix": N_("Impact and uncertainty"),
+    },
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -49,76 +70,108 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _latest(record: dict[str, Any], method: str) -> dict[int, dict[str, Any]]:
-    """Per factor id, its results in the latest closed round of `method`."""
-    rounds = [r for r in record["rounds"] if r["method"] == method]
-    return {row["factor_id"]: row for row in rounds[-1]["factors"]} if rounds else {}
+def word(gettext: Gettext, kind: str, code: str | None) -> str:
+    """A code of the record (a status, a method …) in words of the export's language."""
+    message = WORDS[kind].get(code or "")
+    return gettext(message) if message else ""
 
 
-def _number(value: Any) -> Any:
-    return "" if value is None else round(value, 4) if isinstance(value, float) else value
+# --- The table of results: one row per factor and round ------------------------------------
+
+# (header, where the value comes from): "factor" fields, "round" fields, or a result row's.
+_COLUMNS: list[tuple[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]]] = [
+    (N_("Round"), lambda f, r, row: r.get("number")),
+    (N_("Method"), lambda f, r, row: r.get("method")),
+    (N_("Category"), lambda f, r, row: f["category"]),
+    (N_("Factor"), lambda f, r, row: f["title"]),
+    (N_("Status"), lambda f, r, row: f["status"]),
+    (N_("Reason for removal"), lambda f, r, row: f["removal_reason"]),
+    (N_("Merged into"), lambda f, r, row: f.get("merged_into")),
+    (N_("Ballots in the round"), lambda f, r, row: r.get("ballots")),
+    (N_("Keep"), lambda f, r, row: row.get("keep")),
+    (N_("Remove"), lambda f, r, row: row.get("remove")),
+    (N_("Dots"), lambda f, r, row: row.get("dots")),
+    (N_("Median"), lambda f, r, row: row.get("median")),
+    (N_("Lower quartile"), lambda f, r, row: row.get("q1")),
+    (N_("Upper quartile"), lambda f, r, row: row.get("q3")),
+    (N_("Interquartile range"), lambda f, r, row: row.get("iqr")),
+    (N_("No opinion"), lambda f, r, row: row.get("no_opinion")),
+    (N_("Average place"), lambda f, r, row: row.get("mean_rank")),
+    (N_("Impact (median)"), lambda f, r, row: (row.get("impact") or {}).get("median")),
+    (N_("Uncertainty (median)"), lambda f, r, row: (row.get("uncertainty") or {}).get("median")),
+    (N_("Quadrant"), lambda f, r, row: row.get("quadrant")),
+    (N_("Agreement"), lambda f, r, row: row.get("agreement")),
+    (
+        N_("Consensus reached in the round"),
+        lambda f, r, row: (r.get("verdict") or {}).get("reached"),
+    ),
+    (N_("Rank"), lambda f, r, row: row.get("rank")),
+]
+# The columns whose values are codes, shown as words.
+_CODED = {N_("Status"): "status", N_("Method"): "method", N_("Quadrant"): "quadrant"}
 
 
-def _columns(gettext: Callable[[str], str]) -> list[tuple[str, str | None, Callable[..., Any]]]:
-    """The CSV's columns: header, the method whose latest round it reads (None: the factor
-    itself), and how to get the value."""
-
-    def word(kind: str, code: str | None) -> str:
-        message = _WORDS[kind].get(code or "")
-        return gettext(message) if message else ""
-
-    return [
-        (gettext("Category"), None, lambda f, r: f["category"]),
-        (gettext("Factor"), None, lambda f, r: f["title"]),
-        (gettext("Description"), None, lambda f, r: f["description"]),
-        (gettext("Origin"), None, lambda f, r: word("origin", f["origin"])),
-        (gettext("Status"), None, lambda f, r: word("status", f["status"])),
-        (gettext("Reason for removal"), None, lambda f, r: f["removal_reason"] or ""),
-        (gettext("Merged into"), None, lambda f, merged_into: merged_into),
-        (gettext("Keep"), "keep_remove", lambda f, r: r.get("keep")),
-        (gettext("Remove"), "keep_remove", lambda f, r: r.get("remove")),
-        (gettext("Agreement"), "keep_remove", lambda f, r: r.get("agreement")),
-        (gettext("Dots"), "dots", lambda f, r: r.get("dots")),
-        (gettext("Rank by dots"), "dots", lambda f, r: r.get("rank")),
-        (gettext("Rating (median)"), "rating", lambda f, r: r.get("median")),
-        (gettext("Rating spread (IQR)"), "rating", lambda f, r: r.get("iqr")),
-        (gettext("Rating agreement"), "rating", lambda f, r: r.get("agreement")),
-        (gettext("Average place"), "ranking", lambda f, r: r.get("mean_rank")),
-        (gettext("Rank by ranking"), "ranking", lambda f, r: r.get("rank")),
-        (gettext("Impact (median)"), "matrix", lambda f, r: (r.get("impact") or {}).get("median")),
-        (
-            gettext("Uncertainty (median)"),
-            "matrix",
-            lambda f, r: (r.get("uncertainty") or {}).get("median"),
-        ),
-        (gettext("Quadrant"), "matrix", lambda f, r: word("quadrant", r.get("quadrant"))),
-    ]
-
-
-def to_csv(record: dict[str, Any], gettext: Callable[[str], str]) -> str:
-    """One row per factor: what it is and what became of it, and its results in the latest
-    closed round of each method. UTF-8 with a BOM so Excel reads å, ä, ö."""
-    columns = _columns(gettext)
-    latest = {method: _latest(record, method) for _, method, _ in columns if method}
+def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
+    """The headers and rows of the results: one row per factor and closed round (rounds
+    oldest first, factors in the board's order), and a row without a round for each factor
+    that was in none. Values keep their types: numbers, booleans, text, or None."""
     titles = {f["id"]: f["title"] for f in record["factors"]}
+    factors = [{**f, "merged_into": titles.get(f["merged_into_id"])} for f in record["factors"]]
+    rows: list[list[Any]] = []
+    in_a_round: set[int] = set()
+    for round_ in record["rounds"]:
+        by_factor = {row["factor_id"]: row for row in round_["factors"]}
+        for factor in factors:
+            if factor["id"] in by_factor:
+                in_a_round.add(factor["id"])
+                rows.append(_row(factor, round_, by_factor[factor["id"]], gettext))
+    rows.extend(_row(f, {}, {}, gettext) for f in factors if f["id"] not in in_a_round)
+    return [gettext(header) for header, _ in _COLUMNS], rows
+
+
+def _row(
+    factor: dict[str, Any], round_: dict[str, Any], result: dict[str, Any], gettext: Gettext
+) -> list[Any]:
+    values = []
+    for header, value in _COLUMNS:
+        cell = value(factor, round_, result)
+        values.append(word(gettext, _CODED[header], cell) if header in _CODED and cell else cell)
+    return values
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _csv_cell(value: Any, decimal: str, gettext: Gettext) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", decimal)
+    return neutralise(value)
+
+
+def to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
+    """The results table as CSV: UTF-8 with a BOM so Excel reads å, ä, ö; for a Swedish
+    workshop, semicolons and decimal commas, as Swedish Excel expects."""
+    swedish = record["workshop"]["language"] == "sv"
+    delimiter, decimal = (";", ",") if swedish else (",", ".")
+    headers, rows = results_table(record, gettext)
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(header for header, _, _ in columns)
-    for factor in record["factors"]:
-        cells = []
-        for _, method, value in columns:
-            if method is None:
-                merged = titles.get(factor["merged_into_id"], "")
-                cells.append(value(factor, merged))
-            else:
-                cells.append(_number(value(factor, latest[method].get(factor["id"], {}))))
-        writer.writerow(neutralise(cell) for cell in cells)
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(_csv_cell(value, decimal, gettext) for value in row)
     return out.getvalue()
 
 
-def to_json(record: dict[str, Any]) -> str:
-    """The whole record with the schema version (documented in docs/api.md)."""
+# --- JSON and the archive ----------------------------------------------------------------
+
+
+def to_json(record: Mapping[str, Any]) -> str:
+    """The whole record with its schema and version (docs/export-schema.json)."""
     document = {
         "schema": "samsyn.workshop",
         "schema_version": SCHEMA_VERSION,
@@ -126,3 +179,12 @@ def to_json(record: dict[str, Any]) -> str:
         **record,
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def to_archive(files: Mapping[str, bytes]) -> bytes:
+    """Every export in one zip, for the public record."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()

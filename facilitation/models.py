@@ -175,3 +175,18 @@ class CommandRecord(Base):
     command_id: Mapped[str] = mapped_column(String(64))
     answer: Mapped[dict[str, Any]]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Deletion(Base):
+    """That a workshop was deleted, and when: a line without content, kept after everything
+    else of the workshop is gone."""
+
+    __tablename__ = "deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(20))
+    # How much went, in numbers only.
+    participants: Mapped[int]
+    factors: Mapped[int]
+    rounds: Mapped[int]

@@ -126,8 +126,13 @@ def test_personal_views_go_to_the_participant_only(samsyn: Any) -> None:
     assert me["participant"]["number"] == 1
 
 
-def test_a_deleted_workshop_is_forgotten(samsyn: Any) -> None:
+def test_a_deleted_workshops_screens_are_told_once(samsyn: Any) -> None:
     t = Setup(samsyn)
     t.broadcaster.publish(Change(999_999))
     t.broadcaster.tick(0.0)
-    assert t.emitter.sent == []
+    assert sorted(to for event, to, _ in t.emitter.sent if event == "deleted") == [
+        "board:999999",
+        "console:999999",
+        "phone:999999",
+    ]
+    assert [event for event, _, _ in t.emitter.sent] == ["deleted"] * 3

@@ -15,7 +15,7 @@ API = (ROOT / "docs" / "api.md").read_text()
 def test_every_command_has_its_section_in_the_protocol() -> None:
     documented = set(re.findall(r"^### `([a-z_.]+)`", PROTOCOL, re.M))
     assert set(COMMANDS) <= documented
-    assert documented - set(COMMANDS) == {"state", "me", "state.get"}
+    assert documented - set(COMMANDS) == {"state", "me", "deleted", "state.get"}
 
 
 def test_every_error_code_is_documented() -> None:

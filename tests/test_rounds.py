@@ -253,20 +253,3 @@ def test_the_proxy_page_is_the_facilitators(make_room: Any) -> None:
     assert room.facilitator_http.get(f"/proxy/{room.code}/99").status_code == 404
     phone_http, _ = room.phone()
     assert phone_http.get(f"/proxy/{room.code}/{number}").status_code == 403
-
-
-def test_the_csv_has_each_methods_latest_results(make_room: Any) -> None:
-    import csv
-    import io
-
-    room = make_room(factors=FACTORS)
-    ids = prepare(room, 2)
-    u = ids["Urbanisering"]
-    run_round(room, "rating", [{u: 4}, {u: 5}])
-    run_round(room, "matrix", [{u: [5, 1]}, {u: [4, 2]}])
-    text = room.facilitator_http.get(f"/api/workshops/{room.code}/export.csv").data.decode()
-    rows = {r["Faktor"]: r for r in csv.DictReader(io.StringIO(text[1:]))}
-    urban = rows["Urbanisering"]
-    assert urban["Gradering (median)"] == "4.5" and urban["Graderingens samstämmighet"] == "1.0"
-    assert (urban["Påverkan (median)"], urban["Kvadrant"]) == ("4.5", "Nyckeltrend")
-    assert urban["Prickar"] == ""  # no dot round was held

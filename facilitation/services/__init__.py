@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import models, schemas
+from .. import domain, models, schemas
 from ..db import Database, lock_workshop
 from ..domain import N_, DomainError, Role, SeedFactor, Step
 from . import factors, participants, state, voting, workshops
@@ -200,6 +200,20 @@ class Services:
             self.publisher.publish(Change(ids[0]))
         return ids
 
+    def delete_workshop(self, code: str, secret: str | None) -> None:
+        """The facilitator deletes a workshop with all its data. What stays is a line saying
+        that a workshop was deleted, when, and how much went — without any content."""
+        with self.db.write() as s:
+            workshop = lock_workshop(s, domain.normalise_code(code))
+            if workshop is None:
+                raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+            if not secret_matches(secret, workshop):
+                raise DomainError("forbidden", N_("You may not do that."))
+            workshop_id = workshop.id
+            s.add(workshops.deletion(s, workshop))
+            s.delete(workshop)
+        self.publisher.publish(Change(workshop_id))
+
     def authorise_facilitator(self, code: str, secret: str | None) -> models.Workshop:
         """The workshop, if `secret` is its facilitator secret; otherwise an error."""
         with self.db.read() as s:
@@ -243,10 +257,10 @@ class Services:
                 return {"state": state.console_view(s, workshop, room)}
             return {"state": room}
 
-    def record(self, code: str) -> dict[str, Any]:
-        """The complete workshop for an export."""
+    def record(self, code: str, *, nicknames: bool = False) -> dict[str, Any]:
+        """The complete workshop for an export (with nicknames only when asked for)."""
         with self.db.read() as s:
-            return state.record(s, workshops.find(s, code))
+            return state.record(s, workshops.find(s, code), nicknames=nicknames)
 
 
 def bump(workshop: models.Workshop) -> None:

@@ -332,15 +332,18 @@ def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict
     }
 
 
-def _answers(s: Session, r: models.Round, people: list[models.Participant]) -> list[dict[str, Any]]:
+def _answers(
+    s: Session, r: models.Round, people: list[models.Participant], *, nicknames: bool
+) -> list[dict[str, Any]]:
     """A round's ballots, anonymised: each under the participant's number in the workshop,
-    proxies marked."""
+    proxies marked; with nicknames only when the facilitator asks for them."""
     by_id = {p.id: p for p in people}
     method = Method(r.method)
     return [
         {
             "participant": by_id[pid].number,
             "proxy": by_id[pid].is_proxy,
+            **({"nickname": by_id[pid].nickname} if nicknames else {}),
             "entries": entries_out(method, entries),
         }
         for pid, entries in sorted(
@@ -349,10 +352,10 @@ def _answers(s: Session, r: models.Round, people: list[models.Participant]) -> l
     ]
 
 
-def record(s: Session, w: models.Workshop) -> dict[str, Any]:
+def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> dict[str, Any]:
     """The complete workshop for exports: factors with their fate, every closed round's
-    results and measures, and the audit log. No participant identifiers, cookies, secrets or
-    nicknames."""
+    results and measures, its ballots under participant numbers, and the audit log. No
+    cookies, secrets or IP addresses; nicknames only when asked for."""
     factors = _factors(s, w)
     categories = {c.id: c.name for c in _categories(s, w)}
     people = list(
@@ -387,7 +390,7 @@ def record(s: Session, w: models.Workshop) -> dict[str, Any]:
             {
                 **_round_summary(r),
                 **results(s, w, r, factors, for_room=False),
-                "answers": _answers(s, r, people),
+                "answers": _answers(s, r, people, nicknames=nicknames),
             }
             for r in _rounds(s, w)
             if r.state != RoundState.OPEN

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import domain, models, schemas
@@ -167,6 +167,25 @@ def _categories(tx: Tx) -> list[models.Category]:
             .where(models.Category.workshop_id == tx.workshop.id)
             .order_by(models.Category.position)
         )
+    )
+
+
+def deletion(session: Session, workshop: models.Workshop) -> models.Deletion:
+    """The line that stays when a workshop is deleted: how much went, nothing of what."""
+
+    def count(model: type[models.Participant | models.Factor | models.Round]) -> int:
+        return (
+            session.scalar(
+                select(func.count()).select_from(model).where(model.workshop_id == workshop.id)
+            )
+            or 0
+        )
+
+    return models.Deletion(
+        actor="facilitator",
+        participants=count(models.Participant),
+        factors=count(models.Factor),
+        rounds=count(models.Round),
     )
 
 

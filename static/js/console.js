@@ -334,6 +334,24 @@ $("settings-form").addEventListener("submit", async (event) => {
   if (answer.ok) say($("settings-message"), M.saved);
 });
 
+// Exports: with nicknames only when the facilitator asks for them.
+$("with-nicknames").addEventListener("change", (event) => {
+  for (const link of document.querySelectorAll(".export-link")) {
+    const url = new URL(link.href);
+    if (event.target.checked) url.searchParams.set("nicknames", "1");
+    else url.searchParams.delete("nicknames");
+    link.href = url;
+  }
+});
+
+$("delete-workshop").addEventListener("click", async () => {
+  $("delete-code").value = "";
+  if (!(await openDialog($("delete-dialog")))) return;
+  if ($("delete-code").value.trim().toUpperCase() !== page.code) return;
+  const response = await fetch(`/api/workshops/${page.code}`, { method: "DELETE", credentials: "same-origin" });
+  if (response.ok) window.location.assign("/");
+});
+
 $("proxy-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const answer = await command("proxy.add", { label: event.target.label.value });

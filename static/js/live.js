@@ -22,7 +22,7 @@ function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl }) {
+export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl, onDeleted }) {
   const storageKey = `samsyn:${code}:${view}${auth.proxy ? `:${auth.proxy}` : ""}:queue`;
   const waiting = new Map(); // command id → resolve
   let queue = load();
@@ -135,6 +135,14 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   }
 
   socket.on("state", applyState);
+  socket.on("deleted", () => {
+    // The workshop is gone: nothing more will come, and nothing queued can be sent.
+    queue = [];
+    save();
+    socket.disconnect();
+    showStatus("refused", "unknown_workshop");
+    onDeleted?.();
+  });
   socket.on("me", applyMe);
   socket.on("connect", () => {
     showStatus("online");

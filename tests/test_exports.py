@@ -1,0 +1,249 @@
+"""Exports after the session: every format round-trips (CSV through the csv module and pandas,
+Excel through openpyxl, JSON through its schema, the archive through zipfile), formula-like
+text is neutralised, nothing private leaks, and a workshop can be deleted for good."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import openpyxl
+import pandas
+import pytest
+from conftest import Room
+from sqlalchemy import func, select
+
+from facilitation import models
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "export-schema.json").read_text())
+FACTORS = [
+    {"title": "Urbanisering", "category": "Sociala"},
+    {"title": "Åldrande befolkning", "category": "Sociala"},
+    {"title": "Kompetensförsörjning", "category": "Ekonomiska"},
+    {"title": '=HYPERLINK("http://evil.example")', "category": "Ekonomiska"},
+    {"title": "Urbanisation", "category": "Sociala"},
+]
+
+
+def run(room: Room, method: str, answers: list[dict[int, Any]], **settings: Any) -> int:
+    round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
+    for phone, entries in zip(room.phones, answers, strict=True):
+        room.ok(
+            phone,
+            "ballot.submit",
+            round_id=round_id,
+            entries={str(f): v for f, v in entries.items()},
+        )
+    room.ok(room.console, "round.close", round_id=round_id)
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    return int(round_id)
+
+
+@pytest.fixture
+def held(make_room: Any) -> Room:
+    """A workshop after every kind of round, with a removed and a merged factor and a proxy."""
+    room = make_room(language="sv", factors=FACTORS)
+    room.phones = [room.phone()[1] for _ in range(3)]
+    for phone, nickname in zip(room.phones, ("Anna", "Bertil", "Cecilia"), strict=True):
+        room.ok(phone, "participant.rename", nickname=nickname)
+    ids = {f["title"]: room.factor(f["title"]) for f in FACTORS}
+    u, a, k, evil = (
+        ids[t]
+        for t in (
+            "Urbanisering",
+            "Åldrande befolkning",
+            "Kompetensförsörjning",
+            FACTORS[3]["title"],
+        )
+    )
+    room.ok(room.console, "step.set", step="prune")
+    run(room, "keep_remove", [{k: "remove"}, {k: "remove", u: "keep"}, {k: "keep"}])
+    room.ok(room.console, "factor.remove", factor_id=k, reason="=SUM(A1) två av tre")
+    room.ok(room.console, "factor.merge", factor_id=ids["Urbanisation"], into_id=u)
+    room.ok(room.console, "proxy.add", label="Gunnel")
+    room.ok(room.console, "step.set", step="prioritise")
+    run(room, "dots", [{u: 2, a: 1}, {u: 3}, {evil: 1}], budget=3, cap=3)
+    run(room, "rating", [{u: 5, a: 2}, {u: 4, a: "no_opinion"}, {u: 4, a: 3}])
+    run(room, "ranking", [{u: 1, a: 2}, {a: 1, u: 2}, {u: 1}], top_k=2)
+    run(room, "matrix", [{u: [5, 1]}, {u: [4, 2]}, {u: [5, 2]}])
+    return room
+
+
+def export(room: Room, fmt: str, **query: str) -> Any:
+    response = room.facilitator_http.get(
+        f"/api/workshops/{room.code}/export.{fmt}", query_string=query
+    )
+    assert response.status_code == 200, response.data[:300]
+    return response
+
+
+def test_the_csv_has_a_row_per_factor_and_round_in_swedish_excels_dialect(held: Room) -> None:
+    text = export(held, "csv").data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
+    by = {(r["Omgång"], r["Faktor"]): r for r in rows}
+    assert by[("1", "Kompetensförsörjning")]["Ta bort"] == "2"
+    assert by[("1", "Kompetensförsörjning")]["Samstämmighet"] == "0,6667"  # a decimal comma
+    assert by[("1", "Kompetensförsörjning")]["Status"] == "borttagen"
+    assert by[("1", "Kompetensförsörjning")]["Skäl till borttagning"] == "'=SUM(A1) två av tre"
+    assert by[("2", "Urbanisering")]["Prickar"] == "5"
+    assert by[("2", "Urbanisering")]["Metod"] == "Prickröstning"
+    assert by[("3", "Urbanisering")]["Median"] == "4"
+    assert by[("3", "Åldrande befolkning")]["Ingen åsikt"] == "1"
+    assert by[("5", "Urbanisering")]["Kvadrant"] == "Nyckeltrend"
+    assert by[("1", "Urbanisation")]["Sammanslagen med"] == "Urbanisering"
+    assert by[("2", '\'=HYPERLINK("http://evil.example")')]["Prickar"] == "1"
+    assert {r["Konsensus nådd i omgången"] for r in rows} <= {"ja", "nej", ""}
+    # A spreadsheet library reads the same table, numbers as numbers.
+    frame = pandas.read_csv(io.StringIO(text[1:]), sep=";", decimal=",")
+    dots = frame[(frame["Omgång"] == 2) & (frame["Faktor"] == "Urbanisering")]["Prickar"]
+    assert float(dots.iloc[0]) == 5.0
+    assert frame["Samstämmighet"].dropna().between(0, 1).all()
+
+
+def test_an_english_csv_uses_commas_and_points(make_room: Any) -> None:
+    room = make_room(language="en", factors=[{"title": "Ageing", "category": "Social"}])
+    room.phones = [room.phone()[1] for _ in range(3)]
+    room.ok(room.console, "step.set", step="prune")
+    ageing = room.factor("Ageing")
+    run(room, "keep_remove", [{ageing: "keep"}, {ageing: "keep"}, {ageing: "remove"}])
+    text = export(room, "csv").data.decode("utf-8")[1:]
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert (row["Agreement"], row["Status"], row["Method"]) == ("0.6667", "kept", "Keep or remove")
+
+
+def test_the_workbook_has_typed_sheets(held: Room) -> None:
+    response = export(held, "xlsx")
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["Sammanfattning", "Faktorer", "Omgångar", "Röster", "Logg"]
+    summary = {row[0]: row[1] for row in book["Sammanfattning"].iter_rows(values_only=True)}
+    assert summary["Deltagare"] == 4 and summary["varav ombud"] == 1
+    assert summary["Omgångar"] == 5 and isinstance(summary["Skapad (UTC)"], datetime)
+    rounds = book["Omgångar"]
+    assert rounds.freeze_panes == "A2"
+    headers = [c.value for c in rounds[1]]
+    dots_col, agreement_col = headers.index("Prickar") + 1, headers.index("Samstämmighet") + 1
+    dot_cells = [r[dots_col - 1] for r in rounds.iter_rows(min_row=2) if r[dots_col - 1].value]
+    assert all(isinstance(c.value, int) for c in dot_cells)
+    agreement = next(
+        r[agreement_col - 1]
+        for r in rounds.iter_rows(min_row=2)
+        if r[agreement_col - 1].value is not None
+    )
+    assert isinstance(agreement.value, float) and agreement.number_format == "0%"
+    assert rounds.column_dimensions["D"].width >= len("Åldrande befolkning")
+    # Formula-looking text stays text.
+    factors = book["Faktorer"]
+    evil = next(r[1] for r in factors.iter_rows(min_row=2) if str(r[1].value).startswith("="))
+    assert evil.data_type == "s"
+    log = book["Logg"]
+    assert isinstance(log["A2"].value, datetime)
+    assert any(r[2] == "factor.merged" for r in log.iter_rows(min_row=2, values_only=True))
+
+
+def test_ballots_are_anonymised_unless_nicknames_are_asked_for(held: Room) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx").data))
+    ballots = list(book["Röster"].iter_rows(values_only=True))
+    assert ballots[0] == ("Omgång", "Metod", "Deltagare", "Ombud", "Faktor", "Svar", "Osäkerhet")
+    assert {row[2] for row in ballots[1:]} == {1, 2, 3}
+    assert ("Anna" not in str(ballots)) and ("Gunnel" not in str(ballots))
+    matrix = [row for row in ballots[1:] if row[1] == "Påverkan och osäkerhet"]
+    assert sorted((row[5], row[6]) for row in matrix) == [(4, 2), (5, 1), (5, 2)]
+    document = json.loads(export(held, "json").data)
+    assert "Anna" not in json.dumps(document)
+    named = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx", nicknames="1").data))
+    assert "Anna" in {row[4] for row in named["Röster"].iter_rows(values_only=True)}
+    assert json.loads(export(held, "json", nicknames="1").data)["rounds"][0]["answers"][0][
+        "nickname"
+    ] in {"Anna", "Bertil", "Cecilia"}
+
+
+def test_the_json_document_follows_its_schema(held: Room) -> None:
+    document = json.loads(export(held, "json").data)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert [r["method"] for r in document["rounds"]] == [
+        "keep_remove",
+        "dots",
+        "rating",
+        "ranking",
+        "matrix",
+    ]
+    empty = held.app.test_client().post("/api/workshops", json={"title": "Tom"}).json
+    http = held.app.test_client()
+    http.get("/" + empty["facilitator_url"].split("/", 3)[3])
+    blank = json.loads(http.get(f"/api/workshops/{empty['code']}/export.json").data)
+    jsonschema.validate(blank, SCHEMA)
+
+
+def test_the_archive_holds_every_format(held: Room) -> None:
+    response = export(held, "zip")
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = sorted(archive.namelist())
+    assert names == sorted(f"samsyn-{held.code}.{f}" for f in ("csv", "json", "pdf", "xlsx"))
+    assert archive.read(f"samsyn-{held.code}.pdf").startswith(b"%PDF")
+    assert json.loads(archive.read(f"samsyn-{held.code}.json"))["workshop"]["code"] == held.code
+
+
+def test_exports_are_the_facilitators_only(held: Room) -> None:
+    participant, _ = held.phone()
+    for fmt in ("csv", "json", "xlsx", "pdf", "zip"):
+        assert participant.get(f"/api/workshops/{held.code}/export.{fmt}").status_code == 403
+    assert held.facilitator_http.get(f"/api/workshops/{held.code}/export.doc").status_code == 404
+
+
+def test_deleting_a_workshop_leaves_a_line_without_content(held: Room) -> None:
+    participant, phone = held.phone()
+    assert participant.delete(f"/api/workshops/{held.code}").status_code == 403
+    db = held.app.extensions["samsyn"].db
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(models.Factor)) > 0
+    response = held.facilitator_http.delete(f"/api/workshops/{held.code}")
+    assert response.status_code == 204
+    with db.read() as s:
+        for model in (
+            models.Workshop,
+            models.Factor,
+            models.Participant,
+            models.Round,
+            models.Ballot,
+            models.BallotEntry,
+            models.LogEntry,
+            models.CommandRecord,
+        ):
+            assert s.scalar(select(func.count()).select_from(model)) == 0, model
+        (line,) = s.scalars(select(models.Deletion)).all()
+    assert (line.actor, line.participants, line.factors, line.rounds) == ("facilitator", 5, 5, 5)
+    # Every screen hears that it is gone.
+    held.flush()
+    assert any(m["name"] == "deleted" for m in phone.get_received())
+    assert any(m["name"] == "deleted" for m in held.board.get_received())
+    assert held.facilitator_http.get(f"/console/{held.code}").status_code == 404
+    assert held.facilitator_http.delete(f"/api/workshops/{held.code}").status_code == 404
+
+
+def test_the_report_speaks_the_workshops_language(held: Room) -> None:
+    from pypdf import PdfReader
+
+    response = export(held, "pdf")
+    assert response.mimetype == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    for expected in (
+        "Workshoprapport",
+        "Så gick arbetet till",
+        "De slutliga faktorerna",
+        "Konsensus, omgång för omgång",
+        "Borttagna och sammanslagna faktorer",
+        "Urbanisering",
+        "=SUM(A1) två av tre",
+        "Nyckeltrend",
+        "Kendalls W",
+    ):
+        assert expected in text, expected
+    assert "Anna" not in text and "Gunnel" not in text
