@@ -5,6 +5,7 @@ mid-vote still counts once. Screenshots land in test-artifacts/ for review."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -327,3 +328,36 @@ def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Serv
     assert record["rounds"][-1]["factors"][0]["dots"] == 2
     assert record["rounds"][-1]["ballots"] == 1
     console.disconnect()
+
+
+def test_a_workshop_is_exported_and_deleted_from_the_console(browser: Any, live: Server) -> None:
+    created = requests.post(
+        f"{live.url}/api/workshops",
+        timeout=10,
+        json={
+            "title": "Att radera",
+            "factors": [{"title": "Urbanisering", "category": "Sociala"}],
+        },
+    ).json()
+    laptop = browser.new_context(accept_downloads=True, locale="sv-SE")
+    console = laptop.new_page()
+    console.goto(created["facilitator_url"])
+    expect_text(console, "#connection", "Ansluten")
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(created["join_url"])
+    expect_text(phone, "#connection", "Ansluten")
+    with console.expect_download() as download:
+        console.get_by_role("link", name="Rapport (PDF)").click()
+    assert download.value.suggested_filename == f"samsyn-{created['code']}.pdf"
+    assert Path(download.value.path()).read_bytes()[:4] == b"%PDF"
+
+    console.get_by_role("button", name="Radera workshopen …").click()
+    console.locator("#delete-code").fill("fel")
+    console.locator("#delete-dialog button[value=confirm]").click()
+    assert console.url.endswith(f"/console/{created['code']}")  # the wrong code: nothing
+    console.get_by_role("button", name="Radera workshopen …").click()
+    console.locator("#delete-code").fill(created["code"].lower())
+    console.locator("#delete-dialog button[value=confirm]").click()
+    console.wait_for_url(f"{live.url}/")
+    expect_text(phone, "#connection", "Workshopen finns inte längre")
+    assert requests.get(created["join_url"], timeout=10).status_code == 404
