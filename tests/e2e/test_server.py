@@ -67,10 +67,11 @@ def exported_round(workshop: Workshop, round_id: int) -> dict[str, Any]:
 
 
 def exported_csv_dots(workshop: Workshop) -> dict[str, int]:
-    """Dots per factor title from the CSV export (a Swedish workshop: "Faktor", "Prickar")."""
+    """Dots per factor title from the CSV export (a Swedish workshop: semicolons, "Faktor",
+    "Prickar"; the workshop holds one dots round)."""
     response = workshop.export("csv")
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";")
     return {row["Faktor"]: int(row["Prickar"]) for row in rows if row["Prickar"] != ""}
 
 
