@@ -18,11 +18,13 @@ from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, i18n, security, views
+from . import api, i18n, ops, security, views
 from .broadcast import Broadcaster, Presence
 from .config import INSTANCE, ROOT, Config, instance_secret_key
 from .db import Database
 from .extension import Samsyn
+from .limits import TokenBucket
+from .metrics import Metrics
 from .realtime import socketio
 from .services import Services
 
@@ -58,15 +60,25 @@ def create_app(config: Config | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    metrics = Metrics()
     broadcaster = Broadcaster(
         socketio,
         db,
         presence,
         board_interval=config.BOARD_INTERVAL,
         phone_interval=config.PHONE_INTERVAL,
+        metrics=metrics,
     )
     services = Services(db, broadcaster)
-    app.extensions["samsyn"] = Samsyn(db, services, presence, broadcaster)
+    app.extensions["samsyn"] = Samsyn(
+        db,
+        services,
+        presence,
+        broadcaster,
+        command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
+        join_limit=TokenBucket(1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
+        metrics=metrics,
+    )
 
     Compress(app)
     _buffer_files(app)  # after Compress, so that it runs before it
@@ -75,6 +87,7 @@ def create_app(config: Config | None = None) -> Flask:
     security.csrf.exempt(api.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ops.bp)
     _register_error_pages(app)
     if config.START_BROADCASTER:
         broadcaster.start()
@@ -110,5 +123,5 @@ def _register_error_pages(app: Flask) -> None:
 
         return handler
 
-    for status in (400, 403, 404, 405, 500):
+    for status in (400, 403, 404, 405, 429, 500):
         app.register_error_handler(status, page(status))

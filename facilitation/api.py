@@ -15,12 +15,14 @@ from flask_babel import force_locale, gettext
 from pydantic import ValidationError
 
 from . import export, i18n, identity, links, models, report, workbook
-from .domain import N_, DomainError, SeedFactor
-from .extension import samsyn
+from .domain import N_, DomainError, SeedFactor, normalise_code
+from .extension import guessing, samsyn, wrong_code
 from .schemas import WorkshopCreate
 from .services import Services, error_answer, validation_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+GUESSING = DomainError("too_many_tries", N_("Too many wrong codes or keys. Wait a minute."))
 
 
 def _services() -> Services:
@@ -85,12 +87,15 @@ FORMATS = {
 def _facilitated(code: str) -> Any:
     """The workshop, if the request holds its facilitator secret (the console's cookie, or
     `Authorization: Bearer <facilitator secret>`); else an error answer."""
+    if guessing(normalise_code(code)):
+        return _error(error_answer(GUESSING), 429)
     try:
         workshop = _services().find_workshop(code)
         _services().authorise_facilitator(
             workshop.code, _bearer() or identity.facilitator_secret(workshop.code)
         )
     except DomainError as error:
+        wrong_code()  # a wrong code, or a wrong secret: both count
         status = 404 if error.code == "unknown_workshop" else 403
         return _error(error_answer(error), status)
     return workshop

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from . import models
 from .db import Database
+from .metrics import Metrics
 from .services import Actor, Change
 from .services import state as views
 from .services.state import phone_view
@@ -52,6 +53,21 @@ class Connection:
     workshop_id: int
     language: str
     participant_id: int | None = None
+    # A phone page on which the facilitator votes for a proxy participant.
+    proxy: bool = False
+
+    @property
+    def by_facilitator(self) -> bool:
+        """Whether the facilitator secret opened this connection (board, console, proxy)."""
+        return self.proxy or self.participant_id is None
+
+    @property
+    def rate_key(self) -> tuple[str, int]:
+        """Whose pace a command counts against: the participant's (every tab of theirs), or
+        the workshop's facilitator's."""
+        if self.participant_id is not None:
+            return ("participant", self.participant_id)
+        return ("facilitator", self.workshop_id)
 
 
 class Presence:
@@ -86,6 +102,23 @@ class Presence:
     def get(self, sid: str) -> Connection | None:
         return self._connections.get(sid)
 
+    def facilitator_sids(self, workshop_id: int) -> list[str]:
+        """The connections of this process that the workshop's facilitator secret opened."""
+        with self._lock:
+            return [
+                sid
+                for sid, c in self._connections.items()
+                if c.workshop_id == workshop_id and c.by_facilitator
+            ]
+
+    def by_view(self) -> dict[str, int]:
+        """Connections open now, by view, over all workshops."""
+        with self._lock:
+            totals: Counter[str] = Counter({view: 0 for view in VIEWS})
+            for connection in self._connections.values():
+                totals[connection.view] += 1
+            return dict(totals)
+
     def participants(self, workshop_id: int) -> int:
         """Participants with at least one connection open."""
         return len(self._participants.get(workshop_id, ()))
@@ -111,6 +144,7 @@ class Broadcaster:
         *,
         board_interval: float,
         phone_interval: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self.emitter = emitter
         self.db = db
@@ -126,6 +160,9 @@ class Broadcaster:
         self._phone_digest: dict[int, str] = {}
         self._next_phone_tick = 0.0
         self._running = False
+        self.metrics = metrics
+        # When each changed workshop was first published since it was last sent.
+        self._since: dict[int, float] = {}
 
     # --- Marking -----------------------------------------------------------------------
 
@@ -134,6 +171,7 @@ class Broadcaster:
         with self._lock:
             self._changed.add(change.workshop_id)
             self._people[change.workshop_id].update(change.participants)
+            self._since.setdefault(change.workshop_id, time.monotonic())
 
     def presence_changed(self, workshop_id: int) -> None:
         """Someone connected or left: boards and consoles show the new count."""
@@ -167,10 +205,13 @@ class Broadcaster:
         with self._lock:
             changed, self._changed = self._changed, set()
             people, self._people = self._people, defaultdict(set)
+            since = {w: self._since.pop(w) for w in changed if w in self._since}
             presence_only = self._presence_changed - changed
             self._presence_changed = set()
         for workshop_id in changed:
             self._send_workshop(workshop_id, people.get(workshop_id, set()))
+            if self.metrics is not None and workshop_id in since:
+                self.metrics.broadcast_lag.observe(time.monotonic() - since[workshop_id])
         for workshop_id in presence_only:
             cached = self._room_views.get(workshop_id)
             if cached is None:

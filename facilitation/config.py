@@ -59,7 +59,19 @@ class Config:
         # listen backlog (eventlet's default is 50).
         self.MAX_CONNECTIONS = _int("MAX_CONNECTIONS", 10_000)
         self.LISTEN_BACKLOG = _int("LISTEN_BACKLOG", 2048)
+        # Commands one participant (or one workshop's facilitator) may send: a burst, then a
+        # steady rate per second. Wrong join codes one address may try: a burst, then one
+        # every JOIN_MISS_INTERVAL seconds.
+        self.COMMAND_RATE = _float("COMMAND_RATE", 5)
+        self.COMMAND_BURST = _float("COMMAND_BURST", 20)
+        self.JOIN_MISS_BURST = _float("JOIN_MISS_BURST", 20)
+        self.JOIN_MISS_INTERVAL = _float("JOIN_MISS_INTERVAL", 15)
+        # Closed workshops unchanged for RETENTION_DAYS are anonymised or deleted
+        # (RETENTION_ACTION) when `python -m facilitation retention` runs.
+        self.RETENTION_DAYS = _int("RETENTION_DAYS", 90)
+        self.RETENTION_ACTION = os.environ.get("RETENTION_ACTION") or "anonymise"
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"  # or "json"
         self.START_BROADCASTER = True
         self.TESTING = False
         self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
@@ -93,6 +105,9 @@ class TestConfig(Config):
         self.CREATE_PASSWORD = None
         self.TESTING = True
         self.WTF_CSRF_ENABLED = False
+        # Tests send commands faster than people: the limits get tests of their own.
+        self.COMMAND_BURST = 10_000.0
+        self.JOIN_MISS_BURST = 10_000.0
         # Tests send broadcasts with Broadcaster.flush() instead of the background loop.
         self.START_BROADCASTER = False
         for key, value in overrides.items():

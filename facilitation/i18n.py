@@ -139,6 +139,9 @@ def client_messages() -> dict[str, Any]:
                 ),
                 "unknown_workshop": gettext("This workshop no longer exists."),
                 "workshop_closed": gettext("The workshop is closed. Thank you for your interest!"),
+                "too_many_tries": gettext(
+                    "Too many tries from this network. Wait a minute, then reload."
+                ),
                 "bad_handshake": gettext("This page could not connect. Reload it."),
             },
         },
@@ -273,6 +276,7 @@ def client_messages() -> dict[str, Any]:
             "by_a_participant": gettext("by a participant"),
             "actions": {
                 "workshop.created": gettext("Workshop created"),
+                "facilitator_link.replaced": gettext("Facilitator link replaced"),
                 "workshop.configured": gettext("Settings changed"),
                 "step.changed": gettext("Step changed"),
                 "category.added": gettext("Category added"),

@@ -47,6 +47,12 @@ def remember_facilitator(code: str, secret: str) -> None:
     _remember(_FACILITATORS, code, secret)
 
 
+def knows(code: str) -> bool:
+    """Whether this browser was let into the workshop before (the cookie is signed, so it
+    cannot be made up): such a browser is never slowed down as a code guesser."""
+    return code in session.get(_PARTICIPANTS, {}) or code in session.get(_FACILITATORS, {})
+
+
 def facilitator(code: str) -> Actor:
     return Actor(Role.FACILITATOR, code, secret=facilitator_secret(code))
 

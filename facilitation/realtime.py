@@ -10,6 +10,7 @@ docs/protocol.md has exactly one handler of the same name.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import request
@@ -26,15 +27,20 @@ from .broadcast import (
     room,
     server_time,
 )
-from .domain import DomainError, normalise_code
-from .extension import samsyn
+from .domain import N_, DomainError, normalise_code
+from .extension import guessing, samsyn, wrong_code
 from .services import COMMANDS, Services, error_answer
 from .services.state import phone_view
 
 log = logging.getLogger(__name__)
+# One line per command: its name and outcome, never its content or who sent it.
+commands_log = logging.getLogger("samsyn.commands")
 
 # The facilitator's phone view for a proxy participant (someone without a phone).
 PROXY = "proxy"
+TOO_FAST = DomainError(
+    "rate_limited", N_("You are sending very fast. Wait a moment, then try again.")
+)
 
 socketio = SocketIO()
 
@@ -59,10 +65,13 @@ def connect(auth: Any = None) -> None:
     if not isinstance(auth, dict) or auth.get("view") not in (BOARD, CONSOLE, PHONE, PROXY):
         raise ConnectionRefusedError("bad_handshake")
     view, code = auth["view"], normalise_code(str(auth.get("code", ""))[:20])
+    if guessing(code):
+        raise ConnectionRefusedError("too_many_tries")
     ext = samsyn()
     actor = identity.participant(code) if view == PHONE else identity.facilitator(code)
+    proxy = view == PROXY
     try:
-        if view == PROXY:
+        if proxy:
             actor = ext.services.proxy_actor(code, actor.secret, auth.get("proxy"))
             view = PHONE
         if view == PHONE:
@@ -74,9 +83,11 @@ def connect(auth: Any = None) -> None:
             workshop_id, participant_id = workshop.id, None
         snapshot = ext.services.snapshot(actor, view)
     except DomainError as error:
+        if error.code in ("unknown_workshop", "forbidden"):
+            wrong_code()
         raise ConnectionRefusedError(error.code) from None
     language = i18n.language_for(snapshot["state"]["workshop"]["language"])
-    connection = Connection(actor, view, workshop_id, language, participant_id)
+    connection = Connection(actor, view, workshop_id, language, participant_id, proxy)
     ext.presence.add(request.sid, connection)  # type: ignore[attr-defined]
     join_room(room(view, workshop_id))
     if participant_id is not None:
@@ -85,6 +96,14 @@ def connect(auth: Any = None) -> None:
     emit("state", _with_presence(snapshot["state"], view, workshop_id))
     if "me" in snapshot:
         emit("me", snapshot["me"])
+
+
+def expel_facilitator_screens(workshop_id: int) -> None:
+    """Disconnect every board, console and proxy page of the workshop (after its facilitator
+    link was replaced). Each tries to connect again; those whose cookie holds the new secret
+    get back in, the others are refused with `forbidden`."""
+    for sid in samsyn().presence.facilitator_sids(workshop_id):
+        socketio.server.disconnect(sid, namespace="/")
 
 
 @socketio.on("disconnect")
@@ -132,7 +151,17 @@ def _command_handler(name: str) -> Any:
         connection = _connection()
         if connection is None:
             return _not_connected()
-        answer = _services().execute(connection.actor, name, payload)
+        parts = samsyn()
+        if not parts.command_limit.allow(connection.rate_key):
+            # Not recorded: the same command may be sent again once the pace is normal.
+            parts.metrics.rate_limited.inc()
+            return i18n.localise(error_answer(TOO_FAST), connection.language)
+        started = time.perf_counter()
+        answer = parts.services.execute(connection.actor, name, payload)
+        parts.metrics.command_seconds.observe(time.perf_counter() - started)
+        outcome = "ok" if answer["ok"] else "refused"
+        parts.metrics.commands.labels(command=name, outcome=outcome).inc()
+        commands_log.info("%s %s", name, "ok" if answer["ok"] else answer["error"]["code"])
         return i18n.localise(answer, connection.language)
 
     handle.__name__ = name.replace(".", "_")

@@ -26,9 +26,9 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import domain, i18n, identity, links, qr
+from . import domain, i18n, identity, links, qr, realtime
 from .domain import CATEGORY_SETS, LANGUAGES, DomainError
-from .extension import samsyn
+from .extension import guessing, samsyn, wrong_code
 from .services import Services, error_answer
 
 bp = Blueprint("views", __name__)
@@ -40,10 +40,21 @@ def _services() -> Services:
     return samsyn().services
 
 
-def _workshop_or_404(code: str) -> Any:
+def _lookup(code: str) -> Any:
+    """The workshop with this code, or None. Wrong codes count against the address, and an
+    address that tries too many is refused (429) for a while: codes cannot be guessed fast."""
+    if guessing(domain.normalise_code(code)):
+        abort(429)
     try:
-        workshop = _services().find_workshop(code)
+        return _services().find_workshop(code)
     except DomainError:
+        wrong_code()
+        return None
+
+
+def _workshop_or_404(code: str) -> Any:
+    workshop = _lookup(code)
+    if workshop is None:
         abort(404)
     g.workshop_language = workshop.language
     return workshop
@@ -55,6 +66,7 @@ def _facilitated_or_403(code: str) -> Any:
     try:
         _services().authorise_facilitator(workshop.code, identity.facilitator_secret(workshop.code))
     except DomainError:
+        wrong_code()
         abort(403)
     return workshop
 
@@ -102,9 +114,7 @@ def _index_error(message: str) -> tuple[str, int]:
 def join_by_code() -> BaseResponse | tuple[str, int]:
     """The start page's join form: a code typed by hand."""
     code = domain.normalise_code(request.form.get("code", ""))
-    try:
-        _services().find_workshop(code)
-    except DomainError:
+    if _lookup(code) is None:
         message = gettext("There is no workshop with that code. Check it and try again.")
         return render_template("index.html", form={}, error=None, join_error=message), 404
     return redirect(url_for("views.join", code=code), 303)
@@ -146,6 +156,7 @@ def facilitator_link(code: str, secret: str) -> BaseResponse:
     try:
         _services().authorise_facilitator(workshop.code, secret)
     except DomainError:
+        wrong_code()
         abort(403)
     identity.remember_facilitator(workshop.code, secret)
     target = "views.board" if request.args.get("to") == "board" else "views.console"
@@ -165,7 +176,25 @@ def console(code: str) -> str:
         join_url=links.join_url(workshop.code),
         local_only=base.local_only,
         facilitator_url=links.external("views.facilitator_link", code=workshop.code, secret=secret),
+        new_link=request.args.get("link") == "new",
     )
+
+
+@bp.post("/console/<code>/link")
+def replace_link(code: str) -> BaseResponse:
+    """The console's "Replace the link" form: a new facilitator secret for this browser; every
+    screen opened with the old one is disconnected and cannot come back with it."""
+    workshop = _workshop_or_404(code)
+    try:
+        secret = _services().replace_secret(
+            workshop.code, identity.facilitator_secret(workshop.code)
+        )
+    except DomainError:
+        wrong_code()
+        abort(403)
+    identity.remember_facilitator(workshop.code, secret)
+    realtime.expel_facilitator_screens(workshop.id)
+    return redirect(url_for("views.console", code=workshop.code, link="new"), 303)
 
 
 @bp.get("/board/<code>")

@@ -14,7 +14,11 @@ const MAX_COMMAND_BYTES = 15000;
 // A command that went unanswered this often while connected is given up, so that one bad
 // command cannot block the queue for ever.
 const MAX_ATTEMPTS = 5;
-const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake"]);
+// How long to wait before sending again a command the server found too fast.
+const RATE_LIMITED_WAIT_MS = 1500;
+// How long to wait before connecting again after the server closed the connection.
+const SERVER_DISCONNECT_WAIT_MS = 2000;
+const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake", "too_many_tries"]);
 
 function newId() {
   // crypto.randomUUID needs a secure context; phones on a LAN address over http are not one.
@@ -90,6 +94,11 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
         // Only silence on a live connection counts against a command; a dropped network
         // never makes us give up on a vote.
         if (err && socket.connected) command.attempts = (command.attempts ?? 0) + 1;
+        if (!err && answer?.error?.code === "rate_limited") {
+          // Sent too fast: the server did nothing with it, so it goes again shortly.
+          setTimeout(pump, RATE_LIMITED_WAIT_MS);
+          return;
+        }
         if (!err) {
           settle(command, answer);
         } else if ((command.attempts ?? 0) >= MAX_ATTEMPTS) {
@@ -148,7 +157,12 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
     showStatus("online");
     pump();
   });
-  socket.on("disconnect", () => showStatus("offline"));
+  socket.on("disconnect", (reason) => {
+    showStatus("offline");
+    // The server let go of us on purpose (the facilitator link was replaced): try again once
+    // the new cookie is in place; a screen still holding the old link is then refused.
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), SERVER_DISCONNECT_WAIT_MS);
+  });
   socket.on("connect_error", (err) => {
     if (REFUSALS.has(err.message)) showStatus("refused", err.message);
     else showStatus("offline");

@@ -1,0 +1,45 @@
+"""What a monitoring system can read of a running process: connections, commands and how the
+broadcasts keep up. Counts and timings only: no workshop, no person, no content.
+
+Layer: edge helper. Uses prometheus_client with a registry per app (so tests can build many).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.connections = Gauge(
+            "samsyn_connections",
+            "Socket.IO connections open to this process, by view.",
+            ["view"],
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "samsyn_commands",
+            "Commands answered, by command and outcome (ok or refused).",
+            ["command", "outcome"],
+            registry=self.registry,
+        )
+        self.command_seconds = Histogram(
+            "samsyn_command_seconds",
+            "Time to answer a command, in seconds.",
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.broadcast_lag = Histogram(
+            "samsyn_broadcast_lag_seconds",
+            "From a change being published to its state being sent to the boards, in seconds.",
+            registry=self.registry,
+            buckets=(0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5),
+        )
+        self.rate_limited = Counter(
+            "samsyn_rate_limited", "Commands refused for coming too fast.", registry=self.registry
+        )
+
+    def exposition(self) -> bytes:
+        """Everything, in the Prometheus text format."""
+        return generate_latest(self.registry)
