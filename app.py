@@ -27,11 +27,10 @@ import contextlib  # noqa: E402
 import logging  # noqa: E402
 import resource  # noqa: E402
 import socket  # noqa: E402
-import sys  # noqa: E402
 
 from flask import Flask  # noqa: E402
 
-from facilitation import create_app  # noqa: E402
+from facilitation import create_app, logs  # noqa: E402
 from facilitation.config import Config  # noqa: E402
 from facilitation.links import is_loopback, lan_address  # noqa: E402
 from facilitation.realtime import socketio  # noqa: E402
@@ -105,11 +104,7 @@ def serve(app: Flask, config: Config) -> None:
 
 def main() -> None:
     config = Config()
-    logging.basicConfig(
-        level=config.LOG_LEVEL,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(config)
     raise_file_limit(config.MAX_CONNECTIONS + 100)
     app = create_app(config)
     announce(config)

@@ -51,6 +51,8 @@ class Workshop(Base):
     facilitator_secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the retention command removed what could tell who took part (see retention.py).
+    anonymised_at: Mapped[datetime | None]
 
 
 class Category(Base):

@@ -10,6 +10,7 @@ import logging
 import time
 
 from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -32,8 +33,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure whenever the request came over https
+    (directly, or through a proxy saying so), not only when PUBLIC_URL says https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.session_interface = SessionInterface()
 
     @app.before_request
     def start_timer() -> None:

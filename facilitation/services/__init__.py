@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -19,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import domain, models, schemas
 from ..db import Database, lock_workshop
 from ..domain import N_, DomainError, Role, SeedFactor, Step
-from . import factors, participants, state, voting, workshops
-from .base import Actor, Change, Publisher, Tx, secret_matches
+from . import factors, participants, retention, state, voting, workshops
+from .base import Actor, Change, Publisher, Tx, hash_secret, new_secret, secret_matches
 
 log = logging.getLogger(__name__)
 
@@ -204,15 +205,52 @@ class Services:
         """The facilitator deletes a workshop with all its data. What stays is a line saying
         that a workshop was deleted, when, and how much went — without any content."""
         with self.db.write() as s:
-            workshop = lock_workshop(s, domain.normalise_code(code))
-            if workshop is None:
-                raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
-            if not secret_matches(secret, workshop):
-                raise DomainError("forbidden", N_("You may not do that."))
+            workshop = _locked_for_facilitator(s, code, secret)
             workshop_id = workshop.id
             s.add(workshops.deletion(s, workshop))
             s.delete(workshop)
         self.publisher.publish(Change(workshop_id))
+
+    def replace_secret(self, code: str, secret: str | None) -> str:
+        """The facilitator replaces their link (it leaked, or was shared too widely): returns
+        the new secret. Every screen holding the old one loses access at its next command,
+        page or connection."""
+        with self.db.write() as s:
+            workshop = _locked_for_facilitator(s, code, secret)
+            new = new_secret()
+            workshop.facilitator_secret_hash = hash_secret(new)
+            s.add(
+                models.LogEntry(
+                    workshop_id=workshop.id, actor="facilitator", action="facilitator_link.replaced"
+                )
+            )
+            bump(workshop)
+            workshop_id = workshop.id
+        self.publisher.publish(Change(workshop_id))
+        return new
+
+    def apply_retention(self, cutoff: datetime, action: str, *, dry_run: bool = False) -> int:
+        """Anonymise or delete every closed workshop unchanged since before `cutoff`; returns
+        how many (with `dry_run`, how many would be). One transaction per workshop, each
+        checked again under its lock, so a workshop reopened meanwhile is left alone."""
+        with self.db.read() as s:
+            codes = retention.due(s, cutoff, action)
+        if dry_run:
+            return len(codes)
+        done = 0
+        for code in codes:
+            with self.db.write() as s:
+                workshop = lock_workshop(s, code)
+                if workshop is None or not retention.is_due(workshop, cutoff, action):
+                    continue
+                workshop_id = workshop.id
+                if action == retention.DELETE:
+                    retention.remove(s, workshop)
+                else:
+                    retention.anonymise(s, workshop)
+            self.publisher.publish(Change(workshop_id))
+            done += 1
+        return done
 
     def authorise_facilitator(self, code: str, secret: str | None) -> models.Workshop:
         """The workshop, if `secret` is its facilitator secret; otherwise an error."""
@@ -261,6 +299,16 @@ class Services:
         """The complete workshop for an export (with nicknames only when asked for)."""
         with self.db.read() as s:
             return state.record(s, workshops.find(s, code), nicknames=nicknames)
+
+
+def _locked_for_facilitator(s: Any, code: str, secret: str | None) -> models.Workshop:
+    """The workshop, locked for writing, if `secret` is its facilitator's."""
+    workshop = lock_workshop(s, domain.normalise_code(code))
+    if workshop is None:
+        raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+    if not secret_matches(secret, workshop):
+        raise DomainError("forbidden", N_("You may not do that."))
+    return workshop
 
 
 def bump(workshop: models.Workshop) -> None:

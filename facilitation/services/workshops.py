@@ -170,7 +170,9 @@ def _categories(tx: Tx) -> list[models.Category]:
     )
 
 
-def deletion(session: Session, workshop: models.Workshop) -> models.Deletion:
+def deletion(
+    session: Session, workshop: models.Workshop, *, actor: str = "facilitator"
+) -> models.Deletion:
     """The line that stays when a workshop is deleted: how much went, nothing of what."""
 
     def count(model: type[models.Participant | models.Factor | models.Round]) -> int:
@@ -182,7 +184,7 @@ def deletion(session: Session, workshop: models.Workshop) -> models.Deletion:
         )
 
     return models.Deletion(
-        actor="facilitator",
+        actor=actor,
         participants=count(models.Participant),
         factors=count(models.Factor),
         rounds=count(models.Round),

@@ -1,0 +1,70 @@
+"""Commands for the people who run Samsyn: `python -m facilitation <command>`.
+
+Layer: edge (command line). Configured from the environment, like the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import click
+
+from . import logs, models
+from .config import Config
+from .db import Database
+from .services import Change, Services
+from .services.retention import ACTIONS
+
+log = logging.getLogger("samsyn.retention")
+
+
+class _NoScreens:
+    """Nothing is connected to a command-line run: changes go to no one."""
+
+    def publish(self, change: Change) -> None:
+        pass
+
+
+@click.group()
+def main() -> None:
+    """Samsyn's maintenance commands."""
+
+
+@main.command()
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Closed workshops unchanged for this many days are due [RETENTION_DAYS].",
+)
+@click.option(
+    "--action",
+    type=click.Choice(ACTIONS),
+    help="Anonymise them (results stay) or delete them [RETENTION_ACTION].",
+)
+@click.option("--dry-run", is_flag=True, help="Only say how many workshops are due.")
+def retention(days: int | None, action: str | None, dry_run: bool) -> None:
+    """Anonymise or delete closed workshops older than the retention period.
+
+    Meant for a scheduler, e.g. daily from cron. Safe to run while the app serves: each
+    workshop is handled in a transaction of its own, under its lock.
+    """
+    config = Config()
+    logs.configure(config)
+    days = days or config.RETENTION_DAYS
+    action = action or config.RETENTION_ACTION
+    if action not in ACTIONS:
+        raise click.BadParameter(
+            f"must be one of {', '.join(ACTIONS)}", param_hint="RETENTION_ACTION"
+        )
+    db = Database(config.DATABASE_URL)
+    db.migrate()
+    cutoff = models.utcnow() - timedelta(days=days)
+    count = Services(db, _NoScreens()).apply_retention(cutoff, action, dry_run=dry_run)
+    verb = {"anonymise": "anonymised", "delete": "deleted"}[action]
+    what = f"{count} closed workshop{'' if count == 1 else 's'} unchanged for {days} days"
+    if dry_run:
+        click.echo(f"{what} would be {verb}.")
+    else:
+        log.info("retention: %s %s", what, verb)
+        click.echo(f"{what} {verb}.")
