@@ -38,6 +38,14 @@ def _bearer() -> str | None:
     return header[7:].strip() if header.startswith("Bearer ") else None
 
 
+def _json_body() -> Any:
+    """The request's JSON, or None when it is not JSON or nested too deep to parse."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 @bp.post("/workshops")
 def create_workshop() -> tuple[Response, int]:
     """Create a workshop. 201 with its code and absolute URLs; 400 naming the bad field."""
@@ -48,8 +56,7 @@ def create_workshop() -> tuple[Response, int]:
     if password and not hmac.compare_digest(_bearer() or "", password):
         error = DomainError("password_required", N_("Creating workshops needs the password."))
         return _error(error_answer(error), 401)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
+    if not isinstance(body := _json_body(), dict):
         error = DomainError("invalid_input", N_("The body must be a JSON object."))
         return _error(error_answer(error.at("body")), 400)
     try:

@@ -92,6 +92,8 @@ NICKNAME_MAX = 40
 WORKSHOP_TITLE_MAX = 200
 CATEGORIES_MAX = 12
 FACTORS_MAX = 500
+# Ids and participant numbers are INTEGER columns: 32 bits on PostgreSQL.
+ID_MAX = 2**31 - 1
 
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 
@@ -136,8 +138,10 @@ def new_join_code() -> str:
 
 
 def normalise_code(typed: str) -> str:
-    """The join code as stored, from what a person typed (any case, spaces and dashes)."""
-    return re.sub(r"[\s\-]", "", typed).upper()
+    """The join code as stored, from what a person typed (any case, spaces and dashes).
+    Codes hold only letters and digits, so everything else is dropped: a lookup then never
+    sends the database a character it cannot take (NUL, a lone surrogate)."""
+    return re.sub(r"[^0-9A-Za-z]", "", typed).upper()
 
 
 def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
@@ -158,9 +162,13 @@ def clean_text(value: str, *, field: str, max_length: int, required: bool = True
     return text
 
 
-def clean_title(value: str, *, field: str = "title", max_length: int = TITLE_MAX) -> str:
+def clean_title(
+    value: str, *, field: str = "title", max_length: int = TITLE_MAX, required: bool = True
+) -> str:
     """A one-line title: like clean_text, with line breaks turned into spaces."""
-    return clean_text(" ".join(value.splitlines()), field=field, max_length=max_length)
+    return clean_text(
+        " ".join(value.splitlines()), field=field, max_length=max_length, required=required
+    )
 
 
 @dataclass(frozen=True)

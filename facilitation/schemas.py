@@ -11,12 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from .domain import CATEGORIES_MAX, FACTORS_MAX, Method, Step
+from .domain import CATEGORIES_MAX, FACTORS_MAX, ID_MAX, Method, Step
 
 # Sizes here are transport limits, generous on purpose: the core checks the real lengths
 # after normalising whitespace, with messages people can act on.
 CommandId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-Id = Annotated[StrictInt, Field(ge=1, le=2**53)]
+Id = Annotated[StrictInt, Field(ge=1, le=ID_MAX)]
 ShortText = Annotated[StrictStr, Field(max_length=1_000)]
 LongText = Annotated[StrictStr, Field(max_length=5_000)]
 FactorKey = Annotated[StrictStr, Field(pattern=r"^[1-9][0-9]{0,15}$")]

@@ -4,6 +4,8 @@ their acknowledgements, idempotency, authorisation, and what bad input leaves be
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -481,3 +483,34 @@ def test_edit_changes_title_description_and_category(world: World) -> None:
         "Unga flyttar",
         category,
     )
+
+
+def test_a_refusal_is_recorded_before_a_duplicate_can_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command refused, and its duplicate (a resend after a dropped connection) run just
+    after the refusing transaction, once the situation has changed: the duplicate gets the
+    same refusal and does nothing, because the refusal is recorded in that transaction."""
+    round_id = open_dots(world)
+    write, meanwhile = world.services.db.write, []
+
+    @contextmanager
+    def write_then_run_meanwhile() -> Iterator[Any]:
+        try:
+            with write() as s:
+                yield s
+        finally:
+            steps, meanwhile[:] = list(meanwhile), []
+            for step in steps:
+                step()
+
+    monkeypatch.setattr(world.services.db, "write", write_then_run_meanwhile)
+    duplicates: list[Any] = []
+    meanwhile.append(lambda: world.ok(world.facilitator, "round.close", round_id=round_id))
+    meanwhile.append(
+        lambda: duplicates.append(world.run(world.facilitator, "round.open", "x", method="dots"))
+    )
+    first = world.run(world.facilitator, "round.open", "x", method="dots")
+    assert first["error"]["code"] == "round_open"
+    assert duplicates == [first]
+    assert count(world.services, models.Round) == 1

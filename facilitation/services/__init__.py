@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
 
 from .. import domain, models, schemas
 from ..db import Database, lock_workshop
@@ -105,7 +104,6 @@ class Services:
             return payload
         if actor.role is not spec.role:
             return error_answer(DomainError("forbidden", N_("You may not do that.")))
-        workshop_id = key = None
         try:
             with self.db.write() as s:
                 workshop = lock_workshop(s, actor.code)
@@ -125,19 +123,24 @@ class Services:
                 )
                 if stored is not None:
                     return dict(stored)
-                if workshop.step == Step.CLOSED and name not in _ALLOWED_WHEN_CLOSED:
-                    raise DomainError("workshop_closed", N_("The workshop is closed."))
                 tx = Tx(s, workshop, actor, participant)
-                data = spec.run(tx, payload)
-                bump(workshop)
-                answer = {"ok": True, "version": workshop.version, "data": data}
-                s.add(_record(workshop.id, key, payload.command_id, answer))
+                try:
+                    # A refusal undoes the command's changes (back to the savepoint) and is
+                    # recorded in this transaction, under the workshop's lock: a duplicate
+                    # cannot run between the refusal and its record.
+                    with s.begin_nested():
+                        if workshop.step == Step.CLOSED and name not in _ALLOWED_WHEN_CLOSED:
+                            raise DomainError("workshop_closed", N_("The workshop is closed."))
+                        data = spec.run(tx, payload)
+                        bump(workshop)
+                    answer = {"ok": True, "version": workshop.version, "data": data}
+                except DomainError as error:
+                    answer = error_answer(error)
+                s.add(_record(workshop_id, key, payload.command_id, answer))
         except DomainError as error:
-            answer = error_answer(error)
-            if workshop_id is not None and key is not None:
-                self._remember(_record(workshop_id, key, payload.command_id, answer))
-            return answer
-        self.publisher.publish(tx.change)
+            return error_answer(error)
+        if answer["ok"]:
+            self.publisher.publish(tx.change)
         return answer
 
     @staticmethod
@@ -162,14 +165,6 @@ class Services:
         if participant is None:
             raise DomainError("not_joined", N_("Open the workshop's join link again."))
         return participant
-
-    def _remember(self, record: models.CommandRecord) -> None:
-        """Keep a refusal's answer too, so a resent command gets the same answer."""
-        try:
-            with self.db.write() as s:
-                s.add(record)
-        except IntegrityError:
-            log.debug("command answer already recorded")
 
     # --- Other use cases ----------------------------------------------------------------
 
@@ -274,6 +269,11 @@ class Services:
         """The workshop's proxy participant with this number (for its facilitator's page)."""
         with self.db.read() as s:
             return participants.find_proxy(s, workshops.find(s, code), number)
+
+    def check_database(self) -> None:
+        """Raises SQLAlchemy's error if the database does not answer a query."""
+        with self.db.read() as s:
+            s.execute(text("SELECT 1"))
 
     def find_workshop(self, code: str) -> models.Workshop:
         with self.db.read() as s:

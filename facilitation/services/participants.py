@@ -45,7 +45,7 @@ def find_proxy(session: Session, workshop: models.Workshop, number: object) -> m
                 models.Participant.is_proxy.is_(True),
             )
         ).one_or_none()
-        if isinstance(number, int) and not isinstance(number, bool)
+        if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= domain.ID_MAX
         else None
     )
     if proxy is None:
@@ -86,11 +86,7 @@ def _next_number(session: Session, workshop: models.Workshop) -> int:
 def add_proxy(tx: Tx, p: schemas.ProxyAdd) -> dict[str, Any]:
     """The facilitator adds a proxy: an anonymous participant for someone without a phone,
     whose ballots the facilitator enters. The optional label is seen only by the facilitator."""
-    label = (
-        domain.clean_title(p.label, field="nickname", max_length=domain.NICKNAME_MAX)
-        if p.label.strip()
-        else None
-    )
+    label = _optional_name(p.label)
     proxy = models.Participant(
         workshop_id=tx.workshop.id,
         token=new_token(),
@@ -107,11 +103,16 @@ def add_proxy(tx: Tx, p: schemas.ProxyAdd) -> dict[str, Any]:
 def rename(tx: Tx, p: schemas.ParticipantRename) -> dict[str, Any]:
     """A participant sets (or, with an empty text, clears) their optional nickname."""
     assert tx.participant is not None
-    nickname = (
-        domain.clean_title(p.nickname, field="nickname", max_length=domain.NICKNAME_MAX)
-        if p.nickname.strip()
-        else None
-    )
+    nickname = _optional_name(p.nickname)
     tx.participant.nickname = nickname
     tx.change.participants.add(tx.participant.id)
     return {"nickname": nickname}
+
+
+def _optional_name(text: str) -> str | None:
+    """A nickname or a proxy's label; None when nothing is left after cleaning (blank, or
+    only control characters)."""
+    return (
+        domain.clean_title(text, field="nickname", max_length=domain.NICKNAME_MAX, required=False)
+        or None
+    )

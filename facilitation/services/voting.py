@@ -198,12 +198,15 @@ def tally_round(
 
 def _answer(method: Method, value: Any) -> Answer:
     """A ballot entry as the core takes it, from what a client sent."""
-    if method is Method.KEEP_REMOVE and value in _CHOICES:
+    if method is Method.KEEP_REMOVE and isinstance(value, str) and value in _CHOICES:
         return _CHOICES[value]
     if method is Method.RATING and value == "no_opinion":
         return NO_OPINION
     if method is Method.MATRIX and isinstance(value, list):
         return tuple(value)  # the core checks that it is a pair
+    # A stored 0 means "no opinion"; a client says that in words, so a 0 is no rating.
+    if method is Method.RATING and value == NO_OPINION:
+        raise DomainError(*_WRONG_KIND[method])
     if isinstance(value, int) and method in (Method.DOTS, Method.RATING, Method.RANKING):
         return value
     raise DomainError(*_WRONG_KIND[method])
