@@ -39,8 +39,10 @@ const live = connect({
   onMe(next, { pending }) {
     me = next;
     if (!pending.includes("ballot.submit")) adoptServerBallot();
-    if (next.participant.nickname && document.activeElement !== $("nickname")) {
-      $("nickname").value = next.participant.nickname;
+    // A proxy's page has no nickname field (its label is the facilitator's).
+    const nickname = $("nickname");
+    if (nickname && next.participant.nickname && document.activeElement !== nickname) {
+      nickname.value = next.participant.nickname;
     }
     render();
   },
