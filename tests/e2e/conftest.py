@@ -160,6 +160,22 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
 
 
 @pytest.fixture
+def database_server(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> Iterator[Server]:
+    """A running eventlet server on SQLite, then on PostgreSQL (where every query lets other
+    greenlets run). Stopped at the end; its log is printed when the test fails."""
+    instance = Server("eventlet", tmp_path)
+    instance.env["DATABASE_URL"] = database_url
+    request.node._samsyn_servers = [instance]  # type: ignore[attr-defined]
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
 def base_url(server: Server) -> str:
     return server.url
 
