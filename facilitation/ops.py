@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extension import samsyn
@@ -22,8 +21,7 @@ log = logging.getLogger(__name__)
 def healthz() -> tuple[Response, int]:
     """200 when the database answers, 503 when it does not."""
     try:
-        with samsyn().db.read() as session:
-            session.execute(text("SELECT 1"))
+        samsyn().services.check_database()
     except SQLAlchemyError:
         log.exception("health check: the database does not answer")
         return jsonify(status="unavailable", database=False), 503
