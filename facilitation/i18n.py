@@ -257,6 +257,11 @@ def client_messages() -> dict[str, Any]:
         "ballots": [gettext("%(n)s ballot"), gettext("%(n)s ballots")],
         "nothing_pending": gettext("Nothing waiting for approval."),
         "console": {
+            "replace_link": gettext(
+                "Replace the facilitator link? Screens opened with the old one, such as the "
+                "board on another computer, are disconnected and must be opened again with "
+                "the new link."
+            ),
             "open": {
                 "keep_remove": gettext("Open the keep-or-remove vote"),
                 "dots": gettext("Open dot voting"),

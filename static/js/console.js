@@ -352,6 +352,12 @@ $("delete-workshop").addEventListener("click", async () => {
   if (response.ok) window.location.assign("/");
 });
 
+// Replacing the link disconnects the board on the projector: ask first.
+$("replace-link").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (await confirmDialog(C.replace_link)) event.target.submit();
+});
+
 $("proxy-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const answer = await command("proxy.add", { label: event.target.label.value });

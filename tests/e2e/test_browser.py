@@ -361,3 +361,39 @@ def test_a_workshop_is_exported_and_deleted_from_the_console(browser: Any, live:
     console.wait_for_url(f"{live.url}/")
     expect_text(phone, "#connection", "Workshopen finns inte längre")
     assert requests.get(created["join_url"], timeout=10).status_code == 404
+
+
+def test_a_replaced_facilitator_link_shuts_out_the_old_screens(browser: Any, live: Server) -> None:
+    created = requests.post(
+        f"{live.url}/api/workshops", timeout=10, json={"title": "Länken läckte"}
+    ).json()
+    laptop = browser.new_context(locale="sv-SE")
+    console = laptop.new_page()
+    console.goto(created["facilitator_url"])
+    board = laptop.new_page()  # same browser: it gets the new link through the cookie
+    board.goto(f"{live.url}/board/{created['code']}")
+    leaked = browser.new_context(locale="sv-SE").new_page()  # opened with the leaked link
+    leaked.goto(created["facilitator_url"] + "?to=board")
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(created["join_url"])
+    for page in (console, board, leaked, phone):
+        expect_text(page, "#connection", "Ansluten")
+
+    console.get_by_text("Din processledarlänk").click()
+    console.get_by_role("button", name="Byt länken").click()
+    console.get_by_role("button", name="Avbryt").click()  # asked first; nothing happened
+    assert console.url.endswith(f"/console/{created['code']}")
+    console.get_by_role("button", name="Byt länken").click()
+    console.get_by_role("button", name="Ja").click()
+    console.wait_for_url(f"**/console/{created['code']}?link=new")
+    expect_text(console, "#connection", "Ansluten")
+    new_link = console.locator(".secret-link").input_value()
+    assert new_link != created["facilitator_url"]
+
+    expect_text(leaked, "#connection", "processledarlänk")  # refused, told what to do
+    expect_text(board, "#connection", "Ansluten")  # reconnected with the new cookie
+    expect_text(phone, "#connection", "Ansluten")  # participants never noticed
+    leaked.goto(created["facilitator_url"])
+    assert leaked.title().startswith("403")
+    leaked.goto(new_link)
+    expect_text(leaked, "#connection", "Ansluten")
