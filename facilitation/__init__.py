@@ -18,8 +18,9 @@ from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, i18n, ops, security, views
+from . import api, i18n, ops, realtime, security, views
 from .broadcast import Broadcaster, Presence
+from .cluster import Alone, QueueManager, RedisCluster
 from .config import INSTANCE, ROOT, Config, instance_secret_key
 from .db import Database
 from .extension import Samsyn
@@ -50,16 +51,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     db = Database(config.DATABASE_URL)
     db.migrate()
-    presence = Presence()
-    socketio.init_app(
-        app,
-        async_mode=config.ASYNC_MODE,
-        # Same-origin only (the default): a page on another site cannot open a socket.
-        cors_allowed_origins=None,
-        max_http_buffer_size=config.MAX_MESSAGE_BYTES,
-        logger=False,
-        engineio_logger=False,
-    )
+    queue = config.MESSAGE_QUEUE_URL
+    channel = config.MESSAGE_QUEUE_CHANNEL
+    cluster = RedisCluster(queue, channel) if queue else Alone()
+    presence = Presence(cluster)
+    cluster.on(realtime.EXPEL, realtime.expeller(presence))
     metrics = Metrics()
     broadcaster = Broadcaster(
         socketio,
@@ -68,6 +64,21 @@ def create_app(config: Config | None = None) -> Flask:
         board_interval=config.BOARD_INTERVAL,
         phone_interval=config.PHONE_INTERVAL,
         metrics=metrics,
+    )
+    socketio.init_app(
+        app,
+        async_mode=config.ASYNC_MODE,
+        # With a message queue, every process's broadcasts reach the clients of all of them.
+        client_manager=(
+            QueueManager(queue, f"{channel}:socketio", on_connect=broadcaster.resync)
+            if queue
+            else None
+        ),
+        # Same-origin only (the default): a page on another site cannot open a socket.
+        cors_allowed_origins=None,
+        max_http_buffer_size=config.MAX_MESSAGE_BYTES,
+        logger=False,
+        engineio_logger=False,
     )
     services = Services(db, broadcaster)
     app.extensions["samsyn"] = Samsyn(
@@ -91,6 +102,7 @@ def create_app(config: Config | None = None) -> Flask:
     _register_error_pages(app)
     if config.START_BROADCASTER:
         broadcaster.start()
+        socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
     return app
 
 

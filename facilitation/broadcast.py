@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from . import models
+from .cluster import Alone, Cluster
 from .db import Database
 from .metrics import Metrics
 from .services import Actor, Change
@@ -71,33 +72,54 @@ class Connection:
 
 
 class Presence:
-    """The connections of this process, by Socket.IO session id."""
+    """The connections of this process, by Socket.IO session id; with several processes,
+    the cluster counts the participants connected through any of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, cluster: Cluster | None = None) -> None:
+        self.cluster = cluster or Alone()
         self._lock = threading.Lock()
         self._connections: dict[str, Connection] = {}
         self._participants: dict[int, Counter[int]] = defaultdict(Counter)
         self._views: dict[int, Counter[str]] = defaultdict(Counter)
 
     def add(self, sid: str, connection: Connection) -> None:
+        workshop_id, participant_id = connection.workshop_id, connection.participant_id
         with self._lock:
             self._connections[sid] = connection
-            self._views[connection.workshop_id][connection.view] += 1
-            if connection.participant_id is not None:
-                self._participants[connection.workshop_id][connection.participant_id] += 1
+            self._views[workshop_id][connection.view] += 1
+            first = False
+            if participant_id is not None:
+                self._participants[workshop_id][participant_id] += 1
+                first = self._participants[workshop_id][participant_id] == 1
+        if participant_id is not None and first:
+            self.cluster.arrived(workshop_id, participant_id)
 
     def remove(self, sid: str) -> Connection | None:
         with self._lock:
             connection = self._connections.pop(sid, None)
             if connection is None:
                 return None
-            self._views[connection.workshop_id][connection.view] -= 1
-            if connection.participant_id is not None:
-                people = self._participants[connection.workshop_id]
-                people[connection.participant_id] -= 1
-                if people[connection.participant_id] <= 0:
-                    del people[connection.participant_id]
-            return connection
+            workshop_id, participant_id = connection.workshop_id, connection.participant_id
+            self._views[workshop_id][connection.view] -= 1
+            last = False
+            if participant_id is not None:
+                people = self._participants[workshop_id]
+                people[participant_id] -= 1
+                if last := people[participant_id] <= 0:
+                    del people[participant_id]
+        if participant_id is not None and last:
+            self.cluster.departed(workshop_id, participant_id)
+        return connection
+
+    def present(self) -> dict[int, set[int]]:
+        """The participants connected to this process, by workshop."""
+        with self._lock:
+            return {w: set(people) for w, people in self._participants.items() if people}
+
+    def workshops(self) -> set[int]:
+        """The workshops with a connection to this process."""
+        with self._lock:
+            return {c.workshop_id for c in self._connections.values()}
 
     def get(self, sid: str) -> Connection | None:
         return self._connections.get(sid)
@@ -120,11 +142,16 @@ class Presence:
             return dict(totals)
 
     def participants(self, workshop_id: int) -> int:
-        """Participants with at least one connection open."""
-        return len(self._participants.get(workshop_id, ()))
+        """Participants with at least one connection open (to any process)."""
+        return self.cluster.count(workshop_id, len(self._participants.get(workshop_id, ())))
 
     def watching(self, workshop_id: int, view: str) -> int:
+        """Connections of this process showing `view` of the workshop."""
         return self._views.get(workshop_id, Counter())[view]
+
+    def may_watch(self, workshop_id: int, view: str) -> bool:
+        """Whether any process may have a connection showing `view` of the workshop."""
+        return self.cluster.shared or self.watching(workshop_id, view) > 0
 
 
 class Emitter(Protocol):
@@ -172,6 +199,16 @@ class Broadcaster:
             self._changed.add(change.workshop_id)
             self._people[change.workshop_id].update(change.participants)
             self._since.setdefault(change.workshop_id, time.monotonic())
+
+    def resync(self) -> None:
+        """Send every screen connected here its whole state again, phones and their own
+        ballots included (the message queue came back: what it carried meanwhile was lost)."""
+        present = self.presence.present()
+        with self._lock:
+            for workshop_id in self.presence.workshops():
+                self._changed.add(workshop_id)
+                self._people[workshop_id].update(present.get(workshop_id, ()))
+            self._phone_digest.clear()
 
     def presence_changed(self, workshop_id: int) -> None:
         """Someone connected or left: boards and consoles show the new count."""
@@ -228,7 +265,7 @@ class Broadcaster:
 
     def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
         read = self._read(
-            workshop_id, console=self.presence.watching(workshop_id, CONSOLE) > 0, people=people
+            workshop_id, console=self.presence.may_watch(workshop_id, CONSOLE), people=people
         )
         if read is None:
             # Deleted: say so to every screen of it, once, and forget it.
@@ -258,7 +295,7 @@ class Broadcaster:
             "server_time": server_time(),
         }
         self.emitter.emit("state", {**room_view, **connected}, to=room(BOARD, workshop_id))
-        if console_view is None and self.presence.watching(workshop_id, CONSOLE):
+        if console_view is None and self.presence.may_watch(workshop_id, CONSOLE):
             read = self._read(workshop_id, console=True, people=set())
             console_view = read[1] if read else None
         if console_view is not None:

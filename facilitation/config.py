@@ -47,6 +47,10 @@ class Config:
         self.ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
         # When set, creating a workshop needs this password (start page and API).
         self.CREATE_PASSWORD = os.environ.get("CREATE_PASSWORD") or None
+        # Several app processes as one room: a Redis URL (redis://host:6379/0). Keys and
+        # channels start with MESSAGE_QUEUE_CHANNEL, so installations can share a Redis.
+        self.MESSAGE_QUEUE_URL = os.environ.get("MESSAGE_QUEUE_URL") or None
+        self.MESSAGE_QUEUE_CHANNEL = os.environ.get("MESSAGE_QUEUE_CHANNEL") or "samsyn"
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.PROXY_HOPS = _int("PROXY_HOPS", 1)
         # Broadcasts are coalesced: boards get the state at most every BOARD_INTERVAL seconds,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -23,6 +24,7 @@ from .broadcast import (
     CONSOLE,
     PHONE,
     Connection,
+    Presence,
     participant_room,
     room,
     server_time,
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 # One line per command: its name and outcome, never its content or who sent it.
 commands_log = logging.getLogger("samsyn.commands")
 
+# Word to every process: disconnect the workshop's facilitator screens.
+EXPEL = "expel"
 # The facilitator's phone view for a proxy participant (someone without a phone).
 PROXY = "proxy"
 TOO_FAST = DomainError(
@@ -99,11 +103,20 @@ def connect(auth: Any = None) -> None:
 
 
 def expel_facilitator_screens(workshop_id: int) -> None:
-    """Disconnect every board, console and proxy page of the workshop (after its facilitator
-    link was replaced). Each tries to connect again; those whose cookie holds the new secret
-    get back in, the others are refused with `forbidden`."""
-    for sid in samsyn().presence.facilitator_sids(workshop_id):
-        socketio.server.disconnect(sid, namespace="/")
+    """Disconnect every board, console and proxy page of the workshop, in every process
+    (after its facilitator link was replaced). Each tries to connect again; those whose
+    cookie holds the new secret get back in, the others are refused with `forbidden`."""
+    samsyn().presence.cluster.tell(EXPEL, workshop_id)
+
+
+def expeller(presence: Presence) -> Callable[[int], None]:
+    """What `expel_facilitator_screens` does in each process, to that process's screens."""
+
+    def expel(workshop_id: int) -> None:
+        for sid in presence.facilitator_sids(workshop_id):
+            socketio.server.disconnect(sid, namespace="/")
+
+    return expel
 
 
 @socketio.on("disconnect")

@@ -1,0 +1,184 @@
+"""Several processes as one room (facilitation/cluster.py): participants counted across
+processes, word to every process, and what happens when Redis restarts or is missing.
+
+Each `RedisCluster` here stands for one app process; they share a real Redis under a key
+prefix of the test's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from facilitation import cluster
+from facilitation.broadcast import Connection, Presence
+from facilitation.cluster import Alone, RedisCluster
+from facilitation.domain import Role
+from facilitation.services import Actor
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    name = f"samsyn-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def processes(redis_url: str, prefix: str) -> Iterator[Callable[[], RedisCluster]]:
+    """Make processes; their listeners (if started) stop at the end."""
+    made: list[RedisCluster] = []
+
+    def make() -> RedisCluster:
+        made.append(RedisCluster(redis_url, prefix))
+        return made[-1]
+
+    yield make
+    for process in made:
+        process.stop()
+
+
+def listen(process: RedisCluster, presence: Presence | None = None) -> threading.Thread:
+    """Run the process's listener in a thread, as the app runs it in a background task."""
+    present = presence.present if presence else dict
+    thread = threading.Thread(target=process.run, args=(present, time.sleep), daemon=True)
+    thread.start()
+    return thread
+
+
+def until(condition: Callable[[], Any], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def phone(workshop_id: int, participant_id: int) -> Connection:
+    actor = Actor(Role.PARTICIPANT, "ABC123", token="t")
+    return Connection(actor, "phone", workshop_id, "sv", participant_id)
+
+
+def test_participants_are_counted_across_processes_once_each(
+    processes: Callable[[], RedisCluster],
+) -> None:
+    a, b = processes(), processes()
+    here, there = Presence(a), Presence(b)
+    here.add("s1", phone(1, 10))
+    here.add("s2", phone(1, 11))
+    there.add("s3", phone(1, 12))
+    there.add("s4", phone(1, 10))  # the same person on a second device, through b
+    there.add("s5", phone(2, 20))  # another workshop
+    assert here.participants(1) == there.participants(1) == 3
+    assert here.participants(2) == 1
+    here.remove("s1")  # 10 is still connected through b
+    assert there.participants(1) == 3
+    there.remove("s4")
+    assert here.participants(1) == 2
+    here.remove("s1")  # removing twice changes nothing
+    assert here.participants(1) == 2
+
+
+def test_a_process_presence_expires_when_it_stops_refreshing(
+    processes: Callable[[], RedisCluster], redis_url: str, prefix: str
+) -> None:
+    a = processes()
+    Presence(a).add("s1", phone(1, 10))
+    client = redis.Redis.from_url(redis_url)
+    ttl = client.ttl(f"{prefix}:present:1:{a.process}")
+    assert 0 < ttl <= cluster.EXPIRES
+    client.delete(f"{prefix}:present:1:{a.process}")  # as if it had expired
+    assert processes().count(1, local=0) == 0
+
+
+def test_word_reaches_every_process_and_runs_once_in_each(
+    processes: Callable[[], RedisCluster],
+) -> None:
+    heard: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+    everyone = {name: processes() for name in heard}
+    for name, process in everyone.items():
+        process.on("expel", heard[name].append)
+    for process in everyone.values():
+        listen(process)
+    until(lambda: everyone["a"].redis.pubsub_numsub(everyone["a"].channel)[0][1] == 3)
+    everyone["a"].tell("expel", 7)
+    until(lambda: heard["b"] and heard["c"])
+    time.sleep(0.2)
+    assert heard == {"a": [7], "b": [7], "c": [7]}
+
+
+def test_after_redis_forgets_everything_each_process_writes_its_presence_again(
+    processes: Callable[[], RedisCluster],
+    redis_url: str,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cluster, "REFRESH", 0.2)
+    a, b = processes(), processes()
+    here = Presence(a)
+    for n in range(5):
+        here.add(f"s{n}", phone(1, 10 + n))
+    listen(a, here)
+    client = redis.Redis.from_url(redis_url)
+    until(lambda: b.count(1, local=0) == 5)
+    client.delete(*client.scan_iter(f"{prefix}:*"))  # a restarted Redis, without persistence
+    assert b.count(1, local=0) == 0
+    until(lambda: b.count(1, local=0) == 5)
+    here.remove("s0")
+    assert b.count(1, local=0) == 4
+
+
+def test_without_redis_each_process_counts_its_own_and_nothing_raises() -> None:
+    gone = RedisCluster("redis://127.0.0.1:1/0", "samsyn-test")
+    presence = Presence(gone)
+    presence.add("s1", phone(1, 10))
+    presence.add("s2", phone(1, 11))
+    assert presence.participants(1) == 2
+    presence.remove("s1")
+    assert presence.participants(1) == 1
+    expelled: list[int] = []
+    gone.on("expel", expelled.append)
+    gone.tell("expel", 3)  # still done here, where the link was replaced
+    assert expelled == [3]
+
+
+def test_alone_is_the_whole_room() -> None:
+    alone = Alone()
+    presence = Presence(alone)
+    presence.add("s1", phone(1, 10))
+    presence.add("s2", phone(1, 10))
+    assert presence.participants(1) == 1
+    assert not presence.may_watch(1, "console")
+    assert presence.may_watch(1, "phone")
+    told: list[int] = []
+    alone.on("expel", told.append)
+    alone.tell("expel", 4)
+    assert told == [4]
+
+
+def test_with_other_processes_a_console_may_be_watching_anywhere(
+    processes: Callable[[], RedisCluster],
+) -> None:
+    assert Presence(processes()).may_watch(1, "console")
+
+
+def test_the_listener_survives_redis_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = RedisCluster("redis://127.0.0.1:1/0", "samsyn-test")
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 3:
+            gone.stop()
+
+    gone.run(dict, sleep)
+    assert naps == [1.0, 1.0, 1.0]
