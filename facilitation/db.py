@@ -19,13 +19,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, make_url, select
+from sqlalchemy import Engine, create_engine, event, func, make_url, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import models
 
 ROOT = Path(__file__).resolve().parent.parent
+# The PostgreSQL advisory lock held while migrating (any number unique to Samsyn).
+MIGRATION_LOCK = 0x5A35_1E01
 
 
 def normalise_url(url: str) -> URL:
@@ -95,8 +97,11 @@ class Database:
                 yield session
 
     def migrate(self) -> None:
-        """Bring the schema up to date (Alembic `upgrade head`)."""
-        with self.engine.begin() as connection:
+        """Bring the schema up to date (Alembic `upgrade head`). Processes starting together
+        take turns: the first migrates, the others then find it done."""
+        with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as connection:
+            if not self.is_sqlite:
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

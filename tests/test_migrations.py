@@ -3,6 +3,8 @@ SQLite and PostgreSQL, and they can be undone."""
 
 from __future__ import annotations
 
+import multiprocessing
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -50,3 +52,18 @@ def test_plain_postgres_urls_use_the_cooperative_driver() -> None:
     assert normalise_url("postgres://u@h/db").drivername == "postgresql+pg8000"
     assert normalise_url("postgresql://u@h/db").drivername == "postgresql+pg8000"
     assert normalise_url("postgresql+psycopg2://u@h/db").drivername == "postgresql+psycopg2"
+
+
+def _migrate(url: str) -> None:
+    Database(url).migrate()
+
+
+def test_processes_starting_together_migrate_once(database_url: str) -> None:
+    """Several app processes started at once (scale-out) all migrate on start: they take
+    turns, so none fails on a table another one is creating."""
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(4) as pool:
+        pool.map(_migrate, [database_url] * 4)  # raises what any of them raised
+    db = Database(database_url)
+    assert "workshops" in inspect(db.engine).get_table_names()
+    db.dispose()
