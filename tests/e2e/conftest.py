@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
@@ -250,10 +250,16 @@ class Peer:
         self.sio.disconnect()
 
 
+class Reachable(Protocol):
+    """A server, or a proxy in front of servers."""
+
+    url: str
+
+
 class Clients:
     """Makes HTTP sessions and Socket.IO clients for one server, and closes them all."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Reachable) -> None:
         self.server = server
         self._sessions: list[requests.Session] = []
         self._peers: list[Peer] = []

@@ -1,0 +1,359 @@
+"""Scale-out (issue #6), as deployed: nginx with the configuration in deploy/nginx/, in front
+of two app processes (one under eventlet, one under gevent) sharing PostgreSQL and Redis.
+
+Phones join through nginx, each browser sticky to one process by its route cookie, and use
+long polling before upgrading to WebSocket, as browsers do. A vote taken by one process
+reaches boards connected to the other; every board converges to the exact totals; the
+participant count is the room's, not one process's; and replacing the facilitator link
+disconnects the old screens on both processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from conftest import _reset_postgres, unavailable
+
+from .conftest import ROOT, Clients, Peer, Server, Workshop, create_workshop, free_port
+from .test_server import all_at_once, random_ballot, summed, totals_of
+
+pytestmark = pytest.mark.e2e
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+DEPLOY = ROOT / "deploy" / "nginx"
+PHONES = 60
+
+
+class Nginx:
+    """nginx in the foreground on a free port, with the deployment's own snippets."""
+
+    def __init__(self, directory: Path, upstreams: list[Server]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.directory = directory
+        servers = "\n".join(f"        server 127.0.0.1:{s.port};" for s in upstreams)
+        temp = " ".join(
+            f"{kind}_temp_path {directory}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        self.config = directory / "nginx.conf"
+        self.config.write_text(
+            f"""
+daemon off;
+worker_processes 1;
+{"user root root;" if os.geteuid() == 0 else ""}
+pid {directory}/nginx.pid;
+error_log {directory}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    {temp}
+    include {DEPLOY}/samsyn-http.conf;
+    upstream samsyn {{
+        hash $samsyn_route consistent;
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            include {DEPLOY}/samsyn-proxy.conf;
+        }}
+    }}
+}}
+"""
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [NGINX, "-p", str(self.directory), "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            assert self.process.poll() is None, self.log()
+            assert time.monotonic() < deadline, f"nginx did not answer:\n{self.log()}"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        path = self.directory / "error.log"
+        return path.read_text() if path.exists() else "(no log)"
+
+
+class Deployment:
+    def __init__(self, nginx: Nginx, processes: list[Server], queue: str, prefix: str) -> None:
+        self.nginx = nginx
+        self.processes = processes
+        self.queue = queue
+        self.prefix = prefix
+
+    def connections(self, server: Server) -> dict[str, float]:
+        """Connections open to one process, by view, from its /metrics."""
+        text = requests.get(f"{server.url}/metrics", timeout=5).text
+        return {
+            view: float(value)
+            for view, value in re.findall(r'^samsyn_connections\{view="(\w+)"\} (\S+)$', text, re.M)
+        }
+
+
+class RedisServer:
+    """A Redis of the test's own on a free port, which it may stop and start again (without
+    persistence: a restarted Redis has forgotten everything)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        options = {"port": self.port, "bind": "127.0.0.1", "save": "", "appendonly": "no"}
+        arguments = [part for k, v in options.items() for part in (f"--{k}", str(v))]
+        self.process = subprocess.Popen(
+            [REDIS, *arguments, "--dir", str(self.directory)], stdout=subprocess.DEVNULL
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def deploy(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str
+) -> Iterator[Callable[[str], Deployment]]:
+    """Starts the deployment on the given Redis: two processes, then nginx. Stopped at the end."""
+    if not Path(NGINX).exists():
+        unavailable("nginx")
+    _reset_postgres(postgres_database)
+    prefix = f"samsyn-test-{uuid.uuid4().hex[:8]}"
+    processes = []
+    for mode in ("eventlet", "gevent"):
+        directory = tmp_path / mode
+        directory.mkdir()
+        processes.append(Server(mode, directory))
+    nginx_directory = tmp_path / "nginx"
+    nginx_directory.mkdir()
+    nginx = Nginx(nginx_directory, processes)
+    request.node._samsyn_servers = processes  # type: ignore[attr-defined]
+    queues: list[str] = []
+
+    def start(queue: str) -> Deployment:
+        queues.append(queue)
+        shared = {
+            "DATABASE_URL": postgres_database,
+            "MESSAGE_QUEUE_URL": queue,
+            "MESSAGE_QUEUE_CHANNEL": prefix,
+            "PUBLIC_URL": nginx.url,
+            "SECRET_KEY": processes[0].env["SECRET_KEY"],  # one key: cookies work on both
+            "PROXY_HOPS": "1",
+        }
+        for process in processes:
+            process.env.update(shared)
+            process.start()
+        nginx.start()
+        return Deployment(nginx, processes, queue, prefix)
+
+    try:
+        yield start
+    finally:
+        nginx.stop()
+        for process in processes:
+            process.stop()
+        for queue in queues:
+            with contextlib.suppress(redis.ConnectionError):
+                client = redis.Redis.from_url(queue)
+                keys = list(client.scan_iter(f"{prefix}:*"))
+                if keys:
+                    client.delete(*keys)
+                client.close()
+
+
+@pytest.fixture
+def deployment(deploy: Callable[[str], Deployment], redis_url: str) -> Deployment:
+    return deploy(redis_url)
+
+
+def join_phones(through: Clients, code: str, n: int) -> list[Peer]:
+    """n phones joining through nginx at once, each browser with its own route cookie,
+    long polling first and then WebSocket, as browsers connect."""
+    phones: list[Peer] = [None] * n  # type: ignore[list-item]
+
+    def join(i: int, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        http = through.join(code)
+        assert "samsyn_route" in http.cookies, "nginx gave no route cookie"
+        phones[i] = through.connect(http, code, "phone", transports=("polling", "websocket"))
+
+    all_at_once(n, join)
+    return phones
+
+
+def test_two_processes_behind_nginx_are_one_room(deployment: Deployment) -> None:
+    nginx, (a, b) = deployment.nginx, deployment.processes
+    through = Clients(nginx)
+    to_a, to_b = Clients(a), Clients(b)
+    try:
+        workshop = Workshop(through, create_workshop(nginx.url))
+        ids = list(workshop.factor_ids().values())
+        round_id = workshop.open_dots(5, 3)
+        # A board through nginx, and one straight on each process (the facilitator's cookie).
+        boards: dict[str, Peer] = {
+            "nginx": workshop.connect("board"),
+            "a": to_a.connect(workshop.http, workshop.code, "board"),
+            "b": to_b.connect(workshop.http, workshop.code, "board"),
+        }
+
+        phones = join_phones(through, workshop.code, PHONES)
+        spread = {s.async_mode: deployment.connections(s).get("phone", 0) for s in (a, b)}
+        assert sum(spread.values()) == PHONES, spread
+        assert min(spread.values()) >= PHONES // 5, f"nginx did not spread the phones: {spread}"
+        for board in boards.values():
+            board.wait_for("state", lambda s: s["connected"] == PHONES, timeout=15)
+
+        rng = random.Random(6)
+        ballots = [random_ballot(rng, ids, 5, 3) for _ in range(PHONES)]
+
+        def vote(i: int, barrier: threading.Barrier) -> dict[str, Any]:
+            barrier.wait()
+            return phones[i].send("ballot.submit", round_id=round_id, entries=ballots[i])
+
+        answers = all_at_once(PHONES, vote)
+        assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]][:3]
+        last = max(a["version"] for a in answers)
+        for board in boards.values():
+            board.wait_for(
+                "state",
+                lambda s, last=last: s["version"] >= last and s["participation"]["voted"] == PHONES,
+                timeout=15,
+            )
+
+        workshop.console.ok("round.close", round_id=round_id)
+        revealed = workshop.console.ok("round.reveal", round_id=round_id)
+        assert revealed is not None
+        expected = summed(ballots, ids)
+        for name, board in boards.items():
+            shown = board.wait_for("state", lambda s: s["results"] is not None, timeout=15)
+            assert totals_of(shown["results"]) == expected, name
+        assert totals_of(workshop.console.state()["state"]["results"]) == expected
+
+        # A new facilitator link shuts the old screens out on both processes.
+        page = workshop.http.get(f"{nginx.url}/console/{workshop.code}", timeout=10).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        replaced = workshop.http.post(
+            f"{nginx.url}/console/{workshop.code}/link",
+            data={"csrf_token": token.group(1)},
+            timeout=10,
+        )
+        assert replaced.status_code == 200, replaced.status_code
+        deadline = time.monotonic() + 10
+        while any(board.sio.connected for board in boards.values()):
+            assert time.monotonic() < deadline, {n: p.sio.connected for n, p in boards.items()}
+            time.sleep(0.05)
+        assert all(phone.sio.connected for phone in phones)
+    finally:
+        for made in (through, to_a, to_b):
+            made.close()
+    for process in (a, b):
+        assert "Traceback" not in process.log(), process.log()[-3000:]
+
+
+def test_a_redis_restart_loses_no_vote_and_every_screen_catches_up(
+    deploy: Callable[[str], Deployment], tmp_path: Path
+) -> None:
+    """Phones vote before, during and after a Redis restart. Commands never needed Redis
+    (the database is the truth), so every vote is acknowledged; what was broadcast while
+    Redis was away is lost, so once it is back every screen is sent its state again: the
+    boards on both processes show the exact totals and the phones the round as it is."""
+    queue = RedisServer(tmp_path)
+    queue.start()
+    try:
+        deployment = deploy(queue.url)
+        nginx, (a, b) = deployment.nginx, deployment.processes
+        through, to_a, to_b = Clients(nginx), Clients(a), Clients(b)
+        try:
+            workshop = Workshop(through, create_workshop(nginx.url))
+            ids = list(workshop.factor_ids().values())
+            round_id = workshop.open_dots(5, 3)
+            boards = [
+                to_a.connect(workshop.http, workshop.code, "board"),
+                to_b.connect(workshop.http, workshop.code, "board"),
+            ]
+            phones = join_phones(through, workshop.code, 20)
+            rng = random.Random(8)
+            last: dict[int, dict[str, int]] = {}
+
+            def vote_all() -> int:
+                def vote(i: int, barrier: threading.Barrier) -> dict[str, Any]:
+                    ballot = random_ballot(random.Random(rng.random()), ids, 5, 3)
+                    barrier.wait()
+                    answer = phones[i].send("ballot.submit", round_id=round_id, entries=ballot)
+                    assert answer["ok"], answer
+                    last[i] = ballot
+                    return answer
+
+                return max(a["version"] for a in all_at_once(len(phones), vote))
+
+            vote_all()
+            queue.stop()
+            vote_all()  # while Redis is away
+            time.sleep(1.5)
+            queue.start()  # empty: a Redis without persistence
+            version = vote_all()
+            for board in boards:
+                board.wait_for("state", lambda s, v=version: s["version"] >= v, timeout=30)
+            # A change made only while Redis was away reaches the phones when it is back.
+            queue.stop()
+            workshop.console.ok("round.close", round_id=round_id)
+            queue.start()
+            for phone in phones:
+                phone.wait_for("state", lambda s: s["round"]["state"] == "closed", timeout=30)
+            workshop.console.ok("round.reveal", round_id=round_id)
+            expected = summed(list(last.values()), ids)
+            for board in boards:
+                shown = board.wait_for("state", lambda s: s["results"] is not None, timeout=30)
+                assert totals_of(shown["results"]) == expected
+                assert shown["participation"]["voted"] == len(phones)
+        finally:
+            for made in (through, to_a, to_b):
+                made.close()
+    finally:
+        queue.stop()
