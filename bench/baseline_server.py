@@ -1,0 +1,237 @@
+"""The bare baseline of `bench.scale`: a minimal Flask-SocketIO server with none of Samsyn's
+logic, run in the same event loop and with the same serving settings as `app.py`.
+
+It speaks just enough of Samsyn's protocol for the same load generator: `POST /api/workshops`
+(one workshop, its dots round already open), the facilitator link and the join link (each
+sets a cookie), the handshake `auth: {"code", "view"}`, `ballot.submit` (kept in memory: one
+ballot per participant, a repeated command id gets its first answer, every ballot raises the
+version) and `state.get`. Every BOARD_INTERVAL seconds, if a vote came in, boards and consoles
+get the totals with the version: coalesced, as the app does. Nothing else: no database, no
+rules, no phone broadcasts.
+
+    ASYNC_MODE=eventlet HOST=127.0.0.1 PORT=5001 SECRET_KEY=… python -m bench.baseline_server
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
+if ASYNC_MODE == "eventlet":
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import eventlet
+
+    eventlet.monkey_patch()
+elif ASYNC_MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+else:
+    raise SystemExit("the baseline runs under eventlet or gevent")
+
+import resource  # noqa: E402
+import secrets  # noqa: E402
+import socket  # noqa: E402
+from collections import Counter  # noqa: E402
+from typing import Any  # noqa: E402
+
+from flask import Flask, abort, jsonify, request, session  # noqa: E402
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room  # noqa: E402
+
+CODE = "BENCH1"
+ROUND_ID = 1
+BOARD_ROOM = "board"
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+app.config["SESSION_COOKIE_NAME"] = "samsyn"
+socketio = SocketIO(
+    app,
+    async_mode=ASYNC_MODE,
+    cors_allowed_origins=None,
+    max_http_buffer_size=int(os.environ.get("MAX_MESSAGE_BYTES") or 16 * 1024),
+    logger=False,
+    engineio_logger=False,
+)
+
+
+class Room:
+    """The one workshop: its factors, each participant's ballot, the totals, the version."""
+
+    def __init__(self) -> None:
+        self.secret = secrets.token_urlsafe(16)
+        self.factor_ids: list[int] = []
+        self.joined: set[str] = set()
+        self.ballots: dict[str, dict[str, int]] = {}
+        self.totals: Counter[str] = Counter()
+        self.answers: dict[tuple[str, str], dict[str, Any]] = {}
+        self.version = 0
+        self.dirty = False
+
+    def state(self) -> dict[str, Any]:
+        """What boards see, in the app's shapes: the version, participation and dot totals."""
+        return {
+            "version": self.version,
+            "round": {"id": ROUND_ID, "method": "dots", "state": "open"},
+            "factors": [{"id": f} for f in self.factor_ids],
+            "participation": {"joined": len(self.joined), "voted": len(self.ballots)},
+            "results": {
+                "ballots": len(self.ballots),
+                "factors": [{"factor_id": f, "dots": self.totals[str(f)]} for f in self.factor_ids],
+            },
+        }
+
+
+bench_room = Room()
+participants: dict[str, str] = {}  # Socket.IO sid → participant token
+
+
+@app.get("/")
+def index() -> str:
+    return "baseline"
+
+
+@app.post("/api/workshops")
+def create_workshop() -> tuple[Any, int]:
+    """The one workshop, with as many factors as asked for."""
+    body = request.get_json()
+    bench_room.factor_ids = list(range(1, len(body.get("factors", [])) + 1))
+    base = request.host_url.rstrip("/")
+    return jsonify(code=CODE, facilitator_url=f"{base}/f/{CODE}/{bench_room.secret}"), 201
+
+
+@app.get("/f/<code>/<secret>")
+def facilitator_link(code: str, secret: str) -> str:
+    if code != CODE or secret != bench_room.secret:
+        abort(403)
+    session["f"] = secret
+    return "console"
+
+
+@app.get("/j/<code>")
+def join(code: str) -> str:
+    """The join link: a participant token in the cookie."""
+    if code != CODE:
+        abort(404)
+    session.setdefault("p", secrets.token_urlsafe(16))
+    return "phone"
+
+
+@socketio.on("connect")
+def connect(auth: Any = None) -> None:
+    """Phones need the join link's cookie, boards and consoles the facilitator's."""
+    if not isinstance(auth, dict) or auth.get("code") != CODE:
+        raise ConnectionRefusedError("bad_handshake")
+    if auth.get("view") == "phone":
+        token = session.get("p")
+        if token is None:
+            raise ConnectionRefusedError("not_joined")
+        participants[request.sid] = token  # type: ignore[attr-defined]
+        bench_room.joined.add(token)
+    elif auth.get("view") in ("board", "console"):
+        if session.get("f") != bench_room.secret:
+            raise ConnectionRefusedError("forbidden")
+        join_room(BOARD_ROOM)
+    else:
+        raise ConnectionRefusedError("bad_handshake")
+    emit("state", bench_room.state())
+
+
+@socketio.on("disconnect")
+def disconnect(*_: Any) -> None:
+    participants.pop(request.sid, None)  # type: ignore[attr-defined]
+
+
+@socketio.on("ballot.submit")
+def ballot_submit(payload: Any = None) -> dict[str, Any]:
+    """Sent by a phone: replaces its ballot. Acks with the new version; boards hear of it on
+    the next tick."""
+    token = participants.get(request.sid)  # type: ignore[attr-defined]
+    if token is None or not isinstance(payload, dict):
+        return {"ok": False, "error": {"code": "invalid_input"}}
+    key = (token, str(payload.get("command_id")))
+    if key in bench_room.answers:
+        return bench_room.answers[key]
+    entries = payload.get("entries")
+    if payload.get("round_id") != ROUND_ID or not isinstance(entries, dict):
+        return {"ok": False, "error": {"code": "invalid_input"}}
+    bench_room.totals.subtract(bench_room.ballots.get(token, {}))
+    bench_room.totals.update(entries)
+    bench_room.ballots[token] = entries
+    bench_room.version += 1
+    bench_room.dirty = True
+    answer = {
+        "ok": True,
+        "version": bench_room.version,
+        "data": {"round_id": ROUND_ID, "entries": entries},
+    }
+    bench_room.answers[key] = answer
+    return answer
+
+
+@socketio.on("state.get")
+def state_get(*_: Any) -> dict[str, Any]:
+    return {"ok": True, "data": {"state": bench_room.state()}}
+
+
+def broadcast(interval: float) -> None:
+    """Coalesced: at most one state per interval to the boards, and only after a vote."""
+    while True:
+        socketio.sleep(interval)
+        if bench_room.dirty:
+            bench_room.dirty = False
+            socketio.emit("state", bench_room.state(), to=BOARD_ROOM)
+
+
+def serve(host: str, port: int, max_connections: int, backlog: int) -> None:
+    """As app.serve does, for eventlet and gevent."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+
+        listener = eventlet.listen((host, port), family=family, backlog=backlog)
+        eventlet.wsgi.server(listener, app, max_size=max_connections, log_output=False)
+    else:
+        from gevent.pool import Pool
+        from gevent.pywsgi import WSGIHandler, WSGIServer
+
+        class Handler(WSGIHandler):  # type: ignore[misc]
+            """Ends the TCP connection with its WebSocket, as app.py's does."""
+
+            def run_application(self) -> None:
+                super().run_application()
+                if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                    self.close_connection = True
+
+        WSGIServer(
+            (host, port),
+            app,
+            log=None,
+            backlog=backlog,
+            spawn=Pool(max_connections),
+            handler_class=Handler,
+        ).serve_forever()
+
+
+def main() -> None:
+    max_connections = int(os.environ.get("MAX_CONNECTIONS") or 10_000)
+    # Every connection is a file descriptor, as in app.raise_file_limit.
+    wanted = max_connections + 100
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, wanted)
+    if soft < min(wanted, target):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, target), hard))
+    socketio.start_background_task(broadcast, float(os.environ.get("BOARD_INTERVAL") or 0.1))
+    print(f"baseline running ({ASYNC_MODE})", flush=True)
+    serve(
+        os.environ.get("HOST") or "127.0.0.1",
+        int(os.environ.get("PORT") or 5001),
+        max_connections,
+        int(os.environ.get("LISTEN_BACKLOG") or 2048),
+    )
+
+
+if __name__ == "__main__":
+    main()

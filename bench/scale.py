@@ -1,0 +1,668 @@
+"""A room of thousands of phones: the real app against a bare Flask-SocketIO baseline, with
+the same load generator on the same machine, one after the other (issue #6).
+
+For each size N the app (`app.py` with the README's settings, SQLite in a temporary
+directory unless DATABASE_URL is set) and then the baseline (`bench/baseline_server.py`: the
+same event loop and serving settings, no logic) are started afresh. A console opens a dots
+round; N phones join through the join link at a ramp and connect over WebSocket with
+per-message deflate (`bench/loadgen.py`, split over a few processes); one board records every
+`state`; then each phone casts one ballot at a random moment within the window. Printed, for
+both and their ratio: time until all N have joined, acknowledgement latency, vote → board
+(from a ballot's ack to the first board `state` whose version includes it), how long the
+board took to show the last vote, votes lost (the board's, the console's and, for the app,
+the JSON export's totals against the sum of acknowledged ballots), the server's CPU seconds
+and peak RSS.
+
+    python -m bench.scale [--sizes 500,1000,2000,5000] [--async-mode eventlet|gevent]
+                          [--harsh | --window SECONDS] [--ramp 500] [--workers K] [--live]
+    python -m bench.scale --quick      # 300 phones, votes within 3 s: a smoke run
+
+Results are hidden until the round is revealed (the app's default), so the app's board
+follows the vote through `participation.voted` and shows the totals after the reveal; with
+`--live` boards get the totals on every tick and phones the room's state every
+PHONE_INTERVAL. The baseline always sends boards the totals.
+
+The load generator shares the machine's cores with the server, as in the issue's targets;
+figures are only as quiet as the machine is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import itertools
+import math
+import multiprocessing
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from facilitation.config import ROOT, Config
+from facilitation.domain import CATEGORY_SETS
+
+from . import loadgen
+from .loadgen import Client, Packet, cookie_header
+from .services import pct
+
+SIZES = [500, 1000, 2000, 5000]
+FACTORS = 20
+BUDGET, CAP = 5, 3
+# Phones per load-generator process. One asyncio loop holds thousands of connections, but a
+# join costs it 1.5–2 ms of CPU: at the 500/s ramp one process is busy most of a core.
+PHONES_PER_WORKER = 2500
+START_TIMEOUT = 60.0
+# How long after the last acknowledgement the board may take to show it.
+CONVERGE_TIMEOUT = 60.0
+# Settings that must come from this benchmark, not from the caller's environment.
+SETTINGS = {
+    "HOST",
+    "PORT",
+    "PUBLIC_URL",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "ASYNC_MODE",
+    "CREATE_PASSWORD",
+    "MESSAGE_QUEUE_URL",
+    "BOARD_INTERVAL",
+    "PHONE_INTERVAL",
+    "MAX_CONNECTIONS",
+    "LISTEN_BACKLOG",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """The app or the baseline as a process of its own, with its CPU time and peak RSS."""
+
+    def __init__(self, kind: str, async_mode: str, directory: Path) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = directory / f"{kind}.log"
+        config = Config()  # the app's defaults, given to both servers
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k not in SETTINGS},
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "PUBLIC_URL": self.url,
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{directory}/samsyn.db",
+            "ASYNC_MODE": async_mode,
+            "BOARD_INTERVAL": str(config.BOARD_INTERVAL),
+            "PHONE_INTERVAL": str(config.PHONE_INTERVAL),
+            "MAX_CONNECTIONS": str(config.MAX_CONNECTIONS),
+            "LISTEN_BACKLOG": str(config.LISTEN_BACKLOG),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.command = (
+            [sys.executable, str(ROOT / "app.py")]
+            if kind == "app"
+            else [sys.executable, "-m", "bench.baseline_server"]
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        """Start the process and wait until GET / answers."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the {self.kind} exited:\n{self.log()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the {self.kind} did not start:\n{self.log()[-3000:]}")
+
+    def cpu_seconds(self) -> float:
+        """utime + stime from /proc/<pid>/stat."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss(self) -> int:
+        """VmHWM from /proc/<pid>/status, in bytes."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Screen:
+    """What a board or console received: every `state`'s arrival and version, and the
+    newest state."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, int]] = []
+        self.latest: dict[str, Any] = {}
+
+    def __call__(self, packet: Packet, arrived: float) -> None:
+        if packet.event == "state":
+            state = packet.data()
+            self.arrivals.append((arrived, state["version"]))
+            self.latest = state
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while not (self.latest and predicate(self.latest)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no state as expected; the newest: {self.latest}"[:500])
+            await asyncio.sleep(0.01)
+        return self.latest
+
+
+def board_delays(
+    acks: list[tuple[float, int]], arrivals: list[tuple[float, int]]
+) -> list[float | None]:
+    """For each acknowledged vote (when its ack arrived, its version): seconds until the
+    first board state whose version includes it (0 when the board had it before the ack),
+    or None when no such state came."""
+    times, highest = [], []
+    top = -1
+    for arrived, version in arrivals:
+        if version > top:
+            top = version
+            times.append(arrived)
+            highest.append(version)
+    delays: list[float | None] = []
+    for acked, version in acks:
+        i = bisect.bisect_left(highest, version)
+        delays.append(max(0.0, times[i] - acked) if i < len(highest) else None)
+    return delays
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return pct(values, q) if values else None
+
+
+@dataclass
+class Figures:
+    """One server at one size."""
+
+    phones: int
+    workers: int
+    connected: int = 0
+    join_failures: Counter[str] = field(default_factory=Counter)
+    connect: float | None = None
+    join_latencies: list[float] = field(default_factory=list)
+    acks: list[float] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
+    acked: int = 0
+    # Ballots sent again (the same command id) after a timeout or a dropped connection, and
+    # the phones' reconnections for it; ballots never answered, by the last reason.
+    resent: int = 0
+    reconnects: int = 0
+    unanswered: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    converged: float | None = None
+    # The longest wait between two board states while votes came in: the tick's pace.
+    board_gap: float | None = None
+    counted: dict[str, int] = field(default_factory=dict)
+    exact: dict[str, bool] = field(default_factory=dict)
+    cpu_joins: float = 0.0
+    cpu_votes: float = 0.0
+    rss: int = 0
+    loadgen_cpu: float = 0.0
+    wall: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int | None:
+        """Acknowledged ballots missing from the least complete count (board, console,
+        export); None when a count cannot be squared with the acks (see the notes)."""
+        if not self.counted or not all(self.exact.values()):
+            return None
+        return max(self.acked - n for n in self.counted.values())
+
+
+def workshop_body() -> dict[str, Any]:
+    categories = CATEGORY_SETS["pestel"]["sv"]
+    return {
+        "title": "Bench",
+        "language": "sv",
+        "factors": [
+            {"title": f"Faktor {i}", "category": categories[i % len(categories)]}
+            for i in range(FACTORS)
+        ],
+    }
+
+
+async def command(client: Client, name: str, **payload: Any) -> Any:
+    """A facilitator command; its data (it must succeed)."""
+    _, answer = await client.call(name, {"command_id": uuid.uuid4().hex, **payload})
+    if not answer["ok"]:
+        raise RuntimeError(f"{name}: {answer}")
+    return answer["data"]
+
+
+def dots(results: dict[str, Any]) -> Counter[str]:
+    """The dot totals of a results block, by factor id (zeros left out)."""
+    return +Counter({str(row["factor_id"]): row["dots"] for row in results["factors"]})
+
+
+async def receive(conn: Connection, expected: str, timeout: float) -> Any:
+    """The next message of a load-generator process, which must be `expected`."""
+    ready = await asyncio.to_thread(conn.poll, timeout)
+    if not ready:
+        raise TimeoutError(f"a load generator sent no {expected} within {timeout:.0f} s")
+    kind, data = await asyncio.to_thread(conn.recv)
+    if kind == "error":
+        raise RuntimeError(f"a load generator failed:\n{data}")
+    if kind != expected:
+        raise RuntimeError(f"a load generator sent {kind}, not {expected}")
+    return data
+
+
+@dataclass
+class Room:
+    """The workshop under test, as its facilitator has it: a console and a board."""
+
+    url: str
+    code: str
+    secret: str
+    round_id: int
+    factor_ids: list[int]
+    facilitator: Client
+    board: Screen
+    console: Screen
+
+
+async def open_room(server: Server, http: Any, screens: list[Client], live: bool) -> Room:
+    """Create the workshop, open the facilitator link, connect a console and a board, and
+    (in the app) open the dots round from the console."""
+    url = server.url
+    async with http.post(f"{url}/api/workshops", json=workshop_body()) as response:
+        created = await response.json()
+    async with http.get(created["facilitator_url"], allow_redirects=False) as response:
+        cookie = cookie_header(response)
+    code, secret = created["code"], created["facilitator_url"].rsplit("/", 1)[1]
+    board, console = Screen(), Screen()
+    for view, screen in (("console", console), ("board", board)):
+        auth = {"code": code, "view": view}
+        screens.append(await Client.open(http, url, cookie, auth, on_event=screen))
+    facilitator = screens[0]
+    if server.kind == "app":
+        await command(facilitator, "step.set", step="prioritise")
+        opened = await command(
+            facilitator, "round.open", method="dots", budget=BUDGET, cap=CAP, live=live
+        )
+        round_id = opened["round_id"]
+    else:
+        round_id = console.latest["round"]["id"]
+    factor_ids = [
+        f["id"] for f in console.latest["factors"] if f.get("status", "active") == "active"
+    ]
+    return Room(url, code, secret, round_id, factor_ids, facilitator, board, console)
+
+
+async def join(
+    server: Server, room: Room, pipes: list[Connection], figures: Figures, ramp: float
+) -> None:
+    """Every load generator joins its share of the phones, together at the ramp."""
+    for pipe in pipes:
+        await receive(pipe, "ready", START_TIMEOUT)
+    cpu = server.cpu_seconds()
+    start_at = time.monotonic() + 0.5
+    for k, pipe in enumerate(pipes):
+        plan = {
+            "url": room.url,
+            "code": room.code,
+            "indices": list(range(k, figures.phones, len(pipes))),
+            "ramp": ramp,
+            "start_at": start_at,
+            "seed": figures.phones,
+            "round_id": room.round_id,
+            "factor_ids": room.factor_ids,
+            "budget": BUDGET,
+            "cap": CAP,
+        }
+        pipe.send(("plan", plan))
+    timeout = figures.phones / ramp + 2 * loadgen.JOIN_TIMEOUT
+    joined = [await receive(pipe, "joined", timeout) for pipe in pipes]
+    for part in joined:
+        figures.connected += part["connected"]
+        figures.join_failures.update(part["failures"])
+        figures.join_latencies += part["latencies"]
+        figures.loadgen_cpu += part["cpu"]
+    figures.connect = max(part["done_at"] for part in joined) - start_at
+    figures.cpu_joins = server.cpu_seconds() - cpu
+
+
+async def vote(
+    server: Server, room: Room, pipes: list[Connection], figures: Figures, window: float
+) -> Counter[str]:
+    """The burst: every phone votes once within the window; then wait for the board to
+    show the last vote. Returns the dot totals of the acknowledged ballots."""
+    cpu = server.cpu_seconds()
+    t0 = time.monotonic() + 1.0
+    for pipe in pipes:
+        pipe.send(("vote", {"t0": t0, "window": window}))
+    timeout = 1.0 + window + loadgen.GIVE_UP + 2 * loadgen.ACK_TIMEOUT
+    voted = [await receive(pipe, "voted", timeout) for pipe in pipes]
+    expected: Counter[str] = Counter()
+    acks: list[tuple[float, int]] = []
+    for part in voted:
+        expected.update(part["totals"])
+        for _, sent, acked, version, outcome, attempts, reconnects in part["samples"]:
+            figures.resent += attempts - 1
+            figures.reconnects += reconnects
+            if outcome == "ok":
+                figures.acks.append(acked - sent)
+                acks.append((acked, version))
+            elif acked is None:
+                figures.unanswered[outcome] += 1
+            else:
+                figures.refused[outcome] += 1
+    figures.acked = len(acks)
+    if acks:
+        board = room.board
+        last_ack = max(t for t, _ in acks)
+        newest = max(v for _, v in acks)
+        try:
+            await board.wait_for(lambda s: s["version"] >= newest, CONVERGE_TIMEOUT)
+        except TimeoutError as error:
+            figures.notes.append(f"the board never showed the last vote: {error}")
+        figures.delays = [d for d in board_delays(acks, board.arrivals) if d is not None]
+        (figures.converged,) = board_delays([(last_ack, newest)], board.arrivals)
+        during = [t for t, _ in board.arrivals if t0 <= t <= last_ack + (figures.converged or 0)]
+        figures.board_gap = max((b - a for a, b in itertools.pairwise(during)), default=None)
+        shown = board.latest["participation"]["voted"]
+        if shown != figures.acked:
+            figures.notes.append(f"the board says {shown} voted, not {figures.acked}")
+    figures.cpu_votes = server.cpu_seconds() - cpu
+    figures.rss = server.peak_rss()
+    return expected
+
+
+async def count(
+    server: Server, room: Room, http: Any, figures: Figures, expected: Counter[str]
+) -> None:
+    """Votes lost: the board's, the console's and (app) the JSON export's totals against
+    the acknowledged ballots. The app's board shows them once the round is revealed."""
+    facilitator, board = room.facilitator, room.board
+    if server.kind == "app":
+        await command(facilitator, "round.close", round_id=room.round_id)
+        await command(facilitator, "round.reveal", round_id=room.round_id)
+        await board.wait_for(
+            lambda s: s["round"]["state"] == "revealed" and s["results"] is not None, 30
+        )
+    results = board.latest["results"]
+    figures.counted["board"] = results["ballots"]
+    figures.exact["board"] = dots(results) == expected
+    _, answer = await facilitator.call("state.get", {})
+    results = answer["data"]["state"]["results"]
+    figures.counted["console"] = results["ballots"]
+    figures.exact["console"] = dots(results) == expected
+    if server.kind == "app":
+        async with http.get(
+            f"{room.url}/api/workshops/{room.code}/export.json",
+            headers={"Authorization": f"Bearer {room.secret}"},
+        ) as response:
+            document = await response.json()
+        exported = next(r for r in document["rounds"] if r["round_id"] == room.round_id)
+        figures.counted["export"] = exported["ballots"]
+        figures.exact["export"] = dots(exported) == expected
+
+
+async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
+    """One run against a started server: the room, the joins, the vote burst, the counts."""
+    workers = args.workers or max(1, math.ceil(n / PHONES_PER_WORKER))
+    figures = Figures(n, workers)
+    context = multiprocessing.get_context("spawn")
+    pipes: list[Connection] = []
+    processes = []
+    for _ in range(workers):
+        ours, theirs = context.Pipe()
+        process = context.Process(target=loadgen.worker, args=(theirs,), daemon=True)
+        process.start()
+        theirs.close()
+        pipes.append(ours)
+        processes.append(process)
+    screens: list[Client] = []
+    try:
+        async with loadgen.jar(server.url) as http:
+            room = await open_room(server, http, screens, args.live)
+            await join(server, room, pipes, figures, args.ramp)
+            expected = await vote(server, room, pipes, figures, args.window)
+            await count(server, room, http, figures, expected)
+            for pipe in pipes:
+                pipe.send(("close", None))
+            for pipe in pipes:
+                figures.loadgen_cpu += (await receive(pipe, "closed", 60))["cpu_votes"]
+    finally:
+        for client in screens:
+            await client.close()
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    if "Traceback" in server.log():
+        figures.notes.append(f"the {server.kind}'s log has a traceback: {server.log_path}")
+    return figures
+
+
+def run(kind: str, n: int, args: argparse.Namespace) -> Figures:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"bench-scale-{kind}-") as directory:
+        server = Server(kind, args.async_mode, Path(directory))
+        server.start()
+        try:
+            figures = asyncio.run(measure(server, n, args))
+        except BaseException:
+            print(f"--- the {kind}'s log (end) ---\n{server.log()[-3000:]}", file=sys.stderr)
+            raise
+        finally:
+            server.stop()
+    figures.wall = time.monotonic() - started
+    return figures
+
+
+# --- Printing --------------------------------------------------------------------------------
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def ratio(app: float | None, base: float | None) -> str:
+    if app is None or base is None or base <= 0:
+        return "–"
+    value = app / base
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | None, str]]:
+    """(label, app, baseline, kind) where kind is "s", "n" or "MiB"."""
+
+    out: list[tuple[str, float | None, float | None, str]] = [
+        (f"connect: all {app.phones:,} joined", app.connect, base.connect, "s"),
+        (
+            "join p95 (page + socket)",
+            percentile(app.join_latencies, 95),
+            percentile(base.join_latencies, 95),
+            "s",
+        ),
+    ]
+    for q in (50, 95, 99):
+        out.append((f"ack p{q}", percentile(app.acks, q), percentile(base.acks, q), "s"))
+    for q in (50, 95, 99):
+        out.append((f"vote→board p{q}", percentile(app.delays, q), percentile(base.delays, q), "s"))
+    out += [
+        ("board shows the last vote after", app.converged, base.converged, "s"),
+        ("longest gap between board states", app.board_gap, base.board_gap, "s"),
+        ("ballots acknowledged", app.acked, base.acked, "n"),
+        ("ballots sent again (same id)", app.resent, base.resent, "n"),
+        ("reconnections to resend", app.reconnects, base.reconnects, "n"),
+        ("votes lost", app.lost, base.lost, "n"),
+        ("server CPU, joins", app.cpu_joins, base.cpu_joins, "s"),
+        ("server CPU, votes", app.cpu_votes, base.cpu_votes, "s"),
+        ("server peak RSS", app.rss / 2**20, base.rss / 2**20, "MiB"),
+        ("load generator CPU", app.loadgen_cpu, base.loadgen_cpu, "s"),
+        ("run time (start to stop)", app.wall, base.wall, "s"),
+    ]
+    return out
+
+
+def show(value: float | None, kind: str) -> str:
+    if value is None:
+        return "?" if kind == "n" else "–"
+    if kind == "n":
+        return f"{value:,.0f}"
+    if kind == "MiB":
+        return f"{value:,.0f} MiB"
+    if kind == "s" and value >= 10:
+        return f"{value:.1f} s"
+    return seconds(value)
+
+
+def print_block(n: int, app: Figures, base: Figures, args: argparse.Namespace) -> None:
+    print(
+        f"\n{n:,} phones · {args.async_mode} · votes within {args.window:g} s · "
+        f"{app.workers} load-generator process{'es' if app.workers > 1 else ''} · "
+        f"results {'live' if args.live else 'hidden until revealed'}"
+    )
+    print(f"{'':34} {'app':>11} {'baseline':>11} {'app/base':>9}")
+    for label, a, b, kind in rows(app, base):
+        r = "–" if kind == "n" and label != "ballots acknowledged" else ratio(a, b)
+        print(f"{label:34} {show(a, kind):>11} {show(b, kind):>11} {r:>9}")
+    for name, figures in (("app", app), ("baseline", base)):
+        problems = [*figures.notes]
+        if figures.connected < n:
+            problems.append(f"{n - figures.connected} phones did not join: {figures.join_failures}")
+        if figures.unanswered:
+            problems.append(f"never answered: {dict(figures.unanswered)}")
+        if figures.refused:
+            problems.append(f"refused: {dict(figures.refused)}")
+        if figures.counted and not all(figures.exact.values()):
+            problems.append(f"totals differ: {figures.exact}, ballots {figures.counted}")
+        for problem in problems:
+            print(f"  ! {name}: {problem}")
+    print(f"  counted in: app {', '.join(app.counted)}; baseline {', '.join(base.counted)}")
+
+
+def print_summary(results: list[tuple[int, Figures, Figures]]) -> None:
+    print(
+        f"\n{'phones':>6} {'server':>8} {'connect':>8} {'ack p50':>8} {'ack p95':>8} "
+        f"{'ack p99':>8} {'v→b p50':>8} {'v→b p95':>8} {'v→b p99':>8} {'shown':>8} "
+        f"{'lost':>5} {'cpu':>7} {'RSS':>8}"
+    )
+    for n, app, base in results:
+        for name, f in (("app", app), ("baseline", base)):
+            print(
+                f"{n:>6} {name:>8} {show(f.connect, 's'):>8} "
+                f"{show(percentile(f.acks, 50), 's'):>8} {show(percentile(f.acks, 95), 's'):>8} "
+                f"{show(percentile(f.acks, 99), 's'):>8} "
+                f"{show(percentile(f.delays, 50), 's'):>8} "
+                f"{show(percentile(f.delays, 95), 's'):>8} "
+                f"{show(percentile(f.delays, 99), 's'):>8} {show(f.converged, 's'):>8} "
+                f"{show(f.lost, 'n'):>5} {show(f.cpu_joins + f.cpu_votes, 's'):>7} "
+                f"{show(f.rss / 2**20, 'MiB'):>8}"
+            )
+        print(
+            f"{n:>6} {'ratio':>8} {ratio(app.connect, base.connect):>8} "
+            + " ".join(
+                f"{ratio(percentile(app.acks, q), percentile(base.acks, q)):>8}"
+                for q in (50, 95, 99)
+            )
+            + " "
+            + " ".join(
+                f"{ratio(percentile(app.delays, q), percentile(base.delays, q)):>8}"
+                for q in (50, 95, 99)
+            )
+            + f" {ratio(app.converged, base.converged):>8} {'':>5} "
+            f"{ratio(app.cpu_joins + app.cpu_votes, base.cpu_joins + base.cpu_votes):>7} "
+            f"{ratio(app.rss, base.rss):>8}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(s) for s in text.split(",")],
+        default=SIZES,
+        help="phones per run, comma-separated (default 500,1000,2000,5000)",
+    )
+    parser.add_argument("--async-mode", choices=["eventlet", "gevent"], default="eventlet")
+    parser.add_argument("--ramp", type=float, default=500, help="joins per second (500)")
+    parser.add_argument("--window", type=float, default=10, help="votes within (10 s)")
+    parser.add_argument("--harsh", action="store_true", help="votes within 2 s")
+    parser.add_argument("--workers", type=int, default=0, help="load-generator processes")
+    parser.add_argument("--live", action="store_true", help="show results while people vote")
+    parser.add_argument("--quick", action="store_true", help="300 phones, votes within 3 s")
+    args = parser.parse_args(argv)
+    if args.harsh:
+        args.window = 2.0
+    if args.quick:
+        args.sizes, args.window = [300], 3.0
+    loadgen.raise_file_limit(4096)
+    print(
+        f"bench.scale: {platform.node()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {args.async_mode}, ramp {args.ramp:g}/s, "
+        f"{FACTORS} factors, dots budget {BUDGET} cap {CAP}; load average "
+        f"{os.getloadavg()[0]:.2f} at start"
+    )
+    results = []
+    for n in args.sizes:
+        app = run("app", n, args)
+        base = run("baseline", n, args)
+        print_block(n, app, base, args)
+        results.append((n, app, base))
+    print_summary(results)
+
+
+if __name__ == "__main__":
+    main()

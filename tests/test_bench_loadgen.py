@@ -1,0 +1,71 @@
+"""The scale benchmark's own parts: its raw Socket.IO client speaks the same packets as
+python-socketio and python-engineio, and vote → board delays are matched to the right board
+state. (The benchmark's figures are printed by `python -m bench.scale`, never asserted.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engineio import packet as eio
+from socketio import packet as sio
+
+from bench.loadgen import decode, encode_connect, encode_event
+from bench.scale import board_delays
+
+
+def wire(packet_type: int, data: Any = None, ack_id: int | None = None) -> str:
+    """A Socket.IO packet on the default namespace as python-socketio puts it on the wire."""
+    encoded = sio.Packet(packet_type, data=data, id=ack_id).encode()
+    return str(eio.Packet(eio.MESSAGE, data=encoded).encode())
+
+
+def test_what_the_phones_send_is_what_python_socketio_would_send() -> None:
+    auth = {"code": "K7M3QZ", "view": "phone"}
+    assert encode_connect(auth) == wire(sio.CONNECT, auth)
+    ballot = {"command_id": "v1", "round_id": 3, "entries": {"41": 2, "57": 1}}
+    assert encode_event("ballot.submit", ballot, 12) == wire(
+        sio.EVENT, ["ballot.submit", ballot], 12
+    )
+    assert encode_event("state.get", {}) == wire(sio.EVENT, ["state.get", {}])
+    # What the server reads back: the event, its data and the id to acknowledge.
+    parsed = sio.Packet(encoded_packet=encode_event("ballot.submit", ballot, 0)[1:])
+    assert (parsed.packet_type, parsed.id, parsed.data) == (
+        sio.EVENT,
+        0,
+        ["ballot.submit", ballot],
+    )
+
+
+def test_what_the_server_sends_is_decoded() -> None:
+    opened = decode(str(eio.Packet(eio.OPEN, {"sid": "a", "pingInterval": 25000}).encode()))
+    assert opened.kind == "open" and opened.data()["pingInterval"] == 25000
+    assert decode(str(eio.Packet(eio.PING).encode())).kind == "ping"
+    assert decode(wire(sio.CONNECT, {"sid": "b"})).kind == "connect"
+    refused = decode(wire(sio.CONNECT_ERROR, {"message": "not_joined"}))
+    assert refused.kind == "connect_error" and refused.data() == {"message": "not_joined"}
+
+    state = {"version": 7, "title": 'Tricky "quoted" ] [ text', "n": [1, 2]}
+    event = decode(wire(sio.EVENT, ["state", state]))
+    assert (event.kind, event.event, event.ack_id, event.data()) == ("event", "state", None, state)
+    answer = {"ok": True, "version": 9, "data": {"round_id": 3}}
+    ack = decode(wire(sio.ACK, [answer], 123))
+    assert (ack.kind, ack.ack_id, ack.data()) == ("ack", 123, answer)
+
+
+@pytest.mark.parametrize("frame", ["", "9", "45[]", '42/admin,["x"]', "42{}"])
+def test_what_the_client_cannot_read_is_an_error(frame: str) -> None:
+    with pytest.raises(ValueError):
+        decode(frame)
+
+
+def test_a_vote_reaches_the_board_with_the_first_state_that_includes_it() -> None:
+    # A presence-only resend may carry an older version than one already shown.
+    arrivals = [(1.0, 5), (1.1, 3), (1.2, 9), (1.3, 9)]
+    acks = [(0.95, 4), (1.05, 5), (1.0, 8), (1.25, 9), (1.3, 10)]
+    delays = board_delays(acks, arrivals)
+    assert delays[0] == pytest.approx(0.05)
+    assert delays[1] == 0.0  # the board had it before the phone had its ack
+    assert delays[2] == pytest.approx(0.2)
+    assert delays[3] == 0.0
+    assert delays[4] is None  # never shown
