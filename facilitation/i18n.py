@@ -7,10 +7,11 @@ at set-up). A person's own choice wins; else the workshop's language; else the b
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, force_locale, gettext
+from flask_babel import Babel, force_locale, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from .domain import LANGUAGES
@@ -103,7 +104,13 @@ def localise(answer: dict[str, Any], language: str | None = None) -> dict[str, A
 
 def client_messages() -> dict[str, Any]:
     """The words the browser scripts show, in the current language. Placeholders are
-    %(name)s; plural pairs are [one, other]."""
+    %(name)s; plural pairs are [one, other]. Made once per language: every page has them,
+    and a room of phones joins at once."""
+    return _client_messages(str(get_locale()))
+
+
+@functools.cache
+def _client_messages(language: str) -> dict[str, Any]:
     return {
         "steps": {
             "prepare": gettext("Preparing"),
