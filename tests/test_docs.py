@@ -33,3 +33,19 @@ def test_the_readme_documents_every_setting() -> None:
     settings = set(re.findall(r'os\.environ\.get\("(\w+)"\)|_(?:int|float)\("(\w+)"', config))
     names = {a or b for a, b in settings}
     assert names and all(f"`{name}`" in readme for name in names), names
+
+
+def test_every_test_security_md_names_exists() -> None:
+    security = (ROOT / "docs" / "security.md").read_text()
+    files = set(re.findall(r"`(tests/[\w/]+\.py)", security))
+    assert len(files) > 8
+    missing_files = sorted(f for f in files if not (ROOT / f).exists())
+    assert not missing_files, f"docs/security.md names missing files: {missing_files}"
+    defined = {
+        name
+        for path in (ROOT / "tests").rglob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)
+    }
+    named = set(re.findall(r"::(test_\w+)", security))
+    assert len(named) > 20
+    assert not sorted(named - defined), f"docs/security.md names missing tests: {named - defined}"
