@@ -3,6 +3,7 @@ presence."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from facilitation.broadcast import CONSOLE, PHONE, Broadcaster, Connection, Presence
@@ -136,3 +137,61 @@ def test_a_deleted_workshops_screens_are_told_once(samsyn: Any) -> None:
         "phone:999999",
     ]
     assert [event for event, _, _ in t.emitter.sent] == ["deleted"] * 3
+
+
+def run(t: Setup, actor: Actor, name: str, **payload: Any) -> dict[str, Any]:
+    answer = t.services.execute(actor, name, {"command_id": uuid.uuid4().hex, **payload})
+    assert answer["ok"], answer
+    data: dict[str, Any] = answer["data"]
+    return data
+
+
+def test_a_tick_gives_each_of_many_voters_their_own_view(samsyn: Any) -> None:
+    """The personal views of a whole tick are read together; each still gets only their
+    own ballot and their own proposals."""
+    t = Setup(samsyn)
+    facilitator = Actor(Role.FACILITATOR, t.code, secret=t.secret)
+    run(t, facilitator, "step.set", step="complete")
+    people = {}
+    for name in ("anna", "bo", "cia", "dan"):
+        _, participant_id = t.services.join(t.code, name)
+        people[name] = (participant_id, Actor(Role.PARTICIPANT, t.code, token=name))
+    category = t.services.snapshot(facilitator, "console")["state"]["categories"][0]["id"]
+    for name in ("anna", "bo"):
+        run(t, people[name][1], "factor.propose", title=f"{name}s idé", category_id=category)
+    factors = [f["id"] for f in t.services.snapshot(facilitator, "console")["state"]["factors"]]
+    run(t, facilitator, "step.set", step="prioritise")
+    round_id = run(t, facilitator, "round.open", method="dots", budget=3, cap=3)["round_id"]
+    ballots = {"anna": {str(factors[0]): 3}, "bo": {str(factors[1]): 2}, "cia": {}}
+    for name, entries in ballots.items():
+        if entries:
+            run(t, people[name][1], "ballot.submit", round_id=round_id, entries=entries)
+    t.emitter.sent.clear()
+    t.changed({participant_id for participant_id, _ in people.values()})
+    t.broadcaster.tick(0.0)
+    for name, (participant_id, _) in people.items():
+        (me,) = t.emitter.to(f"participant:{participant_id}")
+        assert me["ballot"] == {"round_id": round_id, "entries": ballots.get(name, {})}
+        assert [p["title"] for p in me["proposals"]] == (
+            [f"{name}s idé"] if name in ("anna", "bo") else []
+        )
+
+
+def test_resync_sends_every_screen_here_its_whole_state(samsyn: Any) -> None:
+    """After the message queue was away: boards, consoles and phones of every workshop
+    connected here get the state again (even unchanged), and each participant their own."""
+    t = Setup(samsyn)
+    _, participant_id = t.services.join(t.code, "anna")
+    actor = Actor(Role.PARTICIPANT, t.code, token="anna")
+    t.presence.add("s1", Connection(actor, PHONE, t.workshop_id, "sv", participant_id))
+    facilitator = Actor(Role.FACILITATOR, t.code, secret=t.secret)
+    t.presence.add("s2", Connection(facilitator, CONSOLE, t.workshop_id, "sv"))
+    t.changed()
+    t.broadcaster.flush()
+    t.emitter.sent.clear()
+    t.broadcaster.flush()
+    assert t.emitter.sent == []  # nothing changed: nothing sent
+    t.broadcaster.resync()
+    t.broadcaster.flush()
+    assert len(t.to("board")) == len(t.to("console")) == len(t.to("phone")) == 1
+    assert len(t.emitter.to(f"participant:{participant_id}")) == 1

@@ -7,6 +7,7 @@ data only — no UI text — so clients render them in their own language.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -276,50 +277,61 @@ def _person(p: models.Participant | None) -> dict[str, Any] | None:
 
 
 def _own_entries(
-    s: Session, round_: models.Round, participant: models.Participant
-) -> dict[str, Any]:
+    s: Session, round_: models.Round, participant_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Each participant's answers in the round, as clients get them (empty if none)."""
     rows = s.execute(
-        select(models.BallotEntry.factor_id, models.BallotEntry.value, models.BallotEntry.value2)
+        select(
+            models.Ballot.participant_id,
+            models.BallotEntry.factor_id,
+            models.BallotEntry.value,
+            models.BallotEntry.value2,
+        )
         .join(models.Ballot)
-        .where(models.Ballot.round_id == round_.id, models.Ballot.participant_id == participant.id)
+        .where(
+            models.Ballot.round_id == round_.id, models.Ballot.participant_id.in_(participant_ids)
+        )
     ).all()
-    entries: dict[int, Answer] = {f: v if v2 is None else (v, v2) for f, v, v2 in rows}
-    return entries_out(Method(round_.method), entries)
+    answers: dict[int, dict[int, Answer]] = defaultdict(dict)
+    for participant_id, factor, v, v2 in rows:
+        answers[participant_id][factor] = v if v2 is None else (v, v2)
+    method = Method(round_.method)
+    return {p: entries_out(method, answers.get(p, {})) for p in participant_ids}
 
 
 def personal_views(
     s: Session, w: models.Workshop, participant_ids: set[int]
 ) -> dict[int, dict[str, Any]]:
-    """The personal views of these participants of the workshop, by participant id."""
-    people = s.scalars(
-        select(models.Participant).where(
-            models.Participant.id.in_(participant_ids), models.Participant.workshop_id == w.id
+    """The personal views of these participants of the workshop, by participant id: a
+    participant's number and nickname, their ballot in the round shown (and, while it is
+    open, their answer in the round it revises), and the factors they proposed with what
+    became of them. The same few queries for one participant or for a whole room."""
+    if not participant_ids:
+        return {}
+    people = list(
+        s.scalars(
+            select(models.Participant).where(
+                models.Participant.id.in_(participant_ids), models.Participant.workshop_id == w.id
+            )
         )
     )
-    return {p.id: personal_view(s, w, p) for p in people}
-
-
-def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict[str, Any]:
-    """A participant's own: their number and nickname, their ballot in the round shown (and,
-    while it is open, their answer in the round it revises), and the factors they proposed
-    with what became of them."""
+    ids = [p.id for p in people]
     rounds = _rounds(s, w)
     round_ = shown_round(rounds, Step(w.step))
-    ballot = previous_ballot = None
+    own = previous_own = None
+    previous = None
     if round_ is not None:
-        ballot = {"round_id": round_.id, "entries": _own_entries(s, round_, p)}
+        own = _own_entries(s, round_, ids)
         previous = previous_round(rounds, round_)
         if round_.state == RoundState.OPEN and previous is not None:
-            previous_ballot = {"round_id": previous.id, "entries": _own_entries(s, previous, p)}
-    proposals = s.scalars(
-        select(models.Factor).where(models.Factor.proposed_by_id == p.id).order_by(models.Factor.id)
-    )
-    return {
-        "version": w.version,
-        "participant": {"number": p.number, "nickname": p.nickname},
-        "ballot": ballot,
-        "previous_ballot": previous_ballot,
-        "proposals": [
+            previous_own = _own_entries(s, previous, ids)
+    proposals: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for f in s.scalars(
+        select(models.Factor)
+        .where(models.Factor.proposed_by_id.in_(ids))
+        .order_by(models.Factor.id)
+    ):
+        proposals[f.proposed_by_id].append(  # type: ignore[index]
             {
                 "id": f.id,
                 "title": f.title,
@@ -327,9 +339,30 @@ def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict
                 "status": f.status,
                 "removal_reason": f.removal_reason,
             }
-            for f in proposals
-        ],
+        )
+    return {
+        p.id: {
+            "version": w.version,
+            "participant": {"number": p.number, "nickname": p.nickname},
+            "ballot": (
+                {"round_id": round_.id, "entries": own[p.id]}
+                if round_ is not None and own is not None
+                else None
+            ),
+            "previous_ballot": (
+                {"round_id": previous.id, "entries": previous_own[p.id]}
+                if previous is not None and previous_own is not None
+                else None
+            ),
+            "proposals": proposals.get(p.id, []),
+        }
+        for p in people
     }
+
+
+def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict[str, Any]:
+    """One participant's own view (see `personal_views`)."""
+    return personal_views(s, w, {p.id})[p.id]
 
 
 def _answers(
