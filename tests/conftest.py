@@ -188,6 +188,22 @@ class Room:
     def flush(self) -> None:
         self.app.extensions["samsyn"].broadcaster.flush()
 
+    def run_round(self, method: str, answers: list[dict[int, Any]], **settings: Any) -> int:
+        """Open a round, let the first phones answer (one answer each), close and reveal it;
+        the round's id."""
+        assert len(answers) <= len(self.phones)
+        round_id = self.ok(self.console, "round.open", method=method, **settings)["round_id"]
+        for phone, entries in zip(self.phones, answers, strict=False):
+            self.ok(
+                phone,
+                "ballot.submit",
+                round_id=round_id,
+                entries={str(f): v for f, v in entries.items()},
+            )
+        self.ok(self.console, "round.close", round_id=round_id)
+        self.ok(self.console, "round.reveal", round_id=round_id)
+        return int(round_id)
+
     def latest(self, client: SocketIOTestClient, event: str = "state") -> dict[str, Any]:
         """The newest message of `event` the client received (after a flush)."""
         received = [m for m in client.get_received() if m["name"] == event]

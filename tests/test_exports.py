@@ -31,20 +31,6 @@ FACTORS = [
 ]
 
 
-def run(room: Room, method: str, answers: list[dict[int, Any]], **settings: Any) -> int:
-    round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
-    for phone, entries in zip(room.phones, answers, strict=True):
-        room.ok(
-            phone,
-            "ballot.submit",
-            round_id=round_id,
-            entries={str(f): v for f, v in entries.items()},
-        )
-    room.ok(room.console, "round.close", round_id=round_id)
-    room.ok(room.console, "round.reveal", round_id=round_id)
-    return int(round_id)
-
-
 @pytest.fixture
 def held(make_room: Any) -> Room:
     """A workshop after every kind of round, with a removed and a merged factor and a proxy."""
@@ -63,15 +49,15 @@ def held(make_room: Any) -> Room:
         )
     )
     room.ok(room.console, "step.set", step="prune")
-    run(room, "keep_remove", [{k: "remove"}, {k: "remove", u: "keep"}, {k: "keep"}])
+    room.run_round("keep_remove", [{k: "remove"}, {k: "remove", u: "keep"}, {k: "keep"}])
     room.ok(room.console, "factor.remove", factor_id=k, reason="=SUM(A1) två av tre")
     room.ok(room.console, "factor.merge", factor_id=ids["Urbanisation"], into_id=u)
     room.ok(room.console, "proxy.add", label="Gunnel")
     room.ok(room.console, "step.set", step="prioritise")
-    run(room, "dots", [{u: 2, a: 1}, {u: 3}, {evil: 1}], budget=3, cap=3)
-    run(room, "rating", [{u: 5, a: 2}, {u: 4, a: "no_opinion"}, {u: 4, a: 3}])
-    run(room, "ranking", [{u: 1, a: 2}, {a: 1, u: 2}, {u: 1}], top_k=2)
-    run(room, "matrix", [{u: [5, 1]}, {u: [4, 2]}, {u: [5, 2]}])
+    room.run_round("dots", [{u: 2, a: 1}, {u: 3}, {evil: 1}], budget=3, cap=3)
+    room.run_round("rating", [{u: 5, a: 2}, {u: 4, a: "no_opinion"}, {u: 4, a: 3}])
+    room.run_round("ranking", [{u: 1, a: 2}, {a: 1, u: 2}, {u: 1}], top_k=2)
+    room.run_round("matrix", [{u: [5, 1]}, {u: [4, 2]}, {u: [5, 2]}])
     return room
 
 
@@ -112,7 +98,7 @@ def test_an_english_csv_uses_commas_and_points(make_room: Any) -> None:
     room.phones = [room.phone()[1] for _ in range(3)]
     room.ok(room.console, "step.set", step="prune")
     ageing = room.factor("Ageing")
-    run(room, "keep_remove", [{ageing: "keep"}, {ageing: "keep"}, {ageing: "remove"}])
+    room.run_round("keep_remove", [{ageing: "keep"}, {ageing: "keep"}, {ageing: "remove"}])
     text = export(room, "csv").data.decode("utf-8")[1:]
     row = next(csv.DictReader(io.StringIO(text)))
     assert (row["Agreement"], row["Status"], row["Method"]) == ("0.6667", "kept", "Keep or remove")

@@ -64,19 +64,6 @@ def description_of(index: int) -> str:
     return f"{HOSTILE[(index + 1) % len(HOSTILE)]}\n{HOSTILE[(index + 2) % len(HOSTILE)]}"
 
 
-def run(room: Room, method: str, answers: list[dict[int, Any]], **settings: Any) -> None:
-    round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
-    for phone, entries in zip(room.phones, answers, strict=False):
-        room.ok(
-            phone,
-            "ballot.submit",
-            round_id=round_id,
-            entries={str(f): v for f, v in entries.items()},
-        )
-    room.ok(room.console, "round.close", round_id=round_id)
-    room.ok(room.console, "round.reveal", round_id=round_id)
-
-
 def active_ids(room: Room) -> list[int]:
     factors = room.state(room.console)["state"]["factors"]
     return [f["id"] for f in factors if f["status"] == "active"]
@@ -125,24 +112,27 @@ def hostile(make_room: Any) -> Room:
     ids = {text: room.factor(text) for text in HOSTILE}
     room.ok(room.console, "step.set", step="prune")
     gone, merged = ids["+1+1"], ids["${7*7}"]
-    run(room, "keep_remove", [{f: "remove" if f == gone else "keep" for f in ids.values()}] * 14)
+    room.run_round(
+        "keep_remove", [{f: "remove" if f == gone else "keep" for f in ids.values()}] * 14
+    )
     room.ok(room.console, "factor.remove", factor_id=gone, reason=HOSTILE[6])
     room.ok(room.console, "factor.remove", factor_id=ids["@SUM(A1)"], reason="</para>" + SCRIPT)
     room.ok(room.console, "factor.merge", factor_id=merged, into_id=ids["{{7*7}}"])
     room.ok(room.console, "step.set", step="prioritise")
     live = active_ids(room)
     n = len(live)
-    run(
-        room,
+    room.run_round(
         "dots",
         [{live[i % n]: 2, live[(i + 1) % n]: 1} for i in range(14)],
         budget=3,
         cap=3,
     )
-    run(room, "rating", [{f: 1 + (i + j) % 5 for j, f in enumerate(live)} for i in range(14)])
-    run(room, "ranking", [{live[(i + j) % n]: j + 1 for j in range(3)} for i in range(14)], top_k=3)
-    run(
-        room, "matrix", [{f: [5 - j % 5, 1 + i % 5] for j, f in enumerate(live)} for i in range(14)]
+    room.run_round("rating", [{f: 1 + (i + j) % 5 for j, f in enumerate(live)} for i in range(14)])
+    room.run_round(
+        "ranking", [{live[(i + j) % n]: j + 1 for j in range(3)} for i in range(14)], top_k=3
+    )
+    room.run_round(
+        "matrix", [{f: [5 - j % 5, 1 + i % 5] for j, f in enumerate(live)} for i in range(14)]
     )
     # The title it ends with starts like a formula and holds markup.
     room.ok(room.console, "workshop.configure", title=TITLE)

@@ -66,19 +66,6 @@ def record_of(room: Room) -> dict[str, Any]:
     return room.app.extensions["samsyn"].services.record(room.code)  # type: ignore[no-any-return]
 
 
-def run_round(room: Room, method: str, answers: list[dict[int, Any]], **settings: Any) -> None:
-    round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
-    for phone, entries in zip(room.phones, answers, strict=True):
-        room.ok(
-            phone,
-            "ballot.submit",
-            round_id=round_id,
-            entries={str(f): v for f, v in entries.items()},
-        )
-    room.ok(room.console, "round.close", round_id=round_id)
-    room.ok(room.console, "round.reveal", round_id=round_id)
-
-
 def run_a_whole_workshop(room: Room) -> dict[str, int]:
     """Four phones and a proxy; a proposal merged into its duplicate, a factor removed with a
     reason, and a round of every method."""
@@ -93,18 +80,17 @@ def run_a_whole_workshop(room: Room) -> dict[str, int]:
     dup = room.ok(first, "factor.propose", title="Cities grow", category_id=social)["factor_id"]
     room.ok(room.console, "step.set", step="prune")
     keep_remove = [{u: "keep", k: "remove" if i < 3 else "keep", dup: "keep"} for i in range(4)]
-    run_round(room, "keep_remove", keep_remove)
+    room.run_round("keep_remove", keep_remove)
     room.ok(room.console, "factor.remove", factor_id=k, reason=REASON)
     room.ok(room.console, "factor.merge", factor_id=dup, into_id=u)
     room.ok(room.console, "step.set", step="prioritise")
-    run_round(room, "dots", [{u: 2, a: 1}, {u: 2, e: 1}, {a: 2, u: 1}, {u: 3}], budget=3, cap=3)
+    room.run_round("dots", [{u: 2, a: 1}, {u: 2, e: 1}, {a: 2, u: 1}, {u: 3}], budget=3, cap=3)
     ratings = [{u: 5, a: 3, e: 2}, {u: 4, a: 3, e: "no_opinion"}, {u: 4, a: 2, e: 4}]
-    run_round(room, "rating", [*ratings, {u: 5, a: 3, e: 1}])
+    room.run_round("rating", [*ratings, {u: 5, a: 3, e: 1}])
     orders = [[u, a, e], [u, e, a], [a, u, e], [u, a, e]]
     places = [{f: place for place, f in enumerate(order, start=1)} for order in orders]
-    run_round(room, "ranking", places, top_k=3)
-    run_round(
-        room,
+    room.run_round("ranking", places, top_k=3)
+    room.run_round(
         "matrix",
         [
             {u: [2, 5], a: [4, 4], e: [2, 5]},
@@ -202,8 +188,8 @@ def test_long_titles_emoji_and_letters_outside_the_font(make_room: Any) -> None:
     room.phones = phones
     room.ok(room.console, "step.set", step="prioritise")
     ids = [room.factor(t) for t in (unbroken, "Tillväxt 📈 i regionen 🚀", "Dvořák och Erdős")]
-    run_round(room, "dots", [{ids[0]: 2, ids[1]: 1}, {ids[2]: 3}], budget=3, cap=3)
-    run_round(room, "matrix", [{f: [5, 1] for f in ids}, {f: [4, 2] for f in ids}])
+    room.run_round("dots", [{ids[0]: 2, ids[1]: 1}, {ids[2]: 3}], budget=3, cap=3)
+    room.run_round("matrix", [{f: [5, 1] for f in ids}, {f: [4, 2] for f in ids}])
     record = record_of(room)
     reader, text = read(english_pdf(room.app, record))
     assert len(reader.pages) <= 6

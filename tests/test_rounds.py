@@ -18,16 +18,8 @@ FACTORS = [
 
 def run_round(room: Room, method: str, answers: list[dict[int, Any]], **settings: Any) -> dict:
     """Open a round, let the phones answer, close and reveal; the board's state after."""
-    round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
-    for phone, entries in zip(room.phones, answers, strict=True):
-        room.ok(
-            phone,
-            "ballot.submit",
-            round_id=round_id,
-            entries={str(f): v for f, v in entries.items()},
-        )
-    room.ok(room.console, "round.close", round_id=round_id)
-    room.ok(room.console, "round.reveal", round_id=round_id)
+    assert len(answers) == len(room.phones)
+    room.run_round(method, answers, **settings)
     room.flush()
     return room.latest(room.board)
 

@@ -143,20 +143,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             report.sections.append((f"samsyn server log ({server.async_mode})", server.log()))
 
 
-@pytest.fixture(params=ASYNC_MODES)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    """A running server (eventlet, then gevent) on its own database; its base URL is
-    `server.url`. Stopped at the end; its log is printed when the test fails."""
-    mode: str = request.param
-    if importlib.util.find_spec(mode) is None:
-        unavailable(mode)
-    instance = Server(mode, tmp_path)
+@contextlib.contextmanager
+def running(request: pytest.FixtureRequest, instance: Server) -> Iterator[Server]:
+    """The server started, its log attached to the test's report if it fails; stopped at
+    the end."""
     request.node._samsyn_servers = [instance]  # type: ignore[attr-defined]
     instance.start()
     try:
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(params=ASYNC_MODES)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A running server (eventlet, then gevent) on its own database; its base URL is
+    `server.url`."""
+    mode: str = request.param
+    if importlib.util.find_spec(mode) is None:
+        unavailable(mode)
+    with running(request, Server(mode, tmp_path)) as instance:
+        yield instance
 
 
 @pytest.fixture
@@ -164,15 +171,11 @@ def database_server(
     request: pytest.FixtureRequest, tmp_path: Path, database_url: str
 ) -> Iterator[Server]:
     """A running eventlet server on SQLite, then on PostgreSQL (where every query lets other
-    greenlets run). Stopped at the end; its log is printed when the test fails."""
+    greenlets run)."""
     instance = Server("eventlet", tmp_path)
     instance.env["DATABASE_URL"] = database_url
-    request.node._samsyn_servers = [instance]  # type: ignore[attr-defined]
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
+    with running(request, instance) as started:
+        yield started
 
 
 @pytest.fixture
