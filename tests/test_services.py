@@ -3,17 +3,22 @@ their acknowledgements, idempotency, authorisation, and what bad input leaves be
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from facilitation import models
+from facilitation import services as services_module
 from facilitation.domain import DomainError, Role, SeedFactor
-from facilitation.services import Actor, Change, Services
+from facilitation.services import COMMANDS, Actor, Change, Services
 
 
 class Recorder:
@@ -514,3 +519,160 @@ def test_a_refusal_is_recorded_before_a_duplicate_can_run(
     assert first["error"]["code"] == "round_open"
     assert duplicates == [first]
     assert count(world.services, models.Round) == 1
+
+
+class Held:
+    """Holds the next transaction open until released, so that commands queue behind it."""
+
+    def __init__(self, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.transactions = 0
+        write = world.services.db.write
+
+        @contextmanager
+        def counted() -> Iterator[Any]:
+            self.transactions += 1
+            with write() as s:
+                if self.transactions == 1:
+                    self.entered.set()
+                    assert self.release.wait(10)
+                yield s
+
+        monkeypatch.setattr(world.services.db, "write", counted)
+
+
+def in_threads(work: list[Any]) -> list[threading.Thread]:
+    threads = [threading.Thread(target=w) for w in work]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@pytest.mark.parametrize("batch_max", [200, 3])
+def test_commands_that_wait_together_run_in_one_transaction(
+    world: World, monkeypatch: pytest.MonkeyPatch, batch_max: int
+) -> None:
+    """Ten ballots arriving while a transaction runs are run together in the next one (or,
+    beyond the most a transaction takes, in as few as fit), each with its own version and
+    answer, in the order they arrived; the same answers and tally as one by one."""
+    monkeypatch.setattr(services_module, "BATCH_MAX", batch_max)
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, b) = world.ids()
+    people = [world.participant(f"p{i}") for i in range(10)]
+    start = world.version()
+    held = Held(world, monkeypatch)
+    answers: dict[int, Any] = {}
+    first = in_threads([lambda: world.ok(world.facilitator, "timer.set", seconds=60)])
+    assert held.entered.wait(10)
+    votes = []
+    for i, person in enumerate(people):
+        entries = {str(a if i % 2 else b): 1 + i % 3}
+        votes += in_threads(
+            [
+                lambda i=i, person=person, entries=entries: answers.__setitem__(
+                    i, world.run(person, "ballot.submit", round_id=round_id, entries=entries)
+                )
+            ]
+        )
+        time.sleep(0.02)  # arrive one after the other
+    held.release.set()
+    for thread in first + votes:
+        thread.join(10)
+    assert held.transactions == 1 + math.ceil(10 / batch_max)
+    assert all(answers[i]["ok"] for i in range(10)), answers
+    assert [answers[i]["version"] for i in range(10)] == list(range(start + 2, start + 12))
+    with world.services.db.read() as s:
+        total = s.scalar(select(func.sum(models.BallotEntry.value)))
+    assert total == sum(1 + i % 3 for i in range(10))
+
+
+def test_a_bug_in_one_command_of_a_batch_fails_only_that_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna, bo = world.participant("anna"), world.participant("bo")
+    held = Held(world, monkeypatch)
+    rename = COMMANDS["participant.rename"]
+
+    def broken(tx: Any, payload: Any) -> dict[str, Any]:
+        tx.participant.nickname = "half done"
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(COMMANDS, "participant.rename", dataclasses.replace(rename, run=broken))
+    outcomes: dict[str, Any] = {}
+
+    def attempt(key: str, call: Any) -> None:
+        try:
+            outcomes[key] = call()
+        except RuntimeError as error:
+            outcomes[key] = error
+
+    threads = in_threads([lambda: world.ok(world.facilitator, "timer.set", seconds=60)])
+    assert held.entered.wait(10)
+    threads += in_threads(
+        [
+            lambda: attempt("bug", lambda: world.run(anna, "participant.rename", nickname="x")),
+            lambda: attempt(
+                "vote",
+                lambda: world.run(bo, "ballot.submit", round_id=round_id, entries={str(a): 2}),
+            ),
+        ]
+    )
+    time.sleep(0.1)
+    held.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert held.transactions == 2
+    assert isinstance(outcomes["bug"], RuntimeError)
+    assert outcomes["vote"]["ok"]
+    with world.services.db.read() as s:
+        assert (
+            s.scalar(select(models.Participant.nickname).where(models.Participant.token == "anna"))
+            is None
+        )
+    assert count(world.services, models.Ballot) == 1
+
+
+def test_when_a_batch_cannot_commit_none_of_its_commands_is_answered_ok(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    write = world.services.db.write
+
+    @contextmanager
+    def failing() -> Iterator[Any]:
+        with write() as s:
+            yield s
+            raise OperationalError("COMMIT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(world.services.db, "write", failing)
+    with pytest.raises(OperationalError):
+        world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    monkeypatch.undo()
+    assert count(world.services, models.Ballot) == 0
+
+
+def test_every_command_of_a_crowd_is_answered_whoever_takes_the_turn(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty threads racing to queue and to take the turn, a transaction taking two
+    commands at most: whoever runs a transaction, every command is run once and answered."""
+    monkeypatch.setattr(services_module, "BATCH_MAX", 2)
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    people = [world.participant(f"p{i}") for i in range(30)]
+    answers: list[Any] = []
+
+    def vote(person: Actor) -> None:
+        for k in range(5):
+            entries = {str(a): 1 + k % 3}
+            answers.append(world.run(person, "ballot.submit", round_id=round_id, entries=entries))
+
+    for thread in in_threads([lambda p=p: vote(p) for p in people]):
+        thread.join(30)
+    assert len(answers) == 150 and all(answer["ok"] for answer in answers), answers[:3]
+    with world.services.db.read() as s:
+        assert s.scalar(select(func.sum(models.BallotEntry.value))) == 30 * (1 + 4 % 3)

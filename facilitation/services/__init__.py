@@ -8,6 +8,7 @@ Socket.IO. Socket handlers and HTTP views call `Services` and nothing below it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,20 +82,45 @@ def validation_error(exc: ValidationError) -> dict[str, Any]:
     return error_answer(error.at(field))
 
 
+# The most commands one transaction runs: bounds the wait of the first in line.
+BATCH_MAX = 200
+
+
+@dataclass
+class _Pending:
+    """A command waiting for its turn, then for the transaction that runs it."""
+
+    actor: Actor
+    name: str
+    payload: Any
+    answer: dict[str, Any] | None = None
+    error: Exception | None = None
+
+
 class Services:
     """The use cases, bound to a database and to whoever listens for changes."""
 
     def __init__(self, db: Database, publisher: Publisher) -> None:
         self.db = db
         self.publisher = publisher
+        self._waiting: list[_Pending] = []
+        self._waiting_lock = threading.Lock()
+        # Reentrant: a use case's caller may run another command from within (tests do).
+        self._turn = threading.RLock()
 
     # --- Commands -----------------------------------------------------------------------
 
     def execute(self, actor: Actor, name: str, raw: Any) -> dict[str, Any]:
-        """Run one client command and return its answer (the acknowledgement).
+        """Run one client command and return its answer (the acknowledgement), sent only
+        after the command's transaction has committed.
 
         A command id already answered for this actor gets the stored answer again and
         changes nothing, so a phone may safely resend after a reconnect.
+
+        Commands arriving while another transaction runs wait together, and the next of
+        them to get its turn runs them all in one transaction (each in a savepoint of its
+        own, the workshops locked once, in one order): under load, one commit serves many
+        commands; alone, a command runs at once.
         """
         spec = COMMANDS.get(name)
         if spec is None:
@@ -104,44 +130,83 @@ class Services:
             return payload
         if actor.role is not spec.role:
             return error_answer(DomainError("forbidden", N_("You may not do that.")))
+        pending = _Pending(actor, name, payload)
+        with self._waiting_lock:
+            self._waiting.append(pending)
+        with self._turn:
+            while pending.answer is None and pending.error is None:
+                with self._waiting_lock:
+                    batch = self._waiting[:BATCH_MAX]
+                    del self._waiting[:BATCH_MAX]
+                self._run_batch(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.answer is not None
+        return pending.answer
+
+    def _run_batch(self, batch: list[_Pending]) -> None:
+        """Run waiting commands in one transaction; each gets its answer or its error."""
+        # Grouped by workshop in one order (PostgreSQL row locks taken in the same order by
+        # every process cannot deadlock), in order of arrival within a workshop.
+        batch = sorted(batch, key=lambda p: p.actor.code)
+        changes: list[Change] = []
         try:
             with self.db.write() as s:
-                workshop = lock_workshop(s, actor.code)
-                if workshop is None:
-                    raise DomainError(
-                        "unknown_workshop", N_("There is no workshop with that code.")
-                    )
-                participant = self._authorise(s, workshop, actor)
-                workshop_id = workshop.id
-                key = f"p{participant.id}" if participant else "f"
-                stored = s.scalar(
-                    select(models.CommandRecord.answer).where(
-                        models.CommandRecord.workshop_id == workshop.id,
-                        models.CommandRecord.actor == key,
-                        models.CommandRecord.command_id == payload.command_id,
-                    )
-                )
-                if stored is not None:
-                    return dict(stored)
-                tx = Tx(s, workshop, actor, participant)
-                try:
-                    # A refusal undoes the command's changes (back to the savepoint) and is
-                    # recorded in this transaction, under the workshop's lock: a duplicate
-                    # cannot run between the refusal and its record.
-                    with s.begin_nested():
-                        if workshop.step == Step.CLOSED and name not in _ALLOWED_WHEN_CLOSED:
-                            raise DomainError("workshop_closed", N_("The workshop is closed."))
-                        data = spec.run(tx, payload)
-                        bump(workshop)
-                    answer = {"ok": True, "version": workshop.version, "data": data}
-                except DomainError as error:
-                    answer = error_answer(error)
-                s.add(_record(workshop_id, key, payload.command_id, answer))
+                locked: dict[str, models.Workshop | None] = {}
+                for pending in batch:
+                    try:
+                        with s.begin_nested():
+                            pending.answer, change = self._run(s, locked, pending)
+                    except DomainError as error:
+                        pending.answer = error_answer(error)
+                    except Exception as error:  # a bug: this command fails, not the others
+                        pending.error = error
+                    else:
+                        if change is not None:
+                            changes.append(change)
+        except Exception as error:  # the commit failed: no command of the batch is done
+            for pending in batch:
+                pending.answer, pending.error = None, error
+            return
+        for change in changes:
+            self.publisher.publish(change)
+
+    def _run(
+        self, s: Any, locked: dict[str, models.Workshop | None], pending: _Pending
+    ) -> tuple[dict[str, Any], Change | None]:
+        """One command inside the batch's transaction: its answer, and what changed."""
+        actor, payload = pending.actor, pending.payload
+        if actor.code not in locked:
+            locked[actor.code] = lock_workshop(s, actor.code)
+        workshop = locked[actor.code]
+        if workshop is None:
+            raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+        participant = self._authorise(s, workshop, actor)
+        key = f"p{participant.id}" if participant else "f"
+        stored = s.scalar(
+            select(models.CommandRecord.answer).where(
+                models.CommandRecord.workshop_id == workshop.id,
+                models.CommandRecord.actor == key,
+                models.CommandRecord.command_id == payload.command_id,
+            )
+        )
+        if stored is not None:
+            return dict(stored), None
+        tx = Tx(s, workshop, actor, participant)
+        try:
+            # A refusal undoes the command's changes (back to the savepoint) and is recorded
+            # in this transaction, under the workshop's lock: a duplicate cannot run between
+            # the refusal and its record.
+            with s.begin_nested():
+                if workshop.step == Step.CLOSED and pending.name not in _ALLOWED_WHEN_CLOSED:
+                    raise DomainError("workshop_closed", N_("The workshop is closed."))
+                data = COMMANDS[pending.name].run(tx, payload)
+                bump(workshop)
+            answer: dict[str, Any] = {"ok": True, "version": workshop.version, "data": data}
         except DomainError as error:
-            return error_answer(error)
-        if answer["ok"]:
-            self.publisher.publish(tx.change)
-        return answer
+            answer = error_answer(error)
+        s.add(_record(workshop.id, key, payload.command_id, answer))
+        return answer, tx.change if answer["ok"] else None
 
     @staticmethod
     def _parse(schema: type[BaseModel], raw: Any) -> Any:
