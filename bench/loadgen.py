@@ -114,7 +114,8 @@ def decode(text: str) -> Packet:
 
 
 class RefusedError(Exception):
-    """The server refused the Socket.IO connection (connect_error) or the join page."""
+    """The server refused the Socket.IO connection (connect_error) or the join page, or
+    closed the connection."""
 
 
 class Client:
@@ -174,7 +175,10 @@ class Client:
         answered = asyncio.get_running_loop().create_future()
         self._acks[ack_id] = answered
         try:
-            await self.ws.send_str(encode_event(event, data, ack_id))
+            try:
+                await self.ws.send_str(encode_event(event, data, ack_id))
+            except aiohttp.ClientError as error:  # the server closed the connection
+                raise RefusedError(f"connection lost: {type(error).__name__}") from None
             return await asyncio.wait_for(answered, timeout)
         finally:
             self._acks.pop(ack_id, None)

@@ -82,8 +82,9 @@ def validation_error(exc: ValidationError) -> dict[str, Any]:
     return error_answer(error.at(field))
 
 
-# The most commands one transaction runs: bounds the wait of the first in line.
-BATCH_MAX = 200
+# The most commands one transaction runs: bounds the wait of the first in line, and how long
+# the event loop runs nothing else (SQLite does not yield to it).
+BATCH_MAX = 50
 
 
 @dataclass
