@@ -85,6 +85,19 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def forget_redis_keys(url: str, prefix: str) -> None:
+    """Delete a test's keys (those starting with its prefix) from a Redis, if it answers."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    except redis.ConnectionError:
+        pass  # stopped by the test: nothing left to delete
+    finally:
+        client.close()
+
+
 def _reset_postgres(url: str) -> None:
     engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:

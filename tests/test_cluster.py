@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+from conftest import forget_redis_keys
 
 from facilitation import cluster
 from facilitation.broadcast import Connection, Presence
@@ -27,11 +28,7 @@ from facilitation.services import Actor
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"samsyn-test-{uuid.uuid4().hex[:8]}"
     yield name
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    forget_redis_keys(redis_url, name)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ disconnects the old screens on both processes.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import re
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 import redis
 import requests
-from conftest import _reset_postgres, unavailable
+from conftest import _reset_postgres, forget_redis_keys, unavailable
 
 from .conftest import ROOT, Clients, Peer, Server, Workshop, create_workshop, free_port
 from .test_server import all_at_once, random_ballot, summed, totals_of
@@ -198,12 +197,7 @@ def deploy(
         for process in processes:
             process.stop()
         for queue in queues:
-            with contextlib.suppress(redis.ConnectionError):
-                client = redis.Redis.from_url(queue)
-                keys = list(client.scan_iter(f"{prefix}:*"))
-                if keys:
-                    client.delete(*keys)
-                client.close()
+            forget_redis_keys(queue, prefix)
 
 
 @pytest.fixture
