@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from facilitation import models
-from facilitation import services as services_module
+from facilitation.services import commands as services_module
 from facilitation.domain import DomainError, Role, SeedFactor
 from facilitation.services import COMMANDS, Actor, Change, Services
 

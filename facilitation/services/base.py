@@ -9,13 +9,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import models
 from ..domain import N_, DomainError, Role, Step
+
+if TYPE_CHECKING:
+    from .voting import BallotBox
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class Publisher(Protocol):
     def publish(self, change: Change) -> None: ...
 
 
+def bump(workshop: models.Workshop) -> None:
+    """Every change raises the workshop's version, in the same transaction."""
+    workshop.version += 1
+    workshop.updated_at = models.utcnow()
+
+
 def new_secret() -> str:
     """A facilitator secret: 256 random bits."""
     return secrets.token_urlsafe(32)
@@ -59,7 +68,8 @@ def secret_matches(secret: str | None, workshop: models.Workshop) -> bool:
 
 
 class Tx:
-    """One use case's transaction: the locked workshop, the actor, the log and the change."""
+    """One use case's transaction: the locked workshop, the actor, the log, the change, and
+    the ballots that the transaction's commands in this workshop write together."""
 
     def __init__(
         self,
@@ -67,11 +77,13 @@ class Tx:
         workshop: models.Workshop,
         actor: Actor,
         participant: models.Participant | None,
+        ballots: BallotBox,
     ) -> None:
         self.session = session
         self.workshop = workshop
         self.actor = actor
         self.participant = participant
+        self.ballots = ballots
         self.change = Change(workshop.id)
 
     @property
@@ -116,16 +128,6 @@ class Tx:
                 models.Round.state == "open",
             )
         ).one_or_none()
-
-    def active_factor_ids(self) -> set[int]:
-        return set(
-            self.session.scalars(
-                select(models.Factor.id).where(
-                    models.Factor.workshop_id == self.workshop.id,
-                    models.Factor.status == "active",
-                )
-            )
-        )
 
     def count_active_factors(self) -> int:
         return (

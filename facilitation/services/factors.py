@@ -142,21 +142,22 @@ def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
     domain.check_merge(
         FactorStatus(source.status), FactorStatus(target.status), same=source.id == target.id
     )
-    moved = 0
+    moved: dict[int, dict[int, ballots.Answer]] = {}
     round_ = tx.open_round()
     if round_ is not None:
         method, settings = Method(round_.method), RoundSettings.from_dict(round_.settings)
         for participant_id, entries in voting.read_ballots(tx.session, round_.id).items():
             if source.id in entries:
-                merged = ballots.merge_entries(method, settings, entries, source.id, target.id)
-                voting.write_ballot(tx.session, round_.id, participant_id, merged)
-                tx.change.participants.add(participant_id)
-                moved += 1
+                moved[participant_id] = ballots.merge_entries(
+                    method, settings, entries, source.id, target.id
+                )
+        voting.write_ballots(tx.session, round_.id, moved)
+        tx.change.participants.update(moved)
     source.status = FactorStatus.MERGED.value
     source.merged_into_id = target.id
-    tx.log("factor.merged", source, into=target.id, into_title=target.title, ballots=moved)
+    tx.log("factor.merged", source, into=target.id, into_title=target.title, ballots=len(moved))
     _touch_proposer(tx, source)
-    return {"factor_id": source.id, "into_id": target.id, "ballots_moved": moved}
+    return {"factor_id": source.id, "into_id": target.id, "ballots_moved": len(moved)}
 
 
 def restore(tx: Tx, p: schemas.FactorRef) -> dict[str, Any]:

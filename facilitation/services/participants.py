@@ -35,6 +35,24 @@ def find(
     ).one_or_none()
 
 
+def find_all(
+    session: Session, workshop: models.Workshop, tokens: set[str | None]
+) -> dict[str, models.Participant]:
+    """The participants of this workshop with these cookie ids, by cookie id."""
+    wanted = {token for token in tokens if token}
+    if not wanted:
+        return {}
+    return {
+        p.token: p
+        for p in session.scalars(
+            select(models.Participant).where(
+                models.Participant.workshop_id == workshop.id,
+                models.Participant.token.in_(wanted),
+            )
+        )
+    }
+
+
 def find_proxy(session: Session, workshop: models.Workshop, number: object) -> models.Participant:
     """The workshop's proxy participant with this number, or an error."""
     proxy = (
