@@ -1,4 +1,5 @@
-"""The tables: workshops and everything that belongs to one.
+"""The tables: workshops and everything that belongs to one; organizers, their sessions, and
+the series of workshops with its factor library.
 
 Layer: persistence. SQLAlchemy 2.0 typed models; status and step columns hold the values of
 the core's enums (domain.py) as strings. Nothing from Flask. The schema itself is owned by
@@ -53,6 +54,13 @@ class Workshop(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the retention command removed what could tell who took part (see retention.py).
     anonymised_at: Mapped[datetime | None]
+    # A workshop of a series (services/series.py): its stakeholder group, e.g. "Companies".
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="SET NULL"), index=True
+    )
+    stakeholder: Mapped[str | None] = mapped_column(String(120))
+    # The organizer account that created it, if one did (the facilitator link works anyway).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("organizers.id", ondelete="SET NULL"))
 
 
 class Category(Base):
@@ -103,6 +111,14 @@ class Factor(Base):
         ForeignKey("participants.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The series library's entry this factor is, across workshops (copied, promoted or
+    # adopted); a merged factor keeps its own, so the merge is on record.
+    library_factor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("library_factors.id", ondelete="SET NULL"), index=True
+    )
+    # The analysis behind it, as the library held it when the workshop began:
+    # [{"text": ..., "url": ...}] (factor_library.py).
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class Round(Base):
@@ -192,3 +208,152 @@ class Deletion(Base):
     participants: Mapped[int]
     factors: Mapped[int]
     rounds: Mapped[int]
+
+
+# --- Organizers and series (issue #7) ------------------------------------------------------
+
+
+class Organizer(Base):
+    """An account that owns series and workshops. The password is stored as an Argon2id hash
+    (services/accounts.py); nothing else is known of the person."""
+
+    __tablename__ = "organizers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As typed, cleaned; `login` is its case-folded form, the one looked up.
+    username: Mapped[str] = mapped_column(String(254))
+    login: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrganizerSession(Base):
+    """One login: the cookie holds a random token, the database its SHA-256. Logging out
+    deletes the row, so a copied cookie is worthless afterwards."""
+
+    __tablename__ = "organizer_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizers.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleGrant(Base):
+    """A workshop's console opened through an organizer's login instead of the facilitator
+    link: valid while that login lives and the organizer may run the workshop."""
+
+    __tablename__ = "console_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("organizer_sessions.id", ondelete="CASCADE"), index=True
+    )
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Series(Base):
+    """Workshops with different stakeholder groups on the same starting factors, and the
+    factor library they start from."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The public follow page's address: random, so that it cannot be guessed, and shown
+    # only while `public` is on.
+    follow_code: Mapped[str] = mapped_column(String(32), unique=True)
+    public: Mapped[bool] = mapped_column(default=False)
+    # Grows with every change of the series itself (its workshops count on their own).
+    version: Mapped[int] = mapped_column(default=1)
+    # The final agreed list, frozen when the organizer concludes the series.
+    final: Mapped[dict[str, Any] | None]
+    concluded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeriesMember(Base):
+    """A co-facilitator of a series: runs its workshops and keeps its library."""
+
+    __tablename__ = "series_members"
+    __table_args__ = (UniqueConstraint("series_id", "organizer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    organizer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(Base):
+    """A link that makes its holder a co-facilitator of a series (with a new account, or
+    their own): used once, for a limited time; only its SHA-256 is kept."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+
+class LibraryCategory(Base):
+    __tablename__ = "library_categories"
+    __table_args__ = (UniqueConstraint("series_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(60))
+
+
+class LibraryFactor(Base):
+    """A starting factor of a series, with its evidence; a new workshop of the series copies
+    every one not retired, each copy linked back (factors.library_factor_id)."""
+
+    __tablename__ = "library_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("library_categories.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # "template", "added", "imported" or "promoted" (from a workshop).
+    origin: Mapped[str] = mapped_column(String(20))
+    promoted_from_workshop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workshops.id", ondelete="SET NULL")
+    )
+    # Retired factors stay for the workshops that had them; new workshops leave them out.
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeriesLogEntry(Base):
+    """The series' own log: library changes, workshops added, the conclusion, with the role
+    that made each (owner or co-facilitator), never who."""
+
+    __tablename__ = "series_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
