@@ -18,12 +18,13 @@ from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, i18n, ops, realtime, security, views
+from . import api, cli, i18n, ops, organizers, realtime, security, series_views, views
 from .broadcast import Broadcaster, Presence
 from .cluster import Alone, QueueManager, RedisCluster
 from .config import INSTANCE, ROOT, Config, instance_secret_key
 from .db import Database
 from .extension import Samsyn
+from .follow import Fanout, Followers
 from .limits import TokenBucket
 from .metrics import Metrics
 from .realtime import socketio
@@ -80,7 +81,10 @@ def create_app(config: Config | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
-    services = Services(db, broadcaster)
+    # The follow pages of series hear of every change too (follow.py).
+    followers = Followers(socketio, cluster)
+    services = Services(db, Fanout(broadcaster, followers))
+    followers.services = services
     app.extensions["samsyn"] = Samsyn(
         db,
         services,
@@ -89,6 +93,9 @@ def create_app(config: Config | None = None) -> Flask:
         command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
         join_limit=TokenBucket(1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
         metrics=metrics,
+        # Wrong organizer passwords: 5 at once, then one a minute, per username and address.
+        login_limit=TokenBucket(1 / 60, 5),
+        followers=followers,
     )
 
     Compress(app)
@@ -99,9 +106,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(organizers.bp)
+    app.register_blueprint(series_views.bp)
+    app.cli.add_command(cli.create_organizer)
     _register_error_pages(app)
     if config.START_BROADCASTER:
         broadcaster.start()
+        followers.start()
         socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
     return app
 

@@ -68,3 +68,27 @@ def retention(days: int | None, action: str | None, dry_run: bool) -> None:
     else:
         log.info("retention: %s %s", what, verb)
         click.echo(f"{what} {verb}.")
+
+
+@main.command("create-organizer")
+@click.argument("username")
+@click.password_option(help="The password (asked for twice, not shown, when not given).")
+def create_organizer(username: str, password: str) -> None:
+    """Create an organizer account (the first one, or another).
+
+    Also `flask --app facilitation create-organizer USERNAME`. Organizers log in at /login,
+    own series of workshops and invite co-facilitators.
+    """
+    from .domain import DomainError
+
+    config = Config()
+    logs.configure(config)
+    db = Database(config.DATABASE_URL)
+    db.migrate()
+    try:
+        Services(db, _NoScreens()).create_organizer(username, password)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        db.dispose()
+    click.echo(f"Organizer {username!r} created. Log in at /login.")

@@ -1,5 +1,6 @@
 """Exports of a workshop's record: the table of results (shared by the CSV and the Excel
-workbook), the CSV, the JSON document, and the archive of every format.
+workbook), the CSV, the JSON document, and the archive of every format; and the same for a
+series' combined picture (a row per library factor, the workshops side by side).
 
 Layer: edge formatting. Takes the record built by the services (plain data) and writes it;
 no database, no Flask. Text that a spreadsheet would run as a formula is neutralised.
@@ -57,6 +58,25 @@ WORDS = {
         "rating": N_("Rating"),
         "ranking": N_("Ranking"),
         "matrix": N_("Impact and uncertainty"),
+    },
+    # A library factor in one workshop (combined.py), and how the workshops compare.
+    "fate": {
+        "kept": N_("kept"),
+        "removed": N_("removed"),
+        "merged": N_("merged"),
+        "absent": N_("not in this workshop"),
+        "hidden": N_("not on the board"),
+    },
+    "tier": {
+        "high": N_("high"),
+        "medium": N_("middle"),
+        "low": N_("low"),
+        "removed": N_("removed"),
+    },
+    "agreement": {
+        "agree": N_("The groups agree"),
+        "partly": N_("The groups partly agree"),
+        "differ": N_("The groups differ"),
     },
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -188,3 +208,84 @@ def to_archive(files: Mapping[str, bytes]) -> bytes:
         for name, content in files.items():
             archive.writestr(name, content)
     return buffer.getvalue()
+
+
+# --- A series' combined picture ------------------------------------------------------------
+
+SERIES_SCHEMA_VERSION = 1
+
+
+def series_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
+    """The combined picture as a table: a row per library factor in order of priority, its
+    combination, then for each workshop (A, B, …) what became of it there."""
+    headers = [
+        gettext(h)
+        for h in (
+            N_("Rank"),
+            N_("Category"),
+            N_("Factor"),
+            N_("Priority (0–1)"),
+            N_("Workshops that prioritised it"),
+            N_("Spread between workshops"),
+            N_("Between the groups"),
+            N_("Kept in"),
+            N_("Removed in"),
+        )
+    ]
+    for w in record["workshops"]:
+        name = w["letter"]
+        for h in (N_("Status"), N_("Place"), N_("Priority"), N_("Consensus")):
+            headers.append(f"{name}: {gettext(h)}")
+    rows = []
+    for f in record["factors"]:
+        row: list[Any] = [
+            f["rank"],
+            f["category"],
+            f["title"],
+            f["priority"],
+            f["coverage"],
+            f["spread"],
+            word(gettext, "agreement", f["agreement"]),
+            f["kept"],
+            f["removed"],
+        ]
+        for w in record["workshops"]:
+            cell = f["cells"][w["key"]]
+            place = f"{_place(cell['place'])}/{cell['of']}" if cell["place"] is not None else None
+            row += [
+                word(gettext, "fate", cell["status"]),
+                place,
+                cell["priority"],
+                cell["consensus"],
+            ]
+        rows.append(row)
+    return headers, rows
+
+
+def _place(place: float) -> str:
+    return str(int(place)) if float(place).is_integer() else str(place)
+
+
+def series_to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
+    """The combined picture as CSV, in the dialect of the series' language (see to_csv)."""
+    swedish = record["series"]["language"] == "sv"
+    delimiter, decimal = (";", ",") if swedish else (",", ".")
+    headers, rows = series_table(record, gettext)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerow(neutralise(h) for h in headers)
+    for row in rows:
+        writer.writerow(_csv_cell(value, decimal, gettext) for value in row)
+    return out.getvalue()
+
+
+def series_to_json(record: Mapping[str, Any]) -> str:
+    """The whole combined record with its schema and version."""
+    document = {
+        "schema": "samsyn.series",
+        "schema_version": SERIES_SCHEMA_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **record,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)

@@ -6,7 +6,7 @@ Layer: edge glue. Built by create_app; the transport layers reach services throu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app, request
 
@@ -16,6 +16,9 @@ from .db import Database
 from .limits import TokenBucket
 from .metrics import Metrics
 from .services import Services
+
+if TYPE_CHECKING:
+    from .follow import Followers
 
 
 @dataclass
@@ -28,6 +31,10 @@ class Samsyn:
     command_limit: TokenBucket
     join_limit: TokenBucket
     metrics: Metrics
+    # Organizer logins that failed, per username and per address (organizers.py).
+    login_limit: TokenBucket | None = None
+    # The follow pages' presence and loop (follow.py).
+    followers: Followers | None = None
 
 
 def samsyn() -> Samsyn:

@@ -341,3 +341,80 @@ def _client_messages(language: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def picture_messages() -> dict[str, Any]:
+    """The words of the combined picture (organizers' page and the follow page)."""
+    return _picture_messages(str(get_locale()))
+
+
+@functools.cache
+def _picture_messages(language: str) -> dict[str, Any]:
+    return {
+        "steps": _client_messages(language)["steps"],
+        "methods": _client_messages(language)["methods"],
+        "connection": _client_messages(language)["connection"],
+        "workshops": gettext("The workshops"),
+        "no_workshops": gettext("No workshop has been held yet."),
+        "workshop_line": gettext("%(letter)s: %(group)s"),
+        "revealed": [gettext("%(n)s round shown"), gettext("%(n)s rounds shown")],
+        "consensus_reached": gettext("consensus reached"),
+        "consensus_not": gettext("no consensus yet"),
+        "picture": gettext("Priority across the workshops"),
+        "picture_note": gettext(
+            "Each factor's priority across the workshops, from 0 to 1, highest first. The bars below it are each workshop's own priority."
+        ),
+        "nothing_yet": gettext(
+            "Nothing to combine yet: results count once a workshop has shown a prioritisation round."
+        ),
+        "priority": gettext("priority %(value)s"),
+        "rank": gettext("Rank"),
+        "factor": gettext("Factor"),
+        "category": gettext("Category"),
+        "combined": gettext("Combined"),
+        "between": gettext("Between the groups"),
+        "place_of": gettext("place %(place)s of %(of)s"),
+        "agreed": gettext("consensus"),
+        "coverage": gettext("prioritised in %(n)s of %(total)s workshops"),
+        "agreement": {
+            "agree": gettext("The groups agree"),
+            "partly": gettext("The groups partly agree"),
+            "differ": gettext("The groups differ"),
+        },
+        "fate": {
+            "kept": gettext("kept"),
+            "removed": gettext("removed"),
+            "merged": gettext("merged"),
+            "absent": gettext("not in this workshop"),
+            "hidden": gettext("not on the board"),
+        },
+        "tier": {
+            "high": gettext("high"),
+            "medium": gettext("middle"),
+            "low": gettext("low"),
+            "removed": gettext("removed"),
+        },
+        "merged_into": gettext("merged into %(title)s"),
+        "called_here": gettext("called “%(title)s” here"),
+        "side_by_side": gettext("Each workshop's result, side by side"),
+        "table_label": gettext("The combined picture as a table"),
+        "differ_heading": gettext("Where the groups differ"),
+        "differ_none": gettext("No factor is high for one group and low for another."),
+        "concordance": gettext(
+            "How alike the groups' orders are (Kendall's W): %(w)s, over %(items)s factors they all prioritised"
+        ),
+        "concordance_none": gettext(
+            "How alike the groups' orders are can be told once two workshops have prioritised the same factors."
+        ),
+        "final": gettext("The final agreed list"),
+        "final_none": gettext("The series has not been concluded yet."),
+        "evidence": gettext("Evidence"),
+        "updated": gettext("The picture was updated."),
+        "unpublished": gettext("This page is no longer public."),
+        "figures": {
+            "median": gettext("median %(median)s"),
+            "dots": [gettext("%(n)s dot"), gettext("%(n)s dots")],
+            "mean_rank": gettext("average place %(place)s"),
+            "agreement": gettext("%(percent)s agree"),
+        },
+    }

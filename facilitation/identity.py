@@ -59,3 +59,29 @@ def facilitator(code: str) -> Actor:
 
 def participant(code: str) -> Actor:
     return Actor(Role.PARTICIPANT, code, token=participant_token(code))
+
+
+# --- Organizers (issue #7) -----------------------------------------------------------------
+# The cookie holds the login's random token; the database knows it only by its hash, and
+# checks on every page whether the login still lives (services/accounts.py).
+
+_ORGANIZER = "o"
+
+
+def organizer_token() -> str | None:
+    token: str | None = session.get(_ORGANIZER)
+    return token
+
+
+def remember_organizer(token: str) -> None:
+    session[_ORGANIZER] = token
+    session.permanent = True
+
+
+def forget_organizer() -> None:
+    """The login leaves the cookie, with the console keys it held (dead by now anyway)."""
+    session.pop(_ORGANIZER, None)
+    held = session.get(_FACILITATORS, {})
+    kept = {code: secret for code, secret in held.items() if not secret.startswith("org.")}
+    if kept != held:
+        session[_FACILITATORS] = kept

@@ -147,3 +147,87 @@ class WorkshopCreate(Strict):
     language: Language = "sv"
     categories: Annotated[list[ShortText], Field(max_length=CATEGORIES_MAX)] | None = None
     factors: Annotated[list[SeedFactorIn], Field(max_length=FACTORS_MAX)] | None = None
+
+
+# --- Series, their library and organizers (issue #7) -----------------------------------------
+# These come from the organizer's HTML forms, so numbers and yes/no are read leniently from
+# form text ("5", "on"); sizes are checked as for commands.
+
+FormId = Annotated[int, Field(ge=1, le=ID_MAX)]
+Template = Literal["pestel", "swot", "municipal_trends", "none"]
+
+
+class Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeriesCreate(Form):
+    title: ShortText
+    language: Language = "sv"
+    description: LongText = ""
+    template: Template = "pestel"
+
+
+class SeriesConfigure(Form):
+    title: ShortText | None = None
+    description: LongText | None = None
+    public: bool | None = None
+
+
+class SeriesConclude(Form):
+    factor_ids: Annotated[list[FormId], Field(max_length=FACTORS_MAX)] = []
+
+
+class Nothing(Form):
+    pass
+
+
+class MemberRemove(Form):
+    organizer_id: FormId
+
+
+class SeriesWorkshopAdd(Form):
+    title: ShortText = ""
+    stakeholder: ShortText = ""
+    language: Language | None = None
+
+
+class LibraryCategoryAdd(Form):
+    name: ShortText
+
+
+class LibraryCategoryRename(Form):
+    category_id: FormId
+    name: ShortText
+
+
+class LibraryFactorAdd(Form):
+    category_id: FormId
+    title: ShortText
+    description: LongText = ""
+    # One item a line: a source or a figure, with a link anywhere in it.
+    evidence: LongText = ""
+
+
+class LibraryFactorEdit(Form):
+    factor_id: FormId
+    category_id: FormId | None = None
+    title: ShortText | None = None
+    description: LongText | None = None
+    evidence: LongText | None = None
+
+
+class LibraryFactorRef(Form):
+    factor_id: FormId
+
+
+class LibraryImport(Form):
+    template: Template | None = None
+    csv: Annotated[bytes, Field(max_length=512 * 1024)] | None = None
+
+
+class WorkshopFactorRef(Form):
+    """A factor of one of the series' workshops (to promote or adopt into the library)."""
+
+    factor_id: FormId
+    library_factor_id: FormId | None = None

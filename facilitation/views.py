@@ -30,6 +30,7 @@ from . import domain, i18n, identity, links, qr, realtime
 from .domain import CATEGORY_SETS, LANGUAGES, DomainError
 from .extension import guessing, samsyn, wrong_code
 from .services import Services, error_answer
+from .services.accounts import is_grant
 
 bp = Blueprint("views", __name__)
 
@@ -127,7 +128,10 @@ def join(code: str) -> BaseResponse | str:
     if code != workshop.code:
         return redirect(url_for("views.join", code=workshop.code), 301)
     identity.participant_token(workshop.code, create=True)
-    return render_template("phone.html", workshop=workshop, view="phone", proxy=None)
+    evidence = _services().factor_evidence(workshop.code) if workshop.series_id else {}
+    return render_template(
+        "phone.html", workshop=workshop, view="phone", proxy=None, evidence=evidence
+    )
 
 
 @bp.get("/preview/<code>")
@@ -177,6 +181,8 @@ def console(code: str) -> str:
         local_only=base.local_only,
         facilitator_url=links.external("views.facilitator_link", code=workshop.code, secret=secret),
         new_link=request.args.get("link") == "new",
+        # Opened through an organizer's login: the key in the cookie is no link to hand on.
+        by_organizer=is_grant(secret),
     )
 
 

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
 
 from .domain import N_
-from .export import Gettext, results_table, word
+from .export import Gettext, results_table, series_table, word
 
 # Columns are as wide as their longest text, within these bounds (in characters).
 WIDTH_MIN, WIDTH_MAX = 8, 60
@@ -184,3 +184,85 @@ def _cell(sheet: Worksheet, value: Any, *, font: Font | None = None, percent: bo
     if percent and isinstance(value, float):
         cell.number_format = "0%"
     return cell
+
+
+# --- A series' combined picture ------------------------------------------------------------
+
+
+def series_to_xlsx(record: Mapping[str, Any], gettext: Gettext) -> bytes:
+    """A series' workbook: a summary, the combined picture, the workshops, every factor's
+    figures per workshop, and the final list, one sheet each."""
+    book = Workbook(write_only=True)
+    s = record["series"]
+    concordance = record["concordance"]
+    summary = book.create_sheet(gettext("Summary"))
+    _fill(
+        summary,
+        [gettext("What"), gettext("Value")],
+        [
+            [gettext("Series"), s["title"]],
+            [gettext("Language"), s["language"]],
+            [gettext("Created (UTC)"), datetime.fromisoformat(s["created_at"].removesuffix("Z"))],
+            [gettext("Workshops"), len(record["workshops"])],
+            [gettext("Factors in the library"), len(record["factors"])],
+            [gettext("Concordance between the groups (Kendall's W)"), concordance["w"]],
+            [gettext("Concluded"), bool(s["concluded_at"])],
+        ],
+    )
+    headers, rows = series_table(record, gettext)
+    _fill(book.create_sheet(gettext("Combined")), headers, rows)
+    _fill(
+        book.create_sheet(gettext("Workshops")),
+        [
+            gettext(h)
+            for h in (
+                N_("Workshop"),
+                N_("Title"),
+                N_("Stakeholder group"),
+                N_("Step"),
+                N_("Method"),
+                N_("Ballots in the round"),
+                N_("Consensus reached in the round"),
+            )
+        ],
+        [
+            [
+                w["letter"],
+                w["title"],
+                w["stakeholder"],
+                word(gettext, "step", w["step"]),
+                word(gettext, "method", w["method"]),
+                w.get("ballots"),
+                w["consensus"],
+            ]
+            for w in record["workshops"]
+        ],
+    )
+    figures = [N_("Rank"), N_("Dots"), N_("Median"), N_("Interquartile range"), N_("Agreement")]
+    keys = ("rank", "dots", "median", "iqr", "agreement")
+    _fill(
+        book.create_sheet(gettext("Per workshop")),
+        [gettext(h) for h in (N_("Factor"), N_("Workshop"), N_("Status"), N_("Title there"))]
+        + [gettext(h) for h in figures],
+        (
+            [
+                f["title"],
+                w["letter"],
+                word(gettext, "fate", f["cells"][w["key"]]["status"]),
+                f["cells"][w["key"]].get("title_here"),
+                *((f["cells"][w["key"]].get("figures") or {}).get(k) for k in keys),
+            ]
+            for f in record["factors"]
+            for w in record["workshops"]
+        ),
+        percent={gettext("Agreement")},
+    )
+    final = (record.get("final") or {}).get("factors", [])
+    _fill(
+        book.create_sheet(gettext("Final list")),
+        [gettext(h) for h in (N_("Rank"), N_("Category"), N_("Factor"), N_("Priority (0–1)"))],
+        ([f["rank"], f["category"], f["title"], f["priority"]] for f in final),
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -200,6 +200,144 @@ class Services:
         with self.db.read() as s:
             return state.record(s, workshops.find(s, code), nicknames=nicknames)
 
+    # Organizers, series and their library (issue #7): accounts.py, series.py, library.py,
+    # picture.py. Series changes are published as SeriesChange, for the follow pages.
+
+    def has_organizers(self) -> bool:
+        """Whether any organizer account exists (the first-run page is for when none does)."""
+        with self.db.read() as s:
+            return accounts.count(s) > 0
+
+    def create_organizer(self, username: str, password: str, *, first: bool = False) -> int:
+        """A new organizer account; with `first`, only while there is none yet."""
+        with self.db.write() as s:
+            if first and accounts.count(s):
+                raise DomainError("already_set_up", N_("Samsyn already has an organizer."))
+            return accounts.create(s, username, password).id
+
+    def log_in(self, username: str, password: str) -> str:
+        """A new login; the token for the cookie. Wrong names and passwords get one error."""
+        with self.db.write() as s:
+            organizer = accounts.authenticate(s, username, password)
+            if organizer is None:
+                raise DomainError("wrong_login", N_("The username or password is wrong."))
+            return accounts.start_session(s, organizer)
+
+    def login(self, token: str | None) -> accounts.Login | None:
+        """Who the login with this token is, if it is still live."""
+        if not token:
+            return None
+        with self.db.read() as s:
+            found = accounts.find_session(s, token)
+        if found is not None and found.stale:
+            with self.db.write() as s:
+                accounts.touch(s, found)
+        return found
+
+    def log_out(self, token: str | None) -> None:
+        with self.db.write() as s:
+            accounts.end_session(s, token)
+
+    def change_password(self, login: accounts.Login, current: str, new: str) -> None:
+        with self.db.write() as s:
+            accounts.change_password(s, login, current, new)
+
+    def open_console(self, login: accounts.Login, code: str) -> str:
+        """A key that opens the workshop's console for this login (see accounts.grant)."""
+        with self.db.write() as s:
+            return accounts.grant(s, login, workshops.find(s, code))
+
+    def organizer_home(self, login: accounts.Login) -> dict[str, Any]:
+        with self.db.read() as s:
+            return series.home(s, login.organizer_id)
+
+    def create_series(self, login: accounts.Login, raw: Any) -> int:
+        """A new series owned by the organizer; its id."""
+        with self.db.write() as s:
+            return series.create(s, login.organizer_id, raw).id
+
+    def series_page(self, login: accounts.Login, series_id: int) -> dict[str, Any]:
+        """The series for its organizers: settings, workshops, people, log, and the picture."""
+        with self.db.read() as s:
+            page = series.page(s, login.organizer_id, series_id)
+            found, _ = series.find(s, login.organizer_id, series_id)
+            page["record"] = picture.combined_record(s, found)
+            return page
+
+    def series_command(
+        self, login: accounts.Login, series_id: int, name: str, raw: Any
+    ) -> dict[str, Any]:
+        """Run one series or library command (series.COMMANDS, library.COMMANDS)."""
+        with self.db.write() as s:
+            data, touched = series.run(s, login.organizer_id, series_id, name, raw)
+        self.publisher.publish(series.SeriesChange(0, series_id=series_id, workshop_ids=touched))
+        for workshop_id in touched:
+            self.publisher.publish(Change(workshop_id))
+        return data
+
+    def delete_series(self, login: accounts.Login, series_id: int) -> None:
+        """The owner deletes the series, its library and its workshops."""
+        with self.db.write() as s:
+            gone = series.delete(s, login.organizer_id, series_id)
+        for workshop_id in gone:
+            self.publisher.publish(Change(workshop_id))
+        self.publisher.publish(series.SeriesChange(0, series_id=series_id))
+
+    def invitation(self, token: str) -> str:
+        """The title of the series an invitation link is for, if the link is still good."""
+        with self.db.read() as s:
+            found = series.invitation(s, token)
+            invited = s.get(models.Series, found.series_id)
+            assert invited is not None
+            return invited.title
+
+    def accept_invitation(self, login: accounts.Login, token: str) -> int:
+        """The organizer becomes a co-facilitator of the invitation's series; its id."""
+        with self.db.write() as s:
+            return series.accept(s, login.organizer_id, token)
+
+    def join_by_invitation(self, token: str, username: str, password: str) -> tuple[str, int]:
+        """A new account from an invitation link, a co-facilitator at once, logged in: the
+        login's token and the series' id. The link is checked first, so a used one makes
+        no account."""
+        with self.db.write() as s:
+            series.invitation(s, token)
+            organizer = accounts.create(s, username, password)
+            series_id = series.accept(s, organizer.id, token)
+            return accounts.start_session(s, organizer), series_id
+
+    def series_record(self, login: accounts.Login, series_id: int) -> dict[str, Any]:
+        """The combined picture with every figure, for the organizers and the exports."""
+        with self.db.read() as s:
+            found, _ = series.find(s, login.organizer_id, series_id)
+            return picture.combined_record(s, found)
+
+    def follow_view(self, follow_code: str) -> dict[str, Any]:
+        """A series' public follow page, if its owner made it public."""
+        with self.db.read() as s:
+            found = series.public(s, follow_code)
+            return {"id": found.id, **picture.follow_view(s, found)}
+
+    def follow_views(self, series_ids: set[int]) -> dict[int, dict[str, Any] | None]:
+        """The follow pages' states of these series (None for one gone or made private)."""
+        with self.db.read() as s:
+            views: dict[int, dict[str, Any] | None] = {}
+            for series_id in series_ids:
+                found = s.get(models.Series, series_id)
+                public = found is not None and found.public
+                views[series_id] = picture.follow_view(s, found) if public and found else None
+            return views
+
+    def series_of(self, workshop_ids: set[int]) -> dict[int, int]:
+        """The series each of these workshops belongs to (those that belong to one)."""
+        with self.db.read() as s:
+            return series.series_of(s, workshop_ids)
+
+    def factor_evidence(self, code: str) -> dict[int, list[dict[str, Any]]]:
+        """The evidence behind the workshop's factors (from its series' library), by id."""
+        with self.db.read() as s:
+            return series.evidence(s, workshops.find(s, code))
+
 
 def _locked_for_facilitator(s: Any, code: str, secret: str | None) -> models.Workshop:
     """The workshop, locked for writing, if `secret` is its facilitator's."""
@@ -209,3 +347,7 @@ def _locked_for_facilitator(s: Any, code: str, secret: str | None) -> models.Wor
     if not secret_matches(secret, workshop):
         raise DomainError("forbidden", N_("You may not do that."))
     return workshop
+
+
+# The use cases of organizers and series (issue #7), kept apart from the command runner.
+from . import accounts, picture, series  # noqa: E402

@@ -8,6 +8,21 @@ import { previousSummary, renderResults } from "./results.js";
 const page = pageData();
 const M = page.messages;
 const $ = (id) => document.getElementById(id);
+// The evidence behind factors that came from a series' library, shown on request; which
+// ones are open survives the list being drawn again.
+const EVIDENCE = JSON.parse(document.getElementById("evidence-data")?.textContent || "{}");
+const openEvidence = new Set();
+
+function evidence(factorId) {
+  const items = EVIDENCE.factors?.[String(factorId)];
+  if (!items?.length) return null;
+  return h("details", {
+    class: "evidence", open: openEvidence.has(factorId), "data-key": `evidence:${factorId}`,
+    ontoggle: (event) => (event.target.open ? openEvidence.add(factorId) : openEvidence.delete(factorId)),
+  }, h("summary", {}, EVIDENCE.label),
+  h("ul", {}, items.map((e) => h("li", {},
+    e.url ? h("a", { href: e.url, rel: "noopener noreferrer", target: "_blank" }, e.text) : e.text))));
+}
 // The facilitator's preview: the room as phones see it, through the board's connection;
 // answers are shown here but never sent.
 const preview = page.view === "preview";
@@ -92,7 +107,8 @@ function renderFactors() {
       h("ul", { class: "plain" }, factors.map((f) =>
         h("li", { class: "factor-item" },
           h("span", { class: "factor-title" }, f.title),
-          f.description ? h("p", { class: "factor-description" }, f.description) : null))))));
+          f.description ? h("p", { class: "factor-description" }, f.description) : null,
+          evidence(f.id)))))));
 }
 
 function renderPropose() {
@@ -218,6 +234,7 @@ function factorHead(factor, round) {
   return h("div", {},
     h("span", { class: "factor-title", id: `f-${id}` }, factor.title),
     factor.description ? h("p", { class: "factor-description" }, factor.description) : null,
+    evidence(factor.id),
     hints.length ? h("p", { class: "delphi" }, hints.join(" · ")) : null);
 }
 

@@ -208,3 +208,44 @@ def test_the_boards_updates_can_be_paused(browser: Any, live: Server) -> None:
     expect_text(board, "#presence", "1 deltagare")
     assert board.locator("#paused-note").text_content() == ""
     assert board.get_by_role("button", name="Helskärm").is_visible()
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_organizer_pages_pass_axe(browser: Any, live: Server, language: str) -> None:
+    """The account's pages, a series' three pages and an invitation, in both languages
+    (tests/e2e/test_series_browser.py audits them filled, in Swedish)."""
+    password = "ett långt lösenord"
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale=language)
+    page = context.new_page()
+    page.goto(f"{live.url}/language/{language}?next=/setup")
+    page.locator("#username").fill("kommun")
+    page.locator("#password").fill(password)
+    page.locator("#password2").fill(password)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/organizer")
+    audit(page, f"{language}-organizer-home")
+    page.locator("#series-title").fill("Tillgänglighet")
+    page.locator("input[name=template][value=municipal_trends]").check()
+    page.locator("form[action='/series'] button[type=submit]").click()
+    page.wait_for_url("**/library")
+    page.locator("details.edit summary").first.click()
+    audit(page, f"{language}-series-library")
+    series = page.url.rsplit("/", 1)[0]
+    page.goto(series)
+    page.locator("form[action$='series.invite'] button").click()
+    audit(page, f"{language}-series-invitation-made")
+    invitation = page.locator(".secret-link").input_value()
+    page.goto(f"{series}/combined")
+    audit(page, f"{language}-series-combined")
+    page.goto(f"{live.url}/organizer/password")
+    audit(page, f"{language}-organizer-password")
+    stranger = browser.new_context(locale=language).new_page()
+    stranger.goto(invitation)
+    audit(stranger, f"{language}-invitation")
+    stranger.goto(f"{live.url}/login")
+    audit(stranger, f"{language}-login")
+    stranger.locator("#username").fill("kommun")
+    stranger.locator("#password").fill("fel lösenord här")
+    stranger.locator("form button[type=submit]").click()
+    stranger.locator("#login-error").wait_for()
+    audit(stranger, f"{language}-login-refused")

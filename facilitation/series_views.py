@@ -1,0 +1,266 @@
+"""Pages of a series: its overview, its factor library, the combined picture and its
+exports, and the public follow page.
+
+Layer: edge (HTTP). Views parse forms, call one service (`Services.series_command` for every
+change, by the command's name), and render or redirect; every form carries a CSRF token.
+A series the organizer has no part in answers 404, as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale, gettext
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import export, i18n, identity, links, series_report, workbook
+from .domain import N_, DomainError
+from .extension import samsyn, wrong_code
+from .organizers import current_login, login_required
+from .services import Services, error_answer
+from .services.accounts import Login
+from .services.library import COMMANDS as LIBRARY_COMMANDS
+from .services.series import COMMANDS as SERIES_COMMANDS
+
+bp = Blueprint("series", __name__)
+
+# Form fields that are lists, and fields left out when empty (an unset choice).
+_LISTS = {"factor_ids"}
+_UNSET_WHEN_EMPTY = {"category_id", "library_factor_id", "language", "template"}
+_PAGES = ("overview", "library", "combined")
+
+
+def _services() -> Services:
+    return samsyn().services
+
+
+def _login() -> Login:
+    login = current_login()
+    assert login is not None
+    return login
+
+
+def _message(error: DomainError) -> str:
+    return str(i18n.localise(error_answer(error))["error"]["message"])
+
+
+def _page(series_id: int, name: str, **extra: Any) -> str:
+    """One of the series' pages, in the series' language unless the person chose theirs."""
+    try:
+        page = _services().series_page(_login(), series_id)
+    except DomainError:
+        abort(404)
+    g.workshop_language = page["language"]
+    return render_template(
+        f"series/{name}.html",
+        page=page,
+        record=page["record"],
+        by_id={f["id"]: f for f in page["record"]["factors"]},
+        follow_url=links.external("series.follow", code=page["follow_code"]),
+        shown=extra.pop("shown", None),
+        error=extra.pop("error", None),
+        **extra,
+    )
+
+
+def _payload() -> dict[str, Any]:
+    """The form's fields as a command's payload."""
+    payload: dict[str, Any] = {}
+    for key in request.form:
+        if key in ("csrf_token", "back"):
+            continue
+        values = request.form.getlist(key)
+        if key in _LISTS:
+            payload[key] = values
+        elif key not in _UNSET_WHEN_EMPTY or values[-1]:
+            # A checkbox comes after a hidden "off" of the same name: the last one counts.
+            payload[key] = values[-1]
+    upload = request.files.get("csv")
+    if upload is not None and upload.filename:
+        payload["csv"] = upload.read()
+    return payload
+
+
+@bp.post("/series")
+@login_required
+def create() -> BaseResponse | tuple[str, int]:
+    """The organizer's form: a new series, its library started from a template."""
+    try:
+        series_id = _services().create_series(_login(), _payload())
+    except DomainError as error:
+        home = _services().organizer_home(_login())
+        page = render_template(
+            "organizer/home.html", home=home, login=_login(), error=_message(error)
+        )
+        return page, 400
+    return redirect(url_for("series.library", series_id=series_id), 303)
+
+
+@bp.get("/series/<int:series_id>")
+@login_required
+def overview(series_id: int) -> str:
+    """The series: its workshops, the combined picture in brief, people and settings."""
+    return _page(series_id, "overview")
+
+
+@bp.get("/series/<int:series_id>/library")
+@login_required
+def library(series_id: int) -> str:
+    """The series' factor library, and the factors the workshops added."""
+    return _page(series_id, "library")
+
+
+@bp.get("/series/<int:series_id>/combined")
+@login_required
+def combined(series_id: int) -> str:
+    """The combined picture, every workshop side by side, with its exports."""
+    return _page(series_id, "combined")
+
+
+@bp.post("/series/<int:series_id>/do/<name>")
+@login_required
+def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
+    """Every change of a series or its library: the command `name` with the form's fields.
+    Back to the page the form was on; a refusal is shown there."""
+    if name not in SERIES_COMMANDS and name not in LIBRARY_COMMANDS:
+        abort(404)
+    back = request.form.get("back", "overview")
+    back = back if back in _PAGES else "overview"
+    try:
+        data = _services().series_command(_login(), series_id, name, _payload())
+    except DomainError as error:
+        if error.code == "unknown_series":
+            abort(404)
+        return _page(series_id, back, error=_message(error)), 400
+    if name == "workshop.add":
+        # The new workshop's facilitator link is in this browser: its console shows it.
+        identity.remember_facilitator(data["code"], data["secret"])
+        return redirect(url_for("views.console", code=data["code"]), 303)
+    if name == "series.invite":
+        invitation = links.external("organizers.invitation", token=data["token"])
+        return _page(series_id, "overview", shown=invitation), 200
+    return redirect(url_for(f"series.{back}", series_id=series_id), 303)
+
+
+@bp.post("/series/<int:series_id>/delete")
+@login_required
+def delete(series_id: int) -> BaseResponse | tuple[str, int]:
+    """The owner deletes the series with its library and workshops, after typing its title."""
+    try:
+        title = _services().series_page(_login(), series_id)["title"]
+    except DomainError:
+        abort(404)
+    if request.form.get("confirm", "").strip() != title:
+        message = gettext("Type the series' title exactly to delete it.")
+        return _page(series_id, "overview", error=message), 400
+    try:
+        _services().delete_series(_login(), series_id)
+    except DomainError as error:
+        return _page(series_id, "overview", error=_message(error)), 400
+    return redirect(url_for("organizers.home"), 303)
+
+
+# --- Exports -------------------------------------------------------------------------------
+
+FORMATS = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+}
+
+
+def render_export(fmt: str, record: dict[str, Any], name: str) -> bytes:
+    """One export of a series' combined record, in the current language."""
+    if fmt == "csv":
+        return export.series_to_csv(record, gettext).encode()
+    if fmt == "json":
+        return export.series_to_json(record).encode()
+    if fmt == "xlsx":
+        return workbook.series_to_xlsx(record, gettext)
+    if fmt == "pdf":
+        return series_report.to_pdf(record, gettext)
+    return export.to_archive(
+        {
+            f"{name}.{each}": render_export(each, record, name)
+            for each in ("json", "csv", "xlsx", "pdf")
+        }
+    )
+
+
+@bp.get("/api/series/<int:series_id>/export.<fmt>")
+def export_series(series_id: int, fmt: str) -> Response | tuple[Response, int]:
+    """The combined picture as CSV, JSON, Excel, PDF, or all in a zip, for the series'
+    organizers (their login's cookie). No participant appears in it, not even by number."""
+    if fmt not in FORMATS:
+        error = DomainError("unknown_format", N_("Use csv, json, xlsx, pdf or zip."))
+        return _json_error(error, 404)
+    login = current_login()
+    if login is None:
+        return _json_error(DomainError("login_required", N_("Log in first.")), 401)
+    try:
+        record = _services().series_record(login, series_id)
+    except DomainError as error:
+        return _json_error(error, 404)
+    language = record["series"]["language"]
+    name = f"samsyn-series-{series_id}"
+    with force_locale(language):
+        body = render_export(fmt, record, name)
+    response = Response(body, mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _json_error(error: DomainError, status: int) -> tuple[Response, int]:
+    return jsonify({"error": i18n.localise(error_answer(error))["error"]}), status
+
+
+# --- The public follow page ----------------------------------------------------------------
+
+
+def _public(code: str) -> dict[str, Any]:
+    """The follow page's state, or 404 (a wrong code counts against the address)."""
+    if not samsyn().join_limit.has_tokens(request.remote_addr or ""):
+        abort(429)
+    try:
+        view = _services().follow_view(code)
+    except DomainError:
+        wrong_code()
+        abort(404)
+    view.pop("id")
+    return view
+
+
+@bp.get("/follow/<code>")
+def follow(code: str) -> str:
+    """The series' public page, when its owner allows it: the workshops held, the combined
+    picture, the final list. Live: it updates as workshops reveal results. No cookie is
+    needed, and nothing about any participant is on it."""
+    view = _public(code)
+    g.workshop_language = view["series"]["language"]
+    return render_template("series/follow.html", view=view)
+
+
+@bp.get("/api/follow/<code>")
+def follow_json(code: str) -> Response:
+    """The follow page's state as JSON, for anyone (open data)."""
+    return jsonify(_public(code))
+
+
+@bp.app_context_processor
+def picture_context() -> dict[str, Any]:
+    """The combined picture's words for its script."""
+    return {"picture_messages": i18n.picture_messages}

@@ -1,0 +1,276 @@
+"""Organizer accounts: passwords, logins that expire, and workshop consoles opened through a
+login instead of the facilitator link.
+
+Layer: services. Imports the models, the core's text rules and argon2-cffi; never Flask.
+
+Passwords are hashed with Argon2id (argon2-cffi, the reference implementation's maintained
+binding): it is memory-hard, the winner of the Password Hashing Competition, first in
+OWASP's Password Storage Cheat Sheet, and `check_needs_rehash` lets stronger parameters
+replace older hashes at the next login. Werkzeug's scrypt would also do; Argon2id is the
+better-studied default. The parameters are OWASP's (19 MiB, 2 passes, 1 lane): a login takes
+some 30 ms, which keeps the event loop, serving a room of phones, from stalling on it.
+
+A login is a row in `organizer_sessions`, found by the SHA-256 of a random token that only
+the cookie holds: it ends after IDLE without a page of the account, or ABSOLUTE after it
+began, and logging out deletes it — a copy of the cookie is then worth nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, object_session
+
+from .. import models
+from ..domain import N_, DomainError, clean_title
+
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# A login ends after this long without a page of the account, and this long after it began.
+IDLE = timedelta(hours=2)
+ABSOLUTE = timedelta(hours=12)
+# How stale a session's last_seen_at may get before a page writes it again (one write a
+# minute per login, not one per page).
+TOUCH_EVERY = timedelta(minutes=1)
+USERNAME_MIN, USERNAME_MAX = 3, 254
+PASSWORD_MIN, PASSWORD_MAX = 10, 1024
+# A console opened through a login holds "org." and a random key where the facilitator
+# secret would be (token_urlsafe never makes a "."), so the two cannot be mistaken.
+GRANT_PREFIX = "org."
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who is logged in, as pages need it."""
+
+    organizer_id: int
+    username: str
+    session_id: int
+    # Whether the login's last_seen_at is old enough to be written again (`touch`).
+    stale: bool = False
+
+
+def digest(token: str) -> str:
+    """Tokens are random and long: one SHA-256 round is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def clean_username(username: str) -> tuple[str, str]:
+    """The username as shown (cleaned) and as looked up (NFKC, case-folded): a name or an
+    e-mail address, 3 to 254 characters."""
+    shown = clean_title(username, field="username", max_length=USERNAME_MAX)
+    if len(shown) < USERNAME_MIN:
+        raise DomainError(
+            "username_short",
+            N_("The username needs at least %(min)s characters."),
+            min=USERNAME_MIN,
+        ).at("username")
+    return shown, unicodedata.normalize("NFKC", shown).casefold()
+
+
+def check_password(password: str) -> None:
+    """At least 10 characters (length, not character classes, makes a password strong)."""
+    if len(password) < PASSWORD_MIN:
+        raise DomainError(
+            "password_short",
+            N_("The password needs at least %(min)s characters."),
+            min=PASSWORD_MIN,
+        ).at("password")
+    if len(password) > PASSWORD_MAX:
+        raise DomainError(
+            "too_long",
+            N_("The %(field)s can be at most %(max)s characters."),
+            field="password",
+            max=PASSWORD_MAX,
+        ).at("password")
+
+
+def count(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(models.Organizer)) or 0
+
+
+def create(s: Session, username: str, password: str) -> models.Organizer:
+    """A new organizer account."""
+    shown, login = clean_username(username)
+    check_password(password)
+    if s.scalar(select(models.Organizer.id).where(models.Organizer.login == login)):
+        raise DomainError("username_taken", N_("That username is taken.")).at("username")
+    organizer = models.Organizer(username=shown, login=login, password_hash=HASHER.hash(password))
+    s.add(organizer)
+    s.flush()
+    return organizer
+
+
+@cache
+def _dummy_hash() -> str:
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(s: Session, username: str, password: str) -> models.Organizer | None:
+    """The organizer whose username and password these are, or None. An unknown username
+    costs as much time as a wrong password, so timing tells neither apart."""
+    login = unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
+    organizer = s.scalars(
+        select(models.Organizer).where(models.Organizer.login == login)
+    ).one_or_none()
+    if organizer is None:
+        _verify(_dummy_hash(), password)
+        return None
+    if not _verify(organizer.password_hash, password):
+        return None
+    if HASHER.check_needs_rehash(organizer.password_hash):
+        organizer.password_hash = HASHER.hash(password)
+    return organizer
+
+
+def start_session(s: Session, organizer: models.Organizer) -> str:
+    """A new login for the organizer; returns the token for the cookie. Logins of theirs
+    that have ended are cleared away."""
+    now = models.utcnow()
+    s.execute(
+        delete(models.OrganizerSession).where(
+            models.OrganizerSession.organizer_id == organizer.id,
+            or_(
+                models.OrganizerSession.created_at <= now - ABSOLUTE,
+                models.OrganizerSession.last_seen_at <= now - ABSOLUTE,
+            ),
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    s.add(
+        models.OrganizerSession(
+            organizer_id=organizer.id, token_hash=digest(token), created_at=now, last_seen_at=now
+        )
+    )
+    return token
+
+
+def _live(session_row: models.OrganizerSession, now: datetime) -> bool:
+    return session_row.created_at + ABSOLUTE > now and session_row.last_seen_at + IDLE > now
+
+
+def find_session(s: Session, token: str | None) -> Login | None:
+    """The login this token belongs to, if it has neither ended nor been idle too long
+    (`stale` when it should be marked as seen: at most once a minute, so that pages only
+    read)."""
+    if not token:
+        return None
+    now = models.utcnow()
+    row = s.execute(
+        select(models.OrganizerSession, models.Organizer)
+        .join(models.Organizer)
+        .where(models.OrganizerSession.token_hash == digest(token))
+    ).one_or_none()
+    if row is None or not _live(row[0], now):
+        return None
+    session_row, organizer = row
+    stale = now - session_row.last_seen_at >= TOUCH_EVERY
+    return Login(organizer.id, organizer.username, session_row.id, stale)
+
+
+def touch(s: Session, login: Login) -> None:
+    """Mark the login as seen now: its idle time starts again."""
+    row = s.get(models.OrganizerSession, login.session_id)
+    if row is not None:
+        row.last_seen_at = models.utcnow()
+
+
+def end_session(s: Session, token: str | None) -> None:
+    """Log out: the login is deleted, and with it every console opened through it."""
+    if token:
+        s.execute(
+            delete(models.OrganizerSession).where(
+                models.OrganizerSession.token_hash == digest(token)
+            )
+        )
+
+
+def change_password(s: Session, login: Login, current: str, new: str) -> None:
+    """A new password, after the current one; every other login of the account ends."""
+    organizer = s.get(models.Organizer, login.organizer_id)
+    assert organizer is not None
+    if not _verify(organizer.password_hash, current):
+        raise DomainError("wrong_password", N_("The current password is wrong.")).at("current")
+    check_password(new)
+    organizer.password_hash = HASHER.hash(new)
+    s.execute(
+        delete(models.OrganizerSession).where(
+            models.OrganizerSession.organizer_id == organizer.id,
+            models.OrganizerSession.id != login.session_id,
+        )
+    )
+
+
+# --- Consoles opened through a login ----------------------------------------------------
+
+
+def may_run(s: Session, organizer_id: int, workshop: models.Workshop) -> bool:
+    """Whether the organizer owns the workshop, or owns or co-facilitates its series."""
+    if workshop.owner_id == organizer_id:
+        return True
+    if workshop.series_id is None:
+        return False
+    series = s.get(models.Series, workshop.series_id)
+    if series is not None and series.owner_id == organizer_id:
+        return True
+    return (
+        s.scalar(
+            select(models.SeriesMember.id).where(
+                models.SeriesMember.series_id == workshop.series_id,
+                models.SeriesMember.organizer_id == organizer_id,
+            )
+        )
+        is not None
+    )
+
+
+def grant(s: Session, login: Login, workshop: models.Workshop) -> str:
+    """A key that opens the workshop's console as its facilitator secret would, for as long
+    as this login lives and the organizer may run the workshop."""
+    if not may_run(s, login.organizer_id, workshop):
+        raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
+    key = secrets.token_urlsafe(32)
+    s.add(
+        models.ConsoleGrant(
+            session_id=login.session_id, workshop_id=workshop.id, key_hash=digest(key)
+        )
+    )
+    return GRANT_PREFIX + key
+
+
+def is_grant(secret: str | None) -> bool:
+    return bool(secret) and (secret or "").startswith(GRANT_PREFIX)
+
+
+def grant_matches(secret: str, workshop: models.Workshop) -> bool:
+    """Whether `secret` is a live console key of this workshop: its login has not been
+    logged out or reached its absolute end, and its organizer may still run the workshop.
+    Idle time does not end it: a console runs a workshop for hours on one page."""
+    s = object_session(workshop)
+    if s is None or not is_grant(secret):
+        return False
+    row = s.execute(
+        select(models.ConsoleGrant.workshop_id, models.OrganizerSession)
+        .join(models.OrganizerSession)
+        .where(models.ConsoleGrant.key_hash == digest(secret[len(GRANT_PREFIX) :]))
+    ).one_or_none()
+    if row is None or row[0] != workshop.id:
+        return False
+    session_row = row[1]
+    if session_row.created_at + ABSOLUTE <= models.utcnow():
+        return False
+    return may_run(s, session_row.organizer_id, workshop)

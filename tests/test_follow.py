@@ -1,0 +1,149 @@
+"""The public follow page of a series: closed until its owner opens it, nothing private on
+it (not in the page, the JSON or the live messages), and live: followers hear when a
+workshop reveals a round, and nothing when people merely vote."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from organizing import Organizer
+from test_series import two_workshops
+
+from facilitation import models
+from facilitation.follow import NAMESPACE
+from facilitation.realtime import socketio
+
+
+def opened(organizer: Organizer, series: int) -> str:
+    """Open the follow page; its path."""
+    organizer.do(series, "series.configure", public="true")
+    page = organizer.http.get(f"/series/{series}").get_data(as_text=True)
+    return "/follow/" + page.split('id="follow-link">')[1].split("<")[0].rsplit("/follow/", 1)[1]
+
+
+def follower(app: Flask, path: str) -> Any:
+    client = socketio.test_client(app, namespace=NAMESPACE, auth={"series": path.rsplit("/", 1)[1]})
+    assert client.is_connected(NAMESPACE)
+    return client
+
+
+def events(client: Any, name: str = "series") -> list[Any]:
+    return [m["args"][0] for m in client.get_received(NAMESPACE) if m["name"] == name]
+
+
+def test_the_follow_page_is_closed_until_the_owner_opens_it(app: Flask) -> None:
+    organizer, series, _, _ = two_workshops(app)
+    code = organizer.record(series)  # the organizer's record never names the follow code
+    assert "follow_code" not in code
+    with app.extensions["samsyn"].db.read() as s:
+        follow_code = s.get(models.Series, series).follow_code  # type: ignore[union-attr]
+    stranger = app.test_client()
+    assert stranger.get(f"/follow/{follow_code}").status_code == 404
+    assert stranger.get(f"/api/follow/{follow_code}").status_code == 404
+    path = opened(organizer, series)
+    assert path == f"/follow/{follow_code}"
+    page = stranger.get(path)
+    assert page.status_code == 200 and "Näringslivsstrategi 2030" in page.get_data(as_text=True)
+    view = stranger.get(f"/api/follow/{follow_code}").get_json()
+    assert view["factors"][0]["title"] == "Digitalisering"
+    organizer.do(series, "series.configure", public="false")
+    assert stranger.get(path).status_code == 404
+    refused = socketio.test_client(app, namespace=NAMESPACE, auth={"series": follow_code})
+    assert not refused.is_connected(NAMESPACE)
+
+
+def test_the_follow_page_shows_nothing_about_participants(app: Flask) -> None:
+    organizer, series, companies, partners = two_workshops(app)
+    # Things only the room or the facilitator may know.
+    companies.ok(companies.phones[0], "participant.rename", nickname="Anna Andersson")
+    companies.ok(companies.console, "step.set", step="complete")
+    companies.ok(
+        companies.phones[1],
+        "factor.propose",
+        title="Förslag från Bertil",
+        category_id=companies.category("Ekonomiska"),
+    )
+    ids = companies.ids()
+    companies.ok(
+        companies.console,
+        "factor.remove",
+        factor_id=ids["Förslag från Bertil"],
+        reason="Cecilias skäl",
+    )
+    companies.ok(companies.console, "proxy.add", label="Doris utan telefon")
+    path = opened(organizer, series)
+    stranger = app.test_client()
+    page = stranger.get(path).get_data(as_text=True)
+    document = stranger.get("/api" + path).get_data(as_text=True)
+    live = json.dumps(events(follower(app, path)))
+    db = app.extensions["samsyn"].db
+    with db.read() as s:
+        secrets = [p.token for p in s.query(models.Participant)]
+        secrets += [w.facilitator_secret_hash for w in s.query(models.Workshop)]
+    private = [
+        "Anna Andersson",
+        "Förslag från Bertil",
+        "Cecilias skäl",
+        "Doris utan telefon",
+        companies.code,
+        partners.code,
+        *secrets,
+    ]
+    for shown in (page, document, live):
+        for word in private:
+            assert word not in shown, word
+    view = json.loads(document)
+    assert set(view) == {
+        "series",
+        "workshops",
+        "categories",
+        "factors",
+        "concordance",
+        "similarity",
+        "final",
+        "as_of",
+        "follow_code",
+    }
+    for w in view["workshops"]:
+        assert not {"code", "ballots", "participants", "rule"} & set(w)
+    for f in view["factors"]:
+        for cell in f["cells"].values():
+            assert not {"figures", "keep"} & set(cell)  # no counts, no medians
+
+
+def test_followers_hear_when_a_workshop_reveals_a_round_and_not_when_people_vote(
+    app: Flask,
+) -> None:
+    organizer = Organizer(app)
+    series = organizer.series()
+    social = organizer.category(series, "Sociala")
+    organizer.factor(series, social, "Urbanisering")
+    organizer.factor(series, social, "Pendling")
+    room = organizer.workshop(series, "Företag")
+    room.join(2)
+    client = follower(app, opened(organizer, series))
+    followers = app.extensions["samsyn"].followers
+    (first,) = events(client)
+    assert all(f["rank"] is None for f in first["factors"])
+    room.ok(room.console, "step.set", step="prioritise")
+    followers.flush()
+    (stepped,) = events(client)  # the workshop's step is public
+    assert stepped["workshops"][0]["step"] == "prioritise"
+    ids = room.ids()
+    round_id = room.ok(room.console, "round.open", method="dots", budget=2, cap=2)["round_id"]
+    followers.flush()
+    events(client)
+    room.ok(room.phones[0], "ballot.submit", round_id=round_id, entries={str(ids["Pendling"]): 2})
+    room.ok(room.console, "round.close", round_id=round_id)
+    followers.flush()
+    assert events(client) == []  # votes and a closed, unrevealed round: nothing public
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    followers.flush()
+    (revealed,) = events(client)
+    assert [f["title"] for f in revealed["factors"]] == ["Pendling", "Urbanisering"]
+    assert revealed["factors"][0]["rank"] == 1
+    organizer.do(series, "series.configure", public="false")
+    followers.flush()
+    assert events(client, "unpublished") == [{}]
