@@ -80,7 +80,7 @@ def create_app(config: Config | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
-    services = Services(db, broadcaster)
+    services = Services(db, broadcaster, on_batch=metrics.command_batch.observe)
     app.extensions["samsyn"] = Samsyn(
         db,
         services,

@@ -9,6 +9,7 @@ Socket.IO. Socket handlers and HTTP views call `Services` and nothing below it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +30,11 @@ __all__ = ["COMMANDS", "Actor", "Change", "Services", "error_answer", "validatio
 class Services:
     """The use cases, bound to a database and to whoever listens for changes."""
 
-    def __init__(self, db: Database, publisher: Publisher) -> None:
+    def __init__(
+        self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
+    ) -> None:
         self.db = db
-        self.commands = CommandRunner(db, publisher)
+        self.commands = CommandRunner(db, publisher, on_batch)
 
     @property
     def publisher(self) -> Publisher:

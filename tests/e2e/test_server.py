@@ -94,7 +94,7 @@ def test_fifty_participants_voting_at_once_give_exact_totals(
     answers = all_at_once(phones_n, vote)
     assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]]
     assert [a["data"]["entries"] for a in answers] == ballots
-    # Every vote was its own transaction: each bumped the version once.
+    # Every vote bumped the version once.
     assert len({a["version"] for a in answers}) == phones_n
     expected = summed([a["data"]["entries"] for a in answers], ids)
 
