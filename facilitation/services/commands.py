@@ -145,6 +145,7 @@ class CommandRunner:
         # Told each batch's size (for /metrics).
         self.on_batch = on_batch
         self._waiting: list[_Pending] = []
+        self._in_flight: dict[tuple[Actor, str], _Pending] = {}
         self._waiting_lock = threading.Lock()
         # Reentrant: a use case's caller may run another command from within (tests do).
         self._turn = threading.RLock()
@@ -159,9 +160,14 @@ class CommandRunner:
             return payload
         if actor.role is not spec.role:
             return error_answer(DomainError("forbidden", N_("You may not do that.")))
-        pending = _Pending(actor, name, payload)
+        key = (actor, payload.command_id)
         with self._waiting_lock:
-            self._waiting.append(pending)
+            # The same command sent again while it waits (a phone resending after a
+            # timeout) shares its turn and its answer instead of queueing once more.
+            pending = self._in_flight.get(key)
+            if pending is None:
+                pending = self._in_flight[key] = _Pending(actor, name, payload)
+                self._waiting.append(pending)
         with self._turn:
             while pending.answer is None and pending.error is None:
                 self._gather()
@@ -169,6 +175,9 @@ class CommandRunner:
                     batch = self._waiting[:BATCH_MAX]
                     del self._waiting[:BATCH_MAX]
                 self._run_batch(batch)
+        with self._waiting_lock:
+            if self._in_flight.get(key) is pending:
+                del self._in_flight[key]
         if pending.error is not None:
             raise pending.error
         assert pending.answer is not None
