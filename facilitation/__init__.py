@@ -83,7 +83,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     # The follow pages of series hear of every change too (follow.py).
     followers = Followers(socketio, cluster)
-    services = Services(db, Fanout(broadcaster, followers))
+    services = Services(db, Fanout(broadcaster, followers), on_batch=metrics.command_batch.observe)
     followers.services = services
     app.extensions["samsyn"] = Samsyn(
         db,

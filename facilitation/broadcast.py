@@ -183,6 +183,10 @@ class Broadcaster:
         self._people: dict[int, set[int]] = defaultdict(set)
         self._presence_changed: set[int] = set()
         self._room_views: dict[int, dict[str, Any]] = {}
+        # Changes that phones see, counted per workshop; a room view is good for phones
+        # while the count it was read under still holds (see `room_view_for_phones`).
+        self._phone_changes: Counter[int] = Counter()
+        self._read_under: dict[int, int] = {}
         self._phone_pending: dict[int, dict[str, Any]] = {}
         self._phone_digest: dict[int, str] = {}
         self._next_phone_tick = 0.0
@@ -199,6 +203,17 @@ class Broadcaster:
             self._changed.add(change.workshop_id)
             self._people[change.workshop_id].update(change.participants)
             self._since.setdefault(change.workshop_id, time.monotonic())
+            if not change.joined:
+                self._phone_changes[change.workshop_id] += 1
+
+    def room_view_for_phones(self, workshop_id: int) -> dict[str, Any] | None:
+        """The room's view as last read, if nothing that phones see has changed since
+        (people joining change only the board's count); None otherwise. A phone connecting
+        is given it instead of a fresh read: when a room joins at once, one read serves all."""
+        with self._lock:
+            if self._read_under.get(workshop_id) != self._phone_changes[workshop_id]:
+                return None
+            return self._room_views.get(workshop_id)
 
     def resync(self) -> None:
         """Send every screen connected here its whole state again, phones and their own
@@ -264,6 +279,9 @@ class Broadcaster:
                 )
 
     def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
+        with self._lock:
+            # Taken before reading: a change published meanwhile makes this read too old.
+            changes = self._phone_changes[workshop_id]
         read = self._read(
             workshop_id, console=self.presence.may_watch(workshop_id, CONSOLE), people=people
         )
@@ -274,7 +292,9 @@ class Broadcaster:
             self._forget(workshop_id)
             return
         room_view, console_view, personal = read
-        self._room_views[workshop_id] = room_view
+        with self._lock:
+            self._room_views[workshop_id] = room_view
+            self._read_under[workshop_id] = changes
         self._send_board(workshop_id, room_view, console_view)
         for participant_id, view in personal.items():
             self.emitter.emit("me", view, to=participant_room(participant_id))
@@ -315,7 +335,13 @@ class Broadcaster:
             return room_view, console_view, views.personal_views(s, workshop, people)
 
     def _forget(self, workshop_id: int) -> None:
-        for cache in (self._room_views, self._phone_pending, self._phone_digest):
+        for cache in (
+            self._room_views,
+            self._phone_pending,
+            self._phone_digest,
+            self._phone_changes,
+            self._read_under,
+        ):
             cache.pop(workshop_id, None)
 
 

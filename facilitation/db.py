@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, make_url, select
+from sqlalchemy import Engine, bindparam, create_engine, event, func, make_url, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -119,9 +119,13 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
     return config
 
 
+# Built once: every write transaction starts with it.
+_LOCK_WORKSHOP = (
+    select(models.Workshop).where(models.Workshop.code == bindparam("code")).with_for_update()
+)
+
+
 def lock_workshop(session: Session, code: str) -> models.Workshop | None:
     """The workshop, its row locked until the transaction ends (PostgreSQL; on SQLite the
     transaction already holds the database's write lock)."""
-    return session.scalars(
-        select(models.Workshop).where(models.Workshop.code == code).with_for_update()
-    ).one_or_none()
+    return session.scalars(_LOCK_WORKSHOP, {"code": code}).one_or_none()

@@ -30,6 +30,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        self.command_batch = Histogram(
+            "samsyn_command_batch_size",
+            "Commands run together in one transaction.",
+            registry=self.registry,
+            buckets=(1, 2, 5, 10, 20, 50),
+        )
         self.broadcast_lag = Histogram(
             "samsyn_broadcast_lag_seconds",
             "From a change being published to its state being sent to the boards, in seconds.",

@@ -85,7 +85,8 @@ def connect(auth: Any = None) -> None:
         else:
             workshop = ext.services.authorise_facilitator(code, actor.secret)
             workshop_id, participant_id = workshop.id, None
-        snapshot = ext.services.snapshot(actor, view)
+        phones_see = ext.broadcaster.room_view_for_phones(workshop_id) if view == PHONE else None
+        snapshot = ext.services.snapshot(actor, view, phones_see)
     except DomainError as error:
         if error.code in ("unknown_workshop", "forbidden"):
             wrong_code()

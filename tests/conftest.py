@@ -36,6 +36,15 @@ def error_code(call: Any, *args: Any, **kwargs: Any) -> str:
     return caught.value.code
 
 
+def metric(text: str, name: str) -> float:
+    """The value of one sample line of /metrics, e.g.
+    'samsyn_commands_total{command="x",outcome="ok"}'."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in the metrics")
+
+
 def unavailable(what: str) -> None:
     """Skip locally; fail under CI, where every service must be there."""
     if os.environ.get("CI"):

@@ -195,3 +195,35 @@ def test_resync_sends_every_screen_here_its_whole_state(samsyn: Any) -> None:
     t.broadcaster.flush()
     assert len(t.to("board")) == len(t.to("console")) == len(t.to("phone")) == 1
     assert len(t.emitter.to(f"participant:{participant_id}")) == 1
+
+
+def test_phones_joining_are_given_the_last_room_view_while_it_is_what_phones_see(
+    samsyn: Any, monkeypatch: Any
+) -> None:
+    """A room joining at once: each phone's snapshot may use the view the last tick read,
+    as long as only joins happened since. Any other change, even one published while the
+    tick was reading, makes it too old."""
+    t = Setup(samsyn)
+    assert t.broadcaster.room_view_for_phones(t.workshop_id) is None  # nothing read yet
+    t.changed()
+    t.broadcaster.tick(0.0)
+    read = t.broadcaster.room_view_for_phones(t.workshop_id)
+    assert read is not None and read["version"] == t.to("board")[-1]["version"]
+    t.services.join(t.code, "anna")  # a join: the board's count, not what phones see
+    assert t.broadcaster.room_view_for_phones(t.workshop_id) is read
+    t.changed()  # anything else
+    assert t.broadcaster.room_view_for_phones(t.workshop_id) is None
+    t.broadcaster.tick(1.0)
+    assert t.broadcaster.room_view_for_phones(t.workshop_id) is not None
+
+    # A change published while the tick reads: the view it read may not include it.
+    read_views = t.broadcaster._read
+
+    def read_while_changed(*args: Any, **kwargs: Any) -> Any:
+        t.changed()
+        return read_views(*args, **kwargs)
+
+    t.changed()
+    monkeypatch.setattr(t.broadcaster, "_read", read_while_changed)
+    t.broadcaster.tick(2.0)
+    assert t.broadcaster.room_view_for_phones(t.workshop_id) is None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Room
+from conftest import Room, metric
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -39,14 +39,6 @@ def test_healthz_says_whether_the_database_answers(
     assert down.status_code == 503 and down.json == {"status": "unavailable", "database": False}
 
 
-def metric(text: str, name: str) -> float:
-    """The value of one sample line, e.g. 'samsyn_commands_total{command="x",outcome="ok"}'."""
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} not in the metrics")
-
-
 def test_metrics_count_connections_commands_and_broadcast_lag(room: Room) -> None:
     _, phone = room.phone()
     room.ok(phone, "participant.rename", nickname="Anna")
@@ -60,6 +52,9 @@ def test_metrics_count_connections_commands_and_broadcast_lag(room: Room) -> Non
     assert metric(text, 'samsyn_commands_total{command="participant.rename",outcome="ok"}') == 1
     assert metric(text, 'samsyn_commands_total{command="step.set",outcome="refused"}') == 1
     assert metric(text, "samsyn_command_seconds_count") == 2
+    # The refused step.set never reached a transaction: one batch, of one command.
+    assert metric(text, "samsyn_command_batch_size_count") == 1
+    assert metric(text, "samsyn_command_batch_size_sum") == 1
     assert metric(text, "samsyn_broadcast_lag_seconds_count") >= 1
     # Nothing of the workshop: no code, no name, no title.
     assert room.code not in text and "Anna" not in text and "Näringsliv" not in text

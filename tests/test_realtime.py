@@ -8,6 +8,7 @@ from typing import Any
 from conftest import Room
 
 from facilitation.realtime import socketio
+from facilitation.services import state
 
 
 def test_each_view_gets_its_state_on_connect(room: Room) -> None:
@@ -242,3 +243,25 @@ def test_the_countdown_comes_from_the_server(room: Room) -> None:
     room.ok(room.console, "timer.set", seconds=0)
     room.flush()
     assert room.latest(room.board)["timer"] is None
+
+
+def test_a_phone_connecting_before_the_tick_sees_the_latest_change(
+    room: Room, monkeypatch: Any
+) -> None:
+    """Phones joining in a crowd share the room view the last tick read, but never one
+    older than a change they would see: a factor added a moment ago is on the next phone's
+    screen at once, and phones joining after it (joins alone) reuse that view."""
+    room.phone()
+    room.flush()
+    added = room.ok(room.console, "factor.add", title="Ny faktor", category_id=1)
+    _, late = room.phone()  # before any tick
+    titles = {f["title"] for f in room.latest(late)["factors"]}
+    assert "Ny faktor" in titles, titles
+    room.flush()
+    reads: list[int] = []
+    room_view = state.room_view
+    monkeypatch.setattr(state, "room_view", lambda s, w: reads.append(1) or room_view(s, w))
+    crowd = [room.phone()[1] for _ in range(5)]
+    assert reads == []  # one view for all of them
+    for phone in crowd:
+        assert added["factor_id"] in {f["id"] for f in room.latest(phone)["factors"]}

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from facilitation import models
-from facilitation.services import commands as services_module
 from facilitation.domain import DomainError, Role, SeedFactor
 from facilitation.services import COMMANDS, Actor, Change, Services
+from facilitation.services import commands as services_module
 
 
 class Recorder:
@@ -363,9 +363,14 @@ def test_a_closed_workshop_is_locked_until_reopened(world: World) -> None:
     world.ok(world.facilitator, "factor.add", title="X", category_id=category)
 
 
-def test_join_is_idempotent_and_numbers_participants(world: World) -> None:
+def test_join_is_idempotent_and_numbers_participants(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = world.services.join(world.code, "anna")
-    assert world.services.join(world.code, "anna") == first
+    with monkeypatch.context() as patched:
+        # Coming back takes no write lock (a whole room reconnecting after the wifi dropped).
+        patched.setattr(world.services.db, "write", None)
+        assert world.services.join(world.code, "anna") == first
     world.services.join(world.code, "bertil")
     with world.services.db.read() as s:
         numbers = sorted(s.scalars(select(models.Participant.number)))
@@ -584,6 +589,37 @@ def test_commands_that_wait_together_run_in_one_transaction(
     with world.services.db.read() as s:
         total = s.scalar(select(func.sum(models.BallotEntry.value)))
     assert total == sum(1 + i % 3 for i in range(10))
+
+
+def test_a_command_sent_again_while_it_waits_shares_its_turn_and_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone resending a ballot that is still queued (its ack timed out while the server
+    was busy) does not queue it twice: both get the one answer, from one run of it."""
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    sizes: list[int] = []
+    monkeypatch.setattr(world.services.commands, "on_batch", sizes.append)
+    held = Held(world, monkeypatch)
+    answers: list[Any] = []
+    ballot = {"command_id": "same", "round_id": round_id, "entries": {str(a): 2}}
+    threads = in_threads([lambda: world.ok(world.facilitator, "timer.set", seconds=60)])
+    assert held.entered.wait(10)
+    for _ in range(3):
+        threads += in_threads(
+            [lambda: answers.append(world.services.execute(anna, "ballot.submit", ballot))]
+        )
+        time.sleep(0.02)
+    held.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert sizes == [1, 1]  # the facilitator's command, then the ballot once
+    assert len(answers) == 3 and all(answer == answers[0] for answer in answers)
+    assert answers[0]["ok"]
+    # Sent once more after it was answered: the stored answer, nothing run.
+    assert world.services.execute(anna, "ballot.submit", ballot) == answers[0]
+    assert sizes == [1, 1, 1] and count(world.services, models.Ballot) == 1
 
 
 def test_a_bug_in_one_command_of_a_batch_fails_only_that_one(

@@ -9,6 +9,7 @@ Socket.IO. Socket handlers and HTTP views call `Services` and nothing below it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +30,11 @@ __all__ = ["COMMANDS", "Actor", "Change", "Services", "error_answer", "validatio
 class Services:
     """The use cases, bound to a database and to whoever listens for changes."""
 
-    def __init__(self, db: Database, publisher: Publisher) -> None:
+    def __init__(
+        self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
+    ) -> None:
         self.db = db
-        self.commands = CommandRunner(db, publisher)
+        self.commands = CommandRunner(db, publisher, on_batch)
 
     @property
     def publisher(self) -> Publisher:
@@ -82,6 +85,13 @@ class Services:
     def join(self, code: str, token: str) -> tuple[int, int]:
         """A participant with this cookie id connects: created on first connect. Returns the
         workshop's and the participant's ids."""
+        with self.db.read() as s:
+            # A phone coming back (after sleep, or all of them after the wifi dropped) is
+            # found without taking the write lock.
+            found = workshops.find(s, code)
+            known = participants.find(s, found, token)
+            if known is not None:
+                return found.id, known.id
         with self.db.write() as s:
             workshop = lock_workshop(s, code)
             if workshop is None:
@@ -93,7 +103,7 @@ class Services:
                 bump(workshop)
             ids = workshop.id, participant.id
         if new:
-            self.publisher.publish(Change(ids[0]))
+            self.publisher.publish(Change(ids[0], joined=True))
         return ids
 
     def delete_workshop(self, code: str, secret: str | None) -> None:
@@ -179,18 +189,22 @@ class Services:
         with self.db.read() as s:
             return workshops.find(s, code)
 
-    def snapshot(self, actor: Actor, view: str) -> dict[str, Any]:
+    def snapshot(
+        self, actor: Actor, view: str, phones_see: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The full state for one view ("board", "console" or "phone"); a phone's comes
-        with its own part ("me")."""
+        with its own part ("me"), and may be given `phones_see`: a room view read since the
+        last change phones would see (a room of phones joining need not read it each)."""
         with self.db.read() as s:
             workshop = workshops.find(s, actor.code)
             participant = self._authorise(s, workshop, actor)
-            room = state.room_view(s, workshop)
             if participant is not None:
+                room = phones_see if phones_see is not None else state.room_view(s, workshop)
                 return {
                     "state": state.phone_view(room),
                     "me": state.personal_view(s, workshop, participant),
                 }
+            room = state.room_view(s, workshop)
             if view == "console":
                 return {"state": state.console_view(s, workshop, room)}
             return {"state": room}

@@ -39,6 +39,8 @@ class Change:
 
     workshop_id: int
     participants: set[int] = field(default_factory=set)
+    # Only someone joining: the board's count changed, nothing that phones show.
+    joined: bool = False
 
 
 class Publisher(Protocol):

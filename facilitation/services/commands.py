@@ -17,13 +17,14 @@ not several per ballot.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from .. import models, schemas
@@ -72,7 +73,14 @@ COMMANDS: dict[str, Command] = {
     "proxy.add": Command(schemas.ProxyAdd, Role.FACILITATOR, participants.add_proxy),
 }
 
+# Built once, as plain table statements: every command takes this path.
 _RECORDS = models.Base.metadata.tables["commands"]
+_STORED = select(_RECORDS.c.actor, _RECORDS.c.command_id, _RECORDS.c.answer).where(
+    _RECORDS.c.workshop_id == bindparam("workshop_id"),
+    _RECORDS.c.actor.in_(bindparam("actors", expanding=True)),
+    _RECORDS.c.command_id.in_(bindparam("command_ids", expanding=True)),
+)
+_INSERT_RECORDS = insert(_RECORDS)
 
 # The only command a closed workshop accepts: stepping back to reopen it.
 _ALLOWED_WHEN_CLOSED = {"step.set"}
@@ -80,6 +88,8 @@ _ALLOWED_WHEN_CLOSED = {"step.set"}
 # The most commands one transaction runs: bounds the wait of the first in line, and how long
 # the event loop runs nothing else (SQLite does not yield to it).
 BATCH_MAX = 50
+# How often the first in line yields to the event loop for others to queue (see `_gather`).
+GATHER_YIELDS = 8
 
 
 def error_answer(error: DomainError) -> dict[str, Any]:
@@ -127,10 +137,15 @@ class CommandRunner:
     """Runs client commands; those that wait together share a transaction (flat combining:
     whoever gets the turn runs everything queued, up to BATCH_MAX)."""
 
-    def __init__(self, db: Database, publisher: Publisher) -> None:
+    def __init__(
+        self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
+    ) -> None:
         self.db = db
         self.publisher = publisher
+        # Told each batch's size (for /metrics).
+        self.on_batch = on_batch
         self._waiting: list[_Pending] = []
+        self._in_flight: dict[tuple[Actor, str], _Pending] = {}
         self._waiting_lock = threading.Lock()
         # Reentrant: a use case's caller may run another command from within (tests do).
         self._turn = threading.RLock()
@@ -145,25 +160,49 @@ class CommandRunner:
             return payload
         if actor.role is not spec.role:
             return error_answer(DomainError("forbidden", N_("You may not do that.")))
-        pending = _Pending(actor, name, payload)
+        key = (actor, payload.command_id)
         with self._waiting_lock:
-            self._waiting.append(pending)
+            # The same command sent again while it waits (a phone resending after a
+            # timeout) shares its turn and its answer instead of queueing once more.
+            pending = self._in_flight.get(key)
+            if pending is None:
+                pending = self._in_flight[key] = _Pending(actor, name, payload)
+                self._waiting.append(pending)
         with self._turn:
             while pending.answer is None and pending.error is None:
+                self._gather()
                 with self._waiting_lock:
                     batch = self._waiting[:BATCH_MAX]
                     del self._waiting[:BATCH_MAX]
                 self._run_batch(batch)
+        with self._waiting_lock:
+            if self._in_flight.get(key) is pending:
+                del self._in_flight[key]
         if pending.error is not None:
             raise pending.error
         assert pending.answer is not None
         return pending.answer
+
+    def _gather(self) -> None:
+        """Let the commands that arrived with this one join the queue before the batch is
+        taken: under an event loop the transaction holds the loop (SQLite never yields), so
+        without this each batch would hold one command. A monkey-patched `time.sleep(0)`
+        lets every ready task run once; it stops as soon as no more commands come."""
+        for _ in range(GATHER_YIELDS):
+            queued = len(self._waiting)
+            if queued >= BATCH_MAX:
+                return
+            time.sleep(0)
+            if len(self._waiting) == queued:
+                return
 
     def _run_batch(self, batch: list[_Pending]) -> None:
         """Run waiting commands in one transaction; each gets its answer or its error."""
         # Grouped by workshop in one order (PostgreSQL row locks taken in the same order by
         # every process cannot deadlock), in order of arrival within a workshop.
         batch = sorted(batch, key=lambda p: p.actor.code)
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
         changes: list[Change] = []
         try:
             with self.db.write() as s:
@@ -222,7 +261,7 @@ class CommandRunner:
                 changes.append(tx.change)
         box.flush()
         if records:
-            s.execute(insert(_RECORDS), records)
+            s.execute(_INSERT_RECORDS, records)
         return changes
 
 
@@ -256,13 +295,10 @@ def _stored_answers(
     """The answers already given to these (sender, command id) pairs, in one query."""
     if not keys:
         return {}
-    record = models.CommandRecord
+    actors = list({actor for actor, _ in keys})
+    command_ids = list({command_id for _, command_id in keys})
     rows = s.execute(
-        select(record.actor, record.command_id, record.answer).where(
-            record.workshop_id == workshop_id,
-            record.actor.in_({actor for actor, _ in keys}),
-            record.command_id.in_({command_id for _, command_id in keys}),
-        )
+        _STORED, {"workshop_id": workshop_id, "actors": actors, "command_ids": command_ids}
     )
     return {(a, c): answer for a, c, answer in rows if (a, c) in keys}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import domain, models, schemas
@@ -35,6 +35,13 @@ def find(
     ).one_or_none()
 
 
+# Built once: every command's sender is looked up with it.
+_BY_TOKENS = select(models.Participant).where(
+    models.Participant.workshop_id == bindparam("workshop_id"),
+    models.Participant.token.in_(bindparam("tokens", expanding=True)),
+)
+
+
 def find_all(
     session: Session, workshop: models.Workshop, tokens: set[str | None]
 ) -> dict[str, models.Participant]:
@@ -42,15 +49,8 @@ def find_all(
     wanted = {token for token in tokens if token}
     if not wanted:
         return {}
-    return {
-        p.token: p
-        for p in session.scalars(
-            select(models.Participant).where(
-                models.Participant.workshop_id == workshop.id,
-                models.Participant.token.in_(wanted),
-            )
-        )
-    }
+    found = session.scalars(_BY_TOKENS, {"workshop_id": workshop.id, "tokens": list(wanted)})
+    return {p.token: p for p in found}
 
 
 def find_proxy(session: Session, workshop: models.Workshop, number: object) -> models.Participant:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import ballots, models, schemas, tally
@@ -105,9 +105,14 @@ def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
         state=RoundState(round_.state),
     )
     answer = {"round_id": round_.id, "entries": entries_out(method, stored)}
-    tx.ballots.put(round_.id, participant.id, stored)  # staged last, once nothing can fail
+    tx.ballots.put(round_, participant.id, stored)  # staged last, once nothing can fail
     tx.change.participants.add(participant.id)
     return answer
+
+
+_VOTABLE = select(models.Factor.id).where(
+    models.Factor.workshop_id == bindparam("workshop_id"), models.Factor.status == "active"
+)
 
 
 class BallotBox:
@@ -121,23 +126,19 @@ class BallotBox:
         self.workshop_id = workshop_id
         self._staged: dict[int, dict[int, dict[int, Answer]]] = defaultdict(dict)
         self._votable: set[int] | None = None
+        # The session holds its objects weakly: kept here, a round is read once per batch.
+        self._rounds: dict[int, models.Round] = {}
 
     def votable(self) -> set[int]:
         """The ids of the factors on the board (active), read once until the next flush."""
         if self._votable is None:
-            self._votable = set(
-                self.session.scalars(
-                    select(models.Factor.id).where(
-                        models.Factor.workshop_id == self.workshop_id,
-                        models.Factor.status == "active",
-                    )
-                )
-            )
+            self._votable = set(self.session.scalars(_VOTABLE, {"workshop_id": self.workshop_id}))
         return self._votable
 
-    def put(self, round_id: int, participant_id: int, entries: dict[int, Answer]) -> None:
+    def put(self, round_: models.Round, participant_id: int, entries: dict[int, Answer]) -> None:
         """Stage a participant's whole ballot; a later one of theirs replaces it."""
-        self._staged[round_id][participant_id] = entries
+        self._rounds[round_.id] = round_
+        self._staged[round_.id][participant_id] = entries
 
     def flush(self) -> None:
         staged, self._staged = self._staged, defaultdict(dict)
@@ -146,10 +147,18 @@ class BallotBox:
             write_ballots(self.session, round_id, by_participant)
 
 
-# Ballots are written as plain table statements: faster than the ORM's, and no ballot object
-# is ever kept in a session to keep in step.
+# Ballots are written with plain table statements, built once: this is the path every vote
+# takes, and no ballot object is ever kept in a session to keep in step.
 _BALLOTS = models.Base.metadata.tables["ballots"]
 _ENTRIES = models.Base.metadata.tables["ballot_entries"]
+_EARLIER = select(_BALLOTS.c.id).where(
+    _BALLOTS.c.round_id == bindparam("round_id"),
+    _BALLOTS.c.participant_id.in_(bindparam("people", expanding=True)),
+)
+_DELETE_ENTRIES = delete(_ENTRIES).where(_ENTRIES.c.ballot_id.in_(bindparam("ids", expanding=True)))
+_DELETE_BALLOTS = delete(_BALLOTS).where(_BALLOTS.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_BALLOTS = insert(_BALLOTS).returning(_BALLOTS.c.id, _BALLOTS.c.participant_id)
+_INSERT_ENTRIES = insert(_ENTRIES)
 # Participants per statement when many ballots are written at once (a merge in a big room):
 # well under the bound parameters SQLite and PostgreSQL take in one statement.
 _CHUNK = 500
@@ -160,24 +169,23 @@ def write_ballots(
 ) -> None:
     """Store participants' whole ballots in a round, replacing what each had there; an
     empty ballot deletes theirs. A few statements for any number of ballots."""
-    ballot, entry = _BALLOTS.c, _ENTRIES.c
     people = list(by_participant)
     now = models.utcnow()
     for start in range(0, len(people), _CHUNK):
         chunk = people[start : start + _CHUNK]
-        mine = (ballot.round_id == round_id) & ballot.participant_id.in_(chunk)
-        earlier = select(ballot.id).where(mine).scalar_subquery()
-        session.execute(delete(_ENTRIES).where(entry.ballot_id.in_(earlier)))
-        session.execute(delete(_BALLOTS).where(mine))
+        earlier = session.scalars(_EARLIER, {"round_id": round_id, "people": chunk}).all()
+        if earlier:
+            session.execute(_DELETE_ENTRIES, {"ids": earlier})
+            session.execute(_DELETE_BALLOTS, {"ids": earlier})
         filled = [p for p in chunk if by_participant[p]]
         if not filled:
             continue
         ids = session.execute(
-            insert(_BALLOTS).returning(ballot.id, ballot.participant_id),
+            _INSERT_BALLOTS,
             [{"round_id": round_id, "participant_id": p, "submitted_at": now} for p in filled],
         ).all()
         session.execute(
-            insert(_ENTRIES),
+            _INSERT_ENTRIES,
             [
                 {"ballot_id": ballot_id, "factor_id": f, **_columns(v)}
                 for ballot_id, participant_id in ids

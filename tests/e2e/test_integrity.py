@@ -15,6 +15,7 @@ import resource
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
-from conftest import SEED
+from conftest import SEED, metric
 
 from facilitation.services import COMMANDS
 
@@ -197,8 +198,9 @@ def test_a_thousand_participants_voting_at_once_give_exact_totals(
     server: Server, workshop: Workshop
 ) -> None:
     """A thousand phones open the join link, connect (a hundred at a time), then all submit
-    their dot ballots at the same moment: every ballot is acknowledged once, in its own
-    transaction, and the round's tally and both exports hold exactly their sum."""
+    their dot ballots at the same moment: every ballot is acknowledged once, with a version of
+    its own, ballots arriving together share transactions, and the round's tally and both
+    exports hold exactly their sum."""
     phones_n, budget, cap = 1000, 5, 3
     raise_file_limit(phones_n + 1000)
     factors = workshop.factor_ids()
@@ -239,12 +241,18 @@ def test_a_thousand_participants_voting_at_once_give_exact_totals(
     assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]][:5]
     assert [a["data"]["entries"] for a in answers] == ballots
     assert sorted(numbers) == list(range(1, phones_n + 1))
-    # Each ballot was applied once, in its own transaction, and nothing else happened.
+    # Each ballot was applied once, with a version of its own, and nothing else happened.
     assert sorted(a["version"] for a in answers) == list(
         range(before["version"] + 1, before["version"] + phones_n + 1)
     )
     assert before["participation"] == {"joined": phones_n, "voted": 0}
     assert before["connected"] == phones_n
+    # Ballots arriving together shared transactions (each still answered after its commit).
+    with urllib.request.urlopen(f"{server.url}/metrics") as response:
+        text = response.read().decode()
+    commands = metric(text, "samsyn_command_batch_size_sum")
+    assert commands >= phones_n
+    assert metric(text, "samsyn_command_batch_size_count") < commands / 3
 
     expected = summed(ballots, ids)
     console = workshop.console

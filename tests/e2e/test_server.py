@@ -1,21 +1,28 @@
 """A real server process (eventlet and gevent) with real clients: many phones voting at
-once, reconnects, repeated commands, the Origin check, the QR code, a crash and restart, and
-a round closing while ballots arrive."""
+once, reconnects, repeated commands, the Origin check, the QR code, a crash and restart, a
+round closing while ballots arrive, and compressed WebSocket messages."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import csv
 import io
+import os
 import random
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import socketio
+
+from bench import loadgen
 
 from .conftest import Clients, Peer, Server, Workshop, command_id, create_workshop
 
@@ -94,7 +101,7 @@ def test_fifty_participants_voting_at_once_give_exact_totals(
     answers = all_at_once(phones_n, vote)
     assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]]
     assert [a["data"]["entries"] for a in answers] == ballots
-    # Every vote was its own transaction: each bumped the version once.
+    # Every vote bumped the version once.
     assert len({a["version"] for a in answers}) == phones_n
     expected = summed([a["data"]["entries"] for a in answers], ids)
 
@@ -461,3 +468,60 @@ def test_an_oversized_message_is_refused_at_the_transport(
     assert workshop.console.state()["state"]["version"] == version
     answer = workshop.console.send("factor.add", title="Lagom", category_id=category)
     assert answer["ok"], answer
+
+
+def upgrade_headers(url: str, extensions: str) -> dict[str, str]:
+    """The response headers to a WebSocket upgrade offering these extensions, as a browser
+    sends it (then the connection is dropped)."""
+    parts = urlsplit(url)
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: {parts.netloc}\r\nOrigin: {url}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+        f"Sec-WebSocket-Extensions: {extensions}\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:
+        s.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            assert chunk, f"the server closed the connection: {head!r}"
+            head += chunk
+    status, *lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    assert " 101 " in status, status
+    return {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+
+
+def test_compression_is_per_message_without_a_compressor_kept_per_connection(
+    server: Server, workshop: Workshop
+) -> None:
+    """Offered per-message deflate as browsers offer it, the server compresses each message
+    on its own (`server_no_context_takeover`): no compressor stays in memory per phone.
+    A compressing client then reads all it is sent: the state on connecting, its own part,
+    the answer to its ballot and the states after it."""
+    offered = "permessage-deflate; client_max_window_bits"
+    accepted = upgrade_headers(server.url, offered)["sec-websocket-extensions"]
+    assert accepted.startswith("permessage-deflate"), accepted
+    assert "server_no_context_takeover" in accepted
+
+    round_id = workshop.open_dots(5, 3)
+    factor = str(next(iter(workshop.factor_ids().values())))
+
+    async def run() -> dict[str, int]:
+        async with loadgen.jar(server.url) as http:
+            phone = await loadgen.join_phone(http, server.url, workshop.code)
+            try:
+                assert phone.ws.compress == 15  # deflate was negotiated
+                ballot = {"command_id": command_id(), "round_id": round_id}
+                _, answer = await phone.call("ballot.submit", {**ballot, "entries": {factor: 2}})
+                assert answer["ok"], answer
+                _, again = await phone.call("state.get", {})
+                assert again["ok"] and again["data"]["me"]["ballot"]["entries"] == {factor: 2}
+                return dict(phone.received)
+            finally:
+                await phone.close()
+
+    received = asyncio.run(run())
+    assert received["connect"] == 1
+    assert received["state"] >= 1 and received["me"] >= 1 and received["ack"] == 2
