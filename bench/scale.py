@@ -252,6 +252,12 @@ class Figures:
     cpu_joins: float = 0.0
     cpu_votes: float = 0.0
     rss: int = 0
+    # The app's own view, from its /metrics after the burst: time to answer a command
+    # (bucket bounds), and how many commands its transactions ran, in how many.
+    command_p50: float | None = None
+    command_p95: float | None = None
+    batches: int | None = None
+    batched: int | None = None
     loadgen_cpu: float = 0.0
     wall: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -421,7 +427,42 @@ async def vote(
             figures.notes.append(f"the board says {shown} voted, not {figures.acked}")
     figures.cpu_votes = server.cpu_seconds() - cpu
     figures.rss = server.peak_rss()
+    if server.kind == "app":
+        read_metrics(server.url, figures)
     return expected
+
+
+def histogram(text: str, name: str) -> list[tuple[float, float]]:
+    """A Prometheus histogram's cumulative buckets: (upper bound, count), in order."""
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith(f'{name}_bucket{{le="'):
+            bound = line.split('"')[1]
+            buckets.append((math.inf if bound == "+Inf" else float(bound), float(line.split()[-1])))
+    return buckets
+
+
+def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """The upper bound of the bucket holding the q-th percentile."""
+    total = buckets[-1][1] if buckets else 0
+    for bound, counted in buckets:
+        if total and counted >= total * q / 100:
+            return bound
+    return None
+
+
+def read_metrics(url: str, figures: Figures) -> None:
+    """What the app itself measured (its /metrics) since it started."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    times = histogram(text, "samsyn_command_seconds")
+    figures.command_p50 = bucket_quantile(times, 50)
+    figures.command_p95 = bucket_quantile(times, 95)
+    for line in text.splitlines():
+        if line.startswith("samsyn_command_batch_size_count "):
+            figures.batches = int(float(line.split()[-1]))
+        elif line.startswith("samsyn_command_batch_size_sum "):
+            figures.batched = int(float(line.split()[-1]))
 
 
 async def count(
@@ -538,7 +579,7 @@ def ratio(app: float | None, base: float | None) -> str:
 
 
 def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | None, str]]:
-    """(label, app, baseline, kind) where kind is "s", "n" or "MiB"."""
+    """(label, app, baseline, kind) where kind is "s", "n", "x" (a mean) or "MiB"."""
 
     out: list[tuple[str, float | None, float | None, str]] = [
         (f"connect: all {app.phones:,} joined", app.connect, base.connect, "s"),
@@ -554,6 +595,14 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
     for q in (50, 95, 99):
         out.append((f"vote→board p{q}", percentile(app.delays, q), percentile(base.delays, q), "s"))
     out += [
+        ("app's own command time p50 (≤)", app.command_p50, None, "s"),
+        ("app's own command time p95 (≤)", app.command_p95, None, "s"),
+        (
+            "app's commands per transaction",
+            app.batched / app.batches if app.batched and app.batches else None,
+            None,
+            "x",
+        ),
         ("board shows the last vote after", app.converged, base.converged, "s"),
         ("longest gap between board states", app.board_gap, base.board_gap, "s"),
         ("ballots acknowledged", app.acked, base.acked, "n"),
@@ -574,6 +623,8 @@ def show(value: float | None, kind: str) -> str:
         return "?" if kind == "n" else "–"
     if kind == "n":
         return f"{value:,.0f}"
+    if kind == "x":
+        return f"{value:.1f}"
     if kind == "MiB":
         return f"{value:,.0f} MiB"
     if kind == "s" and value >= 10:
