@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Room
+from flask import request
 
 from facilitation.realtime import socketio
 from facilitation.services import state
@@ -265,3 +266,16 @@ def test_a_phone_connecting_before_the_tick_sees_the_latest_change(
     assert reads == []  # one view for all of them
     for phone in crowd:
         assert added["factor_id"] in {f["id"] for f in room.latest(phone)["factors"]}
+
+
+def test_socket_events_leave_no_routing_error_behind(app: Any) -> None:
+    """Flask-SocketIO makes a request context for every event from the connection's
+    environ. Its path matches a URL rule, over polling and WebSocket alike; unmatched,
+    each event would leave a NotFound and its traceback, a reference cycle for the garbage
+    collector (thousands a second in a voting room)."""
+    websocket = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    for headers in ({}, websocket):
+        with app.test_request_context("/socket.io/?EIO=4&transport=websocket", headers=headers):
+            assert request.routing_exception is None, headers
+    with app.test_request_context("/elsewhere/"):
+        assert request.routing_exception is not None  # the check itself can fail

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
@@ -131,11 +131,18 @@ class _Pending:
     payload: Any
     answer: dict[str, Any] | None = None
     error: Exception | None = None
+    # Set when the command is answered, or when its turn has come to run the next batch.
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None or self.error is not None
 
 
 class CommandRunner:
     """Runs client commands; those that wait together share a transaction (flat combining:
-    whoever gets the turn runs everything queued, up to BATCH_MAX)."""
+    whoever gets the turn runs what is queued, BATCH_MAX at a time, until its own command
+    is answered, then hands the turn to the first still waiting)."""
 
     def __init__(
         self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
@@ -168,13 +175,21 @@ class CommandRunner:
             if pending is None:
                 pending = self._in_flight[key] = _Pending(actor, name, payload)
                 self._waiting.append(pending)
-        with self._turn:
-            while pending.answer is None and pending.error is None:
-                self._gather()
-                with self._waiting_lock:
-                    batch = self._waiting[:BATCH_MAX]
-                    del self._waiting[:BATCH_MAX]
-                self._run_batch(batch)
+        while not pending.done:
+            if self._turn.acquire(blocking=False):
+                try:
+                    while not pending.done:
+                        self._gather()
+                        with self._waiting_lock:
+                            batch = self._waiting[:BATCH_MAX]
+                            del self._waiting[:BATCH_MAX]
+                        self._run_batch(batch)
+                finally:
+                    self._turn.release()
+                self._hand_over()
+            else:
+                pending.wake.wait()
+                pending.wake.clear()
         with self._waiting_lock:
             if self._in_flight.get(key) is pending:
                 del self._in_flight[key]
@@ -182,6 +197,14 @@ class CommandRunner:
             raise pending.error
         assert pending.answer is not None
         return pending.answer
+
+    def _hand_over(self) -> None:
+        """The turn goes to the first command still waiting, if any (the others wait for
+        their answers, each woken by the batch that answers it)."""
+        with self._waiting_lock:
+            first = self._waiting[0] if self._waiting else None
+        if first is not None:
+            first.wake.set()
 
     def _gather(self) -> None:
         """Let the commands that arrived with this one join the queue before the batch is
@@ -211,9 +234,12 @@ class CommandRunner:
         except Exception as error:  # the commit failed: no command of the batch is done
             for pending in batch:
                 pending.answer, pending.error = None, error
+                pending.wake.set()
             return
         for change in changes:
             self.publisher.publish(change)
+        for pending in batch:
+            pending.wake.set()
 
     def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
         """The batch's commands to one workshop, in order of arrival; what they changed."""
