@@ -32,7 +32,7 @@ class Metrics:
         )
         self.command_batch = Histogram(
             "samsyn_command_batch_size",
-            "Commands run together in one transaction.",
+            "Commands (and first joins) run together in one transaction.",
             registry=self.registry,
             buckets=(1, 2, 5, 10, 20, 50),
         )

@@ -691,6 +691,86 @@ def test_when_a_batch_cannot_commit_none_of_its_commands_is_answered_ok(
     assert count(world.services, models.Ballot) == 0
 
 
+def test_a_crowd_joining_together_shares_one_transaction(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Phones scanning the code while a transaction runs join together in the next one,
+    with a vote that waited alongside: numbered on without gaps, one participant for two
+    tabs on one cookie, and one version step for all the joins."""
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    start = world.version()
+    held = Held(world, monkeypatch)
+    joined: dict[str, tuple[int, int]] = {}
+    threads = in_threads([lambda: world.ok(world.facilitator, "timer.set", seconds=60)])
+    assert held.entered.wait(10)
+    arrivals = ["p1", "p2", "p2", "p3", "p4"]
+    for i, token in enumerate(arrivals):
+        threads += in_threads(
+            [
+                lambda i=i, token=token: joined.__setitem__(
+                    f"{token}/{i}", world.services.join(world.code, token)
+                )
+            ]
+        )
+        time.sleep(0.02)
+    vote: list[Any] = []
+    threads += in_threads(
+        [
+            lambda: vote.append(
+                world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+            )
+        ]
+    )
+    time.sleep(0.02)
+    held.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert held.transactions == 2
+    assert joined["p2/1"] == joined["p2/2"]
+    with world.services.db.read() as s:
+        rows = s.execute(select(models.Participant.token, models.Participant.number))
+        numbers = {token: number for token, number in rows}
+    # Numbered on from those already there (in the order they reached the queue, which
+    # their reads before it may shuffle).
+    assert numbers.pop("anna") == 1
+    assert sorted(numbers) == ["p1", "p2", "p3", "p4"]
+    assert sorted(numbers.values()) == [2, 3, 4, 5]
+    by_id = {participant for _, participant in joined.values()}
+    assert len(by_id) == 4
+    assert vote[0]["ok"]
+    # The facilitator's command, the joins together, the vote.
+    assert world.version() == start + 3
+    assert sum(change.joined for change in world.services.publisher.changes[-2:]) == 1
+
+
+def test_a_closing_workshop_refuses_the_newcomers_queued_behind_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = world.services.join(world.code, "anna")
+    held = Held(world, monkeypatch)
+    refused: list[Any] = []
+
+    def newcomer(token: str) -> None:
+        try:
+            world.services.join(world.code, token)
+        except DomainError as error:
+            refused.append(error.code)
+
+    threads = in_threads([lambda: world.ok(world.facilitator, "step.set", step="closed")])
+    assert held.entered.wait(10)
+    threads += in_threads([lambda t=t: newcomer(t) for t in ("x", "y")])
+    time.sleep(0.05)
+    held.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert held.transactions == 2
+    assert refused == ["workshop_closed"] * 2
+    assert count(world.services, models.Participant) == 1
+    assert world.services.join(world.code, "anna") == anna  # those who took part come back
+
+
 def test_every_command_of_a_crowd_is_answered_whoever_takes_the_turn(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

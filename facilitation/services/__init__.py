@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from .. import domain, models
 from ..db import Database, lock_workshop
-from ..domain import N_, DomainError, Role, SeedFactor, Step
+from ..domain import N_, DomainError, Role, SeedFactor
 from . import participants, retention, state, workshops
 from .base import Actor, Change, Publisher, bump, hash_secret, new_secret, secret_matches
 from .commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
@@ -92,19 +92,9 @@ class Services:
             known = participants.find(s, found, token)
             if known is not None:
                 return found.id, known.id
-        with self.db.write() as s:
-            workshop = lock_workshop(s, code)
-            if workshop is None:
-                raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
-            if workshop.step == Step.CLOSED and participants.find(s, workshop, token) is None:
-                raise DomainError("workshop_closed", N_("The workshop is closed."))
-            participant, new = participants.join(s, workshop, token)
-            if new:
-                bump(workshop)
-            ids = workshop.id, participant.id
-        if new:
-            self.publisher.publish(Change(ids[0], joined=True))
-        return ids
+        # The first connect takes its turn with the commands (`commands.py`): a room
+        # joining at once shares transactions.
+        return self.commands.join(Actor(Role.PARTICIPANT, code, token=token))
 
     def delete_workshop(self, code: str, secret: str | None) -> None:
         """The facilitator deletes a workshop with all its data. What stays is a line saying

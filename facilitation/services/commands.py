@@ -82,6 +82,11 @@ _STORED = select(_RECORDS.c.actor, _RECORDS.c.command_id, _RECORDS.c.answer).whe
 )
 _INSERT_RECORDS = insert(_RECORDS)
 
+# A phone's first connect: not a client command, but run in the same batches, so that a
+# crowd joining at once shares transactions (and the workshop's lock) as a burst of votes
+# does. Its in-flight key has an empty command id, which no client command has.
+JOIN = "participant.join"
+
 # The only command a closed workshop accepts: stepping back to reopen it.
 _ALLOWED_WHEN_CLOSED = {"step.set"}
 
@@ -167,7 +172,16 @@ class CommandRunner:
             return payload
         if actor.role is not spec.role:
             return error_answer(DomainError("forbidden", N_("You may not do that.")))
-        key = (actor, payload.command_id)
+        return self._run(actor, name, payload, payload.command_id)
+
+    def join(self, actor: Actor) -> tuple[int, int]:
+        """A participant's first connect, which creates them (the workshop's id and theirs),
+        once committed. Tabs of one phone joining together get one participant."""
+        answer = self._run(actor, JOIN, None, "")
+        return answer["workshop"], answer["participant"]
+
+    def _run(self, actor: Actor, name: str, payload: Any, command_id: str) -> dict[str, Any]:
+        key = (actor, command_id)
         with self._waiting_lock:
             # The same command sent again while it waits (a phone resending after a
             # timeout) shares its turn and its answer instead of queueing once more.
@@ -245,14 +259,18 @@ class CommandRunner:
         """The batch's commands to one workshop, in order of arrival; what they changed."""
         workshop = lock_workshop(s, code)
         if workshop is None:
-            error = DomainError("unknown_workshop", N_("There is no workshop with that code."))
             for pending in group:
-                pending.answer = error_answer(error)
+                error = DomainError("unknown_workshop", N_("There is no workshop with that code."))
+                if pending.name == JOIN:
+                    pending.error = error
+                else:
+                    pending.answer = error_answer(error)
             return []
         tokens = {p.actor.token for p in group if p.actor.role is Role.PARTICIPANT}
         senders = participants.find_all(s, workshop, tokens)
+        changes = _join(s, workshop, [p for p in group if p.name == JOIN], senders)
         admitted: list[tuple[_Pending, models.Participant | None, str]] = []
-        for pending in group:
+        for pending in (p for p in group if p.name != JOIN):
             participant = senders.get(pending.actor.token or "")
             try:
                 authorise(workshop, pending.actor, participant)
@@ -264,7 +282,7 @@ class CommandRunner:
             s, workshop.id, {(key, p.payload.command_id) for p, _, key in admitted}
         )
         box = voting.BallotBox(s, workshop.id)
-        records, changes = [], []
+        records = []
         for pending, participant, key in admitted:
             command_id = pending.payload.command_id
             if (key, command_id) in answers:  # sent before, or twice in this batch
@@ -289,6 +307,31 @@ class CommandRunner:
         if records:
             s.execute(_INSERT_RECORDS, records)
         return changes
+
+
+def _join(
+    s: Session,
+    workshop: models.Workshop,
+    joining: list[_Pending],
+    senders: dict[str, models.Participant],
+) -> list[Change]:
+    """The batch's joins, first: each answered with its participant, created (and added
+    to `senders`) unless already there; a closed workshop takes no one new."""
+    closed = workshop.step == Step.CLOSED
+    welcome = []
+    for pending in joining:
+        if closed and pending.actor.token not in senders:
+            pending.error = DomainError("workshop_closed", N_("The workshop is closed."))
+        else:
+            welcome.append(pending)
+    new = participants.admit(s, workshop, [p.actor.token or "" for p in welcome], senders)
+    for pending in welcome:
+        participant = senders[pending.actor.token or ""]
+        pending.answer = {"workshop": workshop.id, "participant": participant.id}
+    if not new:
+        return []
+    bump(workshop)
+    return [Change(workshop.id, joined=True)]
 
 
 def _apply(tx: Tx, pending: _Pending) -> dict[str, Any] | None:

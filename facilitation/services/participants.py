@@ -71,23 +71,31 @@ def find_proxy(session: Session, workshop: models.Workshop, number: object) -> m
     return proxy
 
 
-def join(
-    session: Session, workshop: models.Workshop, token: str
-) -> tuple[models.Participant, bool]:
-    """The participant with this cookie id, created on first connect; True when new.
+def admit(
+    session: Session,
+    workshop: models.Workshop,
+    tokens: list[str],
+    known: dict[str, models.Participant],
+) -> int:
+    """Create the participants with these cookie ids who have not joined yet (`known` holds
+    those who have, by cookie id, and is given the new ones), numbered on in this order.
+    Returns how many are new.
 
     Runs in the caller's write transaction, with the workshop locked, so that two tabs
-    joining at once get one participant and consecutive numbers.
+    joining at once get one participant and numbers never repeat.
     """
-    participant = find(session, workshop, token)
-    if participant is not None:
-        return participant, False
-    participant = models.Participant(
-        workshop_id=workshop.id, token=token, number=_next_number(session, workshop)
-    )
-    session.add(participant)
+    new = [token for token in dict.fromkeys(tokens) if token not in known]
+    if not new:
+        return 0
+    first = _next_number(session, workshop)
+    created = [
+        models.Participant(workshop_id=workshop.id, token=token, number=first + i)
+        for i, token in enumerate(new)
+    ]
+    session.add_all(created)
     session.flush()
-    return participant, True
+    known.update((p.token, p) for p in created)
+    return len(created)
 
 
 def _next_number(session: Session, workshop: models.Workshop) -> int:
