@@ -40,6 +40,8 @@ class Config:
         # Unset: made on first start and kept under instance/ (see create_app).
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
         self.DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE}/samsyn.db"
+        # PostgreSQL connections each process keeps, and never exceeds.
+        self.DATABASE_POOL_SIZE = _int("DATABASE_POOL_SIZE", 20)
         # The address phones use, e.g. https://samsyn.example.se. Unset: the LAN address.
         self.PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/") or None
         self.HOST = os.environ.get("HOST") or "0.0.0.0"

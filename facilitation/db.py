@@ -28,6 +28,8 @@ from . import models
 ROOT = Path(__file__).resolve().parent.parent
 # The PostgreSQL advisory lock held while migrating (any number unique to Samsyn).
 MIGRATION_LOCK = 0x5A35_1E01
+# PostgreSQL connections one process keeps (the setting DATABASE_POOL_SIZE).
+POOL_SIZE = 20
 
 
 def normalise_url(url: str) -> URL:
@@ -40,24 +42,51 @@ def normalise_url(url: str) -> URL:
 
 
 class Database:
-    """One engine and the two kinds of transaction the services use."""
+    """The engines and the two kinds of transaction the services use."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.engine = self._create_engine(echo)
-        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        if self.is_sqlite:
+            self.engine = self.read_engine = self._sqlite_engine(echo)
+        else:
+            # Writes (commands run in batches, one at a time per process) need fewer
+            # connections than reads (every page and every joining phone).
+            writers = max(2, pool_size // 4)
+            self.engine = self._postgresql_engine(echo, writers)
+            # A read needs no transaction of its own: under READ COMMITTED each statement
+            # sees what was committed when it began either way, and without BEGIN and
+            # ROLLBACK it costs two round trips less.
+            self.read_engine = self._postgresql_engine(
+                echo, pool_size - writers, isolation_level="AUTOCOMMIT"
+            )
+        self._reads = sessionmaker(self.read_engine, expire_on_commit=False)
         self._writes = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"),
             expire_on_commit=False,
         )
         self._sqlite_write_lock = threading.Lock()
 
-    def _create_engine(self, echo: bool) -> Engine:
-        if not self.is_sqlite:
-            return create_engine(
-                self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20
-            )
+    def _postgresql_engine(self, echo: bool, pool_size: int, **options: Any) -> Engine:
+        # A fixed set of connections, kept: a pool that opens extra ones at a peak and
+        # closes them after churns through connects (pg8000 builds a TLS context for each,
+        # milliseconds of CPU) just when a crowd joins. Beyond it, transactions wait their
+        # turn for a connection.
+        engine = create_engine(
+            self.url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=0,
+            **options,
+        )
+        # pg8000 runs an executemany as one statement per row, each a round trip (and,
+        # under an event loop, a wait for its turn): SQLAlchemy's "insertmanyvalues" sends
+        # the rows in one INSERT instead, as its psycopg2 dialect does.
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
+
+    def _sqlite_engine(self, echo: bool) -> Engine:
         if self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(self.url, echo=echo, connect_args={"check_same_thread": False})
@@ -82,8 +111,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction."""
-        with self._reads() as session, session.begin():
+        """A read-only transaction (on PostgreSQL, statements in autocommit), ended with a
+        rollback: nothing written in it is kept."""
+        with self._reads() as session:
             yield session
 
     @contextmanager
@@ -108,6 +138,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
