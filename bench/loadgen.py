@@ -242,12 +242,19 @@ def cookie_header(response: aiohttp.ClientResponse) -> str:
 
 
 async def join_phone(http: aiohttp.ClientSession, base_url: str, code: str) -> Client:
-    """A phone scanning the QR code: the join page (which sets the cookie), then Socket.IO."""
-    async with http.get(f"{base_url}/j/{code}") as response:
-        await response.read()
-        if response.status != 200:
-            raise RefusedError(f"join page answered {response.status}")
-        cookie = cookie_header(response)
+    """A phone scanning the QR code: the join page (which sets the cookie), then Socket.IO.
+    A page the server was too busy for is loaded again, as retry.js does."""
+    while True:
+        async with http.get(f"{base_url}/j/{code}") as response:
+            await response.read()
+            if response.status == 503:
+                wait = float(response.headers.get("Retry-After", "5"))
+            elif response.status != 200:
+                raise RefusedError(f"join page answered {response.status}")
+            else:
+                cookie = cookie_header(response)
+                break
+        await asyncio.sleep(wait * (1 + random.random()))
     return await Client.open(http, base_url, cookie, {"code": code, "view": "phone"})
 
 

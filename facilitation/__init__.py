@@ -11,10 +11,13 @@ monkey-patches) before importing this; tests run it in threading mode.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_compress import Compress
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,7 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
 
-    db = Database(config.DATABASE_URL)
+    db = Database(config.DATABASE_URL, pool_size=config.DATABASE_POOL_SIZE)
     db.migrate()
     queue = config.MESSAGE_QUEUE_URL
     channel = config.MESSAGE_QUEUE_CHANNEL
@@ -151,6 +154,10 @@ def _route_socket_path(app: Flask) -> None:
     app.add_url_rule("/socket.io/", "socket_io_websocket", socket_path, websocket=True)
 
 
+# How soon a page the server was too busy for tries again by itself.
+BUSY_RETRY_SECONDS = 5
+
+
 def _register_error_pages(app: Flask) -> None:
     """Errors as a page for people, as JSON for the API."""
 
@@ -165,3 +172,20 @@ def _register_error_pages(app: Flask) -> None:
 
     for status in (400, 403, 404, 405, 429, 500):
         app.register_error_handler(status, page(status))
+
+    def busy(error: Exception) -> Any:
+        # Every connection to the database in use for too long (a crowd joining faster than
+        # the process serves it), or the database out of reach: say so, and try again.
+        logging.getLogger(__name__).warning("database busy or unreachable: %s", type(error).__name__)
+        headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+        if request.path.startswith("/api/"):
+            message = "The server is busy. Try again in a few seconds."
+            return jsonify({"error": {"code": "http_503", "message": message}}), 503, headers
+        return (
+            render_template("error.html", status=503, retry=BUSY_RETRY_SECONDS),
+            503,
+            headers,
+        )
+
+    for kind in (PoolTimeout, OperationalError, InterfaceError):
+        app.register_error_handler(kind, busy)

@@ -12,6 +12,8 @@ import pytest
 import zxingcpp
 from conftest import SEED, Room, _path
 from PIL import Image
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 def create(client: Any, **body: Any) -> Any:
@@ -191,6 +193,35 @@ def test_the_join_page_sets_a_participant_cookie_without_an_account(app: Any) ->
     assert '<html lang="sv">' in html
     assert 'id="connection" role="status"' in html
     assert phone.get("/j/NOSUCH").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        PoolTimeout("QueuePool limit of size 15 overflow 0 reached"),
+        OperationalError("SELECT 1", {}, Exception("connection refused")),
+    ],
+)
+def test_a_page_the_database_is_too_busy_for_says_so_and_tries_again(
+    app: Any, monkeypatch: pytest.MonkeyPatch, trouble: Exception
+) -> None:
+    """A crowd joining faster than the process serves it (every connection in use), or the
+    database out of reach: 503 with Retry-After, a page that loads again by itself, and JSON
+    for the API — not a bare 500."""
+    code = create(app.test_client()).json["code"]
+
+    def busy(*_: Any, **__: Any) -> Any:
+        raise trouble
+
+    monkeypatch.setattr(app.extensions["samsyn"].services, "find_workshop", busy)
+    response = app.test_client().get(f"/j/{code}")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    html = response.get_data(as_text=True)
+    assert 'data-retry-after="5"' in html and "js/retry.js" in html
+    assert "Set-Cookie" not in response.headers
+    monkeypatch.setattr(app.extensions["samsyn"].services, "create_workshop", busy)
+    api = create(app.test_client())
+    assert api.status_code == 503 and api.json["error"]["code"] == "http_503"
 
 
 # --- Facilitator access ---------------------------------------------------------------------
