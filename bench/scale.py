@@ -541,8 +541,15 @@ async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
             if process.is_alive():
                 process.kill()
                 process.join()
-    if "Traceback" in server.log():
-        figures.notes.append(f"the {server.kind}'s log has a traceback: {server.log_path}")
+    log = server.log()
+    if "Traceback" in log:
+        # The log goes with the run's directory: keep the first traceback's end.
+        lines = log[log.index("Traceback") :].splitlines()
+        end = next((i for i, line in enumerate(lines[1:], 1) if not line.startswith(" ")), 0)
+        figures.notes.append(
+            f"the {server.kind}'s log has {log.count('Traceback')} tracebacks; the first ends: "
+            + " | ".join(line.strip() for line in lines[max(1, end - 2) : end + 1])
+        )
     return figures
 
 
