@@ -154,6 +154,8 @@ def _route_socket_path(app: Flask) -> None:
     app.add_url_rule("/socket.io/", "socket_io_websocket", socket_path, websocket=True)
 
 
+log = logging.getLogger(__name__)
+
 # How soon a page the server was too busy for tries again by itself.
 BUSY_RETRY_SECONDS = 5
 
@@ -176,7 +178,7 @@ def _register_error_pages(app: Flask) -> None:
     def busy(error: Exception) -> Any:
         # Every connection to the database in use for too long (a crowd joining faster than
         # the process serves it), or the database out of reach: say so, and try again.
-        logging.getLogger(__name__).warning("database busy or unreachable: %s", type(error).__name__)
+        log.warning("database busy or unreachable: %s", type(error).__name__)
         headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
         if request.path.startswith("/api/"):
             message = "The server is busy. Try again in a few seconds."

@@ -4,8 +4,9 @@ every command that waited alongside in one transaction, and answer only after it
 Layer: services. Imports the core, the models, the schemas and the database; never Flask or
 Socket.IO. `Services.execute` is the entry point; handlers never call this module directly.
 
-In the transaction, for each workshop of the batch: the workshop is locked once, the
-senders are checked against the database and the command ids looked up together, then each
+In the transaction, for each workshop of the batch: the workshop is locked once, phones
+connecting for the first time are made participants together (`JOIN`), the senders are
+checked against the database and the command ids looked up together, then each
 command runs in order of arrival — refused if the workshop is closed, otherwise its use case
 applied and the version bumped — and its answer, a refusal included, is stored under
 (workshop, sender, command id), so that a command sent again is answered the same and
