@@ -33,6 +33,8 @@ from .metrics import Metrics
 from .realtime import socketio
 from .services import Services
 
+log = logging.getLogger(__name__)
+
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the app: database migrated, services, Socket.IO, broadcaster, pages, API."""
@@ -153,8 +155,6 @@ def _route_socket_path(app: Flask) -> None:
     app.add_url_rule("/socket.io/", "socket_io", socket_path, methods=["GET", "POST"])
     app.add_url_rule("/socket.io/", "socket_io_websocket", socket_path, websocket=True)
 
-
-log = logging.getLogger(__name__)
 
 # How soon a page the server was too busy for tries again by itself.
 BUSY_RETRY_SECONDS = 5
