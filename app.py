@@ -107,28 +107,101 @@ def compress_each_message_alone() -> None:
         )
 
 
+# A WebSocket may stay silent this long: Engine.IO pings every 25 s and a client answers at
+# once, so a connection that says nothing for longer is gone.
+WEBSOCKET_IDLE = 90.0
+
+
+def deadline() -> Any:
+    """The event loop's timeout (a context manager interrupting what runs in it), for the
+    request limits of facilitation/guard.py; none in threading mode."""
+    if ASYNC_MODE == "eventlet":
+        return eventlet.Timeout
+    if ASYNC_MODE == "gevent":
+        import gevent
+
+        return gevent.Timeout
+    return None
+
+
 def serve(app: Flask, config: Config) -> None:
-    """Serve HTTP and Socket.IO on HOST:PORT with the chosen event loop."""
+    """Serve HTTP and Socket.IO on HOST:PORT with the chosen event loop.
+
+    Every connection is given time limits, so that clients that stop half-way cannot hold
+    connections until none is left: an idle connection and a request's line must arrive
+    within REQUEST_TIMEOUT, then its headers within as long, and every read and write on
+    the socket waits at most as long (a WebSocket, answering pings, at most WEBSOCKET_IDLE).
+    The body's own deadline is facilitation/guard.py's."""
     family = socket.AF_INET6 if ":" in config.HOST else socket.AF_INET
+    timeout = config.REQUEST_TIMEOUT
     if ASYNC_MODE == "eventlet":
         import eventlet.wsgi
+
+        class Protocol(eventlet.wsgi.HttpProtocol):  # type: ignore[misc]
+            """eventlet's HTTP protocol with deadlines for the request line and headers."""
+
+            def _read_request_line(self) -> Any:
+                with eventlet.Timeout(timeout, False):
+                    return super()._read_request_line()
+                self.close_connection = 1
+                return ""
+
+            def parse_request(self) -> bool:
+                with eventlet.Timeout(timeout, False):
+                    return bool(super().parse_request())
+                self.close_connection = 1
+                return False
+
+            def handle_one_response(self) -> None:
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    self.connection.settimeout(WEBSOCKET_IDLE)
+                super().handle_one_response()
 
         listener = eventlet.listen(
             (config.HOST, config.PORT), family=family, backlog=config.LISTEN_BACKLOG
         )
         # max_size: eventlet silently stops accepting at 1,024 connections by default.
-        eventlet.wsgi.server(listener, app, max_size=config.MAX_CONNECTIONS, log_output=False)
+        eventlet.wsgi.server(
+            listener,
+            app,
+            max_size=config.MAX_CONNECTIONS,
+            log_output=False,
+            protocol=Protocol,
+            socket_timeout=timeout,
+        )
     elif ASYNC_MODE == "gevent":
+        import gevent
         from gevent.pool import Pool
         from gevent.pywsgi import WSGIHandler, WSGIServer
 
         class Handler(WSGIHandler):  # type: ignore[misc]
-            """Ends the TCP connection with its WebSocket. Otherwise pywsgi waits for another
-            HTTP request on it and reads the client's closing frame as one."""
+            """gevent's handler with deadlines for the request line and headers, which
+            ends the TCP connection with its WebSocket (otherwise pywsgi waits for another
+            HTTP request on it and reads the client's closing frame as one)."""
+
+            close_connection: bool
+
+            def handle(self) -> None:
+                self.socket.settimeout(timeout)
+                super().handle()
+
+            def read_requestline(self) -> Any:
+                with gevent.Timeout(timeout, False):
+                    return super().read_requestline()
+                return None
+
+            def read_request(self, raw_requestline: Any) -> Any:
+                with gevent.Timeout(timeout, False):
+                    return super().read_request(raw_requestline)
+                self.close_connection = True
+                return False
 
             def run_application(self) -> None:
+                websocket = self.environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+                if websocket:
+                    self.socket.settimeout(WEBSOCKET_IDLE)
                 super().run_application()
-                if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                if websocket:
                     self.close_connection = True
 
         WSGIServer(
@@ -149,7 +222,7 @@ def main() -> None:
     config = Config()
     logs.configure(config)
     raise_file_limit(config.MAX_CONNECTIONS + 100)
-    app = create_app(config)
+    app = create_app(config, deadline=deadline())
     compress_each_message_alone()
     tune_garbage_collector()
     announce(config)

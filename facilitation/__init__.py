@@ -16,18 +16,17 @@ from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_compress import Compress
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, cli, i18n, ops, organizers, realtime, security, series_views, views
+from . import api, cli, guard, i18n, ops, organizers, realtime, security, series_views, views
 from .broadcast import Broadcaster, Presence
 from .cluster import Alone, QueueManager, RedisCluster
 from .config import INSTANCE, ROOT, Config, instance_secret_key
-from .db import Database
+from .db import BUSY, Database
 from .extension import Samsyn
 from .follow import Fanout, Followers
+from .guard import Deadline
 from .limits import TokenBucket
 from .metrics import Metrics
 from .realtime import socketio
@@ -36,8 +35,10 @@ from .services import Services
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the app: database migrated, services, Socket.IO, broadcaster, pages, API."""
+def create_app(config: Config | None = None, *, deadline: Deadline | None = None) -> Flask:
+    """Build the app: database migrated, services, Socket.IO, broadcaster, pages, API.
+    `deadline` is the event loop's timeout (app.py hands it in): with it, a request body
+    that does not arrive in time is cut off; without it (tests), only the size is limited."""
     config = config or Config()
     if not config.SECRET_KEY:
         config.SECRET_KEY = instance_secret_key()
@@ -49,13 +50,10 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.from_object(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
-    if config.PROXY_HOPS:
-        hops = config.PROXY_HOPS
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
-        )
 
-    db = Database(config.DATABASE_URL, pool_size=config.DATABASE_POOL_SIZE)
+    db = Database(
+        config.DATABASE_URL, pool_size=config.DATABASE_POOL_SIZE, timeout=config.DATABASE_TIMEOUT
+    )
     db.migrate()
     queue = config.MESSAGE_QUEUE_URL
     channel = config.MESSAGE_QUEUE_CHANNEL
@@ -86,6 +84,8 @@ def create_app(config: Config | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    guard.close_without_waiting(socketio.server.eio)
+    _wrap_transport(app, config, deadline)
     # The follow pages of series hear of every change too (follow.py).
     followers = Followers(socketio, cluster)
     services = Services(db, Fanout(broadcaster, followers), on_batch=metrics.command_batch.observe)
@@ -121,6 +121,23 @@ def create_app(config: Config | None = None) -> Flask:
         followers.start()
         socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
     return app
+
+
+def _wrap_transport(app: Flask, config: Config, deadline: Deadline | None) -> None:
+    """What every request passes first, Socket.IO's included: the forwarded address and
+    scheme of a trusted proxy (so that limits per address hold on sockets too), and the
+    limits on a request's size and time."""
+    if config.PROXY_HOPS:
+        hops = config.PROXY_HOPS
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+    app.wsgi_app = guard.RequestLimits(  # type: ignore[method-assign]
+        app.wsgi_app,
+        max_bytes=config.MAX_REQUEST_BYTES,
+        body_seconds=config.REQUEST_TIMEOUT,
+        deadline=deadline,
+    )
 
 
 def _buffer_files(app: Flask) -> None:
@@ -172,7 +189,7 @@ def _register_error_pages(app: Flask) -> None:
 
         return handler
 
-    for status in (400, 403, 404, 405, 429, 500):
+    for status in (400, 403, 404, 405, 408, 413, 429, 500):
         app.register_error_handler(status, page(status))
 
     def busy(error: Exception) -> Any:
@@ -189,5 +206,5 @@ def _register_error_pages(app: Flask) -> None:
             headers,
         )
 
-    for kind in (PoolTimeout, OperationalError, InterfaceError):
+    for kind in BUSY:
         app.register_error_handler(kind, busy)

@@ -42,6 +42,9 @@ class Config:
         self.DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE}/samsyn.db"
         # PostgreSQL connections each process keeps, and never exceeds.
         self.DATABASE_POOL_SIZE = _int("DATABASE_POOL_SIZE", 20)
+        # Seconds PostgreSQL may take to connect, lend a connection, run a statement or
+        # grant a lock before the request is answered "busy" (db.py).
+        self.DATABASE_TIMEOUT = _float("DATABASE_TIMEOUT", 5)
         # The address phones use, e.g. https://samsyn.example.se. Unset: the LAN address.
         self.PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/") or None
         self.HOST = os.environ.get("HOST") or "0.0.0.0"
@@ -53,8 +56,10 @@ class Config:
         # channels start with MESSAGE_QUEUE_CHANNEL, so installations can share a Redis.
         self.MESSAGE_QUEUE_URL = os.environ.get("MESSAGE_QUEUE_URL") or None
         self.MESSAGE_QUEUE_CHANNEL = os.environ.get("MESSAGE_QUEUE_CHANNEL") or "samsyn"
-        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
-        self.PROXY_HOPS = _int("PROXY_HOPS", 1)
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted. None by
+        # default: without a proxy, anyone could name their own address in the header and
+        # so escape every limit kept per address. deploy/ sets 1 (nginx).
+        self.PROXY_HOPS = _int("PROXY_HOPS", 0)
         # Broadcasts are coalesced: boards get the state at most every BOARD_INTERVAL seconds,
         # phones every PHONE_INTERVAL seconds.
         self.BOARD_INTERVAL = _float("BOARD_INTERVAL", 0.1)
@@ -65,6 +70,13 @@ class Config:
         # listen backlog (eventlet's default is 50).
         self.MAX_CONNECTIONS = _int("MAX_CONNECTIONS", 10_000)
         self.LISTEN_BACKLOG = _int("LISTEN_BACKLOG", 2048)
+        # Largest request body accepted (a library's CSV file is at most 512 KiB), and the
+        # seconds a request may take to arrive: its line and headers, then its body (an idle
+        # connection between requests is closed after as long). Slow or endless requests
+        # would otherwise hold connections until none is left.
+        self.MAX_REQUEST_BYTES = _int("MAX_REQUEST_BYTES", 1024 * 1024)
+        self.MAX_CONTENT_LENGTH = self.MAX_REQUEST_BYTES  # Flask's own check, the same limit
+        self.REQUEST_TIMEOUT = _float("REQUEST_TIMEOUT", 30)
         # Commands one participant (or one workshop's facilitator) may send: a burst, then a
         # steady rate per second. Wrong join codes one address may try: a burst, then one
         # every JOIN_MISS_INTERVAL seconds.

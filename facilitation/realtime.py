@@ -29,6 +29,7 @@ from .broadcast import (
     room,
     server_time,
 )
+from .db import BUSY
 from .domain import N_, DomainError, normalise_code
 from .extension import guessing, samsyn, wrong_code
 from .services import COMMANDS, Services, error_answer
@@ -187,13 +188,28 @@ for _name in COMMANDS:
     socketio.on_event(_name, _command_handler(_name))
 
 
+# What a client is told when a handler could not finish (see `on_error`).
+BUSY_MESSAGE = N_("The server is busy. Your answer is sent again by itself in a moment.")
+BUG_MESSAGE = N_("The server could not handle that. Please try again.")
+
+
 @socketio.on_error_default
 def on_error(error: Exception) -> dict[str, Any]:
-    """A bug, not bad input (that is answered above): log it, and still answer the client."""
+    """What a handler could not finish. The database out of reach or without a connection
+    free is no bug: the client is told `busy` and tries again. Anything else is a bug:
+    logged, and still answered. A connection that failed half-way is refused, never
+    accepted without its state (the client then connects again by itself)."""
     if isinstance(error, ConnectionRefusedError):
         raise error  # a refused connection is an answer, not a bug
-    log.exception("socket handler failed: %s", request.event.get("message"))  # type: ignore[attr-defined]
+    busy = isinstance(error, BUSY)
+    if busy:
+        log.warning("socket handler: database busy or unreachable (%s)", type(error).__name__)
+    else:
+        log.exception("socket handler failed: %s", request.event.get("message"))  # type: ignore[attr-defined]
+    code = "busy" if busy else "server_error"
+    if request.event.get("message") == "connect":  # type: ignore[attr-defined]
+        raise ConnectionRefusedError(code)
     connection = _connection()
     with force_locale(connection.language if connection else "sv"):
-        message = gettext("The server could not handle that. Please try again.")
-    return {"ok": False, "error": {"code": "server_error", "message": message}}
+        message = gettext(BUSY_MESSAGE) if busy else gettext(BUG_MESSAGE)
+    return {"ok": False, "error": {"code": code, "message": message}}

@@ -33,6 +33,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Two years, as the HSTS preload list asks; sent over https only (RFC 6797).
+HSTS_SECONDS = 2 * 365 * 24 * 3600
+PRIVATE_TYPES = {"text/html", "application/json"}
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, marked Secure whenever the request came over https
     (directly, or through a proxy saying so), not only when PUBLIC_URL says https."""
@@ -56,6 +61,14 @@ def init_app(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.is_secure:
+            # Browsers that once came over https never fall back to plain http here.
+            response.headers["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}"
+        if response.mimetype in PRIVATE_TYPES:
+            # Pages and answers may hold secrets, nicknames or results not yet revealed:
+            # no browser, proxy or shared computer keeps a copy. Styles, scripts, fonts and
+            # QR codes stay cacheable.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.after_request

@@ -285,14 +285,14 @@ def test_the_join_url_never_names_localhost_when_the_lan_is_there(
 ) -> None:
     from facilitation import links
 
-    client = make_app(PUBLIC_URL=None, PORT=5000).test_client()
+    client = make_app(PUBLIC_URL=None, PORT=5000, PROXY_HOPS=1).test_client()
     monkeypatch.setattr(links, "lan_address", lambda: "192.168.1.23")
     body = client.post("/api/workshops", json=SEED, base_url="http://localhost:5000").json
     assert body["join_url"] == f"http://192.168.1.23:5000/j/{body['code']}"
     # A real host name the facilitator used is kept: phones can reach it too.
     named = client.post("/api/workshops", json=SEED, base_url="http://samsyn.kommun.se").json
     assert named["join_url"].startswith("http://samsyn.kommun.se/j/")
-    # Behind a proxy, X-Forwarded-* decide.
+    # Behind a trusted proxy (PROXY_HOPS=1), X-Forwarded-* decide.
     proxied = client.post(
         "/api/workshops",
         json=SEED,

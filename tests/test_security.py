@@ -313,11 +313,12 @@ def session_cookie(response: Any) -> str:
     return str(cookies[0])
 
 
-def test_the_cookie_is_httponly_lax_bounded_and_secure_over_https(app: Flask) -> None:
+def test_the_cookie_is_httponly_lax_bounded_and_secure_over_https(make_app: Any) -> None:
+    app = make_app(PROXY_HOPS=1)
     code = app.test_client().post("/api/workshops", json=SEED).json["code"]
     plain = session_cookie(app.test_client().get(f"/j/{code}"))
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
-    # Behind the reverse proxy, https is told by X-Forwarded-Proto (PROXY_HOPS=1) ...
+    # Behind a reverse proxy (PROXY_HOPS=1), https is told by X-Forwarded-Proto ...
     proxied = app.test_client().get(f"/j/{code}", headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in session_cookie(proxied)
     # ... and served directly over https, by the scheme itself.

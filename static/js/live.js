@@ -18,6 +18,15 @@ const MAX_ATTEMPTS = 5;
 const RATE_LIMITED_WAIT_MS = 1500;
 // How long to wait before connecting again after the server closed the connection.
 const SERVER_DISCONNECT_WAIT_MS = 2000;
+// A connection the server could not set up (busy, or a failure of its own) is tried again
+// after a pause that grows up to a limit, with some randomness so that a room does not
+// come back all at once.
+const RETRY_FIRST_MS = 2000;
+const RETRY_MAX_MS = 30000;
+// A connection that brings no state within this long is no use: connect again.
+const STATE_WAIT_MS = 10000;
+// Answers that mean the server did nothing with a command for now: it goes again shortly.
+const TRY_AGAIN = new Set(["rate_limited", "busy"]);
 const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake", "too_many_tries"]);
 
 function newId() {
@@ -34,6 +43,8 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   let version = 0;
   let meVersion = 0;
   let state = "connecting";
+  let retryMs = RETRY_FIRST_MS;
+  let stateWatch = null;
 
   const socket = io({ auth: { code, view, ...auth } });
 
@@ -65,6 +76,7 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   }
 
   function applyState(next) {
+    clearTimeout(stateWatch);
     if (next.version < version) return; // older than what we show: ignore
     version = next.version;
     onState(next);
@@ -94,8 +106,8 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
         // Only silence on a live connection counts against a command; a dropped network
         // never makes us give up on a vote.
         if (err && socket.connected) command.attempts = (command.attempts ?? 0) + 1;
-        if (!err && answer?.error?.code === "rate_limited") {
-          // Sent too fast: the server did nothing with it, so it goes again shortly.
+        if (!err && TRY_AGAIN.has(answer?.error?.code)) {
+          // Sent too fast, or the server was busy: it did nothing with it, so it goes again.
           setTimeout(pump, RATE_LIMITED_WAIT_MS);
           return;
         }
@@ -155,6 +167,13 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   socket.on("me", applyMe);
   socket.on("connect", () => {
     showStatus("online");
+    retryMs = RETRY_FIRST_MS;
+    // Every connection starts with the state; one that brings none is connected again.
+    clearTimeout(stateWatch);
+    stateWatch = setTimeout(() => {
+      socket.disconnect();
+      socket.connect();
+    }, STATE_WAIT_MS);
     pump();
   });
   socket.on("disconnect", (reason) => {
@@ -164,8 +183,17 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), SERVER_DISCONNECT_WAIT_MS);
   });
   socket.on("connect_error", (err) => {
-    if (REFUSALS.has(err.message)) showStatus("refused", err.message);
-    else showStatus("offline");
+    if (REFUSALS.has(err.message)) {
+      showStatus("refused", err.message);
+      return;
+    }
+    showStatus("offline");
+    // Refused for now by a busy server (not by the network, which Socket.IO retries by
+    // itself): try again after a pause.
+    if (!socket.active) {
+      setTimeout(() => socket.connected || socket.connect(), retryMs * (0.5 + Math.random()));
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    }
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible") return;
