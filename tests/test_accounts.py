@@ -4,6 +4,8 @@ organizer never seeing another's series."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +16,7 @@ from flask import Flask
 from organizing import PASSWORD, Organizer
 
 from facilitation import cli, models
+from facilitation.domain import DomainError
 from facilitation.realtime import socketio
 from facilitation.services import Busy, accounts
 from facilitation.services.passwords import Argon2Passwords
@@ -414,3 +417,44 @@ def test_wrong_invitation_links_count_as_guesses(make_app: Any) -> None:
     assert [guesser.get(f"/invite/fel-{i}").status_code for i in range(3)] == [404] * 3
     assert guesser.get("/invite/fel-4").status_code == 429
     assert guesser.post("/invite/fel-5", data={}).status_code == 429
+
+
+# --- Only once, held by the database (issue #15) ----------------------------------------------
+
+
+def at_once(n: int, work: Any) -> list[str]:
+    """work(i) in n threads started together; "ok", or the code of the refusal."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> str:
+        barrier.wait()
+        try:
+            work(i)
+        except DomainError as error:
+            return error.code
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_what_may_happen_once_happens_once_under_threads(make_app: Any, database_url: str) -> None:
+    app = make_app(database_url)
+    services = app.extensions["samsyn"].services
+    made = at_once(8, lambda i: services.set_up(f"kommun{i}", PASSWORD))
+    assert made.count("ok") == 1 and set(made) <= {"ok", "already_set_up"}, made
+    (owner,) = rows(app, models.Organizer)
+    assert owner.first_run is True
+    login = services.login(services.log_in(owner.username, PASSWORD))
+    series_id = services.create_series(login, {"title": "Strategi", "language": "sv"})
+
+    def invite() -> str:
+        return str(services.series_command(login, series_id, "series.invite", {})["token"])
+
+    link = invite()
+    taken = at_once(8, lambda i: services.join_by_invitation(link, f"gäst{i}", PASSWORD))
+    assert taken.count("ok") == 1 and set(taken) <= {"ok", "bad_invitation"}, taken
+    links = [invite() for _ in range(8)]
+    named = at_once(8, lambda i: services.join_by_invitation(links[i], "Samma", PASSWORD))
+    assert named.count("ok") == 1 and set(named) <= {"ok", "username_taken"}, named
+    assert len(rows(app, models.Organizer)) == 3 and len(rows(app, models.SeriesMember)) == 2
