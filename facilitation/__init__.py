@@ -27,10 +27,10 @@ from .db import BUSY, Database
 from .extension import Samsyn
 from .follow import Fanout, Followers
 from .guard import Deadline
-from .limits import TokenBucket
+from .limits import TokenBucket, security_limits
 from .metrics import Metrics
 from .realtime import socketio
-from .services import Services
+from .services import Busy, Services
 
 log = logging.getLogger(__name__)
 
@@ -90,16 +90,19 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     followers = Followers(socketio, cluster)
     services = Services(db, Fanout(broadcaster, followers), on_batch=metrics.command_batch.observe)
     followers.services = services
+    # The security limits (guessing codes, secrets and passwords): with several processes
+    # shared through Redis, so that a guesser gets one allowance, not one per process.
+    security_limit = security_limits(queue, channel, config.SECRET_KEY)
     app.extensions["samsyn"] = Samsyn(
         db,
         services,
         presence,
         broadcaster,
         command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
-        join_limit=TokenBucket(1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
+        join_limit=security_limit("join", 1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
         metrics=metrics,
-        # Wrong organizer passwords: 5 at once, then one a minute, per username and address.
-        login_limit=TokenBucket(1 / 60, 5),
+        # Wrong passwords: 5 at once, then one a minute, per allowance (tries.py).
+        login_limit=security_limit("tries", 1 / 60, 5),
         followers=followers,
     )
 
@@ -194,8 +197,12 @@ def _register_error_pages(app: Flask) -> None:
 
     def busy(error: Exception) -> Any:
         # Every connection to the database in use for too long (a crowd joining faster than
-        # the process serves it), or the database out of reach: say so, and try again.
-        log.warning("database busy or unreachable: %s", type(error).__name__)
+        # the process serves it), the database out of reach, or no capacity for hashing a
+        # password now (services.Busy): say so, and try again.
+        if isinstance(error, Busy):
+            log.warning("busy: no capacity for this request now")
+        else:
+            log.warning("database busy or unreachable: %s", type(error).__name__)
         headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
         if request.path.startswith("/api/"):
             message = "The server is busy. Try again in a few seconds."
@@ -206,5 +213,5 @@ def _register_error_pages(app: Flask) -> None:
             headers,
         )
 
-    for kind in BUSY:
+    for kind in (*BUSY, Busy):
         app.register_error_handler(kind, busy)

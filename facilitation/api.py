@@ -7,14 +7,13 @@ without a CORS preflight, which is refused: the API needs no CSRF token. Errors 
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_babel import force_locale, gettext
 from pydantic import ValidationError
 
-from . import export, i18n, identity, links, models, report, workbook
+from . import export, i18n, identity, links, models, report, tries, workbook
 from .domain import N_, DomainError, SeedFactor, normalise_code
 from .extension import guessing, samsyn, wrong_code
 from .schemas import WorkshopCreate
@@ -52,8 +51,12 @@ def create_workshop() -> tuple[Response, int]:
     if not request.is_json:
         error = DomainError("json_required", N_("Send JSON (Content-Type: application/json)."))
         return _error(error_answer(error), 415)
-    password = current_app.config["CREATE_PASSWORD"]
-    if password and not hmac.compare_digest(_bearer() or "", password):
+    try:
+        # No cookie to remember a client by: every try counts per address and together.
+        tries.check_create_password(_bearer() or "", browser=False)
+    except tries.TooManyTriesError:
+        return _error(error_answer(GUESSING), 429)
+    except tries.WrongSecretError:
         error = DomainError("password_required", N_("Creating workshops needs the password."))
         return _error(error_answer(error), 401)
     if not isinstance(body := _json_body(), dict):

@@ -13,7 +13,7 @@ from flask import current_app, request
 from . import identity
 from .broadcast import Broadcaster, Presence
 from .db import Database
-from .limits import TokenBucket
+from .limits import Limit, TokenBucket
 from .metrics import Metrics
 from .services import Services
 
@@ -27,12 +27,16 @@ class Samsyn:
     services: Services
     presence: Presence
     broadcaster: Broadcaster
-    # In memory, per process: commands per participant, wrong join codes per address.
+    # In memory, per process: commands per participant (each phone is routed to one
+    # process, and a round trip to Redis per vote would cost more than it guards).
     command_limit: TokenBucket
-    join_limit: TokenBucket
+    # Wrong join codes, facilitator secrets and invitation links, per address; shared by
+    # the processes when there are several (limits.security_limits).
+    join_limit: Limit
     metrics: Metrics
-    # Organizer logins that failed, per username and per address (organizers.py).
-    login_limit: TokenBucket | None = None
+    # Wrong passwords (organizer logins, the current password, CREATE_PASSWORD), per
+    # account, address and browser (tries.py); shared like join_limit.
+    login_limit: Limit | None = None
     # The follow pages' presence and loop (follow.py).
     followers: Followers | None = None
 

@@ -8,6 +8,9 @@ SameSite=Lax; the secret never appears in a URL after that first visit.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from flask import session
 
 from .domain import Role
@@ -85,3 +88,34 @@ def forget_organizer() -> None:
     kept = {code: secret for code, secret in held.items() if not secret.startswith("org.")}
     if kept != held:
         session[_FACILITATORS] = kept
+
+
+# --- Browsers that got in before (OWASP's device cookies) ----------------------------------
+# A browser that once gave an account's password (or the password for creating workshops)
+# keeps a random mark for that account, in the signed cookie, so it cannot be made up. Its
+# tries of that password count against an allowance of its own (tries.py): strangers
+# guessing the password never make the organizer at their own computer wait.
+
+_DEVICES = "d"
+_DEVICES_REMEMBERED = 10
+
+
+def _account_tag(account: str) -> str:
+    # The cookie is the browser's own, but need not show which accounts it logs into.
+    return hashlib.sha256(account.encode()).hexdigest()[:16]
+
+
+def device(account: str) -> str | None:
+    """This browser's mark for `account`, if it got in with its password before."""
+    mark: str | None = session.get(_DEVICES, {}).get(_account_tag(account))
+    return mark
+
+
+def trust_device(account: str) -> None:
+    """Remember that this browser got in with the account's password (keeping its mark)."""
+    tag = _account_tag(account)
+    marks = dict(session.get(_DEVICES, {}))
+    mark = marks.pop(tag, None) or secrets.token_urlsafe(12)
+    marks[tag] = mark
+    session[_DEVICES] = dict(list(marks.items())[-_DEVICES_REMEMBERED:])
+    session.permanent = True

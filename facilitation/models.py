@@ -218,6 +218,7 @@ class Organizer(Base):
     (services/accounts.py); nothing else is known of the person."""
 
     __tablename__ = "organizers"
+    __table_args__ = (Index("uq_organizers_first_run", "first_run", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # As typed, cleaned; `login` is its case-folded form, the one looked up.
@@ -225,6 +226,9 @@ class Organizer(Base):
     login: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # True on the account the first-run page made, NULL on every other: the unique index
+    # lets the database refuse a second first account, however many pages post at once.
+    first_run: Mapped[bool | None]
 
 
 class OrganizerSession(Base):

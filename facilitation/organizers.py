@@ -2,28 +2,28 @@
 page, changing the password, invitations, and opening a workshop's console without its link.
 
 Layer: edge (HTTP). Views parse forms, call one service, and render or redirect. Every form
-carries a CSRF token (security.py). Logins are rate-limited per username and per address;
-the login itself lives in the database (services/accounts.py), the cookie holds its token.
+carries a CSRF token (security.py). Every password and invitation link tried is limited
+before it is checked (tries.py; wrong links count as wrong codes do); the login itself
+lives in the database (services/accounts.py), the cookie holds its token.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import i18n, identity
+from . import i18n, identity, tries
 from .domain import DomainError
-from .extension import samsyn
+from .extension import samsyn, wrong_code
 from .services import Services, error_answer
-from .services.accounts import Login
+from .services.accounts import Login, login_name
 
 bp = Blueprint("organizers", __name__)
 log = logging.getLogger("samsyn.organizers")
@@ -85,37 +85,43 @@ def setup() -> BaseResponse | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("organizer/setup.html", error=None, form={})
     form = request.form
-    password = current_app.config["CREATE_PASSWORD"]
-    if password and form.get("create_password", "") != password:
+    try:
+        tries.check_create_password(form.get("create_password", ""))
+    except tries.TooManyTriesError:
+        return _setup_error(_too_many_tries(), 429)
+    except tries.WrongSecretError:
         return _setup_error(gettext("The password for creating workshops is wrong."))
     if form.get("password", "") != form.get("password2", ""):
         return _setup_error(gettext("The two passwords differ."))
+    username = form.get("username", "")
     try:
-        _services().create_organizer(form.get("username", ""), form.get("password", ""), first=True)
-        token = _services().log_in(form.get("username", ""), form.get("password", ""))
+        token = _services().set_up(username, form.get("password", ""))
     except DomainError as error:
+        if error.code == "already_set_up":
+            abort(404)  # made meanwhile, by another first-run page
         return _setup_error(_message(error))
+    identity.trust_device(tries.login_account(login_name(username)))
     identity.remember_organizer(token)
     return redirect(url_for("organizers.home"), 303)
 
 
-def _setup_error(message: str) -> tuple[str, int]:
+def _setup_error(message: str, status: int = 400) -> tuple[str, int]:
     form = {"username": request.form.get("username", "")}
-    return render_template("organizer/setup.html", error=message, form=form), 400
+    return render_template("organizer/setup.html", error=message, form=form), status
+
+
+def _too_many_tries() -> str:
+    return str(gettext("Too many wrong tries. Wait a minute, then try again."))
 
 
 # --- Logging in and out ------------------------------------------------------------------
 
 
-def _login_keys(username: str) -> list[tuple[str, str]]:
-    login = unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
-    return [("user", login), ("address", request.remote_addr or "")]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> BaseResponse | str | tuple[str, int]:
-    """Log in. Failed tries are counted per username and per address: after a few, more
-    wait (429), so passwords cannot be guessed fast. The address is only held in memory."""
+    """Log in. Wrong passwords are counted (tries.py): after a few, more wait (429) before
+    anything is checked, so passwords cannot be guessed fast; a browser that logged into
+    the account before has an allowance of its own, so strangers never lock it out."""
     next_path = request.values.get("next")
     if request.method == "GET":
         if current_login() is not None:
@@ -125,19 +131,18 @@ def login() -> BaseResponse | str | tuple[str, int]:
             "organizer/login.html", error=None, username="", next=next_path, ended=ended
         )
     username = request.form.get("username", "")
-    limit = samsyn().login_limit
-    keys = _login_keys(username)
-    if limit is not None and not all(limit.has_tokens(key) for key in keys):
-        message = gettext("Too many wrong tries. Wait a minute, then try again.")
-        return _login_error(message, username, next_path, 429)
+    account = tries.login_account(login_name(username))
     try:
-        token = _services().log_in(username, request.form.get("password", ""))
-    except DomainError as error:
-        if limit is not None:
-            for key in keys:
-                limit.allow(key)
-        log.info("organizer login refused")
-        return _login_error(_message(error), username, next_path, 400)
+        with tries.attempt(tries.keys_for(account)) as tried:
+            try:
+                token = _services().log_in(username, request.form.get("password", ""))
+            except DomainError as error:
+                tried.wrong = True
+                log.info("organizer login refused")
+                return _login_error(_message(error), username, next_path, 400)
+    except tries.TooManyTriesError:
+        return _login_error(_too_many_tries(), username, next_path, 429)
+    identity.trust_device(account)
     identity.remember_organizer(token)
     return redirect(_safe_next(next_path), 303)
 
@@ -183,15 +188,23 @@ def password() -> BaseResponse | str | tuple[str, int]:
         return render_template("organizer/password.html", error=None, done=False)
     form = request.form
     if form.get("new", "") != form.get("new2", ""):
-        page = render_template(
-            "organizer/password.html", error=gettext("The two passwords differ."), done=False
-        )
-        return page, 400
+        return _password_error(gettext("The two passwords differ."), 400)
     try:
-        _services().change_password(login, form.get("current", ""), form.get("new", ""))
-    except DomainError as error:
-        return render_template("organizer/password.html", error=_message(error), done=False), 400
+        # Tries of the current password count per login: whoever holds a stolen cookie
+        # cannot guess their way to a password of their own.
+        with tries.attempt([("password", login.session_id)]) as tried:
+            try:
+                _services().change_password(login, form.get("current", ""), form.get("new", ""))
+            except DomainError as error:
+                tried.wrong = error.code == "wrong_password"
+                return _password_error(_message(error), 400)
+    except tries.TooManyTriesError:
+        return _password_error(_too_many_tries(), 429)
     return render_template("organizer/password.html", error=None, done=True)
+
+
+def _password_error(message: str, status: int) -> tuple[str, int]:
+    return render_template("organizer/password.html", error=message, done=False), status
 
 
 @bp.post("/organizer/workshops/<code>/console")
@@ -214,12 +227,21 @@ def open_console(code: str) -> BaseResponse:
 # --- Invitations ---------------------------------------------------------------------------
 
 
+def _guessing_links() -> bool:
+    """Whether this address has tried too many wrong codes, secrets or links lately."""
+    return not samsyn().join_limit.has_tokens(request.remote_addr or "")
+
+
 @bp.get("/invite/<token>")
 def invitation(token: str) -> str | tuple[str, int]:
-    """An invitation to co-facilitate a series: accept it logged in, or make an account."""
+    """An invitation to co-facilitate a series: accept it logged in, or make an account.
+    A wrong link counts against the address as a wrong workshop code does."""
+    if _guessing_links():
+        abort(429)
     try:
         title = _services().invitation(token)
     except DomainError as error:
+        wrong_code()
         return render_template("organizer/invitation.html", title=None, error=_message(error)), 404
     return render_template(
         "organizer/invitation.html", title=title, token=token, login=current_login(), error=None
@@ -229,6 +251,8 @@ def invitation(token: str) -> str | tuple[str, int]:
 @bp.post("/invite/<token>")
 def accept(token: str) -> BaseResponse | tuple[str, int]:
     """Take up the invitation: as the organizer logged in, or with a new account."""
+    if _guessing_links():
+        abort(429)
     login = current_login()
     try:
         if login is not None:
@@ -237,15 +261,18 @@ def accept(token: str) -> BaseResponse | tuple[str, int]:
             form = request.form
             if form.get("password", "") != form.get("password2", ""):
                 raise _RefusedError(gettext("The two passwords differ."))
+            username = form.get("username", "")
             session_token, series_id = _services().join_by_invitation(
-                token, form.get("username", ""), form.get("password", "")
+                token, username, form.get("password", "")
             )
+            identity.trust_device(tries.login_account(login_name(username)))
             identity.remember_organizer(session_token)
     except (DomainError, _RefusedError) as error:
         message = error.message if isinstance(error, _RefusedError) else _message(error)
         try:
             title = _services().invitation(token)
         except DomainError:
+            wrong_code()
             title = None
         page = render_template(
             "organizer/invitation.html", title=title, token=token, login=login, error=message

@@ -26,7 +26,7 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import domain, i18n, identity, links, qr, realtime
+from . import domain, i18n, identity, links, qr, realtime, tries
 from .domain import CATEGORY_SETS, LANGUAGES, DomainError
 from .extension import guessing, samsyn, wrong_code
 from .services import Services, error_answer
@@ -82,8 +82,12 @@ def index() -> str:
 def create() -> BaseResponse | tuple[str, int]:
     """The start page's form: create the workshop, then open its console."""
     form = request.form
-    password = current_app.config["CREATE_PASSWORD"]
-    if password and form.get("password", "") != password:
+    try:
+        tries.check_create_password(form.get("password", ""))
+    except tries.TooManyTriesError:
+        message = gettext("Too many wrong tries. Wait a minute, then try again.")
+        return _index_error(message, 429)
+    except tries.WrongSecretError:
         return _index_error(gettext("The password for creating workshops is wrong."))
     language = form.get("language", "sv")
     if language not in LANGUAGES:
@@ -107,8 +111,9 @@ def create() -> BaseResponse | tuple[str, int]:
     return redirect(url_for("views.console", code=code), 303)
 
 
-def _index_error(message: str) -> tuple[str, int]:
-    return render_template("index.html", form=request.form, error=message, join_error=None), 400
+def _index_error(message: str, status: int = 400) -> tuple[str, int]:
+    page = render_template("index.html", form=request.form, error=message, join_error=None)
+    return page, status
 
 
 @bp.post("/join")

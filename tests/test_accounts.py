@@ -4,16 +4,22 @@ organizer never seeing another's series."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
 from click.testing import CliRunner
+from conftest import SEED
 from flask import Flask
 from organizing import PASSWORD, Organizer
 
 from facilitation import cli, models
+from facilitation.domain import DomainError
 from facilitation.realtime import socketio
-from facilitation.services import accounts
+from facilitation.services import Busy, accounts
+from facilitation.services.passwords import Argon2Passwords
 
 
 def rows(app: Flask, model: Any) -> list[Any]:
@@ -232,3 +238,223 @@ def test_changing_the_password_ends_the_other_logins(app: Flask) -> None:
     assert here.http.get("/organizer").status_code == 200
     assert there.http.get("/organizer").status_code == 303
     assert there.log_in().status_code == 400 and there.log_in(new).status_code == 303
+
+
+# --- Passwords are hashed outside transactions (issue #15) ----------------------------------
+
+
+class Watched:
+    """Argon2id as the app runs it, noting each call and whether the database held a
+    connection for anyone (an open transaction, or a read) at that moment."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.inner = Argon2Passwords()
+        self.calls: list[tuple[str, int]] = []
+
+    def _held(self) -> int:
+        pools = {id(e.pool): e.pool for e in (self.db.engine, self.db.read_engine)}
+        return sum(pool.checkedout() for pool in pools.values())  # type: ignore[attr-defined]
+
+    def hash(self, password: str) -> str:
+        self.calls.append(("hash", self._held()))
+        return self.inner.hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.calls.append(("verify", self._held()))
+        return self.inner.verify(stored, password)
+
+    def needs_rehash(self, stored: str) -> bool:
+        self.calls.append(("needs_rehash", self._held()))
+        return self.inner.needs_rehash(stored)
+
+
+def test_no_password_is_hashed_or_checked_inside_a_transaction(app: Flask) -> None:
+    samsyn = app.extensions["samsyn"]
+    watched = samsyn.services.passwords = Watched(samsyn.db)
+    browser = app.test_client()
+    first = {"username": "kommun", "password": PASSWORD, "password2": PASSWORD}
+    assert browser.post("/setup", data=first).status_code == 303
+    # A hash made with older parameters is replaced at the next login.
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with samsyn.db.write() as s:
+        s.query(models.Organizer).update({"password_hash": weak})
+    again = app.test_client()
+    assert (
+        again.post("/login", data={"username": "kommun", "password": PASSWORD}).status_code == 303
+    )
+    (organizer,) = rows(app, models.Organizer)
+    assert organizer.password_hash != weak and not watched.inner.needs_rehash(
+        organizer.password_hash
+    )
+    assert (
+        again.post("/login", data={"username": "nobody", "password": PASSWORD}).status_code == 400
+    )
+    new = "ett annat långt lösenord"
+    changed = again.post("/organizer/password", data={"current": PASSWORD, "new": new, "new2": new})
+    assert changed.status_code == 200
+    owner = Organizer(app, "ägare@example.se")
+    series = owner.series()
+    page = owner.do(series, "series.invite", status=200).get_data(as_text=True)
+    path = (
+        "/invite/"
+        + page.split('class="secret-link" readonly value="')[1]
+        .split('"')[0]
+        .rsplit("/invite/", 1)[1]
+    )
+    guest = app.test_client()
+    made = guest.post(path, data={"username": "gäst", "password": PASSWORD, "password2": PASSWORD})
+    assert made.status_code == 303
+    kinds = {kind for kind, _ in watched.calls}
+    assert kinds == {"hash", "verify", "needs_rehash"}, watched.calls
+    assert all(held == 0 for _, held in watched.calls), watched.calls
+
+
+class NoCapacity:
+    """What a pool of hashing workers says when too many wait."""
+
+    def hash(self, password: str) -> str:
+        raise Busy
+
+    def verify(self, stored: str, password: str) -> bool:
+        raise Busy
+
+    def needs_rehash(self, stored: str) -> bool:
+        raise Busy
+
+
+def test_no_capacity_for_hashing_is_answered_503_and_costs_no_try(app: Flask) -> None:
+    samsyn = app.extensions["samsyn"]
+    samsyn.services.create_organizer("kommun", PASSWORD)
+    working = samsyn.services.passwords
+    samsyn.services.passwords = NoCapacity()
+    browser = app.test_client()
+    for _ in range(8):  # more than the allowance of wrong tries
+        answer = browser.post("/login", data={"username": "kommun", "password": PASSWORD})
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    samsyn.services.passwords = working
+    assert (
+        browser.post("/login", data={"username": "kommun", "password": PASSWORD}).status_code == 303
+    )
+
+
+def test_the_api_answers_busy_with_503_and_retry_after(app: Flask, monkeypatch: Any) -> None:
+    def busy(**_: Any) -> Any:
+        raise Busy
+
+    monkeypatch.setattr(app.extensions["samsyn"].services, "create_workshop", busy)
+    answer = app.test_client().post("/api/workshops", json=SEED)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.json["error"]["code"] == "http_503"
+
+
+# --- Strangers and the organizer's own browser (issue #15) -----------------------------------
+
+
+def test_a_strangers_wrong_passwords_never_make_the_organizers_browser_wait(app: Flask) -> None:
+    organizer = Organizer(app)  # logged in with this browser before
+    organizer.http.post("/logout")
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    wrong = {"username": "kommun@example.se", "password": "x" * 12}
+    statuses = [stranger.post("/login", data=wrong).status_code for _ in range(8)]
+    assert statuses == [400] * 5 + [429] * 3
+    # Other browsers wait (the account's allowance for strangers is spent) ...
+    new_laptop = app.test_client()
+    assert new_laptop.post("/login", data={**wrong, "password": PASSWORD}).status_code == 429
+    # ... but not the organizer's own, which has an allowance of its own.
+    assert organizer.log_in().status_code == 303
+    assert organizer.http.get("/organizer").status_code == 200
+
+
+def test_guessing_the_current_password_is_limited_per_login(app: Flask) -> None:
+    organizer = Organizer(app)
+    new = "ett annat långt lösenord"
+    wrong = {"current": "x" * 12, "new": new, "new2": new}
+    statuses = [
+        organizer.http.post("/organizer/password", data=wrong).status_code for _ in range(6)
+    ]
+    assert statuses == [400] * 5 + [429]
+    right = {**wrong, "current": PASSWORD}
+    assert organizer.http.post("/organizer/password", data=right).status_code == 429
+    # The organizer's other login has its own allowance.
+    other = Organizer(app, create=False)
+    assert other.http.post("/organizer/password", data=right).status_code == 200
+
+
+def test_guessing_the_create_password_is_limited(make_app: Any) -> None:
+    app = make_app(CREATE_PASSWORD="skapa workshoppar")
+    facilitator = app.test_client()
+    form = {"title": "Strategi", "language": "sv", "category_set": "pestel"}
+    assert (
+        facilitator.post("/workshops", data={**form, "password": "skapa workshoppar"}).status_code
+        == 303
+    )
+    guesser = app.test_client()
+    api = [
+        guesser.post(
+            "/api/workshops", json=SEED, headers={"Authorization": f"Bearer fel{i}"}
+        ).status_code
+        for i in range(3)
+    ]
+    pages = [
+        guesser.post("/workshops", data={**form, "password": "fel"}).status_code for _ in range(2)
+    ]
+    assert api + pages == [401, 401, 401, 400, 400]  # the API and the page count together
+    assert guesser.post("/setup", data={"create_password": "skapa workshoppar"}).status_code == 429
+    right = {"Authorization": "Bearer skapa workshoppar"}
+    assert guesser.post("/api/workshops", json=SEED, headers=right).json["error"]["code"] == (
+        "too_many_tries"
+    )
+    # A browser that created workshops before is not kept waiting by the guesser.
+    made = facilitator.post("/workshops", data={**form, "password": "skapa workshoppar"})
+    assert made.status_code == 303
+
+
+def test_wrong_invitation_links_count_as_guesses(make_app: Any) -> None:
+    app = make_app(JOIN_MISS_BURST=3)
+    guesser = app.test_client()
+    assert [guesser.get(f"/invite/fel-{i}").status_code for i in range(3)] == [404] * 3
+    assert guesser.get("/invite/fel-4").status_code == 429
+    assert guesser.post("/invite/fel-5", data={}).status_code == 429
+
+
+# --- Only once, held by the database (issue #15) ----------------------------------------------
+
+
+def at_once(n: int, work: Any) -> list[str]:
+    """work(i) in n threads started together; "ok", or the code of the refusal."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> str:
+        barrier.wait()
+        try:
+            work(i)
+        except DomainError as error:
+            return error.code
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_what_may_happen_once_happens_once_under_threads(make_app: Any, database_url: str) -> None:
+    app = make_app(database_url)
+    services = app.extensions["samsyn"].services
+    made = at_once(8, lambda i: services.set_up(f"kommun{i}", PASSWORD))
+    assert made.count("ok") == 1 and set(made) <= {"ok", "already_set_up"}, made
+    (owner,) = rows(app, models.Organizer)
+    assert owner.first_run is True
+    login = services.login(services.log_in(owner.username, PASSWORD))
+    series_id = services.create_series(login, {"title": "Strategi", "language": "sv"})
+
+    def invite() -> str:
+        return str(services.series_command(login, series_id, "series.invite", {})["token"])
+
+    link = invite()
+    taken = at_once(8, lambda i: services.join_by_invitation(link, f"gäst{i}", PASSWORD))
+    assert taken.count("ok") == 1 and set(taken) <= {"ok", "bad_invitation"}, taken
+    links = [invite() for _ in range(8)]
+    named = at_once(8, lambda i: services.join_by_invitation(links[i], "Samma", PASSWORD))
+    assert named.count("ok") == 1 and set(named) <= {"ok", "username_taken"}, named
+    assert len(rows(app, models.Organizer)) == 3 and len(rows(app, models.SeriesMember)) == 2

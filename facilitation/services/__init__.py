@@ -9,32 +9,54 @@ Socket.IO. Socket handlers and HTTP views call `Services` and nothing below it.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from .. import domain, models
 from ..db import Database, lock_workshop
 from ..domain import N_, DomainError, Role, SeedFactor
 from . import participants, retention, state, workshops
-from .base import Actor, Change, Publisher, bump, hash_secret, new_secret, secret_matches
+from .base import Actor, Busy, Change, Publisher, bump, hash_secret, new_secret, secret_matches
 from .commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
+from .passwords import Argon2Passwords, Passwords
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COMMANDS", "Actor", "Change", "Services", "error_answer", "validation_error"]
+__all__ = [
+    "COMMANDS",
+    "Actor",
+    "Busy",
+    "Change",
+    "Passwords",
+    "Services",
+    "error_answer",
+    "validation_error",
+]
+
+WRONG_LOGIN = DomainError("wrong_login", N_("The username or password is wrong."))
+WRONG_PASSWORD = DomainError("wrong_password", N_("The current password is wrong.")).at("current")
 
 
 class Services:
-    """The use cases, bound to a database and to whoever listens for changes."""
+    """The use cases, bound to a database, to whoever listens for changes, and to what
+    hashes passwords (Argon2id where it is called, unless given another)."""
 
     def __init__(
-        self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
+        self,
+        db: Database,
+        publisher: Publisher,
+        on_batch: Callable[[int], None] | None = None,
+        passwords: Passwords | None = None,
     ) -> None:
         self.db = db
         self.commands = CommandRunner(db, publisher, on_batch)
+        self.passwords: Passwords = passwords or Argon2Passwords()
+        self._dummy_hash: str | None = None
 
     @property
     def publisher(self) -> Publisher:
@@ -212,20 +234,63 @@ class Services:
         with self.db.read() as s:
             return accounts.count(s) > 0
 
-    def create_organizer(self, username: str, password: str, *, first: bool = False) -> int:
-        """A new organizer account; with `first`, only while there is none yet."""
-        with self.db.write() as s:
+    # Passwords are hashed and checked (`self.passwords`, ~30 ms each, maybe in a worker)
+    # before or after a transaction, never inside one: a transaction waiting for them would
+    # hold a connection, and on SQLite the write lock every vote needs. What cheap checks
+    # can refuse is refused before any hashing.
+
+    def create_organizer(self, username: str, password: str) -> int:
+        """A new organizer account (from the command line)."""
+        return self._add_organizer(username, password)[0]
+
+    def set_up(self, username: str, password: str) -> str:
+        """The first organizer account, from the first-run page, logged in: the login's
+        token. Only while there is no account: the database holds it (`first_run`)."""
+        token = self._add_organizer(username, password, first=True)[1]
+        assert token is not None
+        return token
+
+    def _add_organizer(
+        self, username: str, password: str, *, first: bool = False
+    ) -> tuple[int, str | None]:
+        shown, login = accounts.clean_username(username)
+        accounts.check_password(password)
+        with self.db.read() as s:
             if first and accounts.count(s):
-                raise DomainError("already_set_up", N_("Samsyn already has an organizer."))
-            return accounts.create(s, username, password).id
+                raise accounts.ALREADY_SET_UP
+            accounts.check_free(s, login)
+        password_hash = self.passwords.hash(password)
+        try:
+            with self.db.write() as s:
+                if first and accounts.count(s):
+                    raise accounts.ALREADY_SET_UP
+                organizer = accounts.create(s, shown, login, password_hash, first=first)
+                token = accounts.start_session(s, organizer) if first else None
+                made = organizer.id
+        except IntegrityError:
+            # Made at the same moment by another request: the same refusal as when found.
+            raise accounts.ALREADY_SET_UP if first else accounts.USERNAME_TAKEN from None
+        return made, token
 
     def log_in(self, username: str, password: str) -> str:
-        """A new login; the token for the cookie. Wrong names and passwords get one error."""
+        """A new login; the token for the cookie. Wrong names and passwords get one error,
+        after the same work: an unknown name is checked against a hash of nothing."""
+        with self.db.read() as s:
+            found = accounts.credentials(s, accounts.login_name(username))
+        stored = found[1] if found else self._nobodys_hash()
+        if not self.passwords.verify(stored, password) or found is None:
+            raise WRONG_LOGIN
+        new_hash = self.passwords.hash(password) if self.passwords.needs_rehash(stored) else None
         with self.db.write() as s:
-            organizer = accounts.authenticate(s, username, password)
-            if organizer is None:
-                raise DomainError("wrong_login", N_("The username or password is wrong."))
-            return accounts.start_session(s, organizer)
+            token = accounts.log_in(s, found[0], stored, new_hash)
+        if token is None:  # the password changed while it was being checked
+            raise WRONG_LOGIN
+        return token
+
+    def _nobodys_hash(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self.passwords.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
 
     def login(self, token: str | None) -> accounts.Login | None:
         """Who the login with this token is, if it is still live."""
@@ -243,8 +308,16 @@ class Services:
             accounts.end_session(s, token)
 
     def change_password(self, login: accounts.Login, current: str, new: str) -> None:
+        """A new password, after the current one; every other login of the account ends."""
+        accounts.check_password(new)
+        with self.db.read() as s:
+            stored = accounts.password_hash(s, login.organizer_id)
+        if stored is None or not self.passwords.verify(stored, current):
+            raise WRONG_PASSWORD
+        new_hash = self.passwords.hash(new)
         with self.db.write() as s:
-            accounts.change_password(s, login, current, new)
+            if not accounts.replace_password(s, login, stored, new_hash):
+                raise WRONG_PASSWORD  # changed meanwhile: the current password is another
 
     def open_console(self, login: accounts.Login, code: str) -> str:
         """A key that opens the workshop's console for this login (see accounts.grant)."""
@@ -303,12 +376,20 @@ class Services:
     def join_by_invitation(self, token: str, username: str, password: str) -> tuple[str, int]:
         """A new account from an invitation link, a co-facilitator at once, logged in: the
         login's token and the series' id. The link is checked first, so a used one makes
-        no account."""
-        with self.db.write() as s:
+        no account; of several taking up one link at once, one account is made."""
+        shown, login = accounts.clean_username(username)
+        accounts.check_password(password)
+        with self.db.read() as s:
             series.invitation(s, token)
-            organizer = accounts.create(s, username, password)
-            series_id = series.accept(s, organizer.id, token)
-            return accounts.start_session(s, organizer), series_id
+            accounts.check_free(s, login)
+        password_hash = self.passwords.hash(password)
+        try:
+            with self.db.write() as s:
+                organizer = accounts.create(s, shown, login, password_hash)
+                series_id = series.accept(s, organizer.id, token)
+                return accounts.start_session(s, organizer), series_id
+        except IntegrityError:
+            raise accounts.USERNAME_TAKEN from None
 
     def series_record(self, login: accounts.Login, series_id: int) -> dict[str, Any]:
         """The combined picture with every figure, for the organizers and the exports."""

@@ -1,14 +1,11 @@
 """Organizer accounts: passwords, logins that expire, and workshop consoles opened through a
 login instead of the facilitator link.
 
-Layer: services. Imports the models, the core's text rules and argon2-cffi; never Flask.
-
-Passwords are hashed with Argon2id (argon2-cffi, the reference implementation's maintained
-binding): it is memory-hard, the winner of the Password Hashing Competition, first in
-OWASP's Password Storage Cheat Sheet, and `check_needs_rehash` lets stronger parameters
-replace older hashes at the next login. Werkzeug's scrypt would also do; Argon2id is the
-better-studied default. The parameters are OWASP's (19 MiB, 2 passes, 1 lane): a login takes
-some 30 ms, which keeps the event loop, serving a room of phones, from stalling on it.
+Layer: services. Imports the models and the core's text rules; never Flask. Passwords are
+hashed and checked by `Passwords` (passwords.py) in `Services`, never in here: these
+functions run inside transactions and get hashes, never passwords. What a hash was checked
+against is checked again when the login is written (`log_in`, `replace_password`), so a
+password changed in between is never overwritten by, or logged in with, the old one.
 
 A login is a row in `organizer_sessions`, found by the SHA-256 of a random token that only
 the cookie holds: it ends after IDLE without a page of the account, or ABSOLUTE after it
@@ -22,17 +19,14 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from typing import Any, cast
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session, object_session
 
 from .. import models
 from ..domain import N_, DomainError, clean_title
 
-HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # A login ends after this long without a page of the account, and this long after it began.
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -92,49 +86,70 @@ def check_password(password: str) -> None:
         ).at("password")
 
 
+def login_name(username: str) -> str:
+    """The form a username is looked up by: spaces collapsed, NFKC, case-folded."""
+    return unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
+
+
 def count(s: Session) -> int:
     return s.scalar(select(func.count()).select_from(models.Organizer)) or 0
 
 
-def create(s: Session, username: str, password: str) -> models.Organizer:
-    """A new organizer account."""
-    shown, login = clean_username(username)
-    check_password(password)
+USERNAME_TAKEN = DomainError("username_taken", N_("That username is taken.")).at("username")
+ALREADY_SET_UP = DomainError("already_set_up", N_("Samsyn already has an organizer."))
+
+
+def check_free(s: Session, login: str) -> None:
+    """Refuse a username someone has (the unique index on `login` holds it in the end)."""
     if s.scalar(select(models.Organizer.id).where(models.Organizer.login == login)):
-        raise DomainError("username_taken", N_("That username is taken.")).at("username")
-    organizer = models.Organizer(username=shown, login=login, password_hash=HASHER.hash(password))
+        raise USERNAME_TAKEN
+
+
+def create(
+    s: Session, shown: str, login: str, password_hash: str, *, first: bool = False
+) -> models.Organizer:
+    """A new organizer account (`first`: the one the first-run page makes). The database
+    refuses a second account with the same login, or a second first one, with an
+    IntegrityError; `Services` turns it into the refusal."""
+    check_free(s, login)
+    organizer = models.Organizer(
+        username=shown, login=login, password_hash=password_hash, first_run=first or None
+    )
     s.add(organizer)
     s.flush()
     return organizer
 
 
-@cache
-def _dummy_hash() -> str:
-    return HASHER.hash(secrets.token_urlsafe(16))
+def credentials(s: Session, login: str) -> tuple[int, str] | None:
+    """The id and password hash of the organizer with this login, if there is one."""
+    row = s.execute(
+        select(models.Organizer.id, models.Organizer.password_hash).where(
+            models.Organizer.login == login
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
 
 
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return HASHER.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def password_hash(s: Session, organizer_id: int) -> str | None:
+    return s.scalar(
+        select(models.Organizer.password_hash).where(models.Organizer.id == organizer_id)
+    )
 
 
-def authenticate(s: Session, username: str, password: str) -> models.Organizer | None:
-    """The organizer whose username and password these are, or None. An unknown username
-    costs as much time as a wrong password, so timing tells neither apart."""
-    login = unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
+def log_in(s: Session, organizer_id: int, verified: str, new_hash: str | None) -> str | None:
+    """A login for the organizer whose password was checked against `verified`: the token
+    for the cookie, or None if the password has changed since (or the account is gone).
+    `new_hash` replaces a hash made with older parameters."""
     organizer = s.scalars(
-        select(models.Organizer).where(models.Organizer.login == login)
+        select(models.Organizer)
+        .where(models.Organizer.id == organizer_id, models.Organizer.password_hash == verified)
+        .with_for_update()
     ).one_or_none()
     if organizer is None:
-        _verify(_dummy_hash(), password)
         return None
-    if not _verify(organizer.password_hash, password):
-        return None
-    if HASHER.check_needs_rehash(organizer.password_hash):
-        organizer.password_hash = HASHER.hash(password)
-    return organizer
+    if new_hash is not None:
+        organizer.password_hash = new_hash
+    return start_session(s, organizer)
 
 
 def start_session(s: Session, organizer: models.Organizer) -> str:
@@ -199,20 +214,30 @@ def end_session(s: Session, token: str | None) -> None:
         )
 
 
-def change_password(s: Session, login: Login, current: str, new: str) -> None:
-    """A new password, after the current one; every other login of the account ends."""
-    organizer = s.get(models.Organizer, login.organizer_id)
-    assert organizer is not None
-    if not _verify(organizer.password_hash, current):
-        raise DomainError("wrong_password", N_("The current password is wrong.")).at("current")
-    check_password(new)
-    organizer.password_hash = HASHER.hash(new)
+def replace_password(s: Session, login: Login, verified: str, new_hash: str) -> bool:
+    """The new password's hash, if the password is still the one checked (`verified`): one
+    conditional UPDATE decides, so of two changes at once only one is made. Every other
+    login of the account ends."""
+    changed = cast(
+        CursorResult[Any],
+        s.execute(
+            update(models.Organizer)
+            .where(
+                models.Organizer.id == login.organizer_id,
+                models.Organizer.password_hash == verified,
+            )
+            .values(password_hash=new_hash)
+        ),
+    )
+    if changed.rowcount != 1:
+        return False
     s.execute(
         delete(models.OrganizerSession).where(
-            models.OrganizerSession.organizer_id == organizer.id,
+            models.OrganizerSession.organizer_id == login.organizer_id,
             models.OrganizerSession.id != login.session_id,
         )
     )
+    return True
 
 
 # --- Consoles opened through a login ----------------------------------------------------

@@ -43,6 +43,11 @@ class Change:
     joined: bool = False
 
 
+class Busy(Exception):  # noqa: N818  (the name a hashing pool raises, read as a state)
+    """No capacity for this now; try again in a few seconds. Pages and the API answer it
+    with 503 and Retry-After."""
+
+
 class Publisher(Protocol):
     def publish(self, change: Change) -> None: ...
 

@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import domain, factor_library, models, schemas
@@ -469,25 +470,50 @@ def delete(s: Session, organizer_id: int, series_id: int) -> list[int]:
     return gone
 
 
+BAD_INVITATION = DomainError("bad_invitation", N_("This invitation is used up or has expired."))
+
+
 def invitation(s: Session, token: str) -> models.Invitation:
     """The invitation this link holds, if it is still good."""
     found = s.scalars(
         select(models.Invitation).where(models.Invitation.token_hash == digest(token))
     ).one_or_none()
     if found is None or found.accepted_at is not None or found.expires_at <= models.utcnow():
-        raise DomainError("bad_invitation", N_("This invitation is used up or has expired."))
+        raise BAD_INVITATION
     return found
 
 
 def accept(s: Session, organizer_id: int, token: str) -> int:
     """The organizer takes up an invitation and becomes a co-facilitator of its series;
-    the series' id."""
+    the series' id. One conditional UPDATE marks the invitation used, and its row count
+    decides: of several taking it up at once, one gets it, the others the refusal of a used
+    link (and their transactions, with any account made for it, roll back)."""
     found = invitation(s, token)
+    now = models.utcnow()
+    taken = cast(
+        CursorResult[Any],
+        s.execute(
+            update(models.Invitation)
+            .where(
+                models.Invitation.id == found.id,
+                models.Invitation.accepted_at.is_(None),
+                models.Invitation.expires_at > now,
+            )
+            .values(accepted_at=now)
+        ),
+    )
+    if taken.rowcount != 1:
+        raise BAD_INVITATION
     series = s.get(models.Series, found.series_id)
     assert series is not None
-    found.accepted_at = models.utcnow()
     if role_of(s, organizer_id, series) is None:
-        s.add(models.SeriesMember(series_id=series.id, organizer_id=organizer_id))
+        try:
+            with s.begin_nested():
+                s.add(models.SeriesMember(series_id=series.id, organizer_id=organizer_id))
+        except IntegrityError:
+            # Another invitation to the same series, taken up by the same organizer at the
+            # same moment, made them a co-facilitator: once is all it takes.
+            return series.id
         SeriesTx(s, series, organizer_id, MEMBER).log("member.joined")
         bump(series)
     return series.id

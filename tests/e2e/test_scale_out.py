@@ -351,3 +351,27 @@ def test_a_redis_restart_loses_no_vote_and_every_screen_catches_up(
                 made.close()
     finally:
         queue.stop()
+
+
+def test_guessing_is_limited_across_processes(deployment: Deployment) -> None:
+    """Wrong codes and wrong passwords sent to both processes in turn share one allowance
+    (through Redis), instead of getting one in each process."""
+    a, b = deployment.processes
+    guesser = requests.Session()
+    codes = [
+        guesser.get(f"{(a, b)[i % 2].url}/j/WRONG{i}", timeout=10).status_code for i in range(30)
+    ]
+    assert codes == [404] * 20 + [429] * 10  # JOIN_MISS_BURST between them, not 20 each
+    # One SECRET_KEY: the CSRF token of one process is good on the other.
+    page = guesser.get(f"{a.url}/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    tries = [
+        guesser.post(
+            f"{(a, b)[i % 2].url}/login",
+            data={"csrf_token": token, "username": "kommun", "password": f"gissning {i}"},
+            allow_redirects=False,
+            timeout=10,
+        ).status_code
+        for i in range(8)
+    ]
+    assert tries == [400] * 5 + [429] * 3
