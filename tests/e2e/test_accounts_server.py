@@ -6,7 +6,7 @@ stranger ever locking the organizer out of their own browser.
 Requests race through a barrier, each from a browser (cookie jar) of its own, and where
 the race is about taking something once, each from an address of its own (a link used up
 counts against the address, as a wrong code does). Addresses are told apart by
-X-Forwarded-For (the server trusts one proxy hop, as deployed).
+X-Forwarded-For (the servers here trust one proxy hop, as deployed behind nginx).
 """
 
 from __future__ import annotations
@@ -105,9 +105,9 @@ def race(n: int, ready: Any, go: Any) -> list[int]:
 
 
 def test_first_run_pages_posting_at_once_make_one_account(
-    database_server: Server, database_url: str
+    proxied: Server, database_url: str
 ) -> None:
-    base = database_server.url
+    base = proxied.url
 
     def ready(i: int) -> tuple[requests.Session, str]:
         browser = browser_at(i)
@@ -129,9 +129,9 @@ def test_first_run_pages_posting_at_once_make_one_account(
 
 
 def test_an_invitation_is_taken_up_once_however_many_take_it_at_once(
-    database_server: Server, database_url: str
+    proxied: Server, database_url: str
 ) -> None:
-    base = database_server.url
+    base = proxied.url
     owner = set_up(base)
     first = new_series(owner, base, "Strategi")
     link = invitation(owner, base, first)
@@ -182,9 +182,9 @@ def test_an_invitation_is_taken_up_once_however_many_take_it_at_once(
 
 
 def test_one_username_taken_at_once_by_many_makes_one_account(
-    database_server: Server, database_url: str
+    proxied: Server, database_url: str
 ) -> None:
-    base = database_server.url
+    base = proxied.url
     owner = set_up(base)
     series_id = new_series(owner, base, "Strategi")
     links = [invitation(owner, base, series_id) for _ in range(RACERS)]
@@ -213,10 +213,22 @@ def test_one_username_taken_at_once_by_many_makes_one_account(
 
 
 @pytest.fixture
-def guarded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    """A server (eventlet) where creating workshops needs CREATE_PASSWORD."""
+def proxied(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> Iterator[Server]:
+    """A server (eventlet) on SQLite, then on PostgreSQL, behind one trusted proxy."""
     instance = Server("eventlet", tmp_path)
-    instance.env["CREATE_PASSWORD"] = CREATE_PASSWORD
+    instance.env.update(DATABASE_URL=database_url, PROXY_HOPS="1")
+    with running(request, instance) as started:
+        yield started
+
+
+@pytest.fixture
+def guarded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server (eventlet) behind one trusted proxy, where creating workshops needs
+    CREATE_PASSWORD."""
+    instance = Server("eventlet", tmp_path)
+    instance.env.update(CREATE_PASSWORD=CREATE_PASSWORD, PROXY_HOPS="1")
     with running(request, instance) as started:
         yield started
 
