@@ -3,6 +3,8 @@
 This is the only module that knows the event loop. ASYNC_MODE=eventlet (the default) or
 gevent monkey-patches the standard library first thing, before anything else is imported;
 ASYNC_MODE=threading runs Werkzeug's development server and is meant for debugging only.
+Worker processes (facilitation/workers.py) import this module as they start, as Python's
+"spawn" does with the main module: they serve nothing, and patch nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import os
 import warnings
 
-ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
+SERVING = __name__ == "__main__"
+ASYNC_MODE = (os.environ.get("ASYNC_MODE") or "eventlet") if SERVING else "threading"
 if ASYNC_MODE == "eventlet":
     with warnings.catch_warnings():
         # eventlet announces its deprecation at import; gevent is one setting away.

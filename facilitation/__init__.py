@@ -24,13 +24,15 @@ from .broadcast import Broadcaster, Presence
 from .cluster import Alone, QueueManager, RedisCluster
 from .config import INSTANCE, ROOT, Config, instance_secret_key
 from .db import BUSY, Database
+from .export_jobs import Exports
 from .extension import Samsyn
 from .follow import Fanout, Followers
 from .guard import Deadline
 from .limits import TokenBucket, security_limits
 from .metrics import Metrics
 from .realtime import socketio
-from .services import Busy, Services
+from .services import Busy, Passwords, Services
+from .workers import Inline, Pool, WorkerPasswords, Workers
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,13 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     _wrap_transport(app, config, deadline)
     # The follow pages of series hear of every change too (follow.py).
     followers = Followers(socketio, cluster)
-    services = Services(db, Fanout(broadcaster, followers), on_batch=metrics.command_batch.observe)
+    exports, passwords = _workers(config)
+    services = Services(
+        db,
+        Fanout(broadcaster, followers),
+        on_batch=metrics.command_batch.observe,
+        passwords=passwords,
+    )
     followers.services = services
     # The security limits (guessing codes, secrets and passwords): with several processes
     # shared through Redis, so that a guesser gets one allowance, not one per process.
@@ -101,6 +109,7 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
         join_limit=security_limit("join", 1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
         metrics=metrics,
+        exports=Exports(exports),
         # Wrong passwords: 5 at once, then one a minute, per allowance (tries.py).
         login_limit=security_limit("tries", 1 / 60, 5),
         followers=followers,
@@ -124,6 +133,25 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         followers.start()
         socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
     return app
+
+
+def _workers(config: Config) -> tuple[Pool, Passwords | None]:
+    """The pools of worker processes for heavy work (workers.py): exports and reports, and
+    password hashing, each its own, so that a login never waits behind an export. With
+    WORKERS=0, all of it runs where it is called."""
+    if config.WORKERS <= 0:
+        return Inline(), None
+    exports = Workers("export", processes=config.WORKERS, waiting=config.EXPORTS_WAITING)
+    hashing = Workers("password", processes=1, waiting=PASSWORDS_WAITING)
+    if config.START_BROADCASTER:  # a serving process: start them now, not at the first use
+        exports.warm_up()
+        hashing.warm_up()
+    return exports, WorkerPasswords(hashing)
+
+
+# Password checks that may wait for the hashing worker (about 30 ms each): a wave of logins
+# beyond it is answered 503 at once, before any hashing.
+PASSWORDS_WAITING = 16
 
 
 def _wrap_transport(app: Flask, config: Config, deadline: Deadline | None) -> None:

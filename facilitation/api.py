@@ -7,13 +7,13 @@ without a CORS preflight, which is refused: the API needs no CSRF token. Errors 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
-from flask_babel import force_locale, gettext
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from pydantic import ValidationError
 
-from . import export, i18n, identity, links, models, report, tries, workbook
+from . import export_jobs, i18n, identity, links, models, tries
 from .domain import N_, DomainError, SeedFactor, normalise_code
 from .extension import guessing, samsyn, wrong_code
 from .schemas import WorkshopCreate
@@ -84,16 +84,6 @@ def create_workshop() -> tuple[Response, int]:
     ), 201
 
 
-# The formats of an export, with their media types. "zip" bundles all the others.
-FORMATS = {
-    "csv": "text/csv",  # Flask adds "; charset=utf-8"
-    "json": "application/json",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-    "zip": "application/zip",
-}
-
-
 def _facilitated(code: str) -> Any:
     """The workshop, if the request holds its facilitator secret (the console's cookie, or
     `Authorization: Bearer <facilitator secret>`); else an error answer."""
@@ -111,40 +101,88 @@ def _facilitated(code: str) -> Any:
     return workshop
 
 
-def render(fmt: str, record: dict[str, Any]) -> bytes:
-    """One export of a record, in the current language."""
-    if fmt == "csv":
-        return export.to_csv(record, gettext).encode()
-    if fmt == "json":
-        return export.to_json(record).encode()
-    if fmt == "xlsx":
-        return workbook.to_xlsx(record, gettext)
-    if fmt == "pdf":
-        return report.to_pdf(record, gettext)
-    code = record["workshop"]["code"]
-    return export.to_archive(
-        {f"samsyn-{code}.{each}": render(each, record) for each in ("json", "csv", "xlsx", "pdf")}
-    )
+UNKNOWN_FORMAT = DomainError("unknown_format", N_("Use csv, json, xlsx, pdf or zip."))
+EXPORTS_UNDER_WAY = DomainError(
+    "exports_under_way",
+    N_("Several exports of this are being prepared. Wait for them, then try again."),
+)
+
+
+def _requester(code: str) -> str:
+    """Who asks for an export, for joining a job already under way: a digest of the key
+    they hold (never the key itself)."""
+    key = _bearer() or identity.facilitator_secret(code) or ""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @bp.get("/workshops/<code>/export.<fmt>")
 def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
     """The workshop's record as CSV, JSON, Excel, PDF, or all of them in a zip, for its
-    facilitator only. `?nicknames=1` adds participants' nicknames to the ballots."""
-    if fmt not in FORMATS:
-        error = DomainError("unknown_format", N_("Use csv, json, xlsx, pdf or zip."))
-        return _error(error_answer(error), 404)
+    facilitator only. `?nicknames=1` adds participants' nicknames to the ballots. Written
+    in a worker process (export_jobs.py): the file itself, or with `Prefer: respond-async`
+    the job's state (202) while it takes longer than the wait asked for."""
+    if fmt not in export_jobs.FORMATS:
+        return _error(error_answer(UNKNOWN_FORMAT), 404)
     workshop = _facilitated(code)
     if not isinstance(workshop, models.Workshop):
         return workshop  # type: ignore[no-any-return]
     g.workshop_language = workshop.language
-    record = _services().record(workshop.code, nicknames=request.args.get("nicknames") == "1")
-    with force_locale(workshop.language):
-        body = render(fmt, record)
-    response = Response(body, mimetype=FORMATS[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="samsyn-{workshop.code}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    nicknames = request.args.get("nicknames") == "1"
+    parts = samsyn()
+    try:
+        job = parts.exports.start(
+            ("workshop", workshop.id),
+            _requester(workshop.code),
+            (fmt, nicknames),
+            f"samsyn-{workshop.code}.{fmt}",
+            export_jobs.write_workshop,
+            current_app.config["DATABASE_URL"],
+            workshop.code,
+            fmt,
+            nicknames,
+        )
+    except export_jobs.TooManyExportsError:
+        return _error(error_answer(EXPORTS_UNDER_WAY), 429)
+    return parts.exports.answer(job, *_job_urls(workshop.code, job.id))
+
+
+def _job_urls(code: str, job_id: str) -> tuple[str, str]:
+    return (
+        url_for("api.export_job", code=code, job_id=job_id),
+        url_for("api.export_file", code=code, job_id=job_id),
+    )
+
+
+def _job(code: str, job_id: str) -> Any:
+    """The workshop's export job, for its facilitator only; else an error answer."""
+    workshop = _facilitated(code)
+    if not isinstance(workshop, models.Workshop):
+        return workshop
+    job = samsyn().exports.get(job_id, ("workshop", workshop.id))
+    if job is None:
+        error = DomainError("unknown_export", N_("This export is not kept any more. Export again."))
+        return _error(error_answer(error), 404)
+    return job
+
+
+@bp.get("/workshops/<code>/exports/<job_id>")
+def export_job(code: str, job_id: str) -> Response | tuple[Response, int]:
+    """How far an export of the workshop has come, and where its file is once done."""
+    job = _job(code, job_id)
+    if not isinstance(job, export_jobs.Job):
+        return job  # type: ignore[no-any-return]
+    return samsyn().exports.status(job, *_job_urls(normalise_code(code), job.id))
+
+
+@bp.get("/workshops/<code>/exports/<job_id>/file")
+def export_file(code: str, job_id: str) -> Response | tuple[Response, int]:
+    """The file of a finished export (kept ten minutes)."""
+    job = _job(code, job_id)
+    if not isinstance(job, export_jobs.Job):
+        return job  # type: ignore[no-any-return]
+    if job.state != "done":
+        return samsyn().exports.status(job, *_job_urls(normalise_code(code), job.id)), 409
+    return export_jobs.file(job)
 
 
 @bp.delete("/workshops/<code>")

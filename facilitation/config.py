@@ -77,6 +77,12 @@ class Config:
         self.MAX_REQUEST_BYTES = _int("MAX_REQUEST_BYTES", 1024 * 1024)
         self.MAX_CONTENT_LENGTH = self.MAX_REQUEST_BYTES  # Flask's own check, the same limit
         self.REQUEST_TIMEOUT = _float("REQUEST_TIMEOUT", 30)
+        # Worker processes for heavy work, below the event loop's priority (workers.py):
+        # WORKERS write exports and reports at once, EXPORTS_WAITING more may queue for
+        # them; one more process hashes passwords. 0 runs it all in the serving process,
+        # which then stalls while it does (tests, debugging).
+        self.WORKERS = _int("WORKERS", 1)
+        self.EXPORTS_WAITING = _int("EXPORTS_WAITING", 8)
         # Commands one participant (or one workshop's facilitator) may send: a burst, then a
         # steady rate per second. Wrong join codes one address may try: a burst, then one
         # every JOIN_MISS_INTERVAL seconds.
@@ -126,6 +132,8 @@ class TestConfig(Config):
         # Tests send commands faster than people: the limits get tests of their own.
         self.COMMAND_BURST = 10_000.0
         self.JOIN_MISS_BURST = 10_000.0
+        # Heavy work where it is called: tests that need worker processes ask for them.
+        self.WORKERS = 0
         # Tests send broadcasts with Broadcaster.flush() instead of the background loop.
         self.START_BROADCASTER = False
         for key, value in overrides.items():

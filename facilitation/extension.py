@@ -18,6 +18,7 @@ from .metrics import Metrics
 from .services import Services
 
 if TYPE_CHECKING:
+    from .export_jobs import Exports
     from .follow import Followers
 
 
@@ -34,6 +35,8 @@ class Samsyn:
     # the processes when there are several (limits.security_limits).
     join_limit: Limit
     metrics: Metrics
+    # Exports written in worker processes, until they are fetched (export_jobs.py).
+    exports: Exports
     # Wrong passwords (organizer logins, the current password, CREATE_PASSWORD), per
     # account, address and browser (tries.py); shared like join_limit.
     login_limit: Limit | None = None

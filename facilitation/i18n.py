@@ -263,6 +263,7 @@ def _client_messages(language: str) -> dict[str, Any]:
         "by_participant": gettext("from participant %(number)s"),
         "ballots": [gettext("%(n)s ballot"), gettext("%(n)s ballots")],
         "nothing_pending": gettext("Nothing waiting for approval."),
+        "exports": _export_messages(language),
         "console": {
             "replace_link": gettext(
                 "Replace the facilitator link? Screens opened with the old one, such as the "
@@ -343,6 +344,28 @@ def _client_messages(language: str) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _export_messages(language: str) -> dict[str, Any]:
+    """The words of export links that show their progress (static/js/exports.js)."""
+    return {
+        "preparing": gettext("Preparing the export…"),
+        "queued": gettext("%(file)s waits its turn (%(ahead)s before it)."),
+        "running": gettext("%(file)s: %(stage)s, %(percent)s done."),
+        "ready": gettext("%(file)s is ready: it is in your downloads."),
+        "failed": gettext("The export failed. Please try again."),
+        "offline": gettext("The server cannot be reached. Try the export again."),
+        "stages": {
+            "reading": gettext("reading the record"),
+            "json": gettext("writing the JSON file"),
+            "csv": gettext("writing the CSV file"),
+            "xlsx": gettext("writing the Excel workbook"),
+            "pdf": gettext("writing the PDF report"),
+            "zip": gettext("packing the zip file"),
+            "working": gettext("working"),
+        },
+    }
+
+
 def picture_messages() -> dict[str, Any]:
     """The words of the combined picture (organizers' page and the follow page)."""
     return _picture_messages(str(get_locale()))
@@ -353,6 +376,7 @@ def _picture_messages(language: str) -> dict[str, Any]:
     return {
         "steps": _client_messages(language)["steps"],
         "methods": _client_messages(language)["methods"],
+        "exports": _export_messages(language),
         "connection": _client_messages(language)["connection"],
         "workshops": gettext("The workshops"),
         "no_workshops": gettext("No workshop has been held yet."),

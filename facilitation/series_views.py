@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     g,
     jsonify,
     redirect,
@@ -21,10 +22,10 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import export, i18n, identity, links, series_report, workbook
+from . import export_jobs, i18n, identity, links
 from .domain import N_, DomainError
 from .extension import samsyn, wrong_code
 from .organizers import current_login, login_required
@@ -173,55 +174,90 @@ def delete(series_id: int) -> BaseResponse | tuple[str, int]:
 
 # --- Exports -------------------------------------------------------------------------------
 
-FORMATS = {
-    "csv": "text/csv",
-    "json": "application/json",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-    "zip": "application/zip",
-}
 
-
-def render_export(fmt: str, record: dict[str, Any], name: str) -> bytes:
-    """One export of a series' combined record, in the current language."""
-    if fmt == "csv":
-        return export.series_to_csv(record, gettext).encode()
-    if fmt == "json":
-        return export.series_to_json(record).encode()
-    if fmt == "xlsx":
-        return workbook.series_to_xlsx(record, gettext)
-    if fmt == "pdf":
-        return series_report.to_pdf(record, gettext)
-    return export.to_archive(
-        {
-            f"{name}.{each}": render_export(each, record, name)
-            for each in ("json", "csv", "xlsx", "pdf")
-        }
-    )
+def _series_owner(series_id: int) -> tuple[Login, Any] | tuple[Response, int]:
+    """The login and the job owner of a series' exports, for its organizers; else an error
+    answer (401 without a login, 404 for a series they have no part in)."""
+    login = current_login()
+    if login is None:
+        return _json_error(DomainError("login_required", N_("Log in first.")), 401)
+    try:
+        _services().series_role(login.organizer_id, series_id)
+    except DomainError as error:
+        return _json_error(error, 404)
+    return login, ("series", series_id)
 
 
 @bp.get("/api/series/<int:series_id>/export.<fmt>")
 def export_series(series_id: int, fmt: str) -> Response | tuple[Response, int]:
     """The combined picture as CSV, JSON, Excel, PDF, or all in a zip, for the series'
-    organizers (their login's cookie). No participant appears in it, not even by number."""
-    if fmt not in FORMATS:
+    organizers (their login's cookie). No participant appears in it, not even by number.
+    Written in a worker process, as a workshop's exports are (export_jobs.py)."""
+    if fmt not in export_jobs.FORMATS:
         error = DomainError("unknown_format", N_("Use csv, json, xlsx, pdf or zip."))
         return _json_error(error, 404)
-    login = current_login()
-    if login is None:
-        return _json_error(DomainError("login_required", N_("Log in first.")), 401)
+    found = _series_owner(series_id)
+    if isinstance(found[0], Response):
+        return found
+    login, owner = found
+    parts = samsyn()
     try:
-        record = _services().series_record(login, series_id)
-    except DomainError as error:
+        job = parts.exports.start(
+            owner,
+            str(login.session_id),
+            fmt,
+            f"samsyn-series-{series_id}.{fmt}",
+            export_jobs.write_series,
+            current_app.config["DATABASE_URL"],
+            login.organizer_id,
+            series_id,
+            fmt,
+        )
+    except export_jobs.TooManyExportsError:
+        error = DomainError(
+            "exports_under_way",
+            N_("Several exports of this are being prepared. Wait for them, then try again."),
+        )
+        return _json_error(error, 429)
+    return parts.exports.answer(job, *_job_urls(series_id, job.id))
+
+
+def _job_urls(series_id: int, job_id: str) -> tuple[str, str]:
+    return (
+        url_for("series.export_job", series_id=series_id, job_id=job_id),
+        url_for("series.export_file", series_id=series_id, job_id=job_id),
+    )
+
+
+def _job(series_id: int, job_id: str) -> export_jobs.Job | tuple[Response, int]:
+    found = _series_owner(series_id)
+    if isinstance(found[0], Response):
+        return found
+    job = samsyn().exports.get(job_id, found[1])
+    if job is None:
+        error = DomainError("unknown_export", N_("This export is not kept any more. Export again."))
         return _json_error(error, 404)
-    language = record["series"]["language"]
-    name = f"samsyn-series-{series_id}"
-    with force_locale(language):
-        body = render_export(fmt, record, name)
-    response = Response(body, mimetype=FORMATS[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return job
+
+
+@bp.get("/api/series/<int:series_id>/exports/<job_id>")
+def export_job(series_id: int, job_id: str) -> Response | tuple[Response, int]:
+    """How far an export of the series has come, and where its file is once done."""
+    job = _job(series_id, job_id)
+    if not isinstance(job, export_jobs.Job):
+        return job
+    return samsyn().exports.status(job, *_job_urls(series_id, job.id))
+
+
+@bp.get("/api/series/<int:series_id>/exports/<job_id>/file")
+def export_file(series_id: int, job_id: str) -> Response | tuple[Response, int]:
+    """The file of a finished export of the series (kept ten minutes)."""
+    job = _job(series_id, job_id)
+    if not isinstance(job, export_jobs.Job):
+        return job
+    if job.state != "done":
+        return samsyn().exports.status(job, *_job_urls(series_id, job.id)), 409
+    return export_jobs.file(job)
 
 
 def _json_error(error: DomainError, status: int) -> tuple[Response, int]:

@@ -391,10 +391,16 @@ class Services:
         except IntegrityError:
             raise accounts.USERNAME_TAKEN from None
 
-    def series_record(self, login: accounts.Login, series_id: int) -> dict[str, Any]:
+    def series_role(self, organizer_id: int, series_id: int) -> str:
+        """The organizer's role in the series ("owner" or "co-facilitator"); unknown_series
+        for a series they have no part in."""
+        with self.db.read() as s:
+            return series.find(s, organizer_id, series_id)[1]
+
+    def series_record(self, organizer_id: int, series_id: int) -> dict[str, Any]:
         """The combined picture with every figure, for the organizers and the exports."""
         with self.db.read() as s:
-            found, _ = series.find(s, login.organizer_id, series_id)
+            found, _ = series.find(s, organizer_id, series_id)
             return picture.combined_record(s, found)
 
     def follow_view(self, follow_code: str) -> dict[str, Any]:

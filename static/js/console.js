@@ -1,6 +1,7 @@
 // The facilitator's console: steps, voting rounds, moderation, factors and categories.
 import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, say } from "./dom.js";
 import { showCountdown } from "./countdown.js";
+import { exportLinks } from "./exports.js";
 import { connect } from "./live.js";
 import { renderResults, resultsHeading } from "./results.js";
 
@@ -334,7 +335,9 @@ $("settings-form").addEventListener("submit", async (event) => {
   if (answer.ok) say($("settings-message"), M.saved);
 });
 
-// Exports: with nicknames only when the facilitator asks for them.
+// Exports: written by the server's workers, their progress shown while they take; with
+// nicknames only when the facilitator asks for them.
+exportLinks(document.querySelectorAll(".export-link"), $("export-status"), M.exports);
 $("with-nicknames").addEventListener("change", (event) => {
   for (const link of document.querySelectorAll(".export-link")) {
     const url = new URL(link.href);

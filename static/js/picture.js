@@ -4,6 +4,7 @@
 // round. Everything typed by a person is set as text (textContent), never as markup.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { h, svg, fmt, pageData, percent } from "./dom.js";
+import { exportLinks } from "./exports.js";
 
 const page = pageData();
 const M = page.messages;
@@ -132,6 +133,9 @@ function render(record) {
 
 let asOf = page.record.as_of;
 render(page.record);
+
+// The organizers' page: exports show their progress while the server writes them.
+if ($("export-status")) exportLinks(document.querySelectorAll(".export-link"), $("export-status"), M.exports);
 
 if (page.follow) {
   const status = $("connection");

@@ -213,9 +213,7 @@ def test_one_username_taken_at_once_by_many_makes_one_account(
 
 
 @pytest.fixture
-def proxied(
-    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
-) -> Iterator[Server]:
+def proxied(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Server]:
     """A server (eventlet) on SQLite, then on PostgreSQL, behind one trusted proxy."""
     instance = Server("eventlet", tmp_path)
     instance.env.update(DATABASE_URL=database_url, PROXY_HOPS="1")
