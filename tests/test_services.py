@@ -426,6 +426,43 @@ def test_a_workshop_holds_at_most_500_factors(world: World, monkeypatch: Any) ->
     world.ok(world.facilitator, "step.set", step="complete")
     anna = world.participant("anna")
     answer = world.run(anna, "factor.propose", title="Femte", category_id=category)
+    assert answer["error"]["code"] == "proposals_full"
+
+
+def test_participants_never_use_up_the_facilitators_room(world: World, monkeypatch: Any) -> None:
+    """However many participants propose, proposals stop at their share (PROPOSALS_MAX, and
+    FACILITATOR_RESERVE places short of FACTORS_MAX), and proposals awaiting approval at
+    PENDING_MAX: the facilitator can still add, approve and merge."""
+    from facilitation import domain
+
+    monkeypatch.setattr(domain, "FACTORS_MAX", 12)
+    monkeypatch.setattr(domain, "FACILITATOR_RESERVE", 4)
+    monkeypatch.setattr(domain, "PROPOSALS_MAX", 5)
+    monkeypatch.setattr(domain, "PENDING_MAX", 2)
+    category, _ = world.ids()  # two seeded factors
+    world.ok(world.facilitator, "workshop.configure", approval_required=True)
+    world.ok(world.facilitator, "step.set", step="complete")
+    people = [world.participant(f"p{i}") for i in range(8)]
+
+    def propose(actor: Actor, title: str) -> Any:
+        return world.run(actor, "factor.propose", title=title, category_id=category)
+
+    first = [propose(people[i], f"Förslag {i}")["data"]["factor_id"] for i in range(2)]
+    assert propose(people[2], "Förslag 2")["error"]["code"] == "proposals_waiting"
+    world.ok(world.facilitator, "factor.approve", factor_id=first[0])
+    world.ok(world.facilitator, "factor.approve", factor_id=first[1])
+    world.ok(world.facilitator, "workshop.configure", approval_required=False)
+    for i in range(2, 5):
+        assert propose(people[i], f"Förslag {i}")["ok"]
+    # Five proposals: their share is used up, whoever sends the next one.
+    assert propose(people[5], "Förslag 5")["error"]["code"] == "proposals_full"
+    # The facilitator still adds (7 factors of 12), approves and merges.
+    added = world.ok(world.facilitator, "factor.add", title="Egen", category_id=category)
+    world.ok(world.facilitator, "factor.merge", factor_id=first[0], into_id=added["factor_id"])
+    for title in ("Egen 2", "Egen 3", "Egen 4", "Egen 5"):
+        world.ok(world.facilitator, "factor.add", title=title, category_id=category)
+    # Twelve in all: the workshop's own limit, for the facilitator too.
+    answer = world.run(world.facilitator, "factor.add", title="Egen 6", category_id=category)
     assert answer["error"]["code"] == "too_many_factors"
 
 
