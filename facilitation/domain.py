@@ -291,6 +291,15 @@ def check_step_change(current: Step, target: Step, *, round_open: bool) -> None:
         raise DomainError("round_open", N_("Close the open round before changing step."))
 
 
+def check_can_join(step: Step, *, doors_closed: bool) -> None:
+    """Someone new may join until the workshop is closed, or until the facilitator closes
+    the doors (the room is in); those who joined before may always come back."""
+    if step is Step.CLOSED:
+        raise DomainError("workshop_closed", N_("The workshop is closed."))
+    if doors_closed:
+        raise DomainError("doors_closed", N_("The workshop takes no new participants."))
+
+
 def check_can_propose(step: Step) -> None:
     """Participants propose factors while the workshop is being completed."""
     if step is not Step.COMPLETE:

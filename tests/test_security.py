@@ -78,6 +78,7 @@ def valid_payloads(room: Room, round_id: int) -> dict[str, dict[str, Any]]:
         "workshop.configure": {"title": "Annan"},
         "step.set": {"step": "complete"},
         "timer.set": {"seconds": 60},
+        "doors.set": {"closed": True},
         "round.open": {"method": "keep_remove"},
         "round.configure": {"round_id": round_id, "live": True},
         "round.close": {"round_id": round_id},

@@ -782,6 +782,52 @@ def test_a_crowd_joining_together_shares_one_transaction(
     assert sum(change.joined for change in world.services.publisher.changes[-2:]) == 1
 
 
+def test_closed_doors_keep_newcomers_out_and_let_the_room_back_in(world: World) -> None:
+    """The facilitator closes the doors once the room is in: a fresh cookie makes no
+    participant, while those who joined come back and vote; opening lets newcomers in."""
+    anna = world.participant("anna")
+    assert world.ok(world.facilitator, "doors.set", closed=True) == {"closed": True}
+    assert world.console()["workshop"]["doors_closed"] is True
+    version = world.version()
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "newcomer")
+    assert refused.value.code == "doors_closed"
+    assert world.version() == version
+    assert count(world.services, models.Participant) == 1
+    world.services.join(world.code, "anna")
+    round_id = open_dots(world)
+    _, (factor, _) = world.ids()
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(factor): 1})
+    world.ok(world.facilitator, "doors.set", closed=True)  # again: nothing changes
+    world.ok(world.facilitator, "doors.set", closed=False)
+    world.participant("newcomer")
+    assert count(world.services, models.Participant) == 2
+    log = [entry["action"] for entry in reversed(world.console()["log"])]
+    assert [a for a in log if a.startswith("doors.")] == ["doors.closed", "doors.opened"]
+    assert world.services.record(world.code)["workshop"]["doors_closed"] is False
+
+
+def test_the_guard_on_joins_is_asked_about_newcomers_only(world: World) -> None:
+    """The edge's guard is asked only when someone new would be made (never about a phone
+    coming back, nor about someone the doors keep out); when it says no, nothing is made."""
+    asked: list[str] = []
+
+    def guard(answer: bool, token: str) -> Any:
+        return lambda: asked.append(token) or answer
+
+    anna = world.services.join(world.code, "anna", guard(True, "anna"))
+    assert world.services.join(world.code, "anna", guard(False, "anna again")) == anna
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "bertil", guard(False, "bertil"))
+    assert refused.value.code == "too_many_joins"
+    world.ok(world.facilitator, "doors.set", closed=True)
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "cecilia", guard(True, "cecilia"))
+    assert refused.value.code == "doors_closed"
+    assert asked == ["anna", "bertil"]
+    assert count(world.services, models.Participant) == 1
+
+
 def test_a_closing_workshop_refuses_the_newcomers_queued_behind_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
