@@ -97,6 +97,10 @@ def create_app(config: Config | None = None) -> Flask:
         broadcaster,
         command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
         join_limit=TokenBucket(1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
+        joins_per_address=TokenBucket(config.JOIN_RATE_PER_ADDRESS, config.JOIN_BURST_PER_ADDRESS),
+        joins_per_workshop=TokenBucket(
+            config.JOIN_RATE_PER_WORKSHOP, config.JOIN_BURST_PER_WORKSHOP
+        ),
         metrics=metrics,
         # Wrong organizer passwords: 5 at once, then one a minute, per username and address.
         login_limit=TokenBucket(1 / 60, 5),

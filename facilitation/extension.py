@@ -30,6 +30,9 @@ class Samsyn:
     # In memory, per process: commands per participant, wrong join codes per address.
     command_limit: TokenBucket
     join_limit: TokenBucket
+    # The guard on joins: new participants per address and per workshop (`admit_newcomer`).
+    joins_per_address: TokenBucket
+    joins_per_workshop: TokenBucket
     metrics: Metrics
     # Organizer logins that failed, per username and per address (organizers.py).
     login_limit: TokenBucket | None = None
@@ -50,6 +53,23 @@ def guessing(code: str) -> bool:
     return not identity.knows(code) and not samsyn().join_limit.has_tokens(
         request.remote_addr or ""
     )
+
+
+def admit_newcomer(code: str) -> bool:
+    """Whether someone new may join workshop `code` from the requesting address now; if so,
+    they are counted. Asked only about new participants, so a phone coming back is never
+    slowed. The limits are far above a real venue's (a whole room behind one NAT address)
+    and stop a script that makes participants from fresh cookies."""
+    parts = samsyn()
+    address = request.remote_addr or ""
+    # Both first: a workshop at its limit must not use up a venue's allowance (nor the
+    # reverse) while its phones keep trying.
+    if not (
+        parts.joins_per_address.has_tokens(address) and parts.joins_per_workshop.has_tokens(code)
+    ):
+        parts.metrics.joins_refused.inc()
+        return False
+    return parts.joins_per_address.allow(address) and parts.joins_per_workshop.allow(code)
 
 
 def wrong_code() -> None:
