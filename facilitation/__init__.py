@@ -49,11 +49,6 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.from_object(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
-    if config.PROXY_HOPS:
-        hops = config.PROXY_HOPS
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
-        )
 
     db = Database(config.DATABASE_URL, pool_size=config.DATABASE_POOL_SIZE)
     db.migrate()
@@ -86,6 +81,14 @@ def create_app(config: Config | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    if config.PROXY_HOPS:
+        # Around Socket.IO's middleware, not inside it: Socket.IO's requests never reach the
+        # Flask app, and a connection must see the client's address too (the guard on joins
+        # and the guessing limit count by it), not the reverse proxy's.
+        hops = config.PROXY_HOPS
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     # The follow pages of series hear of every change too (follow.py).
     followers = Followers(socketio, cluster)
     services = Services(db, Fanout(broadcaster, followers), on_batch=metrics.command_batch.observe)
