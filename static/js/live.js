@@ -18,7 +18,15 @@ const MAX_ATTEMPTS = 5;
 const RATE_LIMITED_WAIT_MS = 1500;
 // How long to wait before connecting again after the server closed the connection.
 const SERVER_DISCONNECT_WAIT_MS = 2000;
-const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake", "too_many_tries"]);
+const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "doors_closed",
+  "too_many_joins", "bad_handshake", "too_many_tries"]);
+// Refusals that pass by themselves, and how long to wait before connecting again: a room the
+// guard on joins turned away together comes back spread over ten seconds; closed doors are
+// asked about twice a minute, so that a phone comes in by itself once they open.
+const RETRY_AFTER_MS = {
+  too_many_joins: () => 5000 + Math.random() * 10000,
+  doors_closed: () => 30000,
+};
 
 function newId() {
   // crypto.randomUUID needs a secure context; phones on a LAN address over http are not one.
@@ -26,7 +34,7 @@ function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl, onDeleted }) {
+export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl, onDeleted, onRefused }) {
   const storageKey = `samsyn:${code}:${view}${auth.proxy ? `:${auth.proxy}` : ""}:queue`;
   const waiting = new Map(); // command id → resolve
   let queue = load();
@@ -34,6 +42,7 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   let version = 0;
   let meVersion = 0;
   let state = "connecting";
+  let retry = null;
 
   const socket = io({ auth: { code, view, ...auth } });
 
@@ -164,8 +173,19 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), SERVER_DISCONNECT_WAIT_MS);
   });
   socket.on("connect_error", (err) => {
-    if (REFUSALS.has(err.message)) showStatus("refused", err.message);
-    else showStatus("offline");
+    if (!REFUSALS.has(err.message)) {
+      showStatus("offline");
+      return;
+    }
+    showStatus("refused", err.message);
+    onRefused?.(err.message);
+    const wait = RETRY_AFTER_MS[err.message];
+    if (wait && !retry) {
+      retry = setTimeout(() => {
+        retry = null;
+        socket.connect();
+      }, wait());
+    }
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible") return;

@@ -167,12 +167,16 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     mode: str = request.param
     if importlib.util.find_spec(mode) is None:
         unavailable(mode)
-    instance = Server(mode, tmp_path)
+    with running(request, configured(request, Server(mode, tmp_path))) as instance:
+        yield instance
+
+
+def configured(request: pytest.FixtureRequest, instance: Server) -> Server:
+    """The server with the settings of the test's `settings` marker, if it has one."""
     marker = request.node.get_closest_marker("settings")
     if marker is not None:
         instance.env.update({name: str(value) for name, value in marker.kwargs.items()})
-    with running(request, instance) as started:
-        yield started
+    return instance
 
 
 @pytest.fixture
@@ -438,9 +442,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
-    """One eventlet server (the default event loop) per test."""
-    server = Server("eventlet", tmp_path)
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """One eventlet server (the default event loop) per test, with the settings of the
+    test's `settings` marker."""
+    server = configured(request, Server("eventlet", tmp_path))
     server.start()
     yield server
     server.stop()
