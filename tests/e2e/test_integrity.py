@@ -455,6 +455,7 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
     twice("f", "factor.remove", factor_id=added, reason="Utanför ramen")
     twice("f", "proxy.add", label="Gunnel")
     twice("f", "timer.set", seconds=300)
+    twice("f", "doors.set", closed=True)  # the participant's reconnections below still pass
     twice("f", "step.set", step="prioritise")
     round_id = twice("f", "round.open", method="dots", budget=5, cap=3)["round_id"]
     twice("f", "round.configure", round_id=round_id, live=True)
@@ -494,6 +495,7 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
                     "factor.removed",
                     "proxy.added",
                     "timer.set",
+                    "doors.closed",
                     "round.opened",
                     "round.configured",
                     "factor.merged",
