@@ -381,6 +381,7 @@ $("doors-closed").addEventListener("change", async (event) => {
   const closed = event.target.checked;
   const answer = await command("doors.set", { closed }, $("doors-message"));
   if (answer.ok) say($("doors-message"), closed ? C.doors_closed : C.doors_opened);
+  else event.target.checked = room.workshop.doors_closed; // refused: show what holds
 });
 
 $("approval-required").addEventListener("change", (event) => {
