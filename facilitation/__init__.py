@@ -108,6 +108,12 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         broadcaster,
         command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
         join_limit=security_limit("join", 1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
+        joins_per_address=security_limit(
+            "joins-address", config.JOIN_RATE_PER_ADDRESS, config.JOIN_BURST_PER_ADDRESS
+        ),
+        joins_per_workshop=security_limit(
+            "joins-workshop", config.JOIN_RATE_PER_WORKSHOP, config.JOIN_BURST_PER_WORKSHOP
+        ),
         metrics=metrics,
         exports=Exports(exports),
         # Wrong passwords: 5 at once, then one a minute, per allowance (tries.py).

@@ -90,6 +90,14 @@ class Config:
         self.COMMAND_BURST = _float("COMMAND_BURST", 20)
         self.JOIN_MISS_BURST = _float("JOIN_MISS_BURST", 20)
         self.JOIN_MISS_INTERVAL = _float("JOIN_MISS_INTERVAL", 15)
+        # New participants (a phone's first connect; one coming back never counts), against
+        # someone making participants from fresh cookies: per address a burst, then a rate
+        # per second, well above a whole venue behind one NAT address (300 phones in a
+        # minute); per workshop likewise, above a big room of thousands joining at once.
+        self.JOIN_BURST_PER_ADDRESS = _float("JOIN_BURST_PER_ADDRESS", 600)
+        self.JOIN_RATE_PER_ADDRESS = _float("JOIN_RATE_PER_ADDRESS", 10)
+        self.JOIN_BURST_PER_WORKSHOP = _float("JOIN_BURST_PER_WORKSHOP", 5000)
+        self.JOIN_RATE_PER_WORKSHOP = _float("JOIN_RATE_PER_WORKSHOP", 20)
         # Closed workshops unchanged for RETENTION_DAYS are anonymised or deleted
         # (RETENTION_ACTION) when `python -m facilitation retention` runs.
         self.RETENTION_DAYS = _int("RETENTION_DAYS", 90)
@@ -132,6 +140,8 @@ class TestConfig(Config):
         # Tests send commands faster than people: the limits get tests of their own.
         self.COMMAND_BURST = 10_000.0
         self.JOIN_MISS_BURST = 10_000.0
+        self.JOIN_BURST_PER_ADDRESS = 1_000_000.0
+        self.JOIN_BURST_PER_WORKSHOP = 1_000_000.0
         # Heavy work where it is called: tests that need worker processes ask for them.
         self.WORKERS = 0
         # Tests send broadcasts with Broadcaster.flush() instead of the background loop.

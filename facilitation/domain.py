@@ -92,6 +92,15 @@ NICKNAME_MAX = 40
 WORKSHOP_TITLE_MAX = 200
 CATEGORIES_MAX = 12
 FACTORS_MAX = 500
+# What participants' proposals may take of a workshop, so that however many cookies someone
+# holds, the facilitator can always add, approve and merge. Proposals stop once the
+# workshop holds FACTORS_MAX - FACILITATOR_RESERVE factors (the facilitator keeps at least
+# 100 places for themselves), and at PROPOSALS_MAX proposals in all (of every status: none
+# is deleted), well past what a room of 300 proposes (tens) yet below a board anyone reads.
+FACILITATOR_RESERVE = 100
+PROPOSALS_MAX = 200
+# Proposals waiting for approval at once: the facilitator's queue stays one they can read.
+PENDING_MAX = 50
 # Ids and participant numbers are INTEGER columns: 32 bits on PostgreSQL.
 ID_MAX = 2**31 - 1
 
@@ -282,6 +291,15 @@ def check_step_change(current: Step, target: Step, *, round_open: bool) -> None:
         raise DomainError("round_open", N_("Close the open round before changing step."))
 
 
+def check_can_join(step: Step, *, doors_closed: bool) -> None:
+    """Someone new may join until the workshop is closed, or until the facilitator closes
+    the doors (the room is in); those who joined before may always come back."""
+    if step is Step.CLOSED:
+        raise DomainError("workshop_closed", N_("The workshop is closed."))
+    if doors_closed:
+        raise DomainError("doors_closed", N_("The workshop takes no new participants."))
+
+
 def check_can_propose(step: Step) -> None:
     """Participants propose factors while the workshop is being completed."""
     if step is not Step.COMPLETE:
@@ -306,6 +324,23 @@ def check_proposal_quota(proposed_so_far: int, quota: int) -> None:
             "proposal_quota",
             N_("You have proposed %(max)s factors, the most one person can."),
             max=quota,
+        )
+
+
+def check_proposal_room(*, factors: int, proposals: int, pending: int) -> None:
+    """Participants together may take only part of a workshop's factors (`factors` in all,
+    `proposals` by participants, `pending` of them awaiting approval), so that the facilitator
+    always has room of their own and a queue they can go through."""
+    if proposals >= PROPOSALS_MAX or factors >= FACTORS_MAX - FACILITATOR_RESERVE:
+        raise DomainError("proposals_full", N_("The workshop takes no more proposals."))
+    if pending >= PENDING_MAX:
+        raise DomainError(
+            "proposals_waiting",
+            N_(
+                "%(max)s proposals are waiting for the facilitator. Try again once they "
+                "have gone through them."
+            ),
+            max=PENDING_MAX,
         )
 
 

@@ -34,6 +34,10 @@ class Samsyn:
     # Wrong join codes, facilitator secrets and invitation links, per address; shared by
     # the processes when there are several (limits.security_limits).
     join_limit: Limit
+    # The guard on joins: new participants per address and per workshop (`admit_newcomer`),
+    # shared like join_limit.
+    joins_per_address: Limit
+    joins_per_workshop: Limit
     metrics: Metrics
     # Exports written in worker processes, until they are fetched (export_jobs.py).
     exports: Exports
@@ -57,6 +61,23 @@ def guessing(code: str) -> bool:
     return not identity.knows(code) and not samsyn().join_limit.has_tokens(
         request.remote_addr or ""
     )
+
+
+def admit_newcomer(code: str) -> bool:
+    """Whether someone new may join workshop `code` from the requesting address now; if so,
+    they are counted. Asked only about new participants, so a phone coming back is never
+    slowed. The limits are far above a real venue's (a whole room behind one NAT address)
+    and stop a script that makes participants from fresh cookies."""
+    parts = samsyn()
+    address = request.remote_addr or ""
+    # Both first: a workshop at its limit must not use up a venue's allowance (nor the
+    # reverse) while its phones keep trying.
+    if not (
+        parts.joins_per_address.has_tokens(address) and parts.joins_per_workshop.has_tokens(code)
+    ):
+        parts.metrics.joins_refused.inc()
+        return False
+    return parts.joins_per_address.allow(address) and parts.joins_per_workshop.allow(code)
 
 
 def wrong_code() -> None:

@@ -146,6 +146,12 @@ def _client_messages(language: str) -> dict[str, Any]:
                 ),
                 "unknown_workshop": gettext("This workshop no longer exists."),
                 "workshop_closed": gettext("The workshop is closed. Thank you for your interest!"),
+                "doors_closed": gettext(
+                    "The workshop takes no new participants: everyone taking part is already in."
+                ),
+                "too_many_joins": gettext(
+                    "Very many are joining at once. This page tries again by itself shortly."
+                ),
                 "too_many_tries": gettext(
                     "Too many tries from this network. Wait a minute, then reload."
                 ),
@@ -285,6 +291,12 @@ def _client_messages(language: str) -> dict[str, Any]:
             "live_results": gettext("Show the results live, while people vote"),
             "merge": gettext("Merge"),
             "proxy_name": gettext("Proxy %(number)s"),
+            "of_them_proxies": [
+                gettext("%(n)s of them a proxy"),
+                gettext("%(n)s of them proxies"),
+            ],
+            "doors_closed": gettext("The doors are closed: nobody new can join."),
+            "doors_opened": gettext("The doors are open: new participants can join."),
             "vote_for": gettext("Enter their votes"),
             "by_a_participant": gettext("by a participant"),
             "actions": {
@@ -307,6 +319,8 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "round.closed": gettext("Round closed"),
                 "round.revealed": gettext("Results shown"),
                 "proxy.added": gettext("Proxy added"),
+                "doors.closed": gettext("Doors closed to new participants"),
+                "doors.opened": gettext("Doors opened to new participants"),
             },
             "close_round": gettext("Close the vote"),
             "reveal_round": gettext("Show the results to everyone"),

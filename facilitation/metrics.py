@@ -45,6 +45,11 @@ class Metrics:
         self.rate_limited = Counter(
             "samsyn_rate_limited", "Commands refused for coming too fast.", registry=self.registry
         )
+        self.joins_refused = Counter(
+            "samsyn_joins_refused",
+            "New participants refused by the guard on joins (per address or per workshop).",
+            registry=self.registry,
+        )
 
     def exposition(self) -> bytes:
         """Everything, in the Prometheus text format."""

@@ -45,6 +45,9 @@ class Workshop(Base):
     version: Mapped[int] = mapped_column(default=1)
     approval_required: Mapped[bool] = mapped_column(default=False)
     proposal_quota: Mapped[int] = mapped_column(default=10)
+    # Closed to new participants once the room is in (the facilitator's "doors"): those who
+    # joined keep reconnecting and voting; a fresh cookie gets no participant.
+    doors_closed: Mapped[bool] = mapped_column(default=False)
     # When the facilitator's countdown ends (UTC), if one runs: every screen counts to it.
     timer_ends_at: Mapped[datetime | None]
     # The consensus rule's thresholds (consensus.Rule); empty means the defaults.

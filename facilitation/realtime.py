@@ -31,7 +31,7 @@ from .broadcast import (
 )
 from .db import BUSY
 from .domain import N_, DomainError, normalise_code
-from .extension import guessing, samsyn, wrong_code
+from .extension import admit_newcomer, guessing, samsyn, wrong_code
 from .services import COMMANDS, Services, error_answer
 from .services.state import phone_view
 
@@ -82,7 +82,9 @@ def connect(auth: Any = None) -> None:
         if view == PHONE:
             if actor.token is None:
                 raise ConnectionRefusedError("not_joined")
-            workshop_id, participant_id = ext.services.join(code, actor.token)
+            workshop_id, participant_id = ext.services.join(
+                code, actor.token, admit=lambda: admit_newcomer(code)
+            )
         else:
             workshop = ext.services.authorise_facilitator(code, actor.secret)
             workshop_id, participant_id = workshop.id, None

@@ -83,6 +83,12 @@ class TimerSet(Command):
     seconds: Annotated[StrictInt, Field(ge=0, le=4 * 3600)]
 
 
+class DoorsSet(Command):
+    """Close the workshop to new participants (true), or open it again (false)."""
+
+    closed: StrictBool
+
+
 class StepSet(Command):
     step: Step
 

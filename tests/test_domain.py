@@ -107,6 +107,23 @@ def test_proposals_only_while_completing() -> None:
     assert domain.proposal_status(False) is FactorStatus.ACTIVE
 
 
+def test_participants_proposals_leave_the_facilitator_room() -> None:
+    """Proposals stop at their share of the workshop, well below its limit: the facilitator
+    keeps FACILITATOR_RESERVE places, and proposals waiting for approval are bounded."""
+    assert domain.PROPOSALS_MAX <= domain.FACTORS_MAX - 2 * domain.FACILITATOR_RESERVE
+    room = {"factors": 0, "proposals": 0, "pending": 0}
+    domain.check_proposal_room(**room)
+    last = domain.FACTORS_MAX - domain.FACILITATOR_RESERVE - 1
+    domain.check_proposal_room(**{**room, "factors": last})
+    full = {"factors": last + 1, "proposals": domain.PROPOSALS_MAX - 1}
+    assert error_code(domain.check_proposal_room, **{**room, **full}) == "proposals_full"
+    many = {"factors": domain.PROPOSALS_MAX, "proposals": domain.PROPOSALS_MAX}
+    assert error_code(domain.check_proposal_room, **{**room, **many}) == "proposals_full"
+    waiting = {"factors": 60, "proposals": 55, "pending": domain.PENDING_MAX}
+    assert error_code(domain.check_proposal_room, **waiting) == "proposals_waiting"
+    domain.check_proposal_room(**{**waiting, "pending": domain.PENDING_MAX - 1})
+
+
 @pytest.mark.parametrize(
     ("status", "action", "result"),
     [

@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from conftest import SEED, Room, _path
+from conftest import SEED, Room, _path, metric
 from flask import Flask
 
 from facilitation import limits, models
@@ -83,6 +83,7 @@ def valid_payloads(room: Room, round_id: int) -> dict[str, dict[str, Any]]:
         "workshop.configure": {"title": "Annan"},
         "step.set": {"step": "complete"},
         "timer.set": {"seconds": 60},
+        "doors.set": {"closed": True},
         "round.open": {"method": "keep_remove"},
         "round.configure": {"round_id": round_id, "live": True},
         "round.close": {"round_id": round_id},
@@ -228,6 +229,55 @@ def test_guessing_codes_is_slowed_down_but_joined_phones_are_not(make_app: Any) 
         app, auth={"code": code, "view": "phone"}, flask_test_client=joined
     )
     assert phone.is_connected()
+
+
+def test_new_participants_are_counted_per_address_and_per_workshop(make_app: Any) -> None:
+    """The guard on joins counts only someone new: past the address's allowance a newcomer is
+    refused and nothing is made, while phones that joined come back and other addresses
+    still join, until the workshop's own allowance is spent. Refused joins are counted."""
+    app = make_app(
+        JOIN_BURST_PER_ADDRESS=2,
+        JOIN_RATE_PER_ADDRESS=0,
+        JOIN_BURST_PER_WORKSHOP=3,
+        JOIN_RATE_PER_WORKSHOP=0,
+    )
+    code = app.test_client().post("/api/workshops", json=SEED).json["code"]
+    other = app.test_client().post("/api/workshops", json=SEED).json["code"]
+
+    def phone(address: str, workshop: str = code) -> tuple[Any, Any]:
+        http = app.test_client()
+        http.environ_base["REMOTE_ADDR"] = address
+        assert http.get(f"/j/{workshop}").status_code == 200
+        return http, socketio.test_client(
+            app, auth={"code": workshop, "view": "phone"}, flask_test_client=http
+        )
+
+    def joined(workshop: str) -> int:
+        database = app.extensions["samsyn"].db
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                models.Participant.__table__.select()
+                .join(models.Workshop.__table__)
+                .where(models.Workshop.__table__.c.code == workshop)
+            )
+            return len(rows.all())
+
+    venue = "198.51.100.1"
+    (anna_http, anna), (_, bertil) = phone(venue), phone(venue)
+    _, third = phone(venue)
+    assert anna.is_connected() and bertil.is_connected() and not third.is_connected()
+    anna.disconnect()
+    again = socketio.test_client(
+        app, auth={"code": code, "view": "phone"}, flask_test_client=anna_http
+    )
+    assert again.is_connected()  # coming back is never counted
+    _, elsewhere = phone("203.0.113.5")
+    _, late = phone("203.0.113.6")
+    assert elsewhere.is_connected() and not late.is_connected()  # the workshop's allowance
+    _, next_door = phone("203.0.113.6", other)
+    assert next_door.is_connected()  # another workshop has its own
+    assert (joined(code), joined(other)) == (3, 1)
+    assert metric(app.test_client().get("/metrics").text, "samsyn_joins_refused_total") == 2
 
 
 def test_wrong_facilitator_secrets_count_as_guesses(make_app: Any) -> None:

@@ -426,6 +426,43 @@ def test_a_workshop_holds_at_most_500_factors(world: World, monkeypatch: Any) ->
     world.ok(world.facilitator, "step.set", step="complete")
     anna = world.participant("anna")
     answer = world.run(anna, "factor.propose", title="Femte", category_id=category)
+    assert answer["error"]["code"] == "proposals_full"
+
+
+def test_participants_never_use_up_the_facilitators_room(world: World, monkeypatch: Any) -> None:
+    """However many participants propose, proposals stop at their share (PROPOSALS_MAX, and
+    FACILITATOR_RESERVE places short of FACTORS_MAX), and proposals awaiting approval at
+    PENDING_MAX: the facilitator can still add, approve and merge."""
+    from facilitation import domain
+
+    monkeypatch.setattr(domain, "FACTORS_MAX", 12)
+    monkeypatch.setattr(domain, "FACILITATOR_RESERVE", 4)
+    monkeypatch.setattr(domain, "PROPOSALS_MAX", 5)
+    monkeypatch.setattr(domain, "PENDING_MAX", 2)
+    category, _ = world.ids()  # two seeded factors
+    world.ok(world.facilitator, "workshop.configure", approval_required=True)
+    world.ok(world.facilitator, "step.set", step="complete")
+    people = [world.participant(f"p{i}") for i in range(8)]
+
+    def propose(actor: Actor, title: str) -> Any:
+        return world.run(actor, "factor.propose", title=title, category_id=category)
+
+    first = [propose(people[i], f"Förslag {i}")["data"]["factor_id"] for i in range(2)]
+    assert propose(people[2], "Förslag 2")["error"]["code"] == "proposals_waiting"
+    world.ok(world.facilitator, "factor.approve", factor_id=first[0])
+    world.ok(world.facilitator, "factor.approve", factor_id=first[1])
+    world.ok(world.facilitator, "workshop.configure", approval_required=False)
+    for i in range(2, 5):
+        assert propose(people[i], f"Förslag {i}")["ok"]
+    # Five proposals: their share is used up, whoever sends the next one.
+    assert propose(people[5], "Förslag 5")["error"]["code"] == "proposals_full"
+    # The facilitator still adds (7 factors of 12), approves and merges.
+    added = world.ok(world.facilitator, "factor.add", title="Egen", category_id=category)
+    world.ok(world.facilitator, "factor.merge", factor_id=first[0], into_id=added["factor_id"])
+    for title in ("Egen 2", "Egen 3", "Egen 4", "Egen 5"):
+        world.ok(world.facilitator, "factor.add", title=title, category_id=category)
+    # Twelve in all: the workshop's own limit, for the facilitator too.
+    answer = world.run(world.facilitator, "factor.add", title="Egen 6", category_id=category)
     assert answer["error"]["code"] == "too_many_factors"
 
 
@@ -743,6 +780,52 @@ def test_a_crowd_joining_together_shares_one_transaction(
     # The facilitator's command, the joins together, the vote.
     assert world.version() == start + 3
     assert sum(change.joined for change in world.services.publisher.changes[-2:]) == 1
+
+
+def test_closed_doors_keep_newcomers_out_and_let_the_room_back_in(world: World) -> None:
+    """The facilitator closes the doors once the room is in: a fresh cookie makes no
+    participant, while those who joined come back and vote; opening lets newcomers in."""
+    anna = world.participant("anna")
+    assert world.ok(world.facilitator, "doors.set", closed=True) == {"closed": True}
+    assert world.console()["workshop"]["doors_closed"] is True
+    version = world.version()
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "newcomer")
+    assert refused.value.code == "doors_closed"
+    assert world.version() == version
+    assert count(world.services, models.Participant) == 1
+    world.services.join(world.code, "anna")
+    round_id = open_dots(world)
+    _, (factor, _) = world.ids()
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(factor): 1})
+    world.ok(world.facilitator, "doors.set", closed=True)  # again: nothing changes
+    world.ok(world.facilitator, "doors.set", closed=False)
+    world.participant("newcomer")
+    assert count(world.services, models.Participant) == 2
+    log = [entry["action"] for entry in reversed(world.console()["log"])]
+    assert [a for a in log if a.startswith("doors.")] == ["doors.closed", "doors.opened"]
+    assert world.services.record(world.code)["workshop"]["doors_closed"] is False
+
+
+def test_the_guard_on_joins_is_asked_about_newcomers_only(world: World) -> None:
+    """The edge's guard is asked only when someone new would be made (never about a phone
+    coming back, nor about someone the doors keep out); when it says no, nothing is made."""
+    asked: list[str] = []
+
+    def guard(answer: bool, token: str) -> Any:
+        return lambda: asked.append(token) or answer
+
+    anna = world.services.join(world.code, "anna", guard(True, "anna"))
+    assert world.services.join(world.code, "anna", guard(False, "anna again")) == anna
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "bertil", guard(False, "bertil"))
+    assert refused.value.code == "too_many_joins"
+    world.ok(world.facilitator, "doors.set", closed=True)
+    with pytest.raises(DomainError) as refused:
+        world.services.join(world.code, "cecilia", guard(True, "cecilia"))
+    assert refused.value.code == "doors_closed"
+    assert asked == ["anna", "bertil"]
+    assert count(world.services, models.Participant) == 1
 
 
 def test_a_closing_workshop_refuses_the_newcomers_queued_behind_it(

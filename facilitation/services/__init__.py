@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import domain, models
 from ..db import Database, lock_workshop
-from ..domain import N_, DomainError, Role, SeedFactor
+from ..domain import N_, DomainError, Role, SeedFactor, Step
 from . import participants, retention, state, workshops
 from .base import Actor, Busy, Change, Publisher, bump, hash_secret, new_secret, secret_matches
 from .commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
@@ -104,16 +104,27 @@ class Services:
             code = workshop.code
         return code, secret
 
-    def join(self, code: str, token: str) -> tuple[int, int]:
-        """A participant with this cookie id connects: created on first connect. Returns the
-        workshop's and the participant's ids."""
+    def join(
+        self, code: str, token: str, admit: Callable[[], bool] | None = None
+    ) -> tuple[int, int]:
+        """A participant with this cookie id connects: created on first connect, if the
+        workshop takes new participants and `admit` (the edge's guard on joins, asked only
+        about someone new) lets them in. Returns the workshop's and the participant's ids."""
         with self.db.read() as s:
             # A phone coming back (after sleep, or all of them after the wifi dropped) is
-            # found without taking the write lock.
+            # found without taking the write lock, and is never counted by the guard.
             found = workshops.find(s, code)
             known = participants.find(s, found, token)
             if known is not None:
                 return found.id, known.id
+            # Checked again under the workshop's lock; here, so that the guard counts no one
+            # who could not come in anyway.
+            domain.check_can_join(Step(found.step), doors_closed=found.doors_closed)
+        if admit is not None and not admit():
+            raise DomainError(
+                "too_many_joins",
+                N_("Very many are joining at once. This page tries again by itself shortly."),
+            )
         # The first connect takes its turn with the commands (`commands.py`): a room
         # joining at once shares transactions.
         return self.commands.join(Actor(Role.PARTICIPANT, code, token=token))

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from .. import models, schemas
 from ..db import Database, lock_workshop
-from ..domain import N_, DomainError, Role, Step
+from ..domain import N_, DomainError, Role, Step, check_can_join
 from . import factors, participants, voting, workshops
 from .base import Actor, Change, Publisher, Tx, bump, secret_matches
 
@@ -67,6 +67,7 @@ COMMANDS: dict[str, Command] = {
     "workshop.configure": Command(schemas.WorkshopConfigure, Role.FACILITATOR, workshops.configure),
     "step.set": Command(schemas.StepSet, Role.FACILITATOR, workshops.set_step),
     "timer.set": Command(schemas.TimerSet, Role.FACILITATOR, workshops.set_timer),
+    "doors.set": Command(schemas.DoorsSet, Role.FACILITATOR, workshops.set_doors),
     "round.open": Command(schemas.RoundOpen, Role.FACILITATOR, voting.open_round),
     "round.configure": Command(schemas.RoundConfigure, Role.FACILITATOR, voting.configure_round),
     "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),
@@ -317,14 +318,17 @@ def _join(
     senders: dict[str, models.Participant],
 ) -> list[Change]:
     """The batch's joins, first: each answered with its participant, created (and added
-    to `senders`) unless already there; a closed workshop takes no one new."""
-    closed = workshop.step == Step.CLOSED
+    to `senders`) unless already there; a closed workshop, or one whose doors are closed,
+    takes no one new."""
     welcome = []
     for pending in joining:
-        if closed and pending.actor.token not in senders:
-            pending.error = DomainError("workshop_closed", N_("The workshop is closed."))
-        else:
-            welcome.append(pending)
+        if pending.actor.token not in senders:
+            try:
+                check_can_join(Step(workshop.step), doors_closed=workshop.doors_closed)
+            except DomainError as error:
+                pending.error = error
+                continue
+        welcome.append(pending)
     new = participants.admit(s, workshop, [p.actor.token or "" for p in welcome], senders)
     for pending in welcome:
         participant = senders[pending.actor.token or ""]

@@ -30,6 +30,20 @@ def _check_room(tx: Tx) -> None:
     domain.check_factor_count((total or 0) + 1)
 
 
+def _check_proposal_room(tx: Tx) -> None:
+    """Participants' proposals together stay within their share of the workshop."""
+    counts = tx.session.execute(
+        select(models.Factor.origin, models.Factor.status, func.count())
+        .where(models.Factor.workshop_id == tx.workshop.id)
+        .group_by(models.Factor.origin, models.Factor.status)
+    ).all()
+    domain.check_proposal_room(
+        factors=sum(n for _, _, n in counts),
+        proposals=sum(n for origin, _, n in counts if origin == Origin.PROPOSED),
+        pending=sum(n for _, status, n in counts if status == FactorStatus.PROPOSED),
+    )
+
+
 def add(tx: Tx, p: schemas.FactorAdd) -> dict[str, Any]:
     """The facilitator adds a factor; it is active at once."""
     _check_room(tx)
@@ -56,7 +70,7 @@ def propose(tx: Tx, p: schemas.FactorPropose) -> dict[str, Any]:
         select(func.count()).where(models.Factor.proposed_by_id == tx.participant.id)
     )
     domain.check_proposal_quota(proposed or 0, tx.workshop.proposal_quota)
-    _check_room(tx)
+    _check_proposal_room(tx)
     factor = models.Factor(
         workshop_id=tx.workshop.id,
         category_id=tx.category(p.category_id).id,

@@ -130,6 +130,16 @@ def set_step(tx: Tx, p: schemas.StepSet) -> dict[str, Any]:
     return {"step": p.step.value}
 
 
+def set_doors(tx: Tx, p: schemas.DoorsSet) -> dict[str, Any]:
+    """The facilitator closes the doors once the room is in, so that nobody new joins (fresh
+    cookies make no more participants, nor ballots), or opens them again. Those who joined
+    keep reconnecting and voting."""
+    if tx.workshop.doors_closed != p.closed:
+        tx.workshop.doors_closed = p.closed
+        tx.log("doors.closed" if p.closed else "doors.opened")
+    return {"closed": p.closed}
+
+
 def set_timer(tx: Tx, p: schemas.TimerSet) -> dict[str, Any]:
     """The facilitator starts a countdown that every screen shows (0 seconds stops it). The
     deadline comes from the server, so every screen agrees."""

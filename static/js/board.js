@@ -52,6 +52,9 @@ function render(room) {
   $("workshop-title").textContent = room.workshop.title;
   $("step-name").textContent = M.steps[room.workshop.step];
   showCountdown($("countdown"), room, M, { frozen: paused });
+  // Closed doors: the board stops inviting people in, and says why.
+  $("join-details").hidden = room.workshop.doors_closed;
+  $("doors-closed").hidden = !room.workshop.doors_closed;
   $("presence").textContent = `${plural(M.participants, room.participation.joined)} · ${fmt(M.connected, { n: room.connected })}`;
   document.body.dataset.density = room.factors.length > COMPACT_FROM ? "compact" : "normal";
 

@@ -46,7 +46,11 @@ function render() {
   document.title = `${room.workshop.title} · Samsyn`;
   $("approval-required").checked = room.workshop.approval_required;
   showCountdown($("countdown"), room, M);
-  $("people").textContent = `${plural(M.participants, room.participation.joined)} · ${fmt(M.connected, { n: room.connected })}`;
+  const proxies = room.proxies.length;
+  $("people-joined").textContent = proxies
+    ? `${room.participation.joined} (${plural(C.of_them_proxies, proxies)})` : String(room.participation.joined);
+  $("people-present").textContent = String(room.connected);
+  $("doors-closed").checked = room.workshop.doors_closed;
   fillCategories($("add-category"), room.categories);
   if (changed("steps", room.workshop.step, room.round?.state)) renderSteps();
   const open = room.round?.state === "open";
@@ -374,6 +378,13 @@ $("rule-form").addEventListener("submit", async (event) => {
     consensus_kendall_w: Number(event.target.kendall_w.value),
   }, $("rule-message"));
   if (answer.ok) say($("rule-message"), M.saved);
+});
+
+$("doors-closed").addEventListener("change", async (event) => {
+  const closed = event.target.checked;
+  const answer = await command("doors.set", { closed }, $("doors-message"));
+  if (answer.ok) say($("doors-message"), closed ? C.doors_closed : C.doors_opened);
+  else event.target.checked = room.workshop.doors_closed; // refused: show what holds
 });
 
 $("approval-required").addEventListener("change", (event) => {

@@ -27,7 +27,15 @@ const RETRY_MAX_MS = 30000;
 const STATE_WAIT_MS = 10000;
 // Answers that mean the server did nothing with a command for now: it goes again shortly.
 const TRY_AGAIN = new Set(["rate_limited", "busy"]);
-const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake", "too_many_tries"]);
+const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "doors_closed",
+  "too_many_joins", "bad_handshake", "too_many_tries"]);
+// Refusals that pass by themselves, and how long to wait before connecting again: a room the
+// guard on joins turned away together comes back spread over ten seconds; closed doors are
+// asked about twice a minute, so that a phone comes in by itself once they open.
+const RETRY_AFTER_MS = {
+  too_many_joins: () => 5000 + Math.random() * 10000,
+  doors_closed: () => 30000,
+};
 
 function newId() {
   // crypto.randomUUID needs a secure context; phones on a LAN address over http are not one.
@@ -35,7 +43,7 @@ function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl, onDeleted }) {
+export function connect({ code, view, auth = {}, messages, onState, onMe = () => {}, statusEl, onDeleted, onRefused }) {
   const storageKey = `samsyn:${code}:${view}${auth.proxy ? `:${auth.proxy}` : ""}:queue`;
   const waiting = new Map(); // command id → resolve
   let queue = load();
@@ -45,6 +53,7 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   let state = "connecting";
   let retryMs = RETRY_FIRST_MS;
   let stateWatch = null;
+  let retry = null;
 
   const socket = io({ auth: { code, view, ...auth } });
 
@@ -183,16 +192,24 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), SERVER_DISCONNECT_WAIT_MS);
   });
   socket.on("connect_error", (err) => {
-    if (REFUSALS.has(err.message)) {
-      showStatus("refused", err.message);
+    if (!REFUSALS.has(err.message)) {
+      showStatus("offline");
+      // Refused for now by a busy server (not by the network, which Socket.IO retries by
+      // itself): try again after a pause.
+      if (!socket.active) {
+        setTimeout(() => socket.connected || socket.connect(), retryMs * (0.5 + Math.random()));
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      }
       return;
     }
-    showStatus("offline");
-    // Refused for now by a busy server (not by the network, which Socket.IO retries by
-    // itself): try again after a pause.
-    if (!socket.active) {
-      setTimeout(() => socket.connected || socket.connect(), retryMs * (0.5 + Math.random()));
-      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    showStatus("refused", err.message);
+    onRefused?.(err.message);
+    const wait = RETRY_AFTER_MS[err.message];
+    if (wait && !retry) {
+      retry = setTimeout(() => {
+        retry = null;
+        socket.connect();
+      }, wait());
     }
   });
   document.addEventListener("visibilitychange", () => {

@@ -41,8 +41,15 @@ const live = connect({
   auth: page.proxy ? { proxy: page.proxy } : {},
   messages: M,
   statusEl: $("connection"),
+  // A newcomer at closed doors is told so plainly, not only in the status line.
+  onRefused(code) {
+    $("doors-closed").hidden = code !== "doors_closed";
+    // Nobody new to name while the doors are closed.
+    if (code === "doors_closed") document.querySelector(".nickname")?.setAttribute("hidden", "");
+  },
   onState(next) {
     room = next;
+    $("doors-closed").hidden = true;
     if (!preview && (next.round?.id ?? null) !== seenRound) {
       seenRound = next.round?.id ?? null;
       // A Delphi round shows one's own previous answer, which only `me` carries. Spread the

@@ -130,6 +130,10 @@ _APP_SETTINGS = {
     "PROXY_HOPS",
     "BOARD_INTERVAL",
     "PHONE_INTERVAL",
+    "JOIN_BURST_PER_ADDRESS",
+    "JOIN_RATE_PER_ADDRESS",
+    "JOIN_BURST_PER_WORKSHOP",
+    "JOIN_RATE_PER_WORKSHOP",
 }
 
 
@@ -158,12 +162,21 @@ def running(request: pytest.FixtureRequest, instance: Server) -> Iterator[Server
 @pytest.fixture(params=ASYNC_MODES)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     """A running server (eventlet, then gevent) on its own database; its base URL is
-    `server.url`."""
+    `server.url`. A test marked `@pytest.mark.settings(NAME="value", ...)` runs it with
+    those settings in its environment."""
     mode: str = request.param
     if importlib.util.find_spec(mode) is None:
         unavailable(mode)
-    with running(request, Server(mode, tmp_path)) as instance:
+    with running(request, configured(request, Server(mode, tmp_path))) as instance:
         yield instance
+
+
+def configured(request: pytest.FixtureRequest, instance: Server) -> Server:
+    """The server with the settings of the test's `settings` marker, if it has one."""
+    marker = request.node.get_closest_marker("settings")
+    if marker is not None:
+        instance.env.update({name: str(value) for name, value in marker.kwargs.items()})
+    return instance
 
 
 @pytest.fixture
@@ -429,9 +442,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
-    """One eventlet server (the default event loop) per test."""
-    server = Server("eventlet", tmp_path)
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """One eventlet server (the default event loop) per test, with the settings of the
+    test's `settings` marker."""
+    server = configured(request, Server("eventlet", tmp_path))
     server.start()
     yield server
     server.stop()

@@ -211,6 +211,30 @@ def test_the_boards_updates_can_be_paused(browser: Any, live: Server) -> None:
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
+def test_closed_doors_pass_axe(browser: Any, live: Server, language: str) -> None:
+    """The console with its doors control and participant figures, the board saying the doors
+    are closed, and a newcomer's phone told so: all pass axe-core, in both languages."""
+    created = workshop(live, language)
+    context, console = facilitator(browser, created, language)
+    connected = "Ansluten" if language == "sv" else "Connected"
+    board = context.new_page()
+    board.set_viewport_size({"width": 1920, "height": 1080})
+    board.goto(created["board_url"])
+    expect_text(board, "#connection", connected)
+    control = "Stäng dörrarna" if language == "sv" else "Close the doors"
+    console.get_by_label(control).check()
+    closed = "Dörrarna är stängda" if language == "sv" else "The doors are closed"
+    expect_text(console, "#doors-message", closed)
+    audit(console, f"{language}-console-doors-closed")
+    board.locator("#doors-closed").wait_for(state="visible")
+    audit(board, f"{language}-board-doors-closed")
+    phone = browser.new_context(**PHONE, locale=language).new_page()
+    phone.goto(created["join_url"])
+    phone.locator("#doors-closed").wait_for(state="visible")
+    audit(phone, f"{language}-phone-doors-closed")
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
 def test_the_organizer_pages_pass_axe(browser: Any, live: Server, language: str) -> None:
     """The account's pages, a series' three pages and an invitation, in both languages
     (tests/e2e/test_series_browser.py audits them filled, in Swedish)."""

@@ -397,3 +397,72 @@ def test_a_replaced_facilitator_link_shuts_out_the_old_screens(browser: Any, liv
     assert leaked.title().startswith("403")
     leaked.goto(new_link)
     expect_text(leaked, "#connection", "Ansluten")
+
+
+def test_the_facilitator_closes_the_doors_and_the_board_and_a_newcomer_say_so(
+    browser: Any, live: Server
+) -> None:
+    """With the keyboard alone, the facilitator closes the doors on the console: the board
+    hides its QR code and join code and says the doors are closed; a newcomer's phone says
+    plainly that the workshop takes no new participants, and comes in by itself once the
+    doors open again. The console shows everyone who joined against those here now."""
+    created = requests.post(
+        f"{live.url}/api/workshops", timeout=10, json={"title": "Dörrarna", "language": "sv"}
+    ).json()
+    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv-SE")
+    console = laptop.new_page()
+    console.goto(created["facilitator_url"])
+    board = laptop.new_page()
+    board.goto(f"{live.url}/board/{created['code']}")
+    first = browser.new_context(**PHONE, locale="sv-SE").new_page()
+    first.goto(created["join_url"])
+    for page in (console, board, first):
+        expect_text(page, "#connection", "Ansluten")
+    expect_text(console, "#people-joined", "1")
+    expect_text(console, "#people-present", "1")
+    first.close()  # asleep, or gone: joined, but not here
+    expect_text(console, "#people-present", "0")
+    assert console.locator("#people-joined").inner_text() == "1"
+
+    doors = console.get_by_label("Stäng dörrarna: inga nya deltagare")
+    doors.focus()
+    console.keyboard.press("Space")
+    expect_text(console, "#doors-message", "Dörrarna är stängda")
+    assert doors.is_checked()
+    board.locator("#doors-closed").wait_for(state="visible")
+    assert "Workshopen tar inte emot fler deltagare" in board.locator("#doors-closed").inner_text()
+    assert not board.locator(".qr").is_visible() and not board.locator(".join-code").is_visible()
+    expect_text(console, "#log-list", "Dörrarna stängda för nya deltagare")
+
+    newcomer = browser.new_context(**PHONE, locale="sv-SE").new_page()
+    newcomer.goto(created["join_url"])
+    expect_text(newcomer, "#connection", "tar inte emot fler deltagare")
+    newcomer.locator("#doors-closed").wait_for(state="visible")
+    assert "Inga nya deltagare" in newcomer.locator("#doors-closed").inner_text()
+
+    console.keyboard.press("Space")  # the focus stayed on the control
+    expect_text(console, "#doors-message", "Dörrarna är öppna")
+    board.locator(".qr").wait_for(state="visible")
+    assert board.locator(".join-code").inner_text() == created["code"]
+    assert not board.locator("#doors-closed").is_visible()
+    # The newcomer's page asks again by itself (every 30 s) and is let in.
+    expect_text(newcomer, "#connection", "Ansluten", timeout=45_000)
+    assert not newcomer.locator("#doors-closed").is_visible()
+    expect_text(console, "#people-joined", "2")
+
+
+@pytest.mark.settings(JOIN_BURST_PER_ADDRESS=1, JOIN_RATE_PER_ADDRESS=0.2)
+def test_a_phone_turned_away_by_the_guard_on_joins_comes_in_by_itself(
+    browser: Any, live: Server
+) -> None:
+    """A phone beyond the guard's allowance for its address is told why, in its language,
+    and tries again by itself a little later (here one new participant per five seconds)."""
+    created = requests.post(
+        f"{live.url}/api/workshops", timeout=10, json={"title": "Kön", "language": "en"}
+    ).json()
+    phones = [browser.new_context(**PHONE, locale="en-GB").new_page() for _ in range(2)]
+    phones[0].goto(created["join_url"])
+    expect_text(phones[0], "#connection", "Connected")
+    phones[1].goto(created["join_url"])
+    expect_text(phones[1], "#connection", "Very many are joining at once")
+    expect_text(phones[1], "#connection", "Connected", timeout=30_000)

@@ -194,6 +194,9 @@ def exported_answers(workshop: Workshop, round_id: int) -> dict[int, dict[str, A
 # --- A thousand at once --------------------------------------------------------------------
 
 
+# A thousand phones from one address (127.0.0.1) are past what the guard on joins lets one
+# address make: lifted here, as this test is about votes, not joins (tests/e2e/test_floods.py).
+@pytest.mark.settings(JOIN_BURST_PER_ADDRESS=10_000)
 def test_a_thousand_participants_voting_at_once_give_exact_totals(
     server: Server, workshop: Workshop
 ) -> None:
@@ -452,6 +455,7 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
     twice("f", "factor.remove", factor_id=added, reason="Utanför ramen")
     twice("f", "proxy.add", label="Gunnel")
     twice("f", "timer.set", seconds=300)
+    twice("f", "doors.set", closed=True)  # the participant's reconnections below still pass
     twice("f", "step.set", step="prioritise")
     round_id = twice("f", "round.open", method="dots", budget=5, cap=3)["round_id"]
     twice("f", "round.configure", round_id=round_id, live=True)
@@ -491,6 +495,7 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
                     "factor.removed",
                     "proxy.added",
                     "timer.set",
+                    "doors.closed",
                     "round.opened",
                     "round.configured",
                     "factor.merged",
