@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from . import i18n, identity
 from .domain import DomainError
 from .extension import samsyn
 from .services import Services, error_answer
-from .services.accounts import Login
+from .services.accounts import Login, login_name
 
 bp = Blueprint("organizers", __name__)
 log = logging.getLogger("samsyn.organizers")
@@ -108,8 +107,7 @@ def _setup_error(message: str) -> tuple[str, int]:
 
 
 def _login_keys(username: str) -> list[tuple[str, str]]:
-    login = unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
-    return [("user", login), ("address", request.remote_addr or "")]
+    return [("user", login_name(username)), ("address", request.remote_addr or "")]
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -90,7 +90,8 @@ def create() -> BaseResponse | tuple[str, int]:
         return _index_error(gettext("Choose Swedish or English."))
     category_set = form.get("category_set", "pestel")
     if category_set == "custom":
-        categories = [line for line in form.get("categories", "").splitlines() if line.strip()]
+        lines = form.get("categories", "").splitlines()
+        categories = [line for line in lines if domain.plain_text(line)]
     elif category_set in CATEGORY_SETS:
         categories = list(CATEGORY_SETS[category_set][language])
     else:

@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from .. import models
-from ..domain import N_, DomainError, clean_title
+from ..domain import N_, DomainError, clean_title, plain_text
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # A login ends after this long without a page of the account, and this long after it began.
@@ -72,7 +72,13 @@ def clean_username(username: str) -> tuple[str, str]:
             N_("The username needs at least %(min)s characters."),
             min=USERNAME_MIN,
         ).at("username")
-    return shown, unicodedata.normalize("NFKC", shown).casefold()
+    return shown, login_name(shown)
+
+
+def login_name(username: str) -> str:
+    """A username as looked up and as the guessing limit counts it: cleaned as when the
+    account was made (so "anna\u200b" is "anna"), NFKC, case-folded."""
+    return unicodedata.normalize("NFKC", plain_text(" ".join(username.splitlines()))).casefold()
 
 
 def check_password(password: str) -> None:
@@ -123,9 +129,8 @@ def _verify(stored: str, password: str) -> bool:
 def authenticate(s: Session, username: str, password: str) -> models.Organizer | None:
     """The organizer whose username and password these are, or None. An unknown username
     costs as much time as a wrong password, so timing tells neither apart."""
-    login = unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
     organizer = s.scalars(
-        select(models.Organizer).where(models.Organizer.login == login)
+        select(models.Organizer).where(models.Organizer.login == login_name(username))
     ).one_or_none()
     if organizer is None:
         _verify(_dummy_hash(), password)

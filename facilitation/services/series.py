@@ -335,7 +335,8 @@ def add_workshop(tx: SeriesTx, p: schemas.SeriesWorkshopAdd) -> dict[str, Any]:
     carrying its evidence. Returns the join code and the facilitator secret (shown once)."""
     s, series = tx.session, tx.series
     stakeholder = factor_library.clean_stakeholder(p.stakeholder)
-    title = p.title.strip() or " – ".join(filter(None, [series.title, stakeholder]))
+    typed = domain.clean_title(p.title, max_length=domain.WORKSHOP_TITLE_MAX, required=False)
+    title = typed or " – ".join(filter(None, [series.title, stakeholder]))
     categories = list(
         s.scalars(
             select(models.LibraryCategory)
