@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, cli, i18n, ops, organizers, realtime, security, series_views, views
+from .access import ACCESS, Gatekeeper
 from .broadcast import Broadcaster, Presence
 from .cluster import Alone, QueueManager, RedisCluster
 from .config import INSTANCE, ROOT, Config, instance_secret_key
@@ -61,7 +62,9 @@ def create_app(config: Config | None = None) -> Flask:
     channel = config.MESSAGE_QUEUE_CHANNEL
     cluster = RedisCluster(queue, channel) if queue else Alone()
     presence = Presence(cluster)
-    cluster.on(realtime.EXPEL, realtime.expeller(presence))
+    # Word from any process that someone's access to a workshop may have ended (access.py).
+    gatekeeper = Gatekeeper(presence, cluster, realtime.disconnect_screen)
+    cluster.on(ACCESS, gatekeeper.check)
     metrics = Metrics()
     broadcaster = Broadcaster(
         socketio,
@@ -88,8 +91,11 @@ def create_app(config: Config | None = None) -> Flask:
     )
     # The follow pages of series hear of every change too (follow.py).
     followers = Followers(socketio, cluster)
-    services = Services(db, Fanout(broadcaster, followers), on_batch=metrics.command_batch.observe)
+    services = Services(
+        db, Fanout(broadcaster, followers, gatekeeper), on_batch=metrics.command_batch.observe
+    )
     followers.services = services
+    gatekeeper.services = services
     app.extensions["samsyn"] = Samsyn(
         db,
         services,
@@ -101,6 +107,7 @@ def create_app(config: Config | None = None) -> Flask:
         # Wrong organizer passwords: 5 at once, then one a minute, per username and address.
         login_limit=TokenBucket(1 / 60, 5),
         followers=followers,
+        gatekeeper=gatekeeper,
     )
 
     Compress(app)
@@ -119,6 +126,7 @@ def create_app(config: Config | None = None) -> Flask:
     if config.START_BROADCASTER:
         broadcaster.start()
         followers.start()
+        gatekeeper.start(socketio.start_background_task, socketio.sleep)
         socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
     return app
 

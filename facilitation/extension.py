@@ -18,6 +18,7 @@ from .metrics import Metrics
 from .services import Services
 
 if TYPE_CHECKING:
+    from .access import Gatekeeper
     from .follow import Followers
 
 
@@ -35,6 +36,8 @@ class Samsyn:
     login_limit: TokenBucket | None = None
     # The follow pages' presence and loop (follow.py).
     followers: Followers | None = None
+    # Ends the facilitator screens whose access ended (access.py).
+    gatekeeper: Gatekeeper | None = None
 
 
 def samsyn() -> Samsyn:

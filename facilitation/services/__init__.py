@@ -19,12 +19,29 @@ from .. import domain, models
 from ..db import Database, lock_workshop
 from ..domain import N_, DomainError, Role, SeedFactor
 from . import participants, retention, state, workshops
-from .base import Actor, Change, Publisher, bump, hash_secret, new_secret, secret_matches
+from .base import (
+    AccessEnded,
+    Actor,
+    Change,
+    Publisher,
+    bump,
+    hash_secret,
+    new_secret,
+    secret_matches,
+)
 from .commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COMMANDS", "Actor", "Change", "Services", "error_answer", "validation_error"]
+__all__ = [
+    "COMMANDS",
+    "AccessEnded",
+    "Actor",
+    "Change",
+    "Services",
+    "error_answer",
+    "validation_error",
+]
 
 
 class Services:
@@ -108,8 +125,8 @@ class Services:
 
     def replace_secret(self, code: str, secret: str | None) -> str:
         """The facilitator replaces their link (it leaked, or was shared too widely): returns
-        the new secret. Every screen holding the old one loses access at its next command,
-        page or connection."""
+        the new secret. Every screen holding the old one loses access at once: its open
+        screens are checked again, and its next command, page or connection is refused."""
         with self.db.write() as s:
             workshop = _locked_for_facilitator(s, code, secret)
             new = new_secret()
@@ -122,6 +139,7 @@ class Services:
             bump(workshop)
             workshop_id = workshop.id
         self.publisher.publish(Change(workshop_id))
+        self.publisher.publish(AccessEnded(workshop_id))
         return new
 
     def apply_retention(self, cutoff: datetime, action: str, *, dry_run: bool = False) -> int:
@@ -146,6 +164,18 @@ class Services:
             self.publisher.publish(Change(workshop_id))
             done += 1
         return done
+
+    def facilitators_still_in(self, held: dict[int, set[str | None]]) -> dict[int, set[str | None]]:
+        """Of the facilitator secrets and console keys that opened screens of these
+        workshops, those that still open them (none, for a workshop gone). One read for all."""
+        with self.db.read() as s:
+            passing: dict[int, set[str | None]] = {}
+            for workshop_id, secrets in held.items():
+                workshop = s.get(models.Workshop, workshop_id)
+                passing[workshop_id] = (
+                    {x for x in secrets if secret_matches(x, workshop)} if workshop else set()
+                )
+            return passing
 
     def authorise_facilitator(self, code: str, secret: str | None) -> models.Workshop:
         """The workshop, if `secret` is its facilitator secret; otherwise an error."""
@@ -239,12 +269,22 @@ class Services:
         return found
 
     def log_out(self, token: str | None) -> None:
+        """The login ends, and at once every console and board opened through it."""
         with self.db.write() as s:
-            accounts.end_session(s, token)
+            keyed = accounts.end_session(s, token)
+        self._access_ended(keyed)
 
     def change_password(self, login: accounts.Login, current: str, new: str) -> None:
+        """A new password; every other login ends, with the screens opened through them."""
         with self.db.write() as s:
-            accounts.change_password(s, login, current, new)
+            keyed = accounts.change_password(s, login, current, new)
+        self._access_ended(keyed)
+
+    def _access_ended(self, workshop_ids: set[int]) -> None:
+        """After the commit: the open facilitator screens of these workshops, in every
+        process, are checked again (someone's right to them ended)."""
+        for workshop_id in workshop_ids:
+            self.publisher.publish(AccessEnded(workshop_id))
 
     def open_console(self, login: accounts.Login, code: str) -> str:
         """A key that opens the workshop's console for this login (see accounts.grant)."""
@@ -273,10 +313,13 @@ class Services:
     ) -> dict[str, Any]:
         """Run one series or library command (series.COMMANDS, library.COMMANDS)."""
         with self.db.write() as s:
-            data, touched = series.run(s, login.organizer_id, series_id, name, raw)
-        self.publisher.publish(series.SeriesChange(0, series_id=series_id, workshop_ids=touched))
-        for workshop_id in touched:
+            data, tx = series.run(s, login.organizer_id, series_id, name, raw)
+        self.publisher.publish(
+            series.SeriesChange(0, series_id=series_id, workshop_ids=tx.workshops)
+        )
+        for workshop_id in tx.workshops:
             self.publisher.publish(Change(workshop_id))
+        self._access_ended(tx.access)
         return data
 
     def delete_series(self, login: accounts.Login, series_id: int) -> None:

@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -194,30 +195,33 @@ def touch(s: Session, login: Login) -> None:
         row.last_seen_at = models.utcnow()
 
 
-def end_session(s: Session, token: str | None) -> None:
-    """Log out: the login is deleted, and with it every console opened through it."""
-    if token:
-        s.execute(
-            delete(models.OrganizerSession).where(
-                models.OrganizerSession.token_hash == digest(token)
-            )
-        )
+def end_session(s: Session, token: str | None) -> set[int]:
+    """Log out: the login is deleted, and with it every console opened through it; the
+    workshops of those consoles (their open screens are to be checked again)."""
+    if not token:
+        return set()
+    ending = models.OrganizerSession.token_hash == digest(token)
+    keyed = console_workshops(s, ending)
+    s.execute(delete(models.OrganizerSession).where(ending))
+    return keyed
 
 
-def change_password(s: Session, login: Login, current: str, new: str) -> None:
-    """A new password, after the current one; every other login of the account ends."""
+def change_password(s: Session, login: Login, current: str, new: str) -> set[int]:
+    """A new password, after the current one; every other login of the account ends, and
+    the consoles opened through them: their workshops are returned."""
     organizer = s.get(models.Organizer, login.organizer_id)
     assert organizer is not None
     if not _verify(organizer.password_hash, current):
         raise DomainError("wrong_password", N_("The current password is wrong.")).at("current")
     check_password(new)
     organizer.password_hash = HASHER.hash(new)
-    s.execute(
-        delete(models.OrganizerSession).where(
-            models.OrganizerSession.organizer_id == organizer.id,
-            models.OrganizerSession.id != login.session_id,
-        )
+    others = (
+        models.OrganizerSession.organizer_id == organizer.id,
+        models.OrganizerSession.id != login.session_id,
     )
+    keyed = console_workshops(s, *others)
+    s.execute(delete(models.OrganizerSession).where(*others))
+    return keyed
 
 
 # --- Consoles opened through a login ----------------------------------------------------
@@ -255,6 +259,19 @@ def grant(s: Session, login: Login, workshop: models.Workshop) -> str:
         )
     )
     return GRANT_PREFIX + key
+
+
+def console_workshops(s: Session, *logins: Any) -> set[int]:
+    """The workshops of the consoles opened through the logins matching `logins` (conditions
+    on OrganizerSession)."""
+    return set(
+        s.scalars(
+            select(models.ConsoleGrant.workshop_id)
+            .join(models.OrganizerSession)
+            .where(*logins)
+            .distinct()
+        )
+    )
 
 
 def is_grant(secret: str | None) -> bool:

@@ -43,6 +43,13 @@ class Change:
     joined: bool = False
 
 
+@dataclass
+class AccessEnded(Change):
+    """Someone may have lost the right to the workshop's facilitator screens (a login
+    ended, a co-facilitator was removed, the facilitator link was replaced): every process
+    checks its open boards, consoles and proxy pages of the workshop again."""
+
+
 class Publisher(Protocol):
     def publish(self, change: Change) -> None: ...
 

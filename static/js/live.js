@@ -18,7 +18,7 @@ const MAX_ATTEMPTS = 5;
 const RATE_LIMITED_WAIT_MS = 1500;
 // How long to wait before connecting again after the server closed the connection.
 const SERVER_DISCONNECT_WAIT_MS = 2000;
-const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "bad_handshake", "too_many_tries"]);
+const REFUSALS = new Set(["not_joined", "forbidden", "access_ended", "unknown_workshop", "workshop_closed", "bad_handshake", "too_many_tries"]);
 
 function newId() {
   // crypto.randomUUID needs a secure context; phones on a LAN address over http are not one.
@@ -159,8 +159,9 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   });
   socket.on("disconnect", (reason) => {
     showStatus("offline");
-    // The server let go of us on purpose (the facilitator link was replaced): try again once
-    // the new cookie is in place; a screen still holding the old link is then refused.
+    // The server let go of us on purpose (the facilitator link was replaced, a login or a
+    // co-facilitator's part ended): try once more, with the cookie as it is by then. A
+    // screen whose access ended is refused, says so, and tries no more.
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), SERVER_DISCONNECT_WAIT_MS);
   });
   socket.on("connect_error", (err) => {

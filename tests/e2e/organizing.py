@@ -12,7 +12,7 @@ from typing import Any
 import requests
 import socketio
 
-from .conftest import Clients
+from .conftest import Clients, Peer
 
 PASSWORD = "ett långt lösenord"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -103,6 +103,13 @@ class Browser:
         path = "/" + invitation.split("://", 1)[1].split("/", 1)[1]
         self.post(path, form=path, username=username, password=PASSWORD, password2=PASSWORD)
 
+    def member_id(self, series_id: int) -> str:
+        """The organizer id of the series' (one) co-facilitator, from the owner's page."""
+        page = self.http.get(f"{self.url}/series/{series_id}", timeout=10).text
+        found = re.search(r'name="organizer_id" value="(\d+)"', page)
+        assert found, "no co-facilitator to remove"
+        return found.group(1)
+
     def follow_path(self, series_id: int) -> str:
         """Open the series' follow page; its path."""
         self.do(series_id, "series.configure", public="true")
@@ -144,3 +151,49 @@ class Follower:
 
     def close(self) -> None:
         self.sio.disconnect()
+
+
+def screen(clients: Clients, http: requests.Session, code: str, view: str, **auth: Any) -> Peer:
+    """A connected facilitator screen (or phone) with this cookie jar; `auth` adds to the
+    handshake (e.g. a proxy page's number)."""
+    peer = Peer(clients.socket(http), view)
+    with clients._lock:
+        clients._peers.append(peer)
+    peer.sio.connect(
+        clients.server.url,
+        auth={"code": code, "view": view, **auth},
+        transports=["websocket"],
+        wait_timeout=15,
+    )
+    return peer
+
+
+def refusal(clients: Clients, http: requests.Session, code: str, view: str, **auth: Any) -> str:
+    """Why the server refuses a connection with this cookie jar (the handshake's error)."""
+    sio = clients.socket(http)
+    refused: list[Any] = []
+    sio.on("connect_error", refused.append)
+    try:
+        sio.connect(
+            clients.server.url,
+            auth={"code": code, "view": view, **auth},
+            transports=["websocket"],
+            wait_timeout=15,
+        )
+    except socketio.exceptions.ConnectionError:
+        pass
+    else:
+        sio.disconnect()
+        raise AssertionError(f"{view} was let in")
+    assert refused, "refused without a reason"
+    data = refused[0]
+    return str(data.get("message") if isinstance(data, dict) else data)
+
+
+def until_disconnected(*peers: Peer, timeout: float = 10.0) -> None:
+    """Wait until the server has let go of every one of `peers`."""
+    deadline = time.monotonic() + timeout
+    while any(p.sio.connected for p in peers):
+        still = [p.view for p in peers if p.sio.connected]
+        assert time.monotonic() < deadline, f"still connected: {still}"
+        time.sleep(0.05)
