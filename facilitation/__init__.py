@@ -121,6 +121,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(organizers.bp)
     app.register_blueprint(series_views.bp)
     app.cli.add_command(cli.create_organizer)
+    app.cli.add_command(cli.delete_organizer)
     _register_error_pages(app)
     _route_socket_path(app)
     if config.START_BROADCASTER:

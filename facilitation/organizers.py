@@ -192,6 +192,26 @@ def password() -> BaseResponse | str | tuple[str, int]:
     return render_template("organizer/password.html", error=None, done=True)
 
 
+@bp.route("/organizer/delete", methods=["GET", "POST"])
+@login_required
+def delete_account() -> str | tuple[str, int]:
+    """Delete the account, confirmed with the password: its logins end, and with them every
+    console and board opened through them, at once; the series it owns are deleted with
+    their libraries and workshops (the page lists them first)."""
+    login = current_login()
+    assert login is not None
+    owned = _services().account_deletion(login.organizer_id)
+    if request.method == "GET":
+        return render_template("organizer/delete.html", owned=owned, error=None, done=False)
+    try:
+        _services().delete_account(login, request.form.get("password", ""))
+    except DomainError as error:
+        page = render_template("organizer/delete.html", owned=owned, error=_message(error))
+        return page, 400
+    identity.forget_organizer()
+    return render_template("organizer/delete.html", owned=[], error=None, done=True)
+
+
 @bp.post("/organizer/workshops/<code>/console")
 @login_required
 def open_console(code: str) -> BaseResponse:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from click.testing import CliRunner
 from conftest import _path
 from flask import Flask
 from flask.testing import FlaskClient
 from organizing import PASSWORD, Organizer
 
-from facilitation import models
+from facilitation import cli, models
 from facilitation.realtime import socketio
 from facilitation.services import accounts
 
@@ -151,6 +152,40 @@ def test_replacing_the_link_from_a_console_opened_through_a_login(app: Flask) ->
     assert room.console.is_connected() and room.board.is_connected()
 
 
+def test_an_organizer_deletes_their_account_with_their_password(app: Flask) -> None:
+    owner = Organizer(app)
+    series = owner.series("Annas serie")
+    owner.category(series, "Sociala")
+    room = owner.workshop(series, "Företag")
+    room.join(1)
+    other = Organizer(app, "bertil@example.se")
+    theirs = other.series("Bertils serie")
+    other.category(theirs, "Sociala")
+    kept = other.workshop(theirs, "Regionala partner")
+    guest = co_facilitator(app, other, theirs, "anna@example.se")
+    guest.http.post(f"/organizer/workshops/{kept.code}/console")
+    visiting = screen(app, guest.http, kept.code, "console")
+    assert visiting.is_connected()
+
+    page = guest.http.get("/organizer/delete").get_data(as_text=True)
+    assert "Bertils serie" not in page  # only what is theirs is deleted with them
+    assert owner.http.get("/organizer/delete").get_data(as_text=True).count("Annas serie") == 1
+    refused = guest.http.post("/organizer/delete", data={"password": "fel lösenord"})
+    assert refused.status_code == 400 and visiting.is_connected()
+    assert guest.http.post("/organizer/delete", data={"password": PASSWORD}).status_code == 200
+    assert not visiting.is_connected()
+    assert kept.console.is_connected()
+    assert guest.log_in().status_code == 400  # no such account
+    assert rows(app, models.SeriesMember) == []
+
+    owner.http.post("/organizer/delete", data={"password": PASSWORD})
+    app.extensions["samsyn"].broadcaster.flush()
+    assert any(m["name"] == "deleted" for m in room.phones[0].get_received())
+    assert [s.title for s in rows(app, models.Series)] == ["Bertils serie"]
+    assert owner.http.get(f"/console/{room.code}").status_code == 404
+    assert len(rows(app, models.Deletion)) == 1  # the workshop's line without content
+
+
 def test_a_login_at_its_absolute_end_ends_its_screens(app: Flask) -> None:
     """No word comes when time runs out: the check every second finds the screens whose
     console key's login reached its absolute end."""
@@ -170,3 +205,44 @@ def test_a_login_at_its_absolute_end_ends_its_screens(app: Flask) -> None:
     samsyn.gatekeeper.check_all(samsyn.presence.facilitated())
     assert not kept.console.is_connected() and not kept.board.is_connected()
     assert room.console.is_connected() and room.board.is_connected()
+
+
+def test_an_operator_deletes_an_account_and_its_open_screens_notice(
+    app: Flask, monkeypatch: Any
+) -> None:
+    """From the command line: another process, which sends this one no word. The check
+    every second finds the screens that lost access."""
+    organizer = Organizer(app)
+    series = organizer.series()
+    organizer.category(series, "Sociala")
+    room = organizer.workshop(series, "Företag")
+    samsyn = app.extensions["samsyn"]
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+    listed = CliRunner().invoke(cli.main, ["delete-organizer", "kommun@example.se"], input="n\n")
+    assert listed.exit_code != 0 and "Näringslivsstrategi 2030" in listed.output
+    assert room.console.is_connected()
+    deleted = CliRunner().invoke(cli.main, ["delete-organizer", "KOMMUN@example.se", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    assert "1 series" in deleted.output
+    samsyn.gatekeeper.check_all(samsyn.presence.facilitated())
+    assert not room.console.is_connected() and not room.board.is_connected()
+    assert rows(app, models.Organizer) == [] and rows(app, models.Series) == []
+    unknown = CliRunner().invoke(cli.main, ["delete-organizer", "ingen", "--yes"])
+    assert unknown.exit_code != 0
+
+
+def test_deleting_an_account_needs_a_csrf_token(make_app: Any) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    app.extensions["samsyn"].services.create_organizer("kommun", PASSWORD)
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"username": "kommun", "password": PASSWORD, "csrf_token": token}
+    assert browser.post("/login", data=form).status_code == 303
+    assert browser.post("/organizer/delete", data={"password": PASSWORD}).status_code == 400
+    assert len(rows(app, models.Organizer)) == 1
+    page = browser.get("/organizer/delete").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    confirmed = {"password": PASSWORD, "csrf_token": token}
+    assert browser.post("/organizer/delete", data=confirmed).status_code == 200
+    assert rows(app, models.Organizer) == []

@@ -280,6 +280,48 @@ class Services:
             keyed = accounts.change_password(s, login, current, new)
         self._access_ended(keyed)
 
+    def account_deletion(self, organizer_id: int) -> list[dict[str, Any]]:
+        """What deleting the organizer's account would delete with it: the series they own,
+        each with its title and how many workshops it has."""
+        with self.db.read() as s:
+            return [
+                {"title": found.title, "workshops": len(series.series_workshops(s, found))}
+                for found in series.owned(s, organizer_id)
+            ]
+
+    def delete_account(self, login: accounts.Login, password: str) -> None:
+        """The organizer deletes their own account, confirming with their password."""
+        with self.db.read() as s:
+            organizer = s.get(models.Organizer, login.organizer_id)
+            stored = organizer.password_hash if organizer else ""
+        accounts.check_current_password(stored, password)
+        self._delete_organizer(login.organizer_id)
+
+    def delete_organizer(self, username: str) -> dict[str, int]:
+        """An operator deletes an organizer's account (the command line); what went."""
+        with self.db.read() as s:
+            organizer_id = accounts.find_organizer(s, username).id
+        return self._delete_organizer(organizer_id)
+
+    def _delete_organizer(self, organizer_id: int) -> dict[str, int]:
+        """The account, its logins and every console opened through them, its part in
+        others' series, and the series it owns with their libraries and workshops (as
+        deleting each series would), in one transaction. Every screen that loses access,
+        in every process, is told at once."""
+        with self.db.write() as s:
+            gone = {
+                found.id: series.delete(s, organizer_id, found.id)
+                for found in series.owned(s, organizer_id)
+            }
+            keyed = accounts.delete_organizer(s, organizer_id)
+        deleted = {w for ids in gone.values() for w in ids}
+        for series_id, ids in gone.items():
+            for workshop_id in ids:
+                self.publisher.publish(Change(workshop_id))  # their screens hear it is gone
+            self.publisher.publish(series.SeriesChange(0, series_id=series_id))
+        self._access_ended(keyed - deleted)
+        return {"series": len(gone), "workshops": len(deleted)}
+
     def _access_ended(self, workshop_ids: set[int]) -> None:
         """After the commit: the open facilitator screens of these workshops, in every
         process, are checked again (someone's right to them ended)."""

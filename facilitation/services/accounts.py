@@ -224,6 +224,32 @@ def change_password(s: Session, login: Login, current: str, new: str) -> set[int
     return keyed
 
 
+def check_current_password(stored: str, password: str) -> None:
+    """Refuses unless `password` matches the organizer's `stored` hash (asked before a change
+    that cannot be undone). Outside any transaction: hashing takes a while."""
+    if not _verify(stored, password):
+        raise DomainError("wrong_password", N_("The current password is wrong.")).at("current")
+
+
+def find_organizer(s: Session, username: str) -> models.Organizer:
+    """The organizer with this username (as typed: see `login_name`)."""
+    organizer = s.scalars(
+        select(models.Organizer).where(models.Organizer.login == login_name(username))
+    ).one_or_none()
+    if organizer is None:
+        raise DomainError("unknown_organizer", N_("There is no organizer with that username."))
+    return organizer
+
+
+def delete_organizer(s: Session, organizer_id: int) -> set[int]:
+    """The account goes, and with it its logins, the consoles opened through them and its
+    part in others' series; the workshops of those consoles are returned. The series it
+    owns must be gone first (series.delete)."""
+    keyed = console_workshops(s, models.OrganizerSession.organizer_id == organizer_id)
+    s.execute(delete(models.Organizer).where(models.Organizer.id == organizer_id))
+    return keyed
+
+
 # --- Consoles opened through a login ----------------------------------------------------
 
 

@@ -217,6 +217,17 @@ def home(s: Session, organizer_id: int) -> dict[str, Any]:
     }
 
 
+def owned(s: Session, organizer_id: int) -> list[models.Series]:
+    """The series the organizer owns."""
+    return list(
+        s.scalars(
+            select(models.Series)
+            .where(models.Series.owner_id == organizer_id)
+            .order_by(models.Series.id)
+        )
+    )
+
+
 def series_workshops(s: Session, series: models.Series) -> list[models.Workshop]:
     return list(
         s.scalars(

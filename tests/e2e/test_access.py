@@ -6,11 +6,15 @@ while everybody else's screens go on (issue #15, finding 8)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
+import requests
 
-from .conftest import Clients, Server
+from .conftest import ROOT, Clients, Server
 from .organizing import Browser, refusal, screen, until_disconnected
 
 pytestmark = pytest.mark.e2e
@@ -105,6 +109,42 @@ def test_logging_out_and_changing_the_password_end_the_screens_of_those_logins(
     assert consoles["desk"].ok("timer.set", seconds=60)
 
 
+def test_deleting_an_account_ends_its_screens_and_its_series(clients: Clients) -> None:
+    anna = Browser(clients)
+    anna.first_account("anna@example.se")
+    annas = anna.series("Annas serie")
+    anna.library(annas, LIBRARY)
+    bertil = Browser(clients)
+    bertil.accept(anna.invite(annas), "bertil@example.se")
+    shared = anna.workshop(annas, "Företag")
+    bertil.post(f"/organizer/workshops/{shared}/console", form="/organizer")
+    visiting = screen(clients, bertil.http, shared, "console")
+    annas_console = screen(clients, anna.http, shared, "console")
+    bertils = bertil.series("Bertils serie")
+    bertil.library(bertils, LIBRARY)
+    own = bertil.workshop(bertils, "Regionala partner")
+    own_console = screen(clients, bertil.http, own, "console")
+    _, phone = clients.phone(own)
+
+    page = bertil.http.get(f"{bertil.url}/organizer/delete", timeout=10).text
+    assert "Bertils serie" in page and "Annas serie" not in page
+    wrong = bertil.post(
+        "/organizer/delete", status=400, form="/organizer/delete", password="fel lösenord"
+    )
+    assert "fel lösenord" not in wrong.text and visiting.sio.connected
+    bertil.post(
+        "/organizer/delete", status=200, form="/organizer/delete", password="ett långt lösenord"
+    )
+
+    until_disconnected(visiting)
+    phone.wait_for("deleted", lambda _: True)  # their own series went, with its workshops
+    own_console.wait_for("deleted", lambda _: True)
+    assert annas_console.sio.connected and annas_console.ok("timer.set", seconds=30)
+    assert bertil.http.get(f"{bertil.url}/organizer", allow_redirects=False).status_code == 303
+    assert bertil.http.get(f"{bertil.url}/console/{own}").status_code == 404
+    assert 'name="organizer_id"' not in anna.http.get(f"{anna.url}/series/{annas}").text
+
+
 def test_a_login_at_its_absolute_end_ends_its_screens(server: Server, clients: Clients) -> None:
     """No word comes when time runs out: the check of every open facilitator screen, each
     second, lets go of a console whose login reached its end."""
@@ -129,3 +169,31 @@ def test_a_login_at_its_absolute_end_ends_its_screens(server: Server, clients: C
     until_disconnected(bertils_console)
     assert refusal(clients, bertil.http, workshop, "console") == "access_ended"
     assert annas_console.sio.connected and annas_console.ok("timer.set", seconds=30)
+
+
+def test_an_account_deleted_from_the_command_line_ends_its_screens(
+    server: Server, clients: Clients
+) -> None:
+    """An operator deletes an account from another process, which sends the server no
+    word: the check each second lets its screens go."""
+    anna = Browser(clients)
+    anna.first_account("anna@example.se")
+    annas = anna.series("Annas serie")
+    anna.library(annas, LIBRARY)
+    workshop = anna.workshop(annas, "Företag")
+    annas_console = screen(clients, anna.http, workshop, "console")
+
+    deleted = subprocess.run(
+        [sys.executable, "-m", "facilitation", "delete-organizer", "anna@example.se", "--yes"],
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": server.env["DATABASE_URL"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    assert "1 series" in deleted.stdout
+    until_disconnected(annas_console)
+    assert refusal(clients, anna.http, workshop, "console") == "unknown_workshop"
+    assert requests.get(f"{server.url}/api/workshops/{workshop}/export.json").status_code == 404
