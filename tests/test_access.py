@@ -52,7 +52,11 @@ def ways_in(http: FlaskClient, code: str) -> dict[str, int]:
     return {name: http.get(path).status_code for name, path in paths.items()}
 
 
-def test_a_removed_co_facilitator_loses_the_workshop_they_added_at_once(app: Flask) -> None:
+def test_a_removed_co_facilitator_loses_the_workshop_they_added_at_once(
+    make_app: Any, database_url: str
+) -> None:
+    """On SQLite and PostgreSQL."""
+    app = make_app(database_url)
     owner = Organizer(app)
     series = owner.series()
     owner.category(series, "Sociala")
@@ -152,7 +156,11 @@ def test_replacing_the_link_from_a_console_opened_through_a_login(app: Flask) ->
     assert room.console.is_connected() and room.board.is_connected()
 
 
-def test_an_organizer_deletes_their_account_with_their_password(app: Flask) -> None:
+def test_an_organizer_deletes_their_account_with_their_password(
+    make_app: Any, database_url: str
+) -> None:
+    """On SQLite and PostgreSQL."""
+    app = make_app(database_url)
     owner = Organizer(app)
     series = owner.series("Annas serie")
     owner.category(series, "Sociala")
