@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, cli, guard, i18n, ops, organizers, realtime, security, series_views, views
+from .access import ACCESS, Gatekeeper
 from .broadcast import Broadcaster, Presence
 from .cluster import Alone, QueueManager, RedisCluster
 from .config import INSTANCE, ROOT, Config, instance_secret_key
@@ -61,7 +62,9 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     channel = config.MESSAGE_QUEUE_CHANNEL
     cluster = RedisCluster(queue, channel) if queue else Alone()
     presence = Presence(cluster)
-    cluster.on(realtime.EXPEL, realtime.expeller(presence))
+    # Word from any process that someone's access to a workshop may have ended (access.py).
+    gatekeeper = Gatekeeper(presence, cluster, realtime.disconnect_screen)
+    cluster.on(ACCESS, gatekeeper.check)
     metrics = Metrics()
     broadcaster = Broadcaster(
         socketio,
@@ -93,11 +96,12 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     exports, passwords = _workers(config)
     services = Services(
         db,
-        Fanout(broadcaster, followers),
+        Fanout(broadcaster, followers, gatekeeper),
         on_batch=metrics.command_batch.observe,
         passwords=passwords,
     )
     followers.services = services
+    gatekeeper.services = services
     # The security limits (guessing codes, secrets and passwords): with several processes
     # shared through Redis, so that a guesser gets one allowance, not one per process.
     security_limit = security_limits(queue, channel, config.SECRET_KEY)
@@ -119,6 +123,7 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         # Wrong passwords: 5 at once, then one a minute, per allowance (tries.py).
         login_limit=security_limit("tries", 1 / 60, 5),
         followers=followers,
+        gatekeeper=gatekeeper,
     )
 
     Compress(app)
@@ -132,11 +137,13 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     app.register_blueprint(organizers.bp)
     app.register_blueprint(series_views.bp)
     app.cli.add_command(cli.create_organizer)
+    app.cli.add_command(cli.delete_organizer)
     _register_error_pages(app)
     _route_socket_path(app)
     if config.START_BROADCASTER:
         broadcaster.start()
         followers.start()
+        gatekeeper.start(socketio.start_background_task, socketio.sleep)
         socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
     return app
 

@@ -56,6 +56,9 @@ class Connection:
     participant_id: int | None = None
     # A phone page on which the facilitator votes for a proxy participant.
     proxy: bool = False
+    # The facilitator secret or console key that opened a board, console or proxy page:
+    # checked again whenever someone's access to the workshop may have ended (access.py).
+    secret: str | None = None
 
     @property
     def by_facilitator(self) -> bool:
@@ -124,14 +127,20 @@ class Presence:
     def get(self, sid: str) -> Connection | None:
         return self._connections.get(sid)
 
-    def facilitator_sids(self, workshop_id: int) -> list[str]:
-        """The connections of this process that the workshop's facilitator secret opened."""
+    def facilitator_screens(self, workshop_ids: set[int]) -> dict[int, dict[str, str | None]]:
+        """The boards, consoles and proxy pages of these workshops in this process: by
+        workshop, each session id with the secret or console key that opened it."""
+        screens: dict[int, dict[str, str | None]] = defaultdict(dict)
         with self._lock:
-            return [
-                sid
-                for sid, c in self._connections.items()
-                if c.workshop_id == workshop_id and c.by_facilitator
-            ]
+            for sid, c in self._connections.items():
+                if c.by_facilitator and c.workshop_id in workshop_ids:
+                    screens[c.workshop_id][sid] = c.secret
+        return dict(screens)
+
+    def facilitated(self) -> set[int]:
+        """The workshops with a board, console or proxy page open in this process."""
+        with self._lock:
+            return {c.workshop_id for c in self._connections.values() if c.by_facilitator}
 
     def by_view(self) -> dict[str, int]:
         """Connections open now, by view, over all workshops."""

@@ -13,10 +13,11 @@ import click
 from . import logs, models
 from .config import Config
 from .db import Database
-from .services import Change, Services
+from .services import Change, Services, accounts
 from .services.retention import ACTIONS
 
 log = logging.getLogger("samsyn.retention")
+accounts_log = logging.getLogger("samsyn.organizers")
 
 
 class _NoScreens:
@@ -92,3 +93,42 @@ def create_organizer(username: str, password: str) -> None:
     finally:
         db.dispose()
     click.echo(f"Organizer {username!r} created. Log in at /login.")
+
+
+@main.command("delete-organizer")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+def delete_organizer(username: str, yes: bool) -> None:
+    """Delete an organizer account, with the series it owns.
+
+    Its logins end, and every console and board opened through them is disconnected
+    within a second. The series it owns are deleted with their libraries and workshops
+    (as deleting each series would); it leaves the series it co-facilitates. Workshops it
+    made outside a series stay, for whoever holds their facilitator links.
+    """
+    from .domain import DomainError
+
+    config = Config()
+    logs.configure(config)
+    db = Database(config.DATABASE_URL)
+    db.migrate()
+    services = Services(db, _NoScreens())
+    try:
+        with db.read() as s:
+            organizer_id = accounts.find_organizer(s, username).id
+        owned = services.account_deletion(organizer_id)
+        for series in owned:
+            click.echo(f"Series {series['title']!r} with {series['workshops']} workshop(s)")
+        if not yes:
+            what = f"{len(owned)} series and the account" if owned else "the account"
+            click.confirm(f"Delete {what} of {username!r}?", abort=True)
+        gone = services.delete_organizer(username)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        db.dispose()
+    accounts_log.info("organizer deleted with %s series", gone["series"])
+    click.echo(
+        f"Organizer {username!r} deleted, with {gone['series']} series and "
+        f"{gone['workshops']} workshop(s)."
+    )

@@ -4,8 +4,9 @@ Layer: realtime. With MESSAGE_QUEUE_URL set, Socket.IO's Redis manager carries e
 broadcast to the clients of every process. This module carries the two things Socket.IO does
 not: how many participants are connected to a workshop through any process (each process
 keeps the participants it holds in a Redis set of its own, which expires if the process dies),
-and word to every process to act on a workshop (disconnect its facilitator screens after the
-link was replaced). Without a message queue, `Alone` answers from this process alone.
+and word to every process to act on a workshop (check its open facilitator screens again
+when someone's access to it may have ended, access.py). Without a message queue, `Alone`
+answers from this process alone.
 
 Redis holds nothing that matters beyond presence: after a Redis restart each process writes
 its sets again, and the database stays the truth for everything else.

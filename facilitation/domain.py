@@ -153,12 +153,105 @@ def normalise_code(typed: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", typed).upper()
 
 
+# Characters that draw nothing, yet change what a text says or how it reads: zero-width
+# spaces and joiners, the soft hyphen, bidirectional controls (the embeddings, overrides,
+# isolates and marks that can make one title read like another), the byte order mark,
+# fillers and variation selectors: every character of Unicode's Default_Ignorable_Code_Point
+# (DerivedCoreProperties.txt; Python's unicodedata does not expose it), and below every
+# format (Cf), control (Cc) and surrogate (Cs) character too. Neither Swedish nor English
+# needs any of them. Emoji need three kinds, kept only where they make a picture (`_emoji`).
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+_ZWJ = "\u200d"  # joins 👩 and 💻 into 👩‍💻
+_PRESENTATION = "\ufe0e\ufe0f"  # text or emoji style of the character before: ❤︎ ❤️
+_BLACK_FLAG = "\U0001f3f4"  # with tag characters, a subdivision's flag: 🏴󠁧󠁢󠁳󠁣󠁴󠁿
+_TAGS = range(0xE0020, 0xE0080)
+_PICTURES = ("So", "Sk", "Cn")
+# What a presentation selector may follow: symbols (❤, ©, ↔), a newer emoji, and the bases
+# of keycaps and a few punctuation emoji (1️⃣, #️⃣, ‼️); never a letter, where it would only
+# make "Klimat" and "Klimat\ufe0f" two titles that look the same.
+_VARIED = ("So", "Sm", "Cn")
+_KEYCAPS = "0123456789#*\u203c\u2049\u3030\u303d"
+# Looks like a character but draws a blank, so it is a space: Braille's empty cell.
+_BLANKS = "\u2800"
+
+
+def _invisible(ch: str) -> bool:
+    """Whether `ch` draws nothing (or is no character: a surrogate, a noncharacter)."""
+    code = ord(ch)
+    return (
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+        or _IGNORABLE.match(ch) is not None
+        or 0xFDD0 <= code <= 0xFDEF
+        or code & 0xFFFE == 0xFFFE
+    )
+
+
+def _emoji(ch: str, before: str, after: str) -> bool:
+    """Whether the invisible `ch` is part of an emoji, between `before` (the last characters
+    kept) and `after` (the next one typed): a zero-width joiner between two pictures, a
+    presentation selector right after a symbol or a keycap's base, or a tag after the black flag
+    (or after another tag). Pictures are symbols (So; Sk for skin tones), or unassigned in
+    this Python's Unicode (a newer emoji)."""
+    if ch == _ZWJ:
+        last = before[-1:]
+        if last and last in _PRESENTATION:
+            last = before[-2:-1]
+        return (
+            bool(last and after)
+            and unicodedata.category(last) in _PICTURES
+            and unicodedata.category(after) in _PICTURES
+            and not _invisible(after)
+        )
+    if ch in _PRESENTATION:
+        last = before[-1:]
+        return bool(last) and (unicodedata.category(last) in _VARIED or last in _KEYCAPS)
+    if ord(ch) in _TAGS:
+        return before[-1:] == _BLACK_FLAG or (bool(before) and ord(before[-1]) in _TAGS)
+    return False
+
+
+def without_invisible(line: str) -> str:
+    """One line without the characters that draw nothing (see _IGNORABLE), except where an
+    emoji needs them; whitespace of any kind (tabs too) becomes a plain space."""
+    kept: list[str] = []
+    for i, ch in enumerate(line):
+        if ch.isspace() or ch in _BLANKS:
+            kept.append(" ")
+        elif not _invisible(ch) or _emoji(ch, "".join(kept[-2:]), line[i + 1 : i + 2]):
+            kept.append(ch)
+    return "".join(kept)
+
+
+def _visible(text: str) -> bool:
+    """Whether anything in `text` draws: a letter, number, punctuation or symbol (a lone
+    combining mark or selector does not count); private-use and unassigned characters
+    count, since a newer emoji is unassigned to an older Python."""
+    return any(
+        unicodedata.category(ch)[0] in "LNPS" or unicodedata.category(ch) in ("Co", "Cn")
+        for ch in text
+    )
+
+
+def plain_text(value: str) -> str:
+    """Text as stored, unchecked: Unicode NFC, the characters that draw nothing dropped
+    (`without_invisible`), spaces collapsed, at most one blank line between paragraphs;
+    empty when nothing visible is left."""
+    lines = unicodedata.normalize("NFC", value).splitlines()
+    text = "\n".join(" ".join(without_invisible(line).split()) for line in lines).strip()
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    # Dropping a character may have brought a letter and its accent together: compose them.
+    text = unicodedata.normalize("NFC", text)
+    return text if _visible(text) else ""
+
+
 def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
-    """Text as stored: Unicode-normalised, control characters dropped, spaces collapsed."""
-    text = unicodedata.normalize("NFC", value)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch == "\n")
-    text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines()).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)  # one blank line between paragraphs at most
+    """Text as stored (`plain_text`), or an error: `required` when nothing visible is left
+    (a title of zero-width characters is no title), `too_long` past `max_length`."""
+    text = plain_text(value)
     if required and not text:
         raise DomainError("required", N_("The %(field)s must not be empty."), field=field).at(field)
     if len(text) > max_length:
@@ -207,7 +300,8 @@ def parse_seed_lines(text: str, categories: Iterable[str]) -> list[SeedFactor]:
     known = {name.casefold() for name in categories}
     factors = []
     for raw in text.splitlines():
-        line = raw.strip().lstrip("-•*").strip()
+        # A line with nothing visible on it is a blank line, however it was typed.
+        line = plain_text(raw).lstrip("-•*").strip()
         if not line:
             continue
         category = None

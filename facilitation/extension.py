@@ -18,6 +18,7 @@ from .metrics import Metrics
 from .services import Services
 
 if TYPE_CHECKING:
+    from .access import Gatekeeper
     from .export_jobs import Exports
     from .follow import Followers
 
@@ -46,6 +47,8 @@ class Samsyn:
     login_limit: Limit | None = None
     # The follow pages' presence and loop (follow.py).
     followers: Followers | None = None
+    # Ends the facilitator screens whose access ended (access.py).
+    gatekeeper: Gatekeeper | None = None
 
 
 def samsyn() -> Samsyn:

@@ -23,6 +23,8 @@ from .domain import (
     check_categories,
     clean_text,
     clean_title,
+    plain_text,
+    without_invisible,
 )
 
 EVIDENCE_MAX = 5  # items of evidence per factor
@@ -48,8 +50,9 @@ class LibrarySeed:
 
 
 def clean_url(url: str) -> str:
-    """A link as stored: http or https only (never javascript: or data:), one line."""
-    url = url.strip()
+    """A link as stored: http or https only (never javascript: or data:), one line, without
+    characters that draw nothing (a right-to-left override can disguise where it leads)."""
+    url = without_invisible(url).strip()
     if not _URL.fullmatch(url):
         raise DomainError(
             "bad_link", N_("A link must start with https:// or http://."), field="evidence"
@@ -160,7 +163,7 @@ def parse_csv(data: bytes) -> list[LibrarySeed]:
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
     rows = [
-        r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)
+        r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(map(plain_text, r))
     ]
     if not rows:
         raise DomainError("empty_file", N_("The file has no factors."))

@@ -24,12 +24,13 @@ from typing import Any, Protocol
 from flask import request
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
+from .access import Gatekeeper
 from .broadcast import Broadcaster
 from .cluster import Cluster
 from .domain import DomainError
 from .extension import samsyn, wrong_code
 from .realtime import socketio
-from .services import Change, Services
+from .services import AccessEnded, Change, Services
 from .services.series import SeriesChange
 
 log = logging.getLogger(__name__)
@@ -158,13 +159,21 @@ class Followers:
 
 class Fanout:
     """The services' publisher: workshop changes to the broadcaster (as before) and every
-    change to the follow pages."""
+    change to the follow pages; access that may have ended to the gatekeeper alone (nothing
+    anyone sees changed)."""
 
-    def __init__(self, broadcaster: Broadcaster, followers: Followers) -> None:
+    def __init__(
+        self, broadcaster: Broadcaster, followers: Followers, gatekeeper: Gatekeeper | None = None
+    ) -> None:
         self.broadcaster = broadcaster
         self.followers = followers
+        self.gatekeeper = gatekeeper
 
     def publish(self, change: Change) -> None:
+        if isinstance(change, AccessEnded):
+            if self.gatekeeper is not None:
+                self.gatekeeper.publish(change)
+            return
         if not isinstance(change, SeriesChange):
             self.broadcaster.publish(change)
         self.followers.publish(change)

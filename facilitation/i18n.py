@@ -144,6 +144,10 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "forbidden": gettext(
                     "Only the facilitator can open this page. Use your facilitator link."
                 ),
+                "access_ended": gettext(
+                    "Your access to this workshop has ended: this screen gets nothing more."
+                    " Open it again with a facilitator link, or from your organizer account."
+                ),
                 "unknown_workshop": gettext("This workshop no longer exists."),
                 "workshop_closed": gettext("The workshop is closed. Thank you for your interest!"),
                 "doors_closed": gettext(

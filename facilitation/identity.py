@@ -50,6 +50,21 @@ def remember_facilitator(code: str, secret: str) -> None:
     _remember(_FACILITATORS, code, secret)
 
 
+# A facilitator link made for handing on, from a console opened through an organizer's
+# login: kept only until the console shows it, the next page this browser loads.
+_SHOW_ONCE = "show"
+
+
+def show_link_once(code: str, secret: str) -> None:
+    session[_SHOW_ONCE] = {code: secret}
+
+
+def link_to_show(code: str) -> str | None:
+    """The link to show on the workshop's console, once: it leaves the cookie now."""
+    shown: str | None = session.pop(_SHOW_ONCE, {}).get(code)
+    return shown
+
+
 def knows(code: str) -> bool:
     """Whether this browser was let into the workshop before (the cookie is signed, so it
     cannot be made up): such a browser is never slowed down as a code guesser."""

@@ -207,6 +207,33 @@ def _password_error(message: str, status: int) -> tuple[str, int]:
     return render_template("organizer/password.html", error=message, done=False), status
 
 
+@bp.route("/organizer/delete", methods=["GET", "POST"])
+@login_required
+def delete_account() -> str | tuple[str, int]:
+    """Delete the account, confirmed with the password: its logins end, and with them every
+    console and board opened through them, at once; the series it owns are deleted with
+    their libraries and workshops (the page lists them first)."""
+    login = current_login()
+    assert login is not None
+    owned = _services().account_deletion(login.organizer_id)
+    if request.method == "GET":
+        return render_template("organizer/delete.html", owned=owned, error=None, done=False)
+    try:
+        # Tries of the password count per login, as when changing it.
+        with tries.attempt([("password", login.session_id)]) as tried:
+            try:
+                _services().delete_account(login, request.form.get("password", ""))
+            except DomainError as error:
+                tried.wrong = error.code == "wrong_password"
+                page = render_template("organizer/delete.html", owned=owned, error=_message(error))
+                return page, 400
+    except tries.TooManyTriesError:
+        page = render_template("organizer/delete.html", owned=owned, error=_too_many_tries())
+        return page, 429
+    identity.forget_organizer()
+    return render_template("organizer/delete.html", owned=[], error=None, done=True)
+
+
 @bp.post("/organizer/workshops/<code>/console")
 @login_required
 def open_console(code: str) -> BaseResponse:

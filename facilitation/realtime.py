@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -24,7 +23,6 @@ from .broadcast import (
     CONSOLE,
     PHONE,
     Connection,
-    Presence,
     participant_room,
     room,
     server_time,
@@ -39,8 +37,6 @@ log = logging.getLogger(__name__)
 # One line per command: its name and outcome, never its content or who sent it.
 commands_log = logging.getLogger("samsyn.commands")
 
-# Word to every process: disconnect the workshop's facilitator screens.
-EXPEL = "expel"
 # The facilitator's phone view for a proxy participant (someone without a phone).
 PROXY = "proxy"
 TOO_FAST = DomainError(
@@ -62,10 +58,12 @@ def _connection() -> Connection | None:
 def connect(auth: Any = None) -> None:
     """Sent by every board, console and phone on (re)connecting, with {"code", "view"}.
 
-    Refused unless the browser's cookie holds the workshop's facilitator secret (board,
-    console, proxy) or a participant id (phone). A "proxy" view is the facilitator voting
-    for a proxy participant ({"proxy": number}): a phone acting as that participant. The
-    client then gets its full state at once: `state`, and for a phone also `me`.
+    Refused unless the browser's cookie holds the workshop's facilitator secret or a live
+    console key (board, console, proxy) or a participant id (phone); `access_ended` when
+    the cookie holds a secret or key that no longer opens the workshop (the link was
+    replaced, the login ended). A "proxy" view is the facilitator voting for a proxy
+    participant ({"proxy": number}): a phone acting as that participant. The client then
+    gets its full state at once: `state`, and for a phone also `me`.
     """
     if not isinstance(auth, dict) or auth.get("view") not in (BOARD, CONSOLE, PHONE, PROXY):
         raise ConnectionRefusedError("bad_handshake")
@@ -75,6 +73,9 @@ def connect(auth: Any = None) -> None:
     ext = samsyn()
     actor = identity.participant(code) if view == PHONE else identity.facilitator(code)
     proxy = view == PROXY
+    held = None if view == PHONE else actor.secret
+    # A check of access that begins from here on might miss this connection: see below.
+    checks = ext.gatekeeper.checks if ext.gatekeeper else 0
     try:
         if proxy:
             actor = ext.services.proxy_actor(code, actor.secret, auth.get("proxy"))
@@ -93,34 +94,34 @@ def connect(auth: Any = None) -> None:
     except DomainError as error:
         if error.code in ("unknown_workshop", "forbidden"):
             wrong_code()
-        raise ConnectionRefusedError(error.code) from None
+        # The cookie is signed: a secret in it was good once, so its access has ended.
+        ended = error.code == "forbidden" and held is not None
+        raise ConnectionRefusedError("access_ended" if ended else error.code) from None
     language = i18n.language_for(snapshot["state"]["workshop"]["language"])
-    connection = Connection(actor, view, workshop_id, language, participant_id, proxy)
+    connection = Connection(actor, view, workshop_id, language, participant_id, proxy, secret=held)
     ext.presence.add(request.sid, connection)  # type: ignore[attr-defined]
     join_room(room(view, workshop_id))
     if participant_id is not None:
         join_room(participant_room(participant_id))
+    if connection.by_facilitator and ext.gatekeeper and ext.gatekeeper.checks != checks:
+        # Access was checked while this screen was being let in: it may have ended since
+        # this screen's own check. Check again, now that a next check would find it.
+        try:
+            ext.services.authorise_facilitator(code, held)
+        except DomainError:
+            ext.presence.remove(request.sid)  # type: ignore[attr-defined]
+            raise ConnectionRefusedError("access_ended") from None
     ext.broadcaster.presence_changed(workshop_id)
     emit("state", _with_presence(snapshot["state"], view, workshop_id))
     if "me" in snapshot:
         emit("me", snapshot["me"])
 
 
-def expel_facilitator_screens(workshop_id: int) -> None:
-    """Disconnect every board, console and proxy page of the workshop, in every process
-    (after its facilitator link was replaced). Each tries to connect again; those whose
-    cookie holds the new secret get back in, the others are refused with `forbidden`."""
-    samsyn().presence.cluster.tell(EXPEL, workshop_id)
-
-
-def expeller(presence: Presence) -> Callable[[int], None]:
-    """What `expel_facilitator_screens` does in each process, to that process's screens."""
-
-    def expel(workshop_id: int) -> None:
-        for sid in presence.facilitator_sids(workshop_id):
-            socketio.server.disconnect(sid, namespace="/")
-
-    return expel
+def disconnect_screen(sid: str) -> None:
+    """End one connection from the server's side (a screen whose access ended, access.py).
+    It tries once to connect again with its cookie, and is refused unless that still opens
+    the workshop."""
+    socketio.server.disconnect(sid, namespace="/")
 
 
 @socketio.on("disconnect")

@@ -145,8 +145,10 @@ def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
             abort(404)
         return _page(series_id, back, error=_message(error)), 400
     if name == "workshop.add":
-        # The new workshop's facilitator link is in this browser: its console shows it.
-        identity.remember_facilitator(data["code"], data["secret"])
+        # Its creator runs it through their login (a console key), never with its link in
+        # the cookie: if they leave the series, or log out, their access ends with it.
+        key = _services().open_console(_login(), data["code"])
+        identity.remember_facilitator(data["code"], key)
         return redirect(url_for("views.console", code=data["code"]), 303)
     if name == "series.invite":
         invitation = links.external("organizers.invitation", token=data["token"])

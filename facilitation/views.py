@@ -26,7 +26,7 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import domain, i18n, identity, links, qr, realtime, tries
+from . import domain, i18n, identity, links, qr, tries
 from .domain import CATEGORY_SETS, LANGUAGES, DomainError
 from .extension import guessing, samsyn, wrong_code
 from .services import Services, error_answer
@@ -94,7 +94,8 @@ def create() -> BaseResponse | tuple[str, int]:
         return _index_error(gettext("Choose Swedish or English."))
     category_set = form.get("category_set", "pestel")
     if category_set == "custom":
-        categories = [line for line in form.get("categories", "").splitlines() if line.strip()]
+        lines = form.get("categories", "").splitlines()
+        categories = [line for line in lines if domain.plain_text(line)]
     elif category_set in CATEGORY_SETS:
         categories = list(CATEGORY_SETS[category_set][language])
     else:
@@ -178,33 +179,44 @@ def console(code: str) -> str:
     workshop = _facilitated_or_403(code)
     base = links.public_base()
     secret = identity.facilitator_secret(workshop.code)
+    # Opened through an organizer's login, the key in the cookie is no link to hand on; a
+    # link just made for handing on is shown this once.
+    by_organizer = is_grant(secret)
+    link = identity.link_to_show(workshop.code) if by_organizer else secret
     return render_template(
         "console.html",
         workshop=workshop,
         view="console",
         join_url=links.join_url(workshop.code),
         local_only=base.local_only,
-        facilitator_url=links.external("views.facilitator_link", code=workshop.code, secret=secret),
+        facilitator_url=(
+            links.external("views.facilitator_link", code=workshop.code, secret=link)
+            if link
+            else None
+        ),
         new_link=request.args.get("link") == "new",
-        # Opened through an organizer's login: the key in the cookie is no link to hand on.
-        by_organizer=is_grant(secret),
+        by_organizer=by_organizer,
     )
 
 
 @bp.post("/console/<code>/link")
 def replace_link(code: str) -> BaseResponse:
-    """The console's "Replace the link" form: a new facilitator secret for this browser; every
-    screen opened with the old one is disconnected and cannot come back with it."""
+    """The console's "Replace the link" form: a new facilitator secret; every screen opened
+    with the old one is disconnected at once and cannot come back with it. A browser that
+    held the link keeps the new one; one that opened the console through an organizer's
+    login keeps its console key (so its access still ends with the login) and is shown the
+    new link once, to hand on."""
     workshop = _workshop_or_404(code)
+    held = identity.facilitator_secret(workshop.code)
     try:
-        secret = _services().replace_secret(
-            workshop.code, identity.facilitator_secret(workshop.code)
-        )
+        secret = _services().replace_secret(workshop.code, held)
     except DomainError:
         wrong_code()
         abort(403)
-    identity.remember_facilitator(workshop.code, secret)
-    realtime.expel_facilitator_screens(workshop.id)
+    if is_grant(held):
+        identity.show_link_once(workshop.code, secret)
+    else:
+        identity.remember_facilitator(workshop.code, secret)
     return redirect(url_for("views.console", code=workshop.code, link="new"), 303)
 
 

@@ -69,8 +69,8 @@ class Organizer:
         return int(self.library(series_id)["factors"][title])
 
     def workshop(self, series_id: int, stakeholder: str, **fields: Any) -> SeriesRoom:
-        """A new workshop of the series, its console connected (the organizer's browser holds
-        its facilitator link)."""
+        """A new workshop of the series, its console and board connected (the organizer's
+        browser holds a console key for it, tied to the login)."""
         response = self.do(series_id, "workshop.add", stakeholder=stakeholder, **fields)
         code = response.headers["Location"].rsplit("/", 1)[1]
         return SeriesRoom(self.app, self.http, code)

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 from organizing import Organizer
-from test_series import two_workshops
+from test_series import ballots, two_workshops
 
 from facilitation import models
 from facilitation.follow import NAMESPACE
@@ -147,3 +147,112 @@ def test_followers_hear_when_a_workshop_reveals_a_round_and_not_when_people_vote
     organizer.do(series, "series.configure", public="false")
     followers.flush()
     assert events(client, "unpublished") == [{}]
+
+
+# What the follow page holds, exactly (docs/process.md, "The public follow page"): any other
+# key is something the page was never meant to publish.
+PUBLIC_KEYS = {"series", "workshops", "categories", "factors", "concordance", "similarity"}
+PUBLIC_KEYS |= {"final", "as_of", "follow_code"}
+SERIES_KEYS = {"title", "language", "description", "created_at", "concluded_at"}
+WORKSHOP_KEYS = {"key", "letter", "title", "stakeholder", "step", "language", "created_at"}
+WORKSHOP_KEYS |= {"revealed_rounds", "method", "consensus"}
+FACTOR_KEYS = {"id", "category", "title", "description", "evidence", "retired", "origin"}
+FACTOR_KEYS |= {"rank", "priority", "coverage", "spread", "agreement", "kept", "removed"}
+FACTOR_KEYS |= {"kept_overall", "cells"}
+CELL_KEYS = {"status", "priority", "tier", "place", "of", "consensus"}
+# Besides, a cell says which library factor it was merged into, by the library's title.
+MERGED_CELL_KEYS = CELL_KEYS | {"merged_into"}
+
+
+def check_public_shape(view: dict[str, Any]) -> None:
+    """The follow page's state holds the keys process.md names, and no others."""
+    assert set(view) == PUBLIC_KEYS
+    assert set(view["series"]) == SERIES_KEYS
+    for w in view["workshops"]:
+        assert set(w) == WORKSHOP_KEYS
+    for f in view["factors"]:
+        assert set(f) == FACTOR_KEYS
+        for cell in f["cells"].values():
+            assert set(cell) == (MERGED_CELL_KEYS if "merged_into" in cell else CELL_KEYS)
+
+
+def test_the_follow_page_shows_the_librarys_wording_never_a_workshops(app: Flask) -> None:
+    """Merges both ways (a library factor into a participant's proposal, a proposal into a
+    library factor), a library factor merged into another, edits of library factors in the
+    workshop, hiding and removing: the page, its JSON and its live messages show each
+    library factor's fate in the library's words, and none of the workshop's."""
+    organizer = Organizer(app)
+    series = organizer.series()
+    category = organizer.category(series, "Ekonomiska")
+    library = ["Digitalisering", "Klimatomställning", "Urbanisering", "Åldrande befolkning"]
+    library += ["Kompetensförsörjning", "Elektrifiering"]
+    for title in library:
+        organizer.factor(series, category, title)
+    room = organizer.workshop(series, "Företag")
+    room.join(3)
+    path = opened(organizer, series)
+    client = follower(app, path)
+    room.ok(room.console, "step.set", step="complete")
+    workshop_category = room.category("Ekonomiska")
+    for phone, title in zip(
+        room.phones, ("Bertils formulering", "Cecilias dubblett"), strict=False
+    ):
+        room.ok(phone, "factor.propose", title=title, category_id=workshop_category)
+    ids = room.ids()
+    console = room.console
+    # A library factor merged into a participant's proposal: the proposal continues it.
+    room.ok(
+        console, "factor.merge", factor_id=ids["Digitalisering"], into_id=ids["Bertils formulering"]
+    )
+    # A participant's proposal merged into a library factor.
+    room.ok(
+        console,
+        "factor.merge",
+        factor_id=ids["Cecilias dubblett"],
+        into_id=ids["Klimatomställning"],
+    )
+    # Library factors reworded in the workshop (perhaps in a participant's words).
+    room.ok(console, "factor.edit", factor_id=ids["Urbanisering"], title="Doris omskrivning")
+    room.ok(console, "factor.edit", factor_id=ids["Klimatomställning"], title="Eriks klimatord")
+    room.ok(
+        console, "factor.merge", factor_id=ids["Elektrifiering"], into_id=ids["Klimatomställning"]
+    )
+    room.ok(console, "factor.hide", factor_id=ids["Åldrande befolkning"])
+    room.ok(console, "factor.remove", factor_id=ids["Kompetensförsörjning"], reason="Fridas skäl")
+    room.ok(console, "step.set", step="prioritise")
+    ballots(
+        room,
+        "dots",
+        [{"Bertils formulering": 3}, {"Eriks klimatord": 2, "Doris omskrivning": 1}],
+        budget=3,
+        cap=3,
+    )
+    app.extensions["samsyn"].followers.flush()
+
+    stranger = app.test_client()
+    page = stranger.get(path).get_data(as_text=True)
+    document = stranger.get("/api" + path).get_data(as_text=True)
+    live = events(client)[-1]
+    workshops_words = ["Bertils", "Cecilias", "Doris", "Eriks", "Fridas"]
+    for shown in (page, document, json.dumps(live, ensure_ascii=False)):
+        for word in workshops_words:
+            assert word not in shown, word
+    view = json.loads(document)
+    assert view == {**live, "as_of": view["as_of"]}
+    check_public_shape(view)
+    (key,) = view["factors"][0]["cells"]
+    fate = {f["title"]: f["cells"][key] for f in view["factors"]}
+    assert sorted(f["title"] for f in view["factors"]) == sorted(library)  # the library's
+    assert fate["Digitalisering"]["status"] == "kept"  # as the proposal that continues it
+    assert fate["Digitalisering"]["place"] == 1
+    assert (fate["Klimatomställning"]["status"], fate["Klimatomställning"]["place"]) == ("kept", 2)
+    assert (fate["Urbanisering"]["status"], fate["Urbanisering"]["place"]) == ("kept", 3)
+    assert fate["Elektrifiering"]["status"] == "merged"
+    assert fate["Elektrifiering"]["merged_into"] == "Klimatomställning"
+    assert fate["Åldrande befolkning"]["status"] == "hidden"
+    assert fate["Kompetensförsörjning"]["status"] == "removed"
+    # The organizers' own picture keeps the workshop's words, for them to take up.
+    private = organizer.record(series)
+    cells = {f["title"]: f["cells"][key] for f in private["factors"]}
+    assert cells["Digitalisering"]["title_here"] == "Bertils formulering"
+    assert cells["Elektrifiering"]["merged_into"] == "Eriks klimatord"

@@ -16,7 +16,7 @@ from facilitation import limits, models
 from facilitation.domain import Role
 from facilitation.limits import TokenBucket
 from facilitation.realtime import socketio
-from facilitation.services import COMMANDS
+from facilitation.services import COMMANDS, Actor
 
 
 class Clock:
@@ -354,8 +354,12 @@ def test_replacing_the_link_locks_out_the_old_one(make_app: Any, caplog: Any) ->
 def test_a_command_with_the_old_secret_is_refused(room: Room) -> None:
     old = room.connect(room.facilitator_http, "console")
     samsyn = room.app.extensions["samsyn"]
-    samsyn.services.replace_secret(room.code, room.created["facilitator_url"].rsplit("/", 1)[1])
-    answer = room.send(old, "step.set", step="complete")
+    secret = room.created["facilitator_url"].rsplit("/", 1)[1]
+    samsyn.services.replace_secret(room.code, secret)
+    assert not old.is_connected()  # its screen is let go at once
+    # A command that was on its way with the old secret is refused too.
+    actor = Actor(Role.FACILITATOR, room.code, secret=secret)
+    answer = samsyn.services.execute(actor, "step.set", {"command_id": "s1", "step": "complete"})
     assert answer["error"]["code"] == "forbidden"
 
 

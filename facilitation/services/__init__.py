@@ -21,7 +21,17 @@ from .. import domain, models
 from ..db import Database, lock_workshop
 from ..domain import N_, DomainError, Role, SeedFactor, Step
 from . import participants, retention, state, workshops
-from .base import Actor, Busy, Change, Publisher, bump, hash_secret, new_secret, secret_matches
+from .base import (
+    AccessEnded,
+    Actor,
+    Busy,
+    Change,
+    Publisher,
+    bump,
+    hash_secret,
+    new_secret,
+    secret_matches,
+)
 from .commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
 from .passwords import Argon2Passwords, Passwords
 
@@ -29,6 +39,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "COMMANDS",
+    "AccessEnded",
     "Actor",
     "Busy",
     "Change",
@@ -141,8 +152,8 @@ class Services:
 
     def replace_secret(self, code: str, secret: str | None) -> str:
         """The facilitator replaces their link (it leaked, or was shared too widely): returns
-        the new secret. Every screen holding the old one loses access at its next command,
-        page or connection."""
+        the new secret. Every screen holding the old one loses access at once: its open
+        screens are checked again, and its next command, page or connection is refused."""
         with self.db.write() as s:
             workshop = _locked_for_facilitator(s, code, secret)
             new = new_secret()
@@ -155,6 +166,7 @@ class Services:
             bump(workshop)
             workshop_id = workshop.id
         self.publisher.publish(Change(workshop_id))
+        self.publisher.publish(AccessEnded(workshop_id))
         return new
 
     def apply_retention(self, cutoff: datetime, action: str, *, dry_run: bool = False) -> int:
@@ -179,6 +191,18 @@ class Services:
             self.publisher.publish(Change(workshop_id))
             done += 1
         return done
+
+    def facilitators_still_in(self, held: dict[int, set[str | None]]) -> dict[int, set[str | None]]:
+        """Of the facilitator secrets and console keys that opened screens of these
+        workshops, those that still open them (none, for a workshop gone). One read for all."""
+        with self.db.read() as s:
+            passing: dict[int, set[str | None]] = {}
+            for workshop_id, secrets in held.items():
+                workshop = s.get(models.Workshop, workshop_id)
+                passing[workshop_id] = (
+                    {x for x in secrets if secret_matches(x, workshop)} if workshop else set()
+                )
+            return passing
 
     def authorise_facilitator(self, code: str, secret: str | None) -> models.Workshop:
         """The workshop, if `secret` is its facilitator secret; otherwise an error."""
@@ -315,11 +339,14 @@ class Services:
         return found
 
     def log_out(self, token: str | None) -> None:
+        """The login ends, and at once every console and board opened through it."""
         with self.db.write() as s:
-            accounts.end_session(s, token)
+            keyed = accounts.end_session(s, token)
+        self._access_ended(keyed)
 
     def change_password(self, login: accounts.Login, current: str, new: str) -> None:
-        """A new password, after the current one; every other login of the account ends."""
+        """A new password, after the current one; every other login of the account ends,
+        with the screens opened through them."""
         accounts.check_password(new)
         with self.db.read() as s:
             stored = accounts.password_hash(s, login.organizer_id)
@@ -327,8 +354,58 @@ class Services:
             raise WRONG_PASSWORD
         new_hash = self.passwords.hash(new)
         with self.db.write() as s:
-            if not accounts.replace_password(s, login, stored, new_hash):
-                raise WRONG_PASSWORD  # changed meanwhile: the current password is another
+            keyed = accounts.replace_password(s, login, stored, new_hash)
+        if keyed is None:
+            raise WRONG_PASSWORD  # changed meanwhile: the current password is another
+        self._access_ended(keyed)
+
+    def account_deletion(self, organizer_id: int) -> list[dict[str, Any]]:
+        """What deleting the organizer's account would delete with it: the series they own,
+        each with its title and how many workshops it has."""
+        with self.db.read() as s:
+            return [
+                {"title": found.title, "workshops": len(series.series_workshops(s, found))}
+                for found in series.owned(s, organizer_id)
+            ]
+
+    def delete_account(self, login: accounts.Login, password: str) -> None:
+        """The organizer deletes their own account, confirming with their password."""
+        with self.db.read() as s:
+            stored = accounts.password_hash(s, login.organizer_id)
+        if stored is None or not self.passwords.verify(stored, password):
+            raise WRONG_PASSWORD
+        self._delete_organizer(login.organizer_id)
+
+    def delete_organizer(self, username: str) -> dict[str, int]:
+        """An operator deletes an organizer's account (the command line); what went."""
+        with self.db.read() as s:
+            organizer_id = accounts.find_organizer(s, username).id
+        return self._delete_organizer(organizer_id)
+
+    def _delete_organizer(self, organizer_id: int) -> dict[str, int]:
+        """The account, its logins and every console opened through them, its part in
+        others' series, and the series it owns with their libraries and workshops (as
+        deleting each series would), in one transaction. Every screen that loses access,
+        in every process, is told at once."""
+        with self.db.write() as s:
+            gone = {
+                found.id: series.delete(s, organizer_id, found.id)
+                for found in series.owned(s, organizer_id)
+            }
+            keyed = accounts.delete_organizer(s, organizer_id)
+        deleted = {w for ids in gone.values() for w in ids}
+        for series_id, ids in gone.items():
+            for workshop_id in ids:
+                self.publisher.publish(Change(workshop_id))  # their screens hear it is gone
+            self.publisher.publish(series.SeriesChange(0, series_id=series_id))
+        self._access_ended(keyed - deleted)
+        return {"series": len(gone), "workshops": len(deleted)}
+
+    def _access_ended(self, workshop_ids: set[int]) -> None:
+        """After the commit: the open facilitator screens of these workshops, in every
+        process, are checked again (someone's right to them ended)."""
+        for workshop_id in workshop_ids:
+            self.publisher.publish(AccessEnded(workshop_id))
 
     def open_console(self, login: accounts.Login, code: str) -> str:
         """A key that opens the workshop's console for this login (see accounts.grant)."""
@@ -357,10 +434,13 @@ class Services:
     ) -> dict[str, Any]:
         """Run one series or library command (series.COMMANDS, library.COMMANDS)."""
         with self.db.write() as s:
-            data, touched = series.run(s, login.organizer_id, series_id, name, raw)
-        self.publisher.publish(series.SeriesChange(0, series_id=series_id, workshop_ids=touched))
-        for workshop_id in touched:
+            data, tx = series.run(s, login.organizer_id, series_id, name, raw)
+        self.publisher.publish(
+            series.SeriesChange(0, series_id=series_id, workshop_ids=tx.workshops)
+        )
+        for workshop_id in tx.workshops:
             self.publisher.publish(Change(workshop_id))
+        self._access_ended(tx.access)
         return data
 
     def delete_series(self, login: accounts.Login, series_id: int) -> None:

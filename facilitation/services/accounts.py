@@ -25,7 +25,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session, object_session
 
 from .. import models
-from ..domain import N_, DomainError, clean_title
+from ..domain import N_, DomainError, clean_title, plain_text
 
 # A login ends after this long without a page of the account, and this long after it began.
 IDLE = timedelta(hours=2)
@@ -66,7 +66,13 @@ def clean_username(username: str) -> tuple[str, str]:
             N_("The username needs at least %(min)s characters."),
             min=USERNAME_MIN,
         ).at("username")
-    return shown, unicodedata.normalize("NFKC", shown).casefold()
+    return shown, login_name(shown)
+
+
+def login_name(username: str) -> str:
+    """A username as looked up and as the guessing limit counts it: cleaned as when the
+    account was made (so "anna\u200b" is "anna"), NFKC, case-folded."""
+    return unicodedata.normalize("NFKC", plain_text(" ".join(username.splitlines()))).casefold()
 
 
 def check_password(password: str) -> None:
@@ -84,11 +90,6 @@ def check_password(password: str) -> None:
             field="password",
             max=PASSWORD_MAX,
         ).at("password")
-
-
-def login_name(username: str) -> str:
-    """The form a username is looked up by: spaces collapsed, NFKC, case-folded."""
-    return unicodedata.normalize("NFKC", " ".join(username.split())).casefold()
 
 
 def count(s: Session) -> int:
@@ -204,20 +205,22 @@ def touch(s: Session, login: Login) -> None:
         row.last_seen_at = models.utcnow()
 
 
-def end_session(s: Session, token: str | None) -> None:
-    """Log out: the login is deleted, and with it every console opened through it."""
-    if token:
-        s.execute(
-            delete(models.OrganizerSession).where(
-                models.OrganizerSession.token_hash == digest(token)
-            )
-        )
+def end_session(s: Session, token: str | None) -> set[int]:
+    """Log out: the login is deleted, and with it every console opened through it; the
+    workshops of those consoles (their open screens are to be checked again)."""
+    if not token:
+        return set()
+    ending = models.OrganizerSession.token_hash == digest(token)
+    keyed = console_workshops(s, ending)
+    s.execute(delete(models.OrganizerSession).where(ending))
+    return keyed
 
 
-def replace_password(s: Session, login: Login, verified: str, new_hash: str) -> bool:
+def replace_password(s: Session, login: Login, verified: str, new_hash: str) -> set[int] | None:
     """The new password's hash, if the password is still the one checked (`verified`): one
-    conditional UPDATE decides, so of two changes at once only one is made. Every other
-    login of the account ends."""
+    conditional UPDATE decides, so of two changes at once only one is made (None for the
+    other). Every other login of the account ends, and the consoles opened through them:
+    their workshops are returned."""
     changed = cast(
         CursorResult[Any],
         s.execute(
@@ -230,14 +233,33 @@ def replace_password(s: Session, login: Login, verified: str, new_hash: str) -> 
         ),
     )
     if changed.rowcount != 1:
-        return False
-    s.execute(
-        delete(models.OrganizerSession).where(
-            models.OrganizerSession.organizer_id == login.organizer_id,
-            models.OrganizerSession.id != login.session_id,
-        )
+        return None
+    others = (
+        models.OrganizerSession.organizer_id == login.organizer_id,
+        models.OrganizerSession.id != login.session_id,
     )
-    return True
+    keyed = console_workshops(s, *others)
+    s.execute(delete(models.OrganizerSession).where(*others))
+    return keyed
+
+
+def find_organizer(s: Session, username: str) -> models.Organizer:
+    """The organizer with this username (as typed: see `login_name`)."""
+    organizer = s.scalars(
+        select(models.Organizer).where(models.Organizer.login == login_name(username))
+    ).one_or_none()
+    if organizer is None:
+        raise DomainError("unknown_organizer", N_("There is no organizer with that username."))
+    return organizer
+
+
+def delete_organizer(s: Session, organizer_id: int) -> set[int]:
+    """The account goes, and with it its logins, the consoles opened through them and its
+    part in others' series; the workshops of those consoles are returned. The series it
+    owns must be gone first (series.delete)."""
+    keyed = console_workshops(s, models.OrganizerSession.organizer_id == organizer_id)
+    s.execute(delete(models.Organizer).where(models.Organizer.id == organizer_id))
+    return keyed
 
 
 # --- Consoles opened through a login ----------------------------------------------------
@@ -275,6 +297,19 @@ def grant(s: Session, login: Login, workshop: models.Workshop) -> str:
         )
     )
     return GRANT_PREFIX + key
+
+
+def console_workshops(s: Session, *logins: Any) -> set[int]:
+    """The workshops of the consoles opened through the logins matching `logins` (conditions
+    on OrganizerSession)."""
+    return set(
+        s.scalars(
+            select(models.ConsoleGrant.workshop_id)
+            .join(models.OrganizerSession)
+            .where(*logins)
+            .distinct()
+        )
+    )
 
 
 def is_grant(secret: str | None) -> bool:

@@ -48,6 +48,13 @@ class Busy(Exception):  # noqa: N818  (the name a hashing pool raises, read as a
     with 503 and Retry-After."""
 
 
+@dataclass
+class AccessEnded(Change):
+    """Someone may have lost the right to the workshop's facilitator screens (a login
+    ended, a co-facilitator was removed, the facilitator link was replaced): every process
+    checks its open boards, consoles and proxy pages of the workshop again."""
+
+
 class Publisher(Protocol):
     def publish(self, change: Change) -> None: ...
 

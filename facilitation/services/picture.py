@@ -128,9 +128,11 @@ class _Workshop:
 
 
 def combined_record(s: Session, series: models.Series, *, public: bool = False) -> dict[str, Any]:
-    """The series' combined picture. With `public`, only what the follow page may show:
-    the workshops' titles, stakeholder groups and steps, and per factor its fate, place and
-    whether consensus was reached — no counts, no figures, no codes, nothing of anyone."""
+    """The series' combined picture. With `public`, only what the follow page may show
+    (docs/process.md): the workshops' titles, stakeholder groups and steps; the library's
+    categories and factors in the library's wording; and per workshop each factor's fate,
+    place and whether consensus was reached — no counts, no figures, no codes, no wording
+    of a workshop's (a participant's or a facilitator's edit), nothing of anyone."""
     categories = list(
         s.scalars(
             select(models.LibraryCategory)
@@ -168,11 +170,18 @@ def combined_record(s: Session, series: models.Series, *, public: bool = False) 
                 "consensus": placed.consensus,
             }
             note = notes[w.key][entry.id]
-            if note.get("title") and note["title"] != entry.title:
-                cell["title_here"] = note["title"]
-            if "merged_into" in note:
-                cell["merged_into"] = note["merged_into"]
-            if not public:
+            if public:
+                # Only the library's wording is public. What a workshop called a factor may
+                # be a participant's (a library factor merged into their proposal continues
+                # as it) or a facilitator's edit: neither was published by the organizers.
+                into = by_id.get(note.get("merged_into_library_id") or 0)
+                if "merged_into" in note and into is not None:
+                    cell["merged_into"] = into.title
+            else:
+                if note.get("title") and note["title"] != entry.title:
+                    cell["title_here"] = note["title"]
+                if "merged_into" in note:
+                    cell["merged_into"] = note["merged_into"]
                 cell.update({k: note[k] for k in ("figures", "keep") if k in note})
             cells[w.key] = cell
         factors.append(

@@ -51,6 +51,9 @@ class SeriesTx:
         self.role = role
         # Workshops whose screens must hear of the change (none, mostly).
         self.workshops: set[int] = set()
+        # Workshops whose open facilitator screens are to be checked again (someone may
+        # have lost the right to them).
+        self.access: set[int] = set()
 
     def log(self, action: str, **details: Any) -> None:
         self.session.add(
@@ -134,8 +137,9 @@ def bump(series: models.Series) -> None:
 
 def run(
     s: Session, organizer_id: int, series_id: int, name: str, raw: Any
-) -> tuple[dict[str, Any], set[int]]:
-    """Run one series command; its answer's data, and the workshops it touched."""
+) -> tuple[dict[str, Any], SeriesTx]:
+    """Run one series command; its answer's data, and its transaction (which workshops it
+    touched, and whose facilitator screens are to be checked again)."""
     from .library import COMMANDS as LIBRARY
 
     spec = {**COMMANDS, **LIBRARY}.get(name)
@@ -148,7 +152,7 @@ def run(
     tx = SeriesTx(s, series, organizer_id, role)
     data = spec.run(tx, payload)
     bump(series)
-    return data, tx.workshops
+    return data, tx
 
 
 # --- Creating and listing ------------------------------------------------------------------
@@ -212,6 +216,17 @@ def home(s: Session, organizer_id: int) -> dict[str, Any]:
         ],
         "workshops": [_workshop_summary(w) for w in own],
     }
+
+
+def owned(s: Session, organizer_id: int) -> list[models.Series]:
+    """The series the organizer owns."""
+    return list(
+        s.scalars(
+            select(models.Series)
+            .where(models.Series.owner_id == organizer_id)
+            .order_by(models.Series.id)
+        )
+    )
 
 
 def series_workshops(s: Session, series: models.Series) -> list[models.Workshop]:
@@ -333,10 +348,13 @@ def configure(tx: SeriesTx, p: schemas.SeriesConfigure) -> dict[str, Any]:
 def add_workshop(tx: SeriesTx, p: schemas.SeriesWorkshopAdd) -> dict[str, Any]:
     """A new workshop of the series for one stakeholder group, starting from the library:
     its categories, and every factor not retired, each linked to its library entry and
-    carrying its evidence. Returns the join code and the facilitator secret (shown once)."""
+    carrying its evidence. Returns its join code. Its facilitator secret is shown to no
+    one: the organizers open it through their logins (so removing one ends their access),
+    and *Replace the link* makes a link to hand on."""
     s, series = tx.session, tx.series
     stakeholder = factor_library.clean_stakeholder(p.stakeholder)
-    title = p.title.strip() or " – ".join(filter(None, [series.title, stakeholder]))
+    typed = domain.clean_title(p.title, max_length=domain.WORKSHOP_TITLE_MAX, required=False)
+    title = typed or " – ".join(filter(None, [series.title, stakeholder]))
     categories = list(
         s.scalars(
             select(models.LibraryCategory)
@@ -355,7 +373,7 @@ def add_workshop(tx: SeriesTx, p: schemas.SeriesWorkshopAdd) -> dict[str, Any]:
         key=lambda f: (position[f.category_id], f.id),
     )
     names = {c.id: c.name for c in categories}
-    workshop, secret = workshops.create(
+    workshop, _ = workshops.create(
         s,
         title=title[: domain.WORKSHOP_TITLE_MAX],
         language=p.language or series.language,
@@ -375,7 +393,7 @@ def add_workshop(tx: SeriesTx, p: schemas.SeriesWorkshopAdd) -> dict[str, Any]:
         copy.library_factor_id = entry.id
         copy.evidence = list(entry.evidence) or None
     tx.log("workshop.added", title=workshop.title, stakeholder=stakeholder, factors=len(library))
-    return {"code": workshop.code, "secret": secret, "workshop_id": workshop.id}
+    return {"code": workshop.code, "workshop_id": workshop.id}
 
 
 def invite(tx: SeriesTx, _: schemas.Nothing) -> dict[str, Any]:
@@ -395,7 +413,7 @@ def invite(tx: SeriesTx, _: schemas.Nothing) -> dict[str, Any]:
 
 def remove_member(tx: SeriesTx, p: schemas.MemberRemove) -> dict[str, Any]:
     """The owner removes a co-facilitator: their consoles of the series' workshops stop
-    working at their next command or page."""
+    working at once (every open screen of those workshops is checked again)."""
     member = tx.session.scalars(
         select(models.SeriesMember).where(
             models.SeriesMember.series_id == tx.series.id,
@@ -405,6 +423,7 @@ def remove_member(tx: SeriesTx, p: schemas.MemberRemove) -> dict[str, Any]:
     if member is None:
         raise DomainError("unknown_member", N_("That person is not a co-facilitator here."))
     tx.session.delete(member)
+    tx.access |= {w.id for w in series_workshops(tx.session, tx.series)}
     tx.log("member.removed")
     return {}
 

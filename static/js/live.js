@@ -27,7 +27,7 @@ const RETRY_MAX_MS = 30000;
 const STATE_WAIT_MS = 10000;
 // Answers that mean the server did nothing with a command for now: it goes again shortly.
 const TRY_AGAIN = new Set(["rate_limited", "busy"]);
-const REFUSALS = new Set(["not_joined", "forbidden", "unknown_workshop", "workshop_closed", "doors_closed",
+const REFUSALS = new Set(["not_joined", "forbidden", "access_ended", "unknown_workshop", "workshop_closed", "doors_closed",
   "too_many_joins", "bad_handshake", "too_many_tries"]);
 // Refusals that pass by themselves, and how long to wait before connecting again: a room the
 // guard on joins turned away together comes back spread over ten seconds; closed doors are
@@ -186,9 +186,11 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
     pump();
   });
   socket.on("disconnect", (reason) => {
+    clearTimeout(stateWatch);
     showStatus("offline");
-    // The server let go of us on purpose (the facilitator link was replaced): try again once
-    // the new cookie is in place; a screen still holding the old link is then refused.
+    // The server let go of us on purpose (the facilitator link was replaced, a login or a
+    // co-facilitator's part ended): try once more, with the cookie as it is by then. A
+    // screen whose access ended is refused, says so, and tries no more.
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), SERVER_DISCONNECT_WAIT_MS);
   });
   socket.on("connect_error", (err) => {

@@ -4,8 +4,8 @@ of two app processes (one under eventlet, one under gevent) sharing PostgreSQL a
 Phones join through nginx, each browser sticky to one process by its route cookie, and use
 long polling before upgrading to WebSocket, as browsers do. A vote taken by one process
 reaches boards connected to the other; every board converges to the exact totals; the
-participant count is the room's, not one process's; and replacing the facilitator link
-disconnects the old screens on both processes.
+participant count is the room's, not one process's; replacing the facilitator link
+disconnects the old screens on both processes, and so does removing a co-facilitator.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import requests
 from conftest import _reset_postgres, forget_redis_keys, unavailable
 
 from .conftest import ROOT, Clients, Peer, Server, Workshop, create_workshop, free_port
+from .organizing import Browser, refusal, screen, until_disconnected
 from .test_server import all_at_once, random_ballot, summed, totals_of
 
 pytestmark = pytest.mark.e2e
@@ -375,3 +376,44 @@ def test_guessing_is_limited_across_processes(deployment: Deployment) -> None:
         for i in range(8)
     ]
     assert tries == [400] * 5 + [429] * 3
+
+
+def test_a_removal_ends_the_screens_on_every_process(deployment: Deployment) -> None:
+    """Scale-out: the co-facilitator's console on one process and board on the other are
+    let go when the owner removes them through nginx (a word through Redis to the process
+    that did not handle the removal); the owner's screens on both go on."""
+    nginx, (a, b) = deployment.nginx, deployment.processes
+    through, to_a, to_b = Clients(nginx), Clients(a), Clients(b)
+    try:
+        owner = Browser(through)
+        owner.first_account("kommun@example.se")
+        series = owner.series()
+        owner.library(series, "kategori;titel\nEkonomiska;Digitalisering\n")
+        guest = Browser(through)
+        guest.accept(owner.invite(series), "gast@example.se")
+        code = guest.workshop(series, "Företag")
+        theirs = [
+            screen(to_a, guest.http, code, "console"),
+            screen(to_b, guest.http, code, "board"),
+        ]
+        owner.post(f"/organizer/workshops/{code}/console", form="/organizer")
+        owners = [
+            screen(to_a, owner.http, code, "board"),
+            screen(to_b, owner.http, code, "console"),
+        ]
+
+        owner.do(series, "member.remove", organizer_id=owner.member_id(series))
+
+        until_disconnected(*theirs)
+        for process in (to_a, to_b):
+            assert refusal(process, guest.http, code, "console") == "access_ended"
+        export = f"{nginx.url}/api/workshops/{code}/export.json?nicknames=1"
+        assert guest.http.get(export, timeout=10).status_code == 403
+        assert all(p.sio.connected for p in owners)
+        owners[1].ok("timer.set", seconds=60)
+        owners[0].wait_for("state", lambda s: s["timer"] is not None)
+    finally:
+        for made in (through, to_a, to_b):
+            made.close()
+    for process in (a, b):
+        assert "Traceback" not in process.log(), process.log()[-3000:]
