@@ -19,8 +19,8 @@ from facilitation.domain import Role, SeedFactor
 from facilitation.services import Actor, Services
 
 
-def build(services: Services, factors: int, participants: int) -> str:
-    """A workshop with every kind of closed round; returns its code."""
+def build(services: Services, factors: int, participants: int) -> tuple[str, str]:
+    """A workshop with every kind of closed round; returns its code and facilitator secret."""
     rng = random.Random(7)
     seeds = [
         SeedFactor(f"Faktor {i}", ("Sociala", "Ekonomiska", "Teknologiska")[i % 3])
@@ -69,7 +69,7 @@ def build(services: Services, factors: int, participants: int) -> str:
         "matrix",
         lambda: {str(f): [rng.randint(1, 5), rng.randint(1, 5)] for f in rng.sample(ids, 10)},
     )
-    return code
+    return code, secret
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app(TestConfig(f"sqlite:///{tmp}/bench.db"))
         services: Services = app.extensions["samsyn"].services
         started = time.perf_counter()
-        code = build(services, args.factors, args.participants)
+        code, _ = build(services, args.factors, args.participants)
         print(
             f"built {args.factors} factors × {args.participants} participants × 5 rounds "
             f"in {time.perf_counter() - started:.1f} s"
