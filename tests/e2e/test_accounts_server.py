@@ -125,7 +125,9 @@ def test_first_run_pages_posting_at_once_make_one_account(
 
     statuses = race(2 * RACERS, ready, go)
     assert rows(database_url, "SELECT count(*) FROM organizers") == 1, statuses
-    assert statuses.count(303) == 1 and set(statuses) <= {303, 404}, statuses  # no 500
+    # No 500: one account, the rest told it exists (404) or, past the password worker's
+    # queue (PASSWORDS_WAITING), to try again (503).
+    assert statuses.count(303) == 1 and set(statuses) <= {303, 404, 503}, statuses
 
 
 def test_an_invitation_is_taken_up_once_however_many_take_it_at_once(

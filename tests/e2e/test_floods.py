@@ -96,13 +96,14 @@ def test_three_hundred_phones_behind_one_address_all_get_in(
     JOIN_RATE_PER_ADDRESS=0,
     JOIN_BURST_PER_WORKSHOP=5,
     JOIN_RATE_PER_WORKSHOP=0,
+    PROXY_HOPS=1,
 )
 def test_the_guard_on_joins_refuses_only_newcomers_past_it(
     clients: Clients, workshop: Workshop
 ) -> None:
     """Past its address's allowance, a fresh cookie is refused `too_many_joins` and nothing is
     made; phones that joined reconnect and vote, never counted again; phones from other
-    addresses (as the reverse proxy tells them, in X-Forwarded-For) still join, until the
+    addresses (as the one trusted reverse proxy tells them, in X-Forwarded-For) still join, until the
     workshop's own allowance is spent."""
     venue = [clients.phone(workshop.code) for _ in range(3)]
     assert refusal(clients, clients.join(workshop.code), workshop.code) == "too_many_joins"
