@@ -102,10 +102,6 @@ def _facilitated(code: str) -> Any:
 
 
 UNKNOWN_FORMAT = DomainError("unknown_format", N_("Use csv, json, xlsx, pdf or zip."))
-EXPORTS_UNDER_WAY = DomainError(
-    "exports_under_way",
-    N_("Several exports of this are being prepared. Wait for them, then try again."),
-)
 
 
 def _requester(code: str) -> str:
@@ -142,7 +138,7 @@ def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
             nicknames,
         )
     except export_jobs.TooManyExportsError:
-        return _error(error_answer(EXPORTS_UNDER_WAY), 429)
+        return _error(error_answer(export_jobs.UNDER_WAY), 429)
     return parts.exports.answer(job, *_job_urls(workshop.code, job.id))
 
 
@@ -160,8 +156,7 @@ def _job(code: str, job_id: str) -> Any:
         return workshop
     job = samsyn().exports.get(job_id, ("workshop", workshop.id))
     if job is None:
-        error = DomainError("unknown_export", N_("This export is not kept any more. Export again."))
-        return _error(error_answer(error), 404)
+        return _error(error_answer(export_jobs.GONE), 404)
     return job
 
 

@@ -29,6 +29,7 @@ from flask import Response, jsonify, request
 from . import export, report, series_report, workbook, workers
 from .config import ROOT
 from .db import Database
+from .domain import N_, DomainError
 from .services import Change, Services
 from .workers import Pool
 
@@ -39,6 +40,14 @@ FORMATS = {
     "pdf": "application/pdf",
     "zip": "application/zip",
 }
+# What the export routes answer when too many of one thing's exports are under way (429),
+# and when a job's file is no longer kept (404).
+UNDER_WAY = DomainError(
+    "exports_under_way",
+    N_("Several exports of this are being prepared. Wait for them, then try again."),
+)
+GONE = DomainError("unknown_export", N_("This export is not kept any more. Export again."))
+
 # The zip holds every other format, in this order; each takes about this share of the time
 # (docs/performance.md: the workbook is the slow one).
 PARTS = {"json": 0.05, "csv": 0.05, "xlsx": 0.6, "pdf": 0.3}

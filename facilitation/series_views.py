@@ -216,11 +216,7 @@ def export_series(series_id: int, fmt: str) -> Response | tuple[Response, int]:
             fmt,
         )
     except export_jobs.TooManyExportsError:
-        error = DomainError(
-            "exports_under_way",
-            N_("Several exports of this are being prepared. Wait for them, then try again."),
-        )
-        return _json_error(error, 429)
+        return _json_error(export_jobs.UNDER_WAY, 429)
     return parts.exports.answer(job, *_job_urls(series_id, job.id))
 
 
@@ -237,8 +233,7 @@ def _job(series_id: int, job_id: str) -> export_jobs.Job | tuple[Response, int]:
         return found
     job = samsyn().exports.get(job_id, found[1])
     if job is None:
-        error = DomainError("unknown_export", N_("This export is not kept any more. Export again."))
-        return _json_error(error, 404)
+        return _json_error(export_jobs.GONE, 404)
     return job
 
 
