@@ -289,8 +289,10 @@ def cpu_seconds() -> float:
 def worker(conn: Connection) -> None:
     """Drive this process's share of the phones, step by step as `bench.scale` says.
 
-    Messages: → ("ready", None); ← ("plan", plan); → ("joined", {...}); ← ("vote", {"t0",
-    "window"}); → ("voted", {...}); ← ("close", None); → ("closed", {...}). Any failure →
+    Messages: → ("ready", None); ← ("plan", plan); → ("joined", {...}); then any number of
+    ← ("vote", {"t0", "window", "phase"?}) → ("voted", {...}); ← ("close", None);
+    → ("closed", {...}). A phase names the burst's command ids, so that a second burst is
+    new ballots, not resends. Any failure →
     ("error", traceback). The plan: url, code, indices (the global numbers of this process's
     phones), ramp (joins per second over all processes), start_at (time.monotonic of the
     first join), seed, round_id, factor_ids, budget, cap.
@@ -335,7 +337,7 @@ class Phones:
             return
         self.latencies.append(time.monotonic() - started)
 
-    async def vote(self, index: int, t0: float, window: float) -> None:
+    async def vote(self, index: int, t0: float, window: float, phase: str = "v") -> None:
         """Phone `index` casts its ballot at a random moment of the window and sends it as
         live.js does until answered. Its sample: (phone, first sent, answered, version,
         outcome, attempts, reconnections)."""
@@ -343,7 +345,11 @@ class Phones:
         rng = random.Random(plan["seed"] * 1_000_003 + index)
         entries = random_ballot(rng, plan["factor_ids"], plan["budget"], plan["cap"])
         await asyncio.sleep(max(0.0, t0 + rng.uniform(0, window) - time.monotonic()))
-        payload = {"command_id": f"v{index}", "round_id": plan["round_id"], "entries": entries}
+        payload = {
+            "command_id": f"{phase}{index}",
+            "round_id": plan["round_id"],
+            "entries": entries,
+        }
         sent = time.monotonic()
         attempts = reconnects = timeouts = 0
         outcome = "unanswered"
@@ -398,16 +404,21 @@ async def _work(conn: Connection, plan: dict[str, Any]) -> None:
         }
         conn.send(("joined", joined))
 
-        command, go = await asyncio.to_thread(conn.recv)
-        assert command == "vote", command
-        cpu_start = cpu_seconds()
-        await asyncio.gather(
-            *(phones.vote(i, go["t0"], go["window"]) for i in list(phones.clients))
-        )
-        conn.send(("voted", {"samples": phones.samples, "totals": dict(phones.totals)}))
-        vote_cpu = cpu_seconds() - cpu_start
-
-        command, _ = await asyncio.to_thread(conn.recv)
-        assert command == "close", command
+        vote_cpu = 0.0
+        while True:  # one burst, or several (bench.hostile votes at rest, then under load)
+            command, go = await asyncio.to_thread(conn.recv)
+            if command == "close":
+                break
+            assert command == "vote", command
+            cpu_start = cpu_seconds()
+            phones.samples, phones.totals = [], Counter()
+            await asyncio.gather(
+                *(
+                    phones.vote(i, go["t0"], go["window"], go.get("phase", "v"))
+                    for i in list(phones.clients)
+                )
+            )
+            conn.send(("voted", {"samples": phones.samples, "totals": dict(phones.totals)}))
+            vote_cpu += cpu_seconds() - cpu_start
         received = await phones.close()
     conn.send(("closed", {"cpu_votes": vote_cpu, "received": dict(received)}))
