@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import random
 import tempfile
@@ -47,7 +46,7 @@ from facilitation.config import TestConfig
 
 from . import loadgen
 from .exports import build
-from .scale import START_TIMEOUT, Figures, Server, join, open_room, receive
+from .scale import START_TIMEOUT, Figures, Server, join, loadgens, open_room, receive
 from .services import pct
 
 EXPORTS = 3
@@ -64,7 +63,7 @@ class Phase:
     key: str  # the burst's command ids start with it
     acks: list[float] = field(default_factory=list)
     health: list[float] = field(default_factory=list)
-    health_failed: Counter[str] = field(default_factory=Counter)
+    health_failed: Counter[int | str] = field(default_factory=Counter)
     sent: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     resent: int = 0
@@ -225,21 +224,6 @@ def report(phases: list[Phase], load: Load, args: argparse.Namespace, loads: str
         f"answered in p95 {figure(load.login_times, 95)}"
     )
     print(f"load: {ABANDONED} abandoned polling sessions: {dict(load.abandoned)}")
-
-
-def loadgens(count: int) -> tuple[list[Connection], list[Any]]:
-    """`count` load-generator processes, and the pipes to them."""
-    context = multiprocessing.get_context("spawn")
-    pipes: list[Connection] = []
-    processes = []
-    for _ in range(count):
-        ours, theirs = context.Pipe()
-        process = context.Process(target=loadgen.worker, args=(theirs,), daemon=True)
-        process.start()
-        theirs.close()
-        pipes.append(ours)
-        processes.append(process)
-    return pipes, processes
 
 
 async def run(args: argparse.Namespace, directory: Path) -> None:

@@ -513,20 +513,26 @@ async def count(
         figures.exact["export"] = dots(exported) == expected
 
 
-async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
-    """One run against a started server: the room, the joins, the vote burst, the counts."""
-    workers = args.workers or max(1, math.ceil(n / PHONES_PER_WORKER))
-    figures = Figures(n, workers)
+def loadgens(count: int) -> tuple[list[Connection], list[Any]]:
+    """`count` load-generator processes (`loadgen.worker`), and the pipes to them."""
     context = multiprocessing.get_context("spawn")
     pipes: list[Connection] = []
     processes = []
-    for _ in range(workers):
+    for _ in range(count):
         ours, theirs = context.Pipe()
         process = context.Process(target=loadgen.worker, args=(theirs,), daemon=True)
         process.start()
         theirs.close()
         pipes.append(ours)
         processes.append(process)
+    return pipes, processes
+
+
+async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
+    """One run against a started server: the room, the joins, the vote burst, the counts."""
+    workers = args.workers or max(1, math.ceil(n / PHONES_PER_WORKER))
+    figures = Figures(n, workers)
+    pipes, processes = loadgens(workers)
     screens: list[Client] = []
     try:
         async with loadgen.jar(server.url) as http:
