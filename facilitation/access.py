@@ -42,7 +42,7 @@ class Gatekeeper:
         self,
         presence: Presence,
         cluster: Cluster,
-        disconnect: Callable[[str], None],
+        disconnect: Callable[[str, bool], None],
         *,
         interval: float = CHECK_INTERVAL,
     ) -> None:
@@ -66,7 +66,8 @@ class Gatekeeper:
 
     def check_all(self, workshop_ids: set[int]) -> None:
         """Check the open facilitator screens of these workshops; disconnect those whose
-        secret or console key no longer opens them (or whose workshop is gone)."""
+        secret or console key no longer opens them, and those of a workshop gone (telling
+        them it was deleted, as the broadcaster would: whichever of the two comes first)."""
         with self._lock:
             self.checks += 1
         screens = self.presence.facilitator_screens(workshop_ids)
@@ -75,10 +76,11 @@ class Gatekeeper:
         held = {w: set(by_sid.values()) for w, by_sid in screens.items()}
         passing = self.services.facilitators_still_in(held)
         for workshop_id, by_sid in screens.items():
+            still_in = passing.get(workshop_id)
             for sid, secret in by_sid.items():
-                if secret not in passing.get(workshop_id, set()):
+                if still_in is None or secret not in still_in:
                     log.info("a facilitator screen of workshop %s lost access", workshop_id)
-                    self.disconnect(sid)
+                    self.disconnect(sid, still_in is None)
 
     # --- The periodic check ---------------------------------------------------------------
 

@@ -117,10 +117,13 @@ def connect(auth: Any = None) -> None:
         emit("me", snapshot["me"])
 
 
-def disconnect_screen(sid: str) -> None:
+def disconnect_screen(sid: str, deleted: bool = False) -> None:
     """End one connection from the server's side (a screen whose access ended, access.py).
     It tries once to connect again with its cookie, and is refused unless that still opens
-    the workshop."""
+    the workshop. A screen of a deleted workshop is told so first, as the broadcaster tells
+    every screen of it."""
+    if deleted:
+        socketio.emit("deleted", {}, to=sid)
     socketio.server.disconnect(sid, namespace="/")
 
 

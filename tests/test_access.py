@@ -254,3 +254,28 @@ def test_deleting_an_account_needs_a_csrf_token(make_app: Any) -> None:
     confirmed = {"password": PASSWORD, "csrf_token": token}
     assert browser.post("/organizer/delete", data=confirmed).status_code == 200
     assert rows(app, models.Organizer) == []
+
+
+def test_a_screen_of_a_workshop_deleted_elsewhere_hears_it_was_deleted(
+    app: Flask, monkeypatch: Any
+) -> None:
+    """The check may find a workshop gone before the broadcaster does (an account deleted
+    in another process, or a check that runs first): its screens are told `deleted`, as the
+    broadcaster tells them, before they are let go, never left to read "access ended"."""
+    organizer = Organizer(app)
+    series = organizer.series()
+    organizer.category(series, "Sociala")
+    room = organizer.workshop(series, "Företag")
+    samsyn = app.extensions["samsyn"]
+    let_go: list[str] = []
+    monkeypatch.setattr(
+        socketio.server, "disconnect", lambda sid, namespace=None: let_go.append(sid)
+    )
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+    deleted = CliRunner().invoke(cli.main, ["delete-organizer", "kommun@example.se", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    room.console.get_received(), room.board.get_received()
+    samsyn.gatekeeper.check_all(samsyn.presence.facilitated())
+    assert len(let_go) == 2  # the console and the board
+    assert [m["name"] for m in room.console.get_received()] == ["deleted"]
+    assert [m["name"] for m in room.board.get_received()] == ["deleted"]

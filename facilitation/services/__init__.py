@@ -192,15 +192,17 @@ class Services:
             done += 1
         return done
 
-    def facilitators_still_in(self, held: dict[int, set[str | None]]) -> dict[int, set[str | None]]:
+    def facilitators_still_in(
+        self, held: dict[int, set[str | None]]
+    ) -> dict[int, set[str | None] | None]:
         """Of the facilitator secrets and console keys that opened screens of these
-        workshops, those that still open them (none, for a workshop gone). One read for all."""
+        workshops, those that still open them; None for a workshop gone. One read for all."""
         with self.db.read() as s:
-            passing: dict[int, set[str | None]] = {}
+            passing: dict[int, set[str | None] | None] = {}
             for workshop_id, secrets in held.items():
                 workshop = s.get(models.Workshop, workshop_id)
                 passing[workshop_id] = (
-                    {x for x in secrets if secret_matches(x, workshop)} if workshop else set()
+                    {x for x in secrets if secret_matches(x, workshop)} if workshop else None
                 )
             return passing
 

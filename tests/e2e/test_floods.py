@@ -103,8 +103,8 @@ def test_the_guard_on_joins_refuses_only_newcomers_past_it(
 ) -> None:
     """Past its address's allowance, a fresh cookie is refused `too_many_joins` and nothing is
     made; phones that joined reconnect and vote, never counted again; phones from other
-    addresses (as the one trusted reverse proxy tells them, in X-Forwarded-For) still join, until the
-    workshop's own allowance is spent."""
+    addresses (as the one trusted reverse proxy tells them, in X-Forwarded-For) still join,
+    until the workshop's own allowance is spent."""
     venue = [clients.phone(workshop.code) for _ in range(3)]
     assert refusal(clients, clients.join(workshop.code), workshop.code) == "too_many_joins"
     http, first = venue[0]
