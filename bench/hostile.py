@@ -46,7 +46,7 @@ from facilitation.config import TestConfig
 
 from . import loadgen
 from .exports import build
-from .scale import START_TIMEOUT, Figures, Server, join, loadgens, open_room, receive
+from .scale import START_TIMEOUT, Figures, Server, join, loadgens, open_room, receive, stop_loadgens
 from .services import pct
 
 EXPORTS = 3
@@ -272,10 +272,7 @@ async def run(args: argparse.Namespace, directory: Path) -> None:
     finally:
         for client in screens:
             await client.close()
-        for process in processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+        stop_loadgens(processes)
         server.stop()
     loads += f" → {os.getloadavg()[0]:.2f}"
     report(phases, load, args, loads)

@@ -528,6 +528,15 @@ def loadgens(count: int) -> tuple[list[Connection], list[Any]]:
     return pipes, processes
 
 
+def stop_loadgens(processes: list[Any]) -> None:
+    """Wait a little for the load generators to end, then end them."""
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
 async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
     """One run against a started server: the room, the joins, the vote burst, the counts."""
     workers = args.workers or max(1, math.ceil(n / PHONES_PER_WORKER))
@@ -547,11 +556,7 @@ async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
     finally:
         for client in screens:
             await client.close()
-        for process in processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        stop_loadgens(processes)
     log = server.log()
     if "Traceback" in log:
         # The log goes with the run's directory: keep the first traceback's end.
