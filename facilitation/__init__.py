@@ -19,21 +19,21 @@ from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, cli, guard, i18n, ops, organizers, realtime, security, series_views, views
-from .access import ACCESS, Gatekeeper
-from .broadcast import Broadcaster, Presence
-from .cluster import Alone, QueueManager, RedisCluster
-from .config import INSTANCE, ROOT, Config, instance_secret_key
-from .db import BUSY, Database
-from .export_jobs import Exports
-from .extension import Samsyn
-from .follow import Fanout, Followers
-from .guard import Deadline
-from .limits import TokenBucket, security_limits
-from .metrics import Metrics
-from .realtime import socketio
-from .services import Busy, Passwords, Services
-from .workers import Inline, Pool, WorkerPasswords, Workers
+from facilitation import api, cli, guard, i18n, ops, organizers, realtime, security, series_views, views
+from facilitation.access import ACCESS, Gatekeeper
+from facilitation.broadcast import Broadcaster, Presence
+from facilitation.cluster import Alone, QueueManager, RedisCluster
+from facilitation.config import INSTANCE, ROOT, Config, instance_secret_key
+from facilitation.db import BUSY, Database
+from facilitation.export_jobs import Exports
+from facilitation.extension import Samsyn
+from facilitation.follow import Fanout, Followers
+from facilitation.guard import Deadline
+from facilitation.limits import TokenBucket, security_limits
+from facilitation.metrics import Metrics
+from facilitation.realtime import socketio
+from facilitation.services import Busy, Passwords, Services
+from facilitation.workers import Inline, Pool, WorkerPasswords, Workers
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .broadcast import Presence
-from .cluster import Cluster
-from .services import AccessEnded, Services
+from facilitation.broadcast import Presence
+from facilitation.cluster import Cluster
+from facilitation.services import AccessEnded, Services
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from pydantic import ValidationError
 
-from . import export_jobs, i18n, identity, links, models, tries
-from .domain import N_, DomainError, SeedFactor, normalise_code
-from .extension import guessing, samsyn, wrong_code
-from .schemas import WorkshopCreate
-from .services import Services, error_answer, validation_error
+from facilitation import export_jobs, i18n, identity, links, models, tries
+from facilitation.domain import N_, DomainError, SeedFactor, normalise_code
+from facilitation.extension import guessing, samsyn, wrong_code
+from facilitation.schemas import WorkshopCreate
+from facilitation.services import Services, error_answer, validation_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

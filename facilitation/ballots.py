@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from .domain import N_, DomainError, Method, RoundState, Step
+from facilitation.domain import N_, DomainError, Method, RoundState, Step
 
 # How a ballot entry holds an answer: one number, or (impact, uncertainty) for the matrix.
 Answer = int | tuple[int, int]

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from . import models
-from .cluster import Alone, Cluster
-from .db import Database
-from .metrics import Metrics
-from .services import Actor, Change
-from .services import state as views
-from .services.state import phone_view
+from facilitation import models
+from facilitation.cluster import Alone, Cluster
+from facilitation.db import Database
+from facilitation.metrics import Metrics
+from facilitation.services import Actor, Change
+from facilitation.services import state as views
+from facilitation.services.state import phone_view
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import click
 
-from . import logs, models
-from .config import Config
-from .db import Database
-from .services import Change, Services, accounts
-from .services.retention import ACTIONS
+from facilitation import logs, models
+from facilitation.config import Config
+from facilitation.db import Database
+from facilitation.services import Change, Services, accounts
+from facilitation.services.retention import ACTIONS
 
 log = logging.getLogger("samsyn.retention")
 accounts_log = logging.getLogger("samsyn.organizers")
@@ -80,7 +80,7 @@ def create_organizer(username: str, password: str) -> None:
     Also `flask --app facilitation create-organizer USERNAME`. Organizers log in at /login,
     own series of workshops and invite co-facilitators.
     """
-    from .domain import DomainError
+    from facilitation.domain import DomainError
 
     config = Config()
     logs.configure(config)
@@ -106,7 +106,7 @@ def delete_organizer(username: str, yes: bool) -> None:
     (as deleting each series would); it leaves the series it co-facilitates. Workshops it
     made outside a series stay, for whoever holds their facilitator links.
     """
-    from .domain import DomainError
+    from facilitation.domain import DomainError
 
     config = Config()
     logs.configure(config)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from statistics import fmean
 from typing import Any
 
-from . import consensus
-from .consensus import Concordance
-from .tally import competition_ranks
+from facilitation import consensus
+from facilitation.consensus import Concordance
+from facilitation.tally import competition_ranks
 
 # What became of a library factor in one workshop.
 KEPT = "kept"  # on the board at the end (prioritised, or not)

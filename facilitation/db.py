@@ -29,7 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from . import models
+from facilitation import models
 
 ROOT = Path(__file__).resolve().parent.parent
 # The PostgreSQL advisory lock held while migrating (any number unique to Samsyn).

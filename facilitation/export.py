@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .domain import N_
+from facilitation.domain import N_
 
 # The JSON document's schema: docs/export-schema.json. Raised when it changes incompatibly.
 SCHEMA_VERSION = 1

@@ -26,12 +26,12 @@ from typing import Any
 from babel.support import Translations
 from flask import Response, jsonify, request
 
-from . import export, report, series_report, workbook, workers
-from .config import ROOT
-from .db import Database
-from .domain import N_, DomainError
-from .services import Change, Services
-from .workers import Pool
+from facilitation import export, report, series_report, workbook, workers
+from facilitation.config import ROOT
+from facilitation.db import Database
+from facilitation.domain import N_, DomainError
+from facilitation.services import Change, Services
+from facilitation.workers import Pool
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",

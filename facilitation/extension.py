@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, cast
 
 from flask import current_app, request
 
-from . import identity
-from .broadcast import Broadcaster, Presence
-from .db import Database
-from .limits import Limit, TokenBucket
-from .metrics import Metrics
-from .services import Services
+from facilitation import identity
+from facilitation.broadcast import Broadcaster, Presence
+from facilitation.db import Database
+from facilitation.limits import Limit, TokenBucket
+from facilitation.metrics import Metrics
+from facilitation.services import Services
 
 if TYPE_CHECKING:
-    from .access import Gatekeeper
-    from .export_jobs import Exports
-    from .follow import Followers
+    from facilitation.access import Gatekeeper
+    from facilitation.export_jobs import Exports
+    from facilitation.follow import Followers
 
 
 @dataclass

@@ -13,19 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .domain import (
-    CATEGORY_MAX,
-    CATEGORY_SETS,
-    DESCRIPTION_MAX,
-    FACTORS_MAX,
-    N_,
-    DomainError,
-    check_categories,
-    clean_text,
-    clean_title,
-    plain_text,
-    without_invisible,
-)
+from facilitation.domain import CATEGORY_MAX, CATEGORY_SETS, DESCRIPTION_MAX, FACTORS_MAX, N_, DomainError, check_categories, clean_text, clean_title, plain_text, without_invisible
 
 EVIDENCE_MAX = 5  # items of evidence per factor
 EVIDENCE_TEXT_MAX = 300

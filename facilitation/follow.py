@@ -24,14 +24,14 @@ from typing import Any, Protocol
 from flask import request
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from .access import Gatekeeper
-from .broadcast import Broadcaster
-from .cluster import Cluster
-from .domain import DomainError
-from .extension import samsyn, wrong_code
-from .realtime import socketio
-from .services import AccessEnded, Change, Services
-from .services.series import SeriesChange
+from facilitation.access import Gatekeeper
+from facilitation.broadcast import Broadcaster
+from facilitation.cluster import Cluster
+from facilitation.domain import DomainError
+from facilitation.extension import samsyn, wrong_code
+from facilitation.realtime import socketio
+from facilitation.services import AccessEnded, Change, Services
+from facilitation.services.series import SeriesChange
 
 log = logging.getLogger(__name__)
 

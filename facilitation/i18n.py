@@ -14,7 +14,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, force_locale, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from .domain import LANGUAGES
+from facilitation.domain import LANGUAGES
 
 babel = Babel()
 

@@ -13,9 +13,9 @@ import secrets
 
 from flask import session
 
-from .domain import Role
-from .services import Actor
-from .services.participants import new_token
+from facilitation.domain import Role
+from facilitation.services import Actor
+from facilitation.services.participants import new_token
 
 _PARTICIPANTS = "p"
 _FACILITATORS = "f"

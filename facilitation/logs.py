@@ -13,7 +13,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-from .config import Config
+from facilitation.config import Config
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -19,11 +19,11 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import i18n, identity, tries
-from .domain import DomainError
-from .extension import samsyn, wrong_code
-from .services import Services, error_answer
-from .services.accounts import Login, login_name
+from facilitation import i18n, identity, tries
+from facilitation.domain import DomainError
+from facilitation.extension import samsyn, wrong_code
+from facilitation.services import Services, error_answer
+from facilitation.services.accounts import Login, login_name
 
 bp = Blueprint("organizers", __name__)
 log = logging.getLogger("samsyn.organizers")

@@ -17,21 +17,13 @@ from flask import request
 from flask_babel import force_locale, gettext
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
-from . import i18n, identity
-from .broadcast import (
-    BOARD,
-    CONSOLE,
-    PHONE,
-    Connection,
-    participant_room,
-    room,
-    server_time,
-)
-from .db import BUSY
-from .domain import N_, DomainError, normalise_code
-from .extension import admit_newcomer, guessing, samsyn, wrong_code
-from .services import COMMANDS, Services, error_answer
-from .services.state import phone_view
+from facilitation import i18n, identity
+from facilitation.broadcast import BOARD, CONSOLE, PHONE, Connection, participant_room, room, server_time
+from facilitation.db import BUSY
+from facilitation.domain import N_, DomainError, normalise_code
+from facilitation.extension import admit_newcomer, guessing, samsyn, wrong_code
+from facilitation.services import COMMANDS, Services, error_answer
+from facilitation.services.state import phone_view
 
 log = logging.getLogger(__name__)
 # One line per command: its name and outcome, never its content or who sent it.

@@ -39,25 +39,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from . import pdf
-from .domain import N_
-from .export import WORDS
-from .pdf import (
-    BOLD,
-    DASH,
-    FILL,
-    FONT,
-    INK,
-    MUTED,
-    RULE,
-    WIDTH,
-    FooterCanvas,
-    Matrix,
-    drawable,
-    fit,
-    markup,
-    text,
-)
+from facilitation import pdf
+from facilitation.domain import N_
+from facilitation.export import WORDS
+from facilitation.pdf import BOLD, DASH, FILL, FONT, INK, MUTED, RULE, WIDTH, FooterCanvas, Matrix, drawable, fit, markup, text
 
 BARS_PER_CHART = 40  # a drawing never splits across pages, so long bar charts come in parts
 _PRIORITISING = ("dots", "rating", "ranking", "matrix")

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from .domain import CATEGORIES_MAX, FACTORS_MAX, ID_MAX, Method, Step
+from facilitation.domain import CATEGORIES_MAX, FACTORS_MAX, ID_MAX, Method, Step
 
 # Sizes here are transport limits, generous on purpose: the core checks the real lengths
 # after normalising whitespace, with messages people can act on.

@@ -19,9 +19,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate, Spacer
 
-from .export import WORDS
-from .pdf import DASH, FILL, INK, MUTED, RULE, WIDTH, FooterCanvas, drawable, fit, text
-from .report import BARS_PER_CHART, _Report
+from facilitation.export import WORDS
+from facilitation.pdf import DASH, FILL, INK, MUTED, RULE, WIDTH, FooterCanvas, drawable, fit, text
+from facilitation.report import BARS_PER_CHART, _Report
 
 _FATE = WORDS["fate"]
 _AGREEMENT = WORDS["agreement"]

@@ -25,14 +25,14 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import export_jobs, i18n, identity, links
-from .domain import N_, DomainError
-from .extension import samsyn, wrong_code
-from .organizers import current_login, login_required
-from .services import Services, error_answer
-from .services.accounts import Login
-from .services.library import COMMANDS as LIBRARY_COMMANDS
-from .services.series import COMMANDS as SERIES_COMMANDS
+from facilitation import export_jobs, i18n, identity, links
+from facilitation.domain import N_, DomainError
+from facilitation.extension import samsyn, wrong_code
+from facilitation.organizers import current_login, login_required
+from facilitation.services import Services, error_answer
+from facilitation.services.accounts import Login
+from facilitation.services.library import COMMANDS as LIBRARY_COMMANDS
+from facilitation.services.series import COMMANDS as SERIES_COMMANDS
 
 bp = Blueprint("series", __name__)
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
-from . import consensus
-from .ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
-from .consensus import Concordance, Rule
-from .domain import Method
+from facilitation import consensus
+from facilitation.ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
+from facilitation.consensus import Concordance, Rule
+from facilitation.domain import Method
 
 Ballot = Mapping[int, Answer]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app, request
 
-from . import identity
-from .extension import samsyn
+from facilitation import identity
+from facilitation.extension import samsyn
 
 # The account that CREATE_PASSWORD guards: the installation.
 CREATE = "create"

@@ -26,11 +26,11 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import domain, i18n, identity, links, qr, tries
-from .domain import CATEGORY_SETS, LANGUAGES, DomainError
-from .extension import guessing, samsyn, wrong_code
-from .services import Services, error_answer
-from .services.accounts import is_grant
+from facilitation import domain, i18n, identity, links, qr, tries
+from facilitation.domain import CATEGORY_SETS, LANGUAGES, DomainError
+from facilitation.extension import guessing, samsyn, wrong_code
+from facilitation.services import Services, error_answer
+from facilitation.services.accounts import is_grant
 
 bp = Blueprint("views", __name__)
 

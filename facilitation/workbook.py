@@ -20,8 +20,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
 
-from .domain import N_
-from .export import Gettext, results_table, series_table, word
+from facilitation.domain import N_
+from facilitation.export import Gettext, results_table, series_table, word
 
 # Columns are as wide as their longest text, within these bounds (in characters).
 WIDTH_MIN, WIDTH_MAX = 8, 60

@@ -38,8 +38,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ParamSpec, TypeVar
 
-from .services.base import Busy
-from .services.passwords import Argon2Passwords
+from facilitation.services.base import Busy
+from facilitation.services.passwords import Argon2Passwords
 
 log = logging.getLogger(__name__)
 

@@ -17,23 +17,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from .. import domain, models
-from ..db import Database, lock_workshop
-from ..domain import N_, DomainError, Role, SeedFactor, Step
-from . import participants, retention, state, workshops
-from .base import (
-    AccessEnded,
-    Actor,
-    Busy,
-    Change,
-    Publisher,
-    bump,
-    hash_secret,
-    new_secret,
-    secret_matches,
-)
-from .commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
-from .passwords import Argon2Passwords, Passwords
+from facilitation import domain, models
+from facilitation.db import Database, lock_workshop
+from facilitation.domain import N_, DomainError, Role, SeedFactor, Step
+from facilitation.services import participants, retention, state, workshops
+from facilitation.services.base import AccessEnded, Actor, Busy, Change, Publisher, bump, hash_secret, new_secret, secret_matches
+from facilitation.services.commands import COMMANDS, CommandRunner, authorise, error_answer, validation_error
+from facilitation.services.passwords import Argon2Passwords, Passwords
 
 log = logging.getLogger(__name__)
 
@@ -534,4 +524,4 @@ def _locked_for_facilitator(s: Any, code: str, secret: str | None) -> models.Wor
 
 
 # The use cases of organizers and series (issue #7), kept apart from the command runner.
-from . import accounts, picture, series  # noqa: E402
+from facilitation.services import accounts, picture, series  # noqa: E402

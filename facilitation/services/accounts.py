@@ -24,8 +24,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session, object_session
 
-from .. import models
-from ..domain import N_, DomainError, clean_title, plain_text
+from facilitation import models
+from facilitation.domain import N_, DomainError, clean_title, plain_text
 
 # A login ends after this long without a page of the account, and this long after it began.
 IDLE = timedelta(hours=2)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import models
-from ..domain import N_, DomainError, Role, Step
+from facilitation import models
+from facilitation.domain import N_, DomainError, Role, Step
 
 if TYPE_CHECKING:
-    from .voting import BallotBox
+    from facilitation.services.voting import BallotBox
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def hash_secret(secret: str) -> str:
 def secret_matches(secret: str | None, workshop: models.Workshop) -> bool:
     """The facilitator secret, or a console key an organizer's login holds (accounts.py)."""
     if secret and secret.startswith("org."):
-        from .accounts import grant_matches
+        from facilitation.services.accounts import grant_matches
 
         return grant_matches(secret, workshop)
     return bool(secret) and hmac.compare_digest(

@@ -28,11 +28,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from .. import models, schemas
-from ..db import Database, lock_workshop
-from ..domain import N_, DomainError, Role, Step, check_can_join
-from . import factors, participants, voting, workshops
-from .base import Actor, Change, Publisher, Tx, bump, secret_matches
+from facilitation import models, schemas
+from facilitation.db import Database, lock_workshop
+from facilitation.domain import N_, DomainError, Role, Step, check_can_join
+from facilitation.services import factors, participants, voting, workshops
+from facilitation.services.base import Actor, Change, Publisher, Tx, bump, secret_matches
 
 
 @dataclass(frozen=True)

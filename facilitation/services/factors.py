@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .. import ballots, domain, models, schemas
-from ..ballots import RoundSettings
-from ..domain import FactorStatus, Method, Origin
-from . import voting
-from .base import Tx
+from facilitation import ballots, domain, models, schemas
+from facilitation.ballots import RoundSettings
+from facilitation.domain import FactorStatus, Method, Origin
+from facilitation.services import voting
+from facilitation.services.base import Tx
 
 
 def _description(text: str) -> str:

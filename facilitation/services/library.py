@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .. import domain, factor_library, models, schemas
-from ..domain import N_, DomainError, FactorStatus
-from ..factor_library import LibrarySeed
-from .series import SeriesCommand, SeriesTx
+from facilitation import domain, factor_library, models, schemas
+from facilitation.domain import N_, DomainError, FactorStatus
+from facilitation.factor_library import LibrarySeed
+from facilitation.services.series import SeriesCommand, SeriesTx
 
 
 def _categories(tx: SeriesTx) -> list[models.LibraryCategory]:

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from .. import domain, models, schemas
-from ..domain import N_, DomainError
-from .base import Tx
+from facilitation import domain, models, schemas
+from facilitation.domain import N_, DomainError
+from facilitation.services.base import Tx
 
 
 def new_token() -> str:

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import combined, models, tally
-from ..combined import Outcome
-from ..consensus import Rule
-from ..domain import FactorStatus, Method, RoundState
-from .series import series_workshops
+from facilitation import combined, models, tally
+from facilitation.combined import Outcome
+from facilitation.consensus import Rule
+from facilitation.domain import FactorStatus, Method, RoundState
+from facilitation.services.series import series_workshops
 
 PRIORITISING = {Method.DOTS, Method.RATING, Method.RANKING, Method.MATRIX}
 _STATUS = {

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import models
-from ..domain import Step
-from .participants import new_token
-from .workshops import deletion
+from facilitation import models
+from facilitation.domain import Step
+from facilitation.services.participants import new_token
+from facilitation.services.workshops import deletion
 
 ANONYMISE = "anonymise"
 DELETE = "delete"

@@ -20,11 +20,11 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import domain, factor_library, models, schemas
-from ..domain import N_, DomainError, SeedFactor
-from . import workshops
-from .accounts import digest
-from .base import Change
+from facilitation import domain, factor_library, models, schemas
+from facilitation.domain import N_, DomainError, SeedFactor
+from facilitation.services import workshops
+from facilitation.services.accounts import digest
+from facilitation.services.base import Change
 
 OWNER, MEMBER = "owner", "co-facilitator"
 
@@ -140,7 +140,7 @@ def run(
 ) -> tuple[dict[str, Any], SeriesTx]:
     """Run one series command; its answer's data, and its transaction (which workshops it
     touched, and whose facilitator screens are to be checked again)."""
-    from .library import COMMANDS as LIBRARY
+    from facilitation.services.library import COMMANDS as LIBRARY
 
     spec = {**COMMANDS, **LIBRARY}.get(name)
     if spec is None:
@@ -160,7 +160,7 @@ def run(
 
 def create(s: Session, organizer_id: int, raw: Any) -> models.Series:
     """A new series owned by the organizer, its library started from a template."""
-    from .library import import_seeds
+    from facilitation.services.library import import_seeds
 
     p: schemas.SeriesCreate = parse(schemas.SeriesCreate, raw)
     series = models.Series(
@@ -431,7 +431,7 @@ def remove_member(tx: SeriesTx, p: schemas.MemberRemove) -> dict[str, Any]:
 def conclude(tx: SeriesTx, p: schemas.SeriesConclude) -> dict[str, Any]:
     """The owner concludes the series: the chosen factors, in the combined picture's order,
     become the final agreed list, frozen with their priorities."""
-    from .picture import combined_record
+    from facilitation.services.picture import combined_record
 
     record = combined_record(tx.session, tx.series)
     chosen = set(p.factor_ids)

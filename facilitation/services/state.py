@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import ballots, models, tally
-from ..ballots import Answer
-from ..consensus import Rule
-from ..domain import FactorStatus, Method, RoundState, Step
-from .voting import entries_out, read_ballots, tally_round
+from facilitation import ballots, models, tally
+from facilitation.ballots import Answer
+from facilitation.consensus import Rule
+from facilitation.domain import FactorStatus, Method, RoundState, Step
+from facilitation.services.voting import entries_out, read_ballots, tally_round
 
 LOG_SHOWN = 100
 

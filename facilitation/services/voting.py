@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from .. import ballots, models, schemas, tally
-from ..ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
-from ..domain import N_, DomainError, Method, RoundState
-from .base import Tx
+from facilitation import ballots, models, schemas, tally
+from facilitation.ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
+from facilitation.domain import N_, DomainError, Method, RoundState
+from facilitation.services.base import Tx
 
 _CHOICES = {"keep": KEEP, "remove": REMOVE}
 _CHOICE_NAMES = {value: name for name, value in _CHOICES.items()}

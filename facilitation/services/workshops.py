@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import domain, models, schemas
-from ..consensus import Rule
-from ..domain import N_, DomainError, FactorStatus, Origin, SeedFactor, Step
-from .base import Tx, hash_secret, new_secret
+from facilitation import domain, models, schemas
+from facilitation.consensus import Rule
+from facilitation.domain import N_, DomainError, FactorStatus, Origin, SeedFactor, Step
+from facilitation.services.base import Tx, hash_secret, new_secret
 
 
 def create(
