@@ -3,8 +3,8 @@
 This is the only module that knows the event loop. ASYNC_MODE=eventlet (the default) or
 gevent monkey-patches the standard library first thing, before anything else is imported;
 ASYNC_MODE=threading runs Werkzeug's development server and is meant for debugging only.
-Worker processes (facilitation/workers.py) import this module as they start, as Python's
-"spawn" does with the main module: they serve nothing, and patch nothing.
+Worker processes (facilitation/infrastructure/workers.py) import this module as they start,
+as Python's "spawn" does with the main module: they serve nothing, and patch nothing.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from typing import Any  # noqa: E402
 
 from flask import Flask  # noqa: E402
 
-from facilitation import create_app, logs  # noqa: E402
-from facilitation.config import Config  # noqa: E402
-from facilitation.links import is_loopback, lan_address  # noqa: E402
-from facilitation.realtime import socketio  # noqa: E402
+from facilitation import create_app  # noqa: E402
+from facilitation.edges.http.links import is_loopback, lan_address  # noqa: E402
+from facilitation.edges.live.realtime import socketio  # noqa: E402
+from facilitation.infrastructure import logs  # noqa: E402
+from facilitation.infrastructure.config import Config  # noqa: E402
 
 log = logging.getLogger("samsyn")
 
@@ -117,7 +118,7 @@ WEBSOCKET_IDLE = 90.0
 
 def deadline() -> Any:
     """The event loop's timeout (a context manager interrupting what runs in it), for the
-    request limits of facilitation/guard.py; none in threading mode."""
+    request limits of facilitation/edges/guard.py; none in threading mode."""
     if ASYNC_MODE == "eventlet":
         return eventlet.Timeout
     if ASYNC_MODE == "gevent":
@@ -134,7 +135,7 @@ def serve(app: Flask, config: Config) -> None:
     connections until none is left: an idle connection and a request's line must arrive
     within REQUEST_TIMEOUT, then its headers within as long, and every read and write on
     the socket waits at most as long (a WebSocket, answering pings, at most WEBSOCKET_IDLE).
-    The body's own deadline is facilitation/guard.py's."""
+    The body's own deadline is facilitation/edges/guard.py's."""
     family = socket.AF_INET6 if ":" in config.HOST else socket.AF_INET
     timeout = config.REQUEST_TIMEOUT
     if ASYNC_MODE == "eventlet":

@@ -13,10 +13,11 @@ import time
 
 from flask_babel import force_locale, gettext
 
-from facilitation import create_app, export, report, workbook
-from facilitation.config import TestConfig
-from facilitation.domain import Role, SeedFactor
-from facilitation.services import Actor, Services
+from facilitation import create_app
+from facilitation.core.domain import Role, SeedFactor
+from facilitation.infrastructure.config import TestConfig
+from facilitation.outputs import export, report, workbook
+from facilitation.usecases import Actor, Services
 
 
 def build(services: Services, factors: int, participants: int) -> tuple[str, str]:

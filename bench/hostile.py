@@ -42,7 +42,7 @@ from typing import Any
 import aiohttp
 
 from facilitation import create_app
-from facilitation.config import TestConfig
+from facilitation.infrastructure.config import TestConfig
 
 from . import loadgen
 from .exports import build

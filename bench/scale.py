@@ -52,8 +52,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from facilitation.config import ROOT, Config
-from facilitation.domain import CATEGORY_SETS
+from facilitation.core.domain import CATEGORY_SETS
+from facilitation.infrastructure.config import ROOT, Config
 
 from . import loadgen
 from .loadgen import Client, Packet, cookie_header

@@ -16,10 +16,10 @@ import time
 
 from sqlalchemy import text
 
-from facilitation.db import Database
-from facilitation.domain import Role, SeedFactor
-from facilitation.services import Actor, Change, Services, workshops
-from facilitation.services import state as views
+from facilitation.core.domain import Role, SeedFactor
+from facilitation.infrastructure.db import Database
+from facilitation.queries import state as views
+from facilitation.usecases import Actor, Change, Services, workshops
 
 FACTORS = 30
 

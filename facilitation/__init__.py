@@ -19,21 +19,23 @@ from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from facilitation import api, cli, guard, i18n, ops, organizers, realtime, security, series_views, views
-from facilitation.access import ACCESS, Gatekeeper
-from facilitation.broadcast import Broadcaster, Presence
-from facilitation.cluster import Alone, QueueManager, RedisCluster
-from facilitation.config import INSTANCE, ROOT, Config, instance_secret_key
-from facilitation.db import BUSY, Database
-from facilitation.export_jobs import Exports
-from facilitation.extension import Samsyn
-from facilitation.follow import Fanout, Followers
-from facilitation.guard import Deadline
-from facilitation.limits import TokenBucket, security_limits
-from facilitation.metrics import Metrics
-from facilitation.realtime import socketio
-from facilitation.services import Busy, Passwords, Services
-from facilitation.workers import Inline, Pool, WorkerPasswords, Workers
+from facilitation.edges import cli, guard, i18n
+from facilitation.edges.extension import Samsyn
+from facilitation.edges.guard import Deadline
+from facilitation.edges.http import api, ops, organizers, security, series_views, views
+from facilitation.edges.http.export_jobs import Exports
+from facilitation.edges.limits import TokenBucket, security_limits
+from facilitation.edges.live import realtime
+from facilitation.edges.live.access import ACCESS, Gatekeeper
+from facilitation.edges.live.broadcast import Broadcaster, Presence
+from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
+from facilitation.edges.live.follow import Fanout, Followers
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure.config import INSTANCE, ROOT, Config, instance_secret_key
+from facilitation.infrastructure.db import BUSY, Database
+from facilitation.infrastructure.metrics import Metrics
+from facilitation.infrastructure.workers import Inline, Pool, WorkerPasswords, Workers
+from facilitation.usecases import Busy, Passwords, Services
 
 log = logging.getLogger(__name__)
 

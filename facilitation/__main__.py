@@ -1,5 +1,5 @@
-"""`python -m facilitation retention`: see facilitation/cli.py."""
+"""`python -m facilitation retention`: see facilitation/edges/cli.py."""
 
-from facilitation.cli import main
+from facilitation.edges.cli import main
 
 main()

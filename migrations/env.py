@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from facilitation.db import normalise_url
-from facilitation.models import Base
+from facilitation.infrastructure.db import normalise_url
+from facilitation.infrastructure.models import Base
 
 config = context.config
 target_metadata = Base.metadata

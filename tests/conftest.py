@@ -20,11 +20,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from facilitation import create_app
-from facilitation.config import TestConfig
-from facilitation.db import normalise_url
-from facilitation.domain import DomainError
-from facilitation.extension import Samsyn
-from facilitation.realtime import socketio
+from facilitation.core.domain import DomainError
+from facilitation.edges.extension import Samsyn
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure.config import TestConfig
+from facilitation.infrastructure.db import normalise_url
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -101,7 +101,7 @@ class SeriesRoom(Room):
 
     def library_ids(self) -> dict[str, int | None]:
         """Each factor's library entry, by title, as the database holds it."""
-        from facilitation import models
+        from facilitation.infrastructure import models
 
         db = self.app.extensions["samsyn"].db
         with db.read() as s:

@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from organizing import PASSWORD, Organizer
 
-from facilitation import cli, models
-from facilitation.realtime import socketio
-from facilitation.services import accounts
+from facilitation.edges import cli
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure import models
+from facilitation.usecases import accounts
 
 
 def rows(app: Flask, model: Any) -> list[Any]:

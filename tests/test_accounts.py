@@ -15,11 +15,12 @@ from conftest import SEED
 from flask import Flask
 from organizing import PASSWORD, Organizer
 
-from facilitation import cli, models
-from facilitation.domain import DomainError
-from facilitation.realtime import socketio
-from facilitation.services import Busy, accounts
-from facilitation.services.passwords import Argon2Passwords
+from facilitation.core.domain import DomainError
+from facilitation.edges import cli
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure import models
+from facilitation.infrastructure.passwords import Argon2Passwords
+from facilitation.usecases import Busy, accounts
 
 
 def rows(app: Flask, model: Any) -> list[Any]:

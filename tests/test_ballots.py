@@ -7,9 +7,9 @@ from conftest import error_code
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facilitation import ballots
-from facilitation.ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
-from facilitation.domain import Method, RoundState, Step
+from facilitation.core import ballots
+from facilitation.core.ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
+from facilitation.core.domain import Method, RoundState, Step
 
 OPEN = RoundState.OPEN
 VOTABLE = {1, 2, 3, 4}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from facilitation.broadcast import CONSOLE, PHONE, Broadcaster, Connection, Presence
-from facilitation.domain import Role
-from facilitation.services import Actor, Change, Services
+from facilitation.core.domain import Role
+from facilitation.edges.live.broadcast import CONSOLE, PHONE, Broadcaster, Connection, Presence
+from facilitation.usecases import Actor, Change, Services
 
 
 class Emitter:

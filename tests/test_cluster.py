@@ -1,4 +1,4 @@
-"""Several processes as one room (facilitation/cluster.py): participants counted across
+"""Several processes as one room (facilitation/edges/live/cluster.py): participants counted across
 processes, word to every process, and what happens when Redis restarts or is missing.
 
 Each `RedisCluster` here stands for one app process; they share a real Redis under a key
@@ -17,11 +17,11 @@ import pytest
 import redis
 from conftest import forget_redis_keys
 
-from facilitation import cluster
-from facilitation.broadcast import Connection, Presence
-from facilitation.cluster import Alone, RedisCluster
-from facilitation.domain import Role
-from facilitation.services import Actor
+from facilitation.core.domain import Role
+from facilitation.edges.live import cluster
+from facilitation.edges.live.broadcast import Connection, Presence
+from facilitation.edges.live.cluster import Alone, RedisCluster
+from facilitation.usecases import Actor
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The combination of workshops (facilitation/combined.py): the worked example of
+"""The combination of workshops (facilitation/core/combined.py): the worked example of
 docs/consensus.md, and the invariants the method promises, property-based."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facilitation import combined
-from facilitation.combined import ABSENT, KEPT, MERGED, REMOVED, Outcome, combine
+from facilitation.core import combined
+from facilitation.core.combined import ABSENT, KEPT, MERGED, REMOVED, Outcome, combine
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "consensus.md").read_text()
 

@@ -14,8 +14,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from facilitation import consensus
-from facilitation.consensus import Concordance, Rule
+from facilitation.core import consensus
+from facilitation.core.consensus import Concordance, Rule
 
 DOCS = (Path(__file__).resolve().parent.parent / "docs" / "consensus.md").read_text()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from facilitation.services import COMMANDS
+from facilitation.usecases import COMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
@@ -29,7 +29,7 @@ def test_every_error_code_is_documented() -> None:
 
 def test_the_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
-    config = (ROOT / "facilitation" / "config.py").read_text()
+    config = (ROOT / "facilitation" / "infrastructure" / "config.py").read_text()
     settings = set(re.findall(r'os\.environ\.get\("(\w+)"\)|_(?:int|float)\("(\w+)"', config))
     names = {a or b for a, b in settings}
     assert names and all(f"`{name}`" in readme for name in names), names

@@ -7,8 +7,8 @@ from conftest import error_code
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facilitation import domain
-from facilitation.domain import FactorStatus, SeedFactor, Step
+from facilitation.core import domain
+from facilitation.core.domain import FactorStatus, SeedFactor, Step
 
 # --- Text -----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import pytest
 from conftest import Room
 from sqlalchemy import func, select
 
-from facilitation import models
+from facilitation.infrastructure import models
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "export-schema.json").read_text())
 FACTORS = [

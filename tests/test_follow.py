@@ -11,9 +11,9 @@ from flask import Flask
 from organizing import Organizer
 from test_series import ballots, two_workshops
 
-from facilitation import models
-from facilitation.follow import NAMESPACE
-from facilitation.realtime import socketio
+from facilitation.edges.live.follow import NAMESPACE
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure import models
 
 
 def opened(organizer: Organizer, series: int) -> str:

@@ -32,11 +32,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from facilitation import models, realtime, schemas
-from facilitation.db import Database
-from facilitation.domain import Method, Role, Step, normalise_code
-from facilitation.realtime import socketio
-from facilitation.services import COMMANDS, Actor, Services
+from facilitation.core import schemas
+from facilitation.core.domain import Method, Role, Step, normalise_code
+from facilitation.edges.live import realtime
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure import models
+from facilitation.infrastructure.db import Database
+from facilitation.usecases import COMMANDS, Actor, Services
 
 Rows = dict[str, list[dict[str, Any]]]
 Draw = Callable[[st.SearchStrategy[Any]], Any]

@@ -22,7 +22,7 @@ import pytest
 from conftest import Room
 from pypdf import PdfReader
 
-from facilitation.pdf import drawable, glyphs
+from facilitation.outputs.pdf import drawable, glyphs
 
 SCRIPT = "<script>window.__pwned=1</script>"
 LONG_WORD = ("Omvärldsanalysarbetsgruppsordförandeskapsutbildning" * 4)[:200]

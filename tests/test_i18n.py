@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from facilitation.domain import N_
+from facilitation.core.domain import N_
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEDISH = ROOT / "translations" / "sv" / "LC_MESSAGES" / "messages.po"

@@ -1,4 +1,4 @@
-"""The limits themselves (facilitation/limits.py): a bucket's cost per call does not grow with
+"""The limits themselves (facilitation/edges/limits.py): a bucket's cost per call does not grow with
 the keys it holds; a refund; and the security limits shared by processes through Redis, each
 falling back to its own bucket while Redis does not answer.
 
@@ -16,8 +16,8 @@ import pytest
 import redis
 from conftest import forget_redis_keys
 
-from facilitation import limits
-from facilitation.limits import SharedLimits, TokenBucket, security_limits
+from facilitation.edges import limits
+from facilitation.edges.limits import SharedLimits, TokenBucket, security_limits
 
 
 class Clock:
@@ -125,7 +125,7 @@ def test_redis_holds_no_address_or_username(redis_url: str, prefix: str) -> None
 def test_without_redis_each_process_keeps_its_own_limit_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, "facilitation.limits")
+    caplog.set_level(logging.INFO, "facilitation.edges.limits")
     clock = Clock()
     shared = SharedLimits("redis://127.0.0.1:1/0", "samsyn-test", "secret", clock=clock)
     limit = shared.limit("tries", 1 / 60, 5)
@@ -142,7 +142,7 @@ def test_without_redis_each_process_keeps_its_own_limit_and_says_so_once(
 def test_when_redis_answers_again_the_limits_are_shared_again(
     redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.INFO, "facilitation.limits")
+    caplog.set_level(logging.INFO, "facilitation.edges.limits")
     clock = Clock()
     shared = SharedLimits(redis_url, prefix, "secret", clock=clock)
     limit = shared.limit("tries", 1 / 60, 2)

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from facilitation.db import Database, alembic_config
-from facilitation.models import Base
+from facilitation.infrastructure.db import Database, alembic_config
+from facilitation.infrastructure.models import Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -47,7 +47,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
 
 
 def test_plain_postgres_urls_use_the_cooperative_driver() -> None:
-    from facilitation.db import normalise_url
+    from facilitation.infrastructure.db import normalise_url
 
     assert normalise_url("postgres://u@h/db").drivername == "postgresql+pg8000"
     assert normalise_url("postgresql://u@h/db").drivername == "postgresql+pg8000"

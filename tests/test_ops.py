@@ -15,11 +15,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from facilitation import logs, models
-from facilitation.cli import main as cli
-from facilitation.config import Config
-from facilitation.extension import Samsyn
-from facilitation.limits import TokenBucket
+from facilitation.edges.cli import main as cli
+from facilitation.edges.extension import Samsyn
+from facilitation.edges.limits import TokenBucket
+from facilitation.infrastructure import logs, models
+from facilitation.infrastructure.config import Config
 
 # --- Health and metrics ---------------------------------------------------------------------
 

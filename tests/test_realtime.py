@@ -8,8 +8,8 @@ from typing import Any
 from conftest import Room
 from flask import request
 
-from facilitation.realtime import socketio
-from facilitation.services import state
+from facilitation.edges.live.realtime import socketio
+from facilitation.queries import state
 
 
 def test_each_view_gets_its_state_on_connect(room: Room) -> None:

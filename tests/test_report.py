@@ -18,9 +18,9 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 
-from facilitation import report
-from facilitation.domain import Role, SeedFactor
-from facilitation.services import Actor
+from facilitation.core.domain import Role, SeedFactor
+from facilitation.outputs import report
+from facilitation.usecases import Actor
 
 FACTORS = [
     {"title": "Urbanisering", "category": "Social"},

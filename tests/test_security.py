@@ -12,11 +12,12 @@ import pytest
 from conftest import SEED, Room, _path, metric
 from flask import Flask
 
-from facilitation import limits, models
-from facilitation.domain import Role
-from facilitation.limits import TokenBucket
-from facilitation.realtime import socketio
-from facilitation.services import COMMANDS, Actor
+from facilitation.core.domain import Role
+from facilitation.edges import limits
+from facilitation.edges.limits import TokenBucket
+from facilitation.edges.live.realtime import socketio
+from facilitation.infrastructure import models
+from facilitation.usecases import COMMANDS, Actor
 
 
 class Clock:

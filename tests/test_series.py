@@ -15,7 +15,7 @@ from flask import Flask
 from organizing import Organizer, SeriesRoom
 from pypdf import PdfReader
 
-from facilitation import models
+from facilitation.infrastructure import models
 
 
 def ballots(room: SeriesRoom, method: str, answers: list[dict[str, Any]], **settings: Any) -> int:

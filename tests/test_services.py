@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from facilitation import models
-from facilitation.domain import DomainError, Role, SeedFactor
-from facilitation.services import COMMANDS, Actor, Change, Services
-from facilitation.services import commands as services_module
+from facilitation.core.domain import DomainError, Role, SeedFactor
+from facilitation.infrastructure import models
+from facilitation.usecases import COMMANDS, Actor, Change, Services
+from facilitation.usecases import commands as services_module
 
 
 class Recorder:
@@ -416,7 +416,7 @@ def test_an_edit_must_change_something(world: World) -> None:
 
 
 def test_a_workshop_holds_at_most_500_factors(world: World, monkeypatch: Any) -> None:
-    from facilitation import domain
+    from facilitation.core import domain
 
     monkeypatch.setattr(domain, "FACTORS_MAX", 3)
     category, _ = world.ids()
@@ -433,7 +433,7 @@ def test_participants_never_use_up_the_facilitators_room(world: World, monkeypat
     """However many participants propose, proposals stop at their share (PROPOSALS_MAX, and
     FACILITATOR_RESERVE places short of FACTORS_MAX), and proposals awaiting approval at
     PENDING_MAX: the facilitator can still add, approve and merge."""
-    from facilitation import domain
+    from facilitation.core import domain
 
     monkeypatch.setattr(domain, "FACTORS_MAX", 12)
     monkeypatch.setattr(domain, "FACILITATOR_RESERVE", 4)

@@ -53,12 +53,12 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facilitation import models
-from facilitation.ballots import SCALE_DEFAULT, SCALE_MAX, SCALE_MIN, TOP_K_DEFAULT
-from facilitation.db import Database
-from facilitation.domain import DomainError, Method, Role, RoundState, SeedFactor, Step
-from facilitation.services import Actor, Change, Services
-from facilitation.services.state import results
+from facilitation.core.ballots import SCALE_DEFAULT, SCALE_MAX, SCALE_MIN, TOP_K_DEFAULT
+from facilitation.core.domain import DomainError, Method, Role, RoundState, SeedFactor, Step
+from facilitation.infrastructure import models
+from facilitation.infrastructure.db import Database
+from facilitation.queries.state import results
+from facilitation.usecases import Actor, Change, Services
 
 Rows = dict[str, list[tuple[Any, ...]]]
 # A ballot as clients write it and the test models it: factor id → "keep", 3, [2, 4] …

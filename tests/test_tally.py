@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facilitation import tally
-from facilitation.ballots import KEEP, NO_OPINION, REMOVE, RoundSettings
-from facilitation.consensus import Rule
-from facilitation.domain import Method
+from facilitation.core import tally
+from facilitation.core.ballots import KEEP, NO_OPINION, REMOVE, RoundSettings
+from facilitation.core.consensus import Rule
+from facilitation.core.domain import Method
 
 IDS = [1, 2, 3, 4]
 

@@ -15,9 +15,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from organizing import PASSWORD, Organizer
 
-from facilitation import domain, factor_library
-from facilitation.domain import DomainError
-from facilitation.services.accounts import clean_username, login_name
+from facilitation.core import domain, factor_library
+from facilitation.core.domain import DomainError
+from facilitation.usecases.accounts import clean_username, login_name
 
 # Characters that draw nothing, or that reorder what is drawn (issue #15, finding 13).
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"

@@ -22,7 +22,7 @@ import requests
 from conftest import SEED
 from sqlalchemy import create_engine, text
 
-from facilitation.db import normalise_url
+from facilitation.infrastructure.db import normalise_url
 
 from .conftest import Server, running
 from .test_server import all_at_once

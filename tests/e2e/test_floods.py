@@ -13,7 +13,7 @@ import pytest
 import requests
 import socketio
 
-from facilitation.domain import PROPOSALS_MAX
+from facilitation.core.domain import PROPOSALS_MAX
 
 from .conftest import Clients, Server, Workshop
 from .test_integrity import close_all, join_in_waves, raise_file_limit

@@ -17,7 +17,7 @@ import requests
 
 from bench.exports import build
 from facilitation import create_app
-from facilitation.config import TestConfig as Settings
+from facilitation.infrastructure.config import TestConfig as Settings
 
 from .conftest import ASYNC_MODES, Clients, Server, command_id, running, unavailable
 

@@ -26,7 +26,7 @@ import pytest
 import socketio
 from conftest import SEED, metric
 
-from facilitation.services import COMMANDS
+from facilitation.usecases import COMMANDS
 
 from .conftest import Clients, Peer, Server, Workshop, command_id, create_workshop
 from .test_server import (

@@ -1,0 +1,239 @@
+"""The shape of every command's payload and of the JSON API's input.
+
+Layer: edge-facing schemas (pydantic). Checks types and sizes only; the rules themselves
+(steps, budgets, which factor may be voted on) live in the core. Every model refuses fields
+it does not know, and types are strict: "5" is not a number, true is not 1.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from facilitation.core.domain import CATEGORIES_MAX, FACTORS_MAX, ID_MAX, Method, Step
+
+# Sizes here are transport limits, generous on purpose: the core checks the real lengths
+# after normalising whitespace, with messages people can act on.
+CommandId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Id = Annotated[StrictInt, Field(ge=1, le=ID_MAX)]
+ShortText = Annotated[StrictStr, Field(max_length=1_000)]
+LongText = Annotated[StrictStr, Field(max_length=5_000)]
+FactorKey = Annotated[StrictStr, Field(pattern=r"^[1-9][0-9]{0,15}$")]
+Language = Literal["sv", "en"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Command(Strict):
+    """Every command carries a client-made id; a repeated id gets the first answer again."""
+
+    command_id: CommandId
+
+
+class FactorAdd(Command):
+    title: ShortText
+    description: LongText = ""
+    category_id: Id
+
+
+class FactorPropose(FactorAdd):
+    pass
+
+
+class FactorEdit(Command):
+    factor_id: Id
+    title: ShortText | None = None
+    description: LongText | None = None
+    category_id: Id | None = None
+
+
+class FactorRef(Command):
+    factor_id: Id
+
+
+class FactorRemove(Command):
+    factor_id: Id
+    reason: LongText
+
+
+class CategoryAdd(Command):
+    name: ShortText
+
+
+class CategoryRename(Command):
+    category_id: Id
+    name: ShortText
+
+
+class WorkshopConfigure(Command):
+    title: ShortText | None = None
+    language: Language | None = None
+    approval_required: StrictBool | None = None
+    # The consensus rule: agreement per factor (0.5–1) and Kendall's W (0–1].
+    consensus_agreement: StrictFloat | StrictInt | None = None
+    consensus_kendall_w: StrictFloat | StrictInt | None = None
+
+
+class TimerSet(Command):
+    """A countdown of `seconds` from now; 0 stops it."""
+
+    seconds: Annotated[StrictInt, Field(ge=0, le=4 * 3600)]
+
+
+class DoorsSet(Command):
+    """Close the workshop to new participants (true), or open it again (false)."""
+
+    closed: StrictBool
+
+
+class StepSet(Command):
+    step: Step
+
+
+class RoundOpen(Command):
+    method: Method
+    budget: StrictInt | None = None
+    cap: StrictInt | None = None
+    scale: StrictInt | None = None
+    top_k: StrictInt | None = None
+    live: StrictBool = False
+
+
+class RoundConfigure(Command):
+    round_id: Id
+    live: StrictBool
+
+
+class RoundRef(Command):
+    round_id: Id
+
+
+# One answer in a ballot: dots, a rating or a rank (a number); "keep" or "remove"; a rating's
+# "no_opinion"; or [impact, uncertainty] in the matrix.
+AnswerIn = (
+    StrictInt
+    | Literal["keep", "remove", "no_opinion"]
+    | Annotated[list[StrictInt], Field(min_length=2, max_length=2)]
+)
+
+
+class BallotSubmit(Command):
+    """A whole ballot for one round, by factor id."""
+
+    round_id: Id
+    entries: Annotated[dict[FactorKey, AnswerIn], Field(max_length=FACTORS_MAX)]
+
+
+class ProxyAdd(Command):
+    label: ShortText = ""
+
+
+class FactorMerge(Command):
+    factor_id: Id
+    into_id: Id
+
+
+class ParticipantRename(Command):
+    nickname: ShortText
+
+
+class SeedFactorIn(Strict):
+    title: ShortText
+    category: ShortText | None = None
+    description: LongText = ""
+
+
+class WorkshopCreate(Strict):
+    """POST /api/workshops."""
+
+    title: ShortText
+    language: Language = "sv"
+    categories: Annotated[list[ShortText], Field(max_length=CATEGORIES_MAX)] | None = None
+    factors: Annotated[list[SeedFactorIn], Field(max_length=FACTORS_MAX)] | None = None
+
+
+# --- Series, their library and organizers (issue #7) -----------------------------------------
+# These come from the organizer's HTML forms, so numbers and yes/no are read leniently from
+# form text ("5", "on"); sizes are checked as for commands.
+
+FormId = Annotated[int, Field(ge=1, le=ID_MAX)]
+Template = Literal["pestel", "swot", "municipal_trends", "none"]
+
+
+class Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeriesCreate(Form):
+    title: ShortText
+    language: Language = "sv"
+    description: LongText = ""
+    template: Template = "pestel"
+
+
+class SeriesConfigure(Form):
+    title: ShortText | None = None
+    description: LongText | None = None
+    public: bool | None = None
+
+
+class SeriesConclude(Form):
+    factor_ids: Annotated[list[FormId], Field(max_length=FACTORS_MAX)] = []
+
+
+class Nothing(Form):
+    pass
+
+
+class MemberRemove(Form):
+    organizer_id: FormId
+
+
+class SeriesWorkshopAdd(Form):
+    title: ShortText = ""
+    stakeholder: ShortText = ""
+    language: Language | None = None
+
+
+class LibraryCategoryAdd(Form):
+    name: ShortText
+
+
+class LibraryCategoryRename(Form):
+    category_id: FormId
+    name: ShortText
+
+
+class LibraryFactorAdd(Form):
+    category_id: FormId
+    title: ShortText
+    description: LongText = ""
+    # One item a line: a source or a figure, with a link anywhere in it.
+    evidence: LongText = ""
+
+
+class LibraryFactorEdit(Form):
+    factor_id: FormId
+    category_id: FormId | None = None
+    title: ShortText | None = None
+    description: LongText | None = None
+    evidence: LongText | None = None
+
+
+class LibraryFactorRef(Form):
+    factor_id: FormId
+
+
+class LibraryImport(Form):
+    template: Template | None = None
+    csv: Annotated[bytes, Field(max_length=512 * 1024)] | None = None
+
+
+class WorkshopFactorRef(Form):
+    """A factor of one of the series' workshops (to promote or adopt into the library)."""
+
+    factor_id: FormId
+    library_factor_id: FormId | None = None

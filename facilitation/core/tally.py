@@ -1,0 +1,236 @@
+"""What a round's ballots add up to: results per factor, the group's order, and how far the
+group agrees (docs/consensus.md).
+
+Layer: pure core. Uses consensus.py for the maths. Plain data in, plain data out, ready for
+JSON: services store a closed round's tally with the round, so history never changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from statistics import fmean
+from typing import Any
+
+from facilitation.core import consensus
+from facilitation.core.ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
+from facilitation.core.consensus import Concordance, Rule
+from facilitation.core.domain import Method
+
+Ballot = Mapping[int, Answer]
+
+
+def tally(
+    method: Method,
+    settings: RoundSettings,
+    factor_ids: Sequence[int],
+    ballots: Sequence[Ballot],
+    previous_scores: Mapping[int, float] | None = None,
+) -> dict[str, Any]:
+    """The results of a round over `factor_ids` (answers on other factors are left out):
+    a row per factor, the concordance where the method has one, the group's scores, and
+    their stability since the previous round of the same method."""
+    ids = list(factor_ids)
+    rows, scores, concordance = _TALLIES[method](settings, ids, ballots)
+    stability = consensus.spearman(previous_scores, scores) if previous_scores else None
+    return {
+        "method": method.value,
+        "ballots": len(ballots),
+        "factors": rows,
+        "concordance": concordance.as_dict() if concordance else None,
+        "scores": {str(f): s for f, s in scores.items()},
+        "stability": stability,
+    }
+
+
+# Methods whose consensus is the group's concordance; the others judge agreement per factor.
+BY_CONCORDANCE = frozenset({Method.DOTS, Method.RANKING})
+
+
+def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
+    """How far a tallied round is from the consensus rule (judged anew when the rule
+    changes; the tally itself never does)."""
+    if Method(results["method"]) in BY_CONCORDANCE:
+        measured = results["concordance"] or {}
+        concordance = Concordance(
+            w=measured.get("w"),
+            chi_square=measured.get("chi_square"),
+            df=measured.get("df", 0),
+            p_value=measured.get("p_value"),
+            raters=measured.get("raters", 0),
+            items=measured.get("items", 0),
+        )
+        return consensus.concordance_verdict(concordance, rule)
+    return consensus.per_factor_verdict([row["agreement"] for row in results["factors"]], rule)
+
+
+Tallied = tuple[list[dict[str, Any]], dict[int, float], Concordance | None]
+
+
+def competition_ranks(scores: Mapping[int, float]) -> dict[int, int]:
+    """Standard competition ranking, highest score first: 10, 7, 7, 3 → 1, 2, 2, 4."""
+    ordered = sorted(scores.values(), reverse=True)
+    first: dict[float, int] = {}
+    for position, score in enumerate(ordered, start=1):
+        first.setdefault(score, position)
+    return {key: first[score] for key, score in scores.items()}
+
+
+def _ranked(rows: list[dict[str, Any]], scores: Mapping[int, float]) -> list[dict[str, Any]]:
+    """Rows with the group's rank (1 = most important), most important first."""
+    ranks = competition_ranks(scores)
+    for row in rows:
+        row["rank"] = ranks[row["factor_id"]]
+    return sorted(rows, key=lambda row: row["rank"])
+
+
+def _numbers(ballots: Sequence[Ballot], factor: int) -> list[int]:
+    return [v for b in ballots if isinstance(v := b.get(factor), int)]
+
+
+def _concordance_of_scores(
+    ids: list[int], ballots: Sequence[Ballot], default: int = 0
+) -> Concordance:
+    """Kendall's W over each participant's answers turned into ranks (unanswered factors,
+    and "no opinion", tie at the bottom). A ballot that ties everything says nothing about
+    the order and would only lower W: it is left out."""
+    rankings = []
+    for ballot in ballots:
+        own = {f: float(v) if isinstance(v := ballot.get(f, default), int) else 0.0 for f in ids}
+        if len(set(own.values())) > 1:
+            rankings.append(consensus.fractional_ranks(own))
+    return consensus.kendall_w(rankings, ids)
+
+
+def _keep_remove(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
+    rows, scores = [], {}
+    for f in ids:
+        choices = _numbers(ballots, f)
+        keep, remove = choices.count(KEEP), choices.count(REMOVE)
+        votes = keep + remove
+        majority = None
+        if votes:
+            majority = "tie" if keep == remove else "keep" if keep > remove else "remove"
+        rows.append(
+            {
+                "factor_id": f,
+                "keep": keep,
+                "remove": remove,
+                "votes": votes,
+                "majority": majority,
+                "agreement": max(keep, remove) / votes if votes else None,
+            }
+        )
+        scores[f] = keep / votes if votes else 0.5
+    return rows, scores, None
+
+
+def _dots(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
+    rows, scores = [], {}
+    for f in ids:
+        dots = _numbers(ballots, f)
+        scores[f] = float(sum(dots))
+        rows.append({"factor_id": f, "dots": sum(dots), "voters": sum(1 for d in dots if d > 0)})
+    return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
+
+
+def _scale_summary(values: Sequence[int]) -> dict[str, Any]:
+    quartiles = consensus.quartiles(values)
+    return {
+        "median": consensus.median(values),
+        "q1": quartiles[0] if quartiles else None,
+        "q3": quartiles[1] if quartiles else None,
+        "iqr": consensus.iqr(values),
+        "mean": fmean(values) if values else None,
+        "agreement": consensus.agreement_within(values, 1),
+    }
+
+
+def _rating(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
+    assert settings.scale is not None
+    rows, scores = [], {}
+    for f in ids:
+        given = _numbers(ballots, f)
+        ratings = [v for v in given if v != NO_OPINION]
+        summary = _scale_summary(ratings)
+        rows.append(
+            {
+                "factor_id": f,
+                "answers": len(ratings),
+                "no_opinion": given.count(NO_OPINION),
+                "distribution": [ratings.count(v) for v in range(1, settings.scale + 1)],
+                **summary,
+            }
+        )
+        # Unrated factors come last: below the lowest possible mean.
+        scores[f] = summary["mean"] if ratings else 0.0
+    return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
+
+
+def _ranking(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
+    known = set(ids)
+    rankings = []
+    ranked_by = dict.fromkeys(ids, 0)
+    for ballot in ballots:
+        given = {f: v for f, v in ballot.items() if isinstance(v, int) and f in known}
+        order = sorted(given, key=given.__getitem__)
+        for f in order:
+            ranked_by[f] += 1
+        rankings.append(consensus.partial_ranking(order, ids))
+    rows, scores = [], {}
+    for f in ids:
+        places = [r[f] for r in rankings]
+        mean_rank = fmean(places) if places else None
+        rows.append(
+            {
+                "factor_id": f,
+                "ranked_by": ranked_by[f],
+                "mean_rank": mean_rank,
+                "median_rank": consensus.median(places),
+            }
+        )
+        # A smaller mean rank is better; scores grow with importance.
+        scores[f] = -mean_rank if mean_rank is not None else -float(len(ids))
+    return _ranked(rows, scores), scores, consensus.kendall_w(rankings, ids)
+
+
+def quadrant(impact: float | None, uncertainty: float | None, scale: int) -> str | None:
+    """Where a factor falls in the impact × uncertainty matrix. A median above the middle of
+    the scale is high; at or below it, low."""
+    if impact is None or uncertainty is None:
+        return None
+    middle = (1 + scale) / 2
+    high_impact, high_uncertainty = impact > middle, uncertainty > middle
+    if high_impact:
+        return "critical_uncertainty" if high_uncertainty else "key_trend"
+    return "weak_signal" if high_uncertainty else "minor_trend"
+
+
+def _matrix(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
+    assert settings.scale is not None
+    rows, scores = [], {}
+    for f in ids:
+        pairs = [v for b in ballots if isinstance(v := b.get(f), tuple)]
+        impact = _scale_summary([p[0] for p in pairs])
+        uncertainty = _scale_summary([p[1] for p in pairs])
+        agreements = [a for a in (impact["agreement"], uncertainty["agreement"]) if a is not None]
+        rows.append(
+            {
+                "factor_id": f,
+                "answers": len(pairs),
+                "impact": impact,
+                "uncertainty": uncertainty,
+                "agreement": min(agreements) if agreements else None,
+                "quadrant": quadrant(impact["median"], uncertainty["median"], settings.scale),
+            }
+        )
+        scores[f] = impact["mean"] if pairs else 0.0
+    return _ranked(rows, scores), scores, None
+
+
+_TALLIES = {
+    Method.KEEP_REMOVE: _keep_remove,
+    Method.DOTS: _dots,
+    Method.RATING: _rating,
+    Method.RANKING: _ranking,
+    Method.MATRIX: _matrix,
+}

@@ -1,0 +1,1 @@
+"""The HTTP side: pages, the JSON API, exports as jobs, health and metrics."""

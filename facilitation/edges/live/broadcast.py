@@ -1,0 +1,364 @@
+"""Coalesced broadcasts: who is connected where, and the loop that sends each room its state.
+
+Layer: realtime. Services call `publish(change)` after they commit; nothing is sent then.
+Every BOARD_INTERVAL the loop reads each changed workshop's state from the database once and
+sends it to the boards and consoles; phones get the room's state at most every PHONE_INTERVAL,
+and only when something they show has changed (a vote changes the board's participation
+count, not the phones'). A vote therefore never causes a message per phone: the cost grows
+with changes per tick, not with votes × clients.
+
+Presence (who is connected) is the one thing kept in memory: it is about live connections,
+not the workshop, and is rebuilt as clients reconnect after a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from facilitation.edges.live.cluster import Alone, Cluster
+from facilitation.infrastructure import models
+from facilitation.infrastructure.db import Database
+from facilitation.infrastructure.metrics import Metrics
+from facilitation.queries import state as views
+from facilitation.queries.state import phone_view
+from facilitation.usecases import Actor, Change
+
+log = logging.getLogger(__name__)
+
+BOARD, CONSOLE, PHONE = "board", "console", "phone"
+VIEWS = (BOARD, CONSOLE, PHONE)
+
+
+def room(view: str, workshop_id: int) -> str:
+    """The Socket.IO room of one kind of screen of one workshop."""
+    return f"{view}:{workshop_id}"
+
+
+def participant_room(participant_id: int) -> str:
+    """Every connection of one participant (several tabs or devices share a cookie)."""
+    return f"participant:{participant_id}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    actor: Actor
+    view: str
+    workshop_id: int
+    language: str
+    participant_id: int | None = None
+    # A phone page on which the facilitator votes for a proxy participant.
+    proxy: bool = False
+    # The facilitator secret or console key that opened a board, console or proxy page:
+    # checked again whenever someone's access to the workshop may have ended (access.py).
+    secret: str | None = None
+
+    @property
+    def by_facilitator(self) -> bool:
+        """Whether the facilitator secret opened this connection (board, console, proxy)."""
+        return self.proxy or self.participant_id is None
+
+    @property
+    def rate_key(self) -> tuple[str, int]:
+        """Whose pace a command counts against: the participant's (every tab of theirs), or
+        the workshop's facilitator's."""
+        if self.participant_id is not None:
+            return ("participant", self.participant_id)
+        return ("facilitator", self.workshop_id)
+
+
+class Presence:
+    """The connections of this process, by Socket.IO session id; with several processes,
+    the cluster counts the participants connected through any of them."""
+
+    def __init__(self, cluster: Cluster | None = None) -> None:
+        self.cluster = cluster or Alone()
+        self._lock = threading.Lock()
+        self._connections: dict[str, Connection] = {}
+        self._participants: dict[int, Counter[int]] = defaultdict(Counter)
+        self._views: dict[int, Counter[str]] = defaultdict(Counter)
+
+    def add(self, sid: str, connection: Connection) -> None:
+        workshop_id, participant_id = connection.workshop_id, connection.participant_id
+        with self._lock:
+            self._connections[sid] = connection
+            self._views[workshop_id][connection.view] += 1
+            first = False
+            if participant_id is not None:
+                self._participants[workshop_id][participant_id] += 1
+                first = self._participants[workshop_id][participant_id] == 1
+        if participant_id is not None and first:
+            self.cluster.arrived(workshop_id, participant_id)
+
+    def remove(self, sid: str) -> Connection | None:
+        with self._lock:
+            connection = self._connections.pop(sid, None)
+            if connection is None:
+                return None
+            workshop_id, participant_id = connection.workshop_id, connection.participant_id
+            self._views[workshop_id][connection.view] -= 1
+            last = False
+            if participant_id is not None:
+                people = self._participants[workshop_id]
+                people[participant_id] -= 1
+                if last := people[participant_id] <= 0:
+                    del people[participant_id]
+        if participant_id is not None and last:
+            self.cluster.departed(workshop_id, participant_id)
+        return connection
+
+    def present(self) -> dict[int, set[int]]:
+        """The participants connected to this process, by workshop."""
+        with self._lock:
+            return {w: set(people) for w, people in self._participants.items() if people}
+
+    def workshops(self) -> set[int]:
+        """The workshops with a connection to this process."""
+        with self._lock:
+            return {c.workshop_id for c in self._connections.values()}
+
+    def get(self, sid: str) -> Connection | None:
+        return self._connections.get(sid)
+
+    def facilitator_screens(self, workshop_ids: set[int]) -> dict[int, dict[str, str | None]]:
+        """The boards, consoles and proxy pages of these workshops in this process: by
+        workshop, each session id with the secret or console key that opened it."""
+        screens: dict[int, dict[str, str | None]] = defaultdict(dict)
+        with self._lock:
+            for sid, c in self._connections.items():
+                if c.by_facilitator and c.workshop_id in workshop_ids:
+                    screens[c.workshop_id][sid] = c.secret
+        return dict(screens)
+
+    def facilitated(self) -> set[int]:
+        """The workshops with a board, console or proxy page open in this process."""
+        with self._lock:
+            return {c.workshop_id for c in self._connections.values() if c.by_facilitator}
+
+    def by_view(self) -> dict[str, int]:
+        """Connections open now, by view, over all workshops."""
+        with self._lock:
+            totals: Counter[str] = Counter({view: 0 for view in VIEWS})
+            for connection in self._connections.values():
+                totals[connection.view] += 1
+            return dict(totals)
+
+    def participants(self, workshop_id: int) -> int:
+        """Participants with at least one connection open (to any process)."""
+        return self.cluster.count(workshop_id, len(self._participants.get(workshop_id, ())))
+
+    def watching(self, workshop_id: int, view: str) -> int:
+        """Connections of this process showing `view` of the workshop."""
+        return self._views.get(workshop_id, Counter())[view]
+
+    def may_watch(self, workshop_id: int, view: str) -> bool:
+        """Whether any process may have a connection showing `view` of the workshop."""
+        return self.cluster.shared or self.watching(workshop_id, view) > 0
+
+
+class Emitter(Protocol):
+    def emit(self, event: str, data: Any, *, to: str) -> None: ...
+    def sleep(self, seconds: float) -> None: ...
+    def start_background_task(self, target: Any) -> Any: ...
+
+
+class Broadcaster:
+    """Marks workshops dirty on `publish` and sends their state on the next tick."""
+
+    def __init__(
+        self,
+        emitter: Emitter,
+        db: Database,
+        presence: Presence,
+        *,
+        board_interval: float,
+        phone_interval: float,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.emitter = emitter
+        self.db = db
+        self.presence = presence
+        self.board_interval = board_interval
+        self.phone_interval = phone_interval
+        self._lock = threading.Lock()
+        self._changed: set[int] = set()
+        self._people: dict[int, set[int]] = defaultdict(set)
+        self._presence_changed: set[int] = set()
+        self._room_views: dict[int, dict[str, Any]] = {}
+        # Changes that phones see, counted per workshop; a room view is good for phones
+        # while the count it was read under still holds (see `room_view_for_phones`).
+        self._phone_changes: Counter[int] = Counter()
+        self._read_under: dict[int, int] = {}
+        self._phone_pending: dict[int, dict[str, Any]] = {}
+        self._phone_digest: dict[int, str] = {}
+        self._next_phone_tick = 0.0
+        self._running = False
+        self.metrics = metrics
+        # When each changed workshop was first published since it was last sent.
+        self._since: dict[int, float] = {}
+
+    # --- Marking -----------------------------------------------------------------------
+
+    def publish(self, change: Change) -> None:
+        """Called by services after a commit: the workshop is sent out on the next tick."""
+        with self._lock:
+            self._changed.add(change.workshop_id)
+            self._people[change.workshop_id].update(change.participants)
+            self._since.setdefault(change.workshop_id, time.monotonic())
+            if not change.joined:
+                self._phone_changes[change.workshop_id] += 1
+
+    def room_view_for_phones(self, workshop_id: int) -> dict[str, Any] | None:
+        """The room's view as last read, if nothing that phones see has changed since
+        (people joining change only the board's count); None otherwise. A phone connecting
+        is given it instead of a fresh read: when a room joins at once, one read serves all."""
+        with self._lock:
+            if self._read_under.get(workshop_id) != self._phone_changes[workshop_id]:
+                return None
+            return self._room_views.get(workshop_id)
+
+    def resync(self) -> None:
+        """Send every screen connected here its whole state again, phones and their own
+        ballots included (the message queue came back: what it carried meanwhile was lost)."""
+        present = self.presence.present()
+        with self._lock:
+            for workshop_id in self.presence.workshops():
+                self._changed.add(workshop_id)
+                self._people[workshop_id].update(present.get(workshop_id, ()))
+            self._phone_digest.clear()
+
+    def presence_changed(self, workshop_id: int) -> None:
+        """Someone connected or left: boards and consoles show the new count."""
+        with self._lock:
+            self._presence_changed.add(workshop_id)
+
+    # --- Sending -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the loop as a background task of the server's event loop."""
+        if not self._running:
+            self._running = True
+            self.emitter.start_background_task(self._run)
+
+    def stop(self) -> None:
+        self._running = False
+
+    def _run(self) -> None:
+        while self._running:
+            self.emitter.sleep(self.board_interval)
+            try:
+                self.tick(time.monotonic())
+            except Exception:  # the loop must outlive one bad tick
+                log.exception("broadcast tick failed")
+
+    def flush(self) -> None:
+        """Send everything pending now, phones included (tests use it instead of the loop)."""
+        self.tick(float("inf"))
+
+    def tick(self, now: float) -> None:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            people, self._people = self._people, defaultdict(set)
+            since = {w: self._since.pop(w) for w in changed if w in self._since}
+            presence_only = self._presence_changed - changed
+            self._presence_changed = set()
+        for workshop_id in changed:
+            self._send_workshop(workshop_id, people.get(workshop_id, set()))
+            if self.metrics is not None and workshop_id in since:
+                self.metrics.broadcast_lag.observe(time.monotonic() - since[workshop_id])
+        for workshop_id in presence_only:
+            cached = self._room_views.get(workshop_id)
+            if cached is None:
+                self._send_workshop(workshop_id, set())
+            else:
+                self._send_board(workshop_id, cached)
+        if now >= self._next_phone_tick:
+            self._next_phone_tick = now + self.phone_interval
+            pending, self._phone_pending = self._phone_pending, {}
+            for workshop_id, view in pending.items():
+                self.emitter.emit(
+                    "state", {**view, "server_time": server_time()}, to=room(PHONE, workshop_id)
+                )
+
+    def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
+        with self._lock:
+            # Taken before reading: a change published meanwhile makes this read too old.
+            changes = self._phone_changes[workshop_id]
+        read = self._read(
+            workshop_id, console=self.presence.may_watch(workshop_id, CONSOLE), people=people
+        )
+        if read is None:
+            # Deleted: say so to every screen of it, once, and forget it.
+            for screen in VIEWS:
+                self.emitter.emit("deleted", {}, to=room(screen, workshop_id))
+            self._forget(workshop_id)
+            return
+        room_view, console_view, personal = read
+        with self._lock:
+            self._room_views[workshop_id] = room_view
+            self._read_under[workshop_id] = changes
+        self._send_board(workshop_id, room_view, console_view)
+        for participant_id, view in personal.items():
+            self.emitter.emit("me", view, to=participant_room(participant_id))
+        phones = phone_view(room_view)
+        digest = _digest({k: v for k, v in phones.items() if k != "version"})
+        if self._phone_digest.get(workshop_id) != digest:
+            self._phone_digest[workshop_id] = digest
+            self._phone_pending[workshop_id] = phones
+
+    def _send_board(
+        self,
+        workshop_id: int,
+        room_view: dict[str, Any],
+        console_view: dict[str, Any] | None = None,
+    ) -> None:
+        connected = {
+            "connected": self.presence.participants(workshop_id),
+            "server_time": server_time(),
+        }
+        self.emitter.emit("state", {**room_view, **connected}, to=room(BOARD, workshop_id))
+        if console_view is None and self.presence.may_watch(workshop_id, CONSOLE):
+            read = self._read(workshop_id, console=True, people=set())
+            console_view = read[1] if read else None
+        if console_view is not None:
+            self.emitter.emit("state", {**console_view, **connected}, to=room(CONSOLE, workshop_id))
+
+    def _read(
+        self, workshop_id: int, *, console: bool, people: set[int]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[int, dict[str, Any]]] | None:
+        """The room's view, the console's (when asked for) and the personal views of
+        `people`, from one read transaction; None if the workshop is gone."""
+        with self.db.read() as s:
+            workshop = s.get(models.Workshop, workshop_id)
+            if workshop is None:
+                return None
+            room_view = views.room_view(s, workshop)
+            console_view = views.console_view(s, workshop, room_view) if console else None
+            return room_view, console_view, views.personal_views(s, workshop, people)
+
+    def _forget(self, workshop_id: int) -> None:
+        for cache in (
+            self._room_views,
+            self._phone_pending,
+            self._phone_digest,
+            self._phone_changes,
+            self._read_under,
+        ):
+            cache.pop(workshop_id, None)
+
+
+def server_time() -> str:
+    """Now, as every message states it: clients count the timer down from the server's clock,
+    not their own."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=16).hexdigest()

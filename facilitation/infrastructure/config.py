@@ -1,0 +1,150 @@
+"""Configuration, read from the environment once at start.
+
+Layer: edge. Imports only the standard library. Every setting is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTANCE = ROOT / "instance"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def instance_secret_key(instance: Path = INSTANCE) -> str:
+    """The SECRET_KEY kept under instance/, made on first start, so cookies survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings for a real run; every value can be set in the environment."""
+
+    def __init__(self) -> None:
+        # Unset: made on first start and kept under instance/ (see create_app).
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
+        self.DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE}/samsyn.db"
+        # PostgreSQL connections each process keeps, and never exceeds.
+        self.DATABASE_POOL_SIZE = _int("DATABASE_POOL_SIZE", 20)
+        # Seconds PostgreSQL may take to connect, lend a connection, run a statement or
+        # grant a lock before the request is answered "busy" (db.py).
+        self.DATABASE_TIMEOUT = _float("DATABASE_TIMEOUT", 5)
+        # The address phones use, e.g. https://samsyn.example.se. Unset: the LAN address.
+        self.PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/") or None
+        self.HOST = os.environ.get("HOST") or "0.0.0.0"
+        self.PORT = _int("PORT", 5000)
+        self.ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
+        # When set, creating a workshop needs this password (start page and API).
+        self.CREATE_PASSWORD = os.environ.get("CREATE_PASSWORD") or None
+        # Several app processes as one room: a Redis URL (redis://host:6379/0). Keys and
+        # channels start with MESSAGE_QUEUE_CHANNEL, so installations can share a Redis.
+        self.MESSAGE_QUEUE_URL = os.environ.get("MESSAGE_QUEUE_URL") or None
+        self.MESSAGE_QUEUE_CHANNEL = os.environ.get("MESSAGE_QUEUE_CHANNEL") or "samsyn"
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted. None by
+        # default: without a proxy, anyone could name their own address in the header and
+        # so escape every limit kept per address. deploy/ sets 1 (nginx).
+        self.PROXY_HOPS = _int("PROXY_HOPS", 0)
+        # Broadcasts are coalesced: boards get the state at most every BOARD_INTERVAL seconds,
+        # phones every PHONE_INTERVAL seconds.
+        self.BOARD_INTERVAL = _float("BOARD_INTERVAL", 0.1)
+        self.PHONE_INTERVAL = _float("PHONE_INTERVAL", 0.5)
+        # Largest Socket.IO message accepted (Socket.IO's default is 1 MB).
+        self.MAX_MESSAGE_BYTES = _int("MAX_MESSAGE_BYTES", 16 * 1024)
+        # Simultaneous connections the server accepts (eventlet's default is 1,024) and the
+        # listen backlog (eventlet's default is 50).
+        self.MAX_CONNECTIONS = _int("MAX_CONNECTIONS", 10_000)
+        self.LISTEN_BACKLOG = _int("LISTEN_BACKLOG", 2048)
+        # Largest request body accepted (a library's CSV file is at most 512 KiB), and the
+        # seconds a request may take to arrive: its line and headers, then its body (an idle
+        # connection between requests is closed after as long). Slow or endless requests
+        # would otherwise hold connections until none is left.
+        self.MAX_REQUEST_BYTES = _int("MAX_REQUEST_BYTES", 1024 * 1024)
+        self.MAX_CONTENT_LENGTH = self.MAX_REQUEST_BYTES  # Flask's own check, the same limit
+        self.REQUEST_TIMEOUT = _float("REQUEST_TIMEOUT", 30)
+        # Worker processes for heavy work, below the event loop's priority (workers.py):
+        # WORKERS write exports and reports at once, EXPORTS_WAITING more may queue for
+        # them; one more process hashes passwords. 0 runs it all in the serving process,
+        # which then stalls while it does (tests, debugging).
+        self.WORKERS = _int("WORKERS", 1)
+        self.EXPORTS_WAITING = _int("EXPORTS_WAITING", 8)
+        # Commands one participant (or one workshop's facilitator) may send: a burst, then a
+        # steady rate per second. Wrong join codes one address may try: a burst, then one
+        # every JOIN_MISS_INTERVAL seconds.
+        self.COMMAND_RATE = _float("COMMAND_RATE", 5)
+        self.COMMAND_BURST = _float("COMMAND_BURST", 20)
+        self.JOIN_MISS_BURST = _float("JOIN_MISS_BURST", 20)
+        self.JOIN_MISS_INTERVAL = _float("JOIN_MISS_INTERVAL", 15)
+        # New participants (a phone's first connect; one coming back never counts), against
+        # someone making participants from fresh cookies: per address a burst, then a rate
+        # per second, well above a whole venue behind one NAT address (300 phones in a
+        # minute); per workshop likewise, above a big room of thousands joining at once.
+        self.JOIN_BURST_PER_ADDRESS = _float("JOIN_BURST_PER_ADDRESS", 600)
+        self.JOIN_RATE_PER_ADDRESS = _float("JOIN_RATE_PER_ADDRESS", 10)
+        self.JOIN_BURST_PER_WORKSHOP = _float("JOIN_BURST_PER_WORKSHOP", 5000)
+        self.JOIN_RATE_PER_WORKSHOP = _float("JOIN_RATE_PER_WORKSHOP", 20)
+        # Closed workshops unchanged for RETENTION_DAYS are anonymised or deleted
+        # (RETENTION_ACTION) when `python -m facilitation retention` runs.
+        self.RETENTION_DAYS = _int("RETENTION_DAYS", 90)
+        self.RETENTION_ACTION = os.environ.get("RETENTION_ACTION") or "anonymise"
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"  # or "json"
+        self.START_BROADCASTER = True
+        self.TESTING = False
+        self.WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_NAME = "samsyn"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+        self.SESSION_COOKIE_SECURE = bool(self.PUBLIC_URL and self.PUBLIC_URL.startswith("https:"))
+        self.BABEL_DEFAULT_LOCALE = "sv"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+        self.COMPRESS_MIMETYPES = [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "image/svg+xml",
+            "text/csv",
+        ]
+
+
+class TestConfig(Config):
+    """Settings for tests: threading mode, a database given by the test, fast broadcasts."""
+
+    def __init__(self, database_url: str, **overrides: object) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret"
+        self.DATABASE_URL = database_url
+        self.PUBLIC_URL = "http://samsyn.test"
+        self.ASYNC_MODE = "threading"
+        self.CREATE_PASSWORD = None
+        self.TESTING = True
+        self.WTF_CSRF_ENABLED = False
+        # Tests send commands faster than people: the limits get tests of their own.
+        self.COMMAND_BURST = 10_000.0
+        self.JOIN_MISS_BURST = 10_000.0
+        self.JOIN_BURST_PER_ADDRESS = 1_000_000.0
+        self.JOIN_BURST_PER_WORKSHOP = 1_000_000.0
+        # Heavy work where it is called: tests that need worker processes ask for them.
+        self.WORKERS = 0
+        # Tests send broadcasts with Broadcaster.flush() instead of the background loop.
+        self.START_BROADCASTER = False
+        for key, value in overrides.items():
+            setattr(self, key, value)

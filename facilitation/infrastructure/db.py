@@ -1,0 +1,236 @@
+"""The database connection: engines, transactions per use case, and migrations on start.
+
+Layer: persistence. Knows SQLAlchemy and Alembic, nothing of Flask or Socket.IO.
+
+Every use case runs in one transaction from `Database.write()` (or `read()`); sessions are
+never shared between greenlets or threads. Writes are serialised per workshop: on PostgreSQL
+by locking the workshop's row (`lock_workshop`), on SQLite by one process-wide lock around
+`BEGIN IMMEDIATE` — a lock that yields to other greenlets, where SQLite's own busy wait would
+block the whole event loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pg8000
+import pg8000.core
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, bindparam, create_engine, event, func, make_url, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from facilitation.infrastructure import models
+from facilitation.infrastructure.config import ROOT
+
+# The PostgreSQL advisory lock held while migrating (any number unique to Samsyn).
+MIGRATION_LOCK = 0x5A35_1E01
+# PostgreSQL connections one process keeps (the setting DATABASE_POOL_SIZE).
+POOL_SIZE = 20
+# Seconds PostgreSQL may take (the setting DATABASE_TIMEOUT): to connect, to lend a pooled
+# connection, to run a statement, to grant a lock. A hung or overloaded database then
+# costs a request seconds and a clear "busy", not minutes.
+TIMEOUT = 5.0
+# What the database raises when it is out of reach or has no connection free for now: the
+# edges answer "busy, try again" (503 with Retry-After, or `busy` on a socket).
+BUSY = (PoolTimeout, OperationalError, InterfaceError)
+
+
+def _network_errors(call: Callable[..., Any]) -> Callable[..., Any]:
+    """`call`, raising pg8000's `InterfaceError("network error")` for any socket error."""
+
+    @functools.wraps(call)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except OSError as error:
+            raise pg8000.InterfaceError("network error") from error
+
+    return wrapped
+
+
+# pg8000 (1.31.6) reports a broken connection as `InterfaceError("network error")`, which
+# SQLAlchemy takes as a lost connection: it is discarded and replaced. Two socket reads
+# escape that: the first of every message, and the first answer while connecting. A read
+# timing out there (a hung database) comes out as a bare TimeoutError, the half-read
+# connection goes back to the pool, and every later use of it fails. Reads are wrapped
+# here; connecting, in `_postgresql_engine`.
+pg8000.core._read = _network_errors(pg8000.core._read)
+
+
+def normalise_url(url: str) -> URL:
+    """A database URL with the driver Samsyn uses: plain `postgresql://` means pg8000, a
+    pure-Python driver that cooperates with eventlet and gevent."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+pg8000")
+    return parsed
+
+
+class Database:
+    """The engines and the two kinds of transaction the services use."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = POOL_SIZE,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        self.url = normalise_url(url)
+        self.timeout = timeout
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = self.read_engine = self._sqlite_engine(echo)
+        else:
+            # Writes (commands run in batches, one at a time per process) need fewer
+            # connections than reads (every page and every joining phone).
+            writers = max(2, pool_size // 4)
+            self.engine = self._postgresql_engine(echo, writers)
+            # A read needs no transaction of its own: under READ COMMITTED each statement
+            # sees what was committed when it began either way, and without BEGIN and
+            # ROLLBACK it costs two round trips less.
+            self.read_engine = self._postgresql_engine(
+                echo, pool_size - writers, isolation_level="AUTOCOMMIT"
+            )
+        self._reads = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            self.engine.execution_options(sqlite_begin="IMMEDIATE"),
+            expire_on_commit=False,
+        )
+        self._sqlite_write_lock = threading.Lock()
+
+    def _postgresql_engine(self, echo: bool, pool_size: int, **options: Any) -> Engine:
+        # A fixed set of connections, kept: a pool that opens extra ones at a peak and
+        # closes them after churns through connects (pg8000 builds a TLS context for each,
+        # milliseconds of CPU) just when a crowd joins. Beyond it, transactions wait their
+        # turn for a connection, DATABASE_TIMEOUT at most.
+        engine = create_engine(
+            self.url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=self.timeout,
+            connect_args=self._postgresql_timeouts(),
+            **options,
+        )
+
+        @event.listens_for(engine, "do_connect")
+        def connect(_dialect: Any, _record: Any, args: Any, kwargs: Any) -> Any:
+            return _network_errors(pg8000.connect)(*args, **kwargs)
+
+        # pg8000 runs an executemany as one statement per row, each a round trip (and,
+        # under an event loop, a wait for its turn): SQLAlchemy's "insertmanyvalues" sends
+        # the rows in one INSERT instead, as its psycopg2 dialect does.
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
+
+    def _postgresql_timeouts(self) -> dict[str, Any]:
+        """pg8000's connection arguments that bound every wait. The server cancels a
+        statement or a lock wait after DATABASE_TIMEOUT and ends a transaction left idle;
+        the socket gives up on a server that answers nothing at all (hung, or its network
+        gone) a second later, so that a live server's own cancel comes first."""
+        milliseconds = str(int(self.timeout * 1000))
+        if self.url.get_driver_name() != "pg8000":
+            return {}
+        return {
+            "timeout": self.timeout + 1,
+            "startup_params": {
+                "statement_timeout": milliseconds,
+                "lock_timeout": milliseconds,
+                "idle_in_transaction_session_timeout": "60000",
+            },
+        }
+
+    def _sqlite_engine(self, echo: bool) -> Engine:
+        if self.url.database and self.url.database != ":memory:":
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(self.url, echo=echo, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def configure(dbapi_connection: Any, _record: Any) -> None:
+            # Transactions are begun explicitly below, not by the sqlite3 module.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def begin(connection: Any) -> None:
+            mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (on PostgreSQL, statements in autocommit), ended with a
+        rollback: nothing written in it is kept."""
+        with self._reads() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction, committed when the block ends without an exception."""
+        if self.is_sqlite:
+            with self._sqlite_write_lock, self._writes() as session, session.begin():
+                yield session
+        else:
+            with self._writes() as session, session.begin():
+                yield session
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (Alembic `upgrade head`). Processes starting together
+        take turns: the first migrates, the others then find it done. On PostgreSQL through
+        a connection of its own without the timeouts: a migration, and the wait for the
+        turn, may take longer than any request may."""
+        engine = self.engine if self.is_sqlite else create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as connection:
+                if not self.is_sqlite:
+                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.read_engine.dispose()
+
+
+def alembic_config(url: str | None = None) -> AlembicConfig:
+    """Alembic's configuration for this project, without an alembic.ini file."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+# Built once: every write transaction starts with it.
+_LOCK_WORKSHOP = (
+    select(models.Workshop).where(models.Workshop.code == bindparam("code")).with_for_update()
+)
+
+
+def lock_workshop(session: Session, code: str) -> models.Workshop | None:
+    """The workshop, its row locked until the transaction ends (PostgreSQL; on SQLite the
+    transaction already holds the database's write lock)."""
+    return session.scalars(_LOCK_WORKSHOP, {"code": code}).one_or_none()

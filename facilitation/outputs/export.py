@@ -1,0 +1,291 @@
+"""Exports of a workshop's record: the table of results (shared by the CSV and the Excel
+workbook), the CSV, the JSON document, and the archive of every format; and the same for a
+series' combined picture (a row per library factor, the workshops side by side).
+
+Layer: edge formatting. Takes the record built by the services (plain data) and writes it;
+no database, no Flask. Text that a spreadsheet would run as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from facilitation.core.domain import N_
+
+# The JSON document's schema: docs/export-schema.json. Raised when it changes incompatibly.
+SCHEMA_VERSION = 1
+
+Gettext = Callable[[str], str]
+
+# Codes in the record, as words in the spreadsheets (the JSON keeps the codes).
+WORDS = {
+    "status": {
+        "proposed": N_("awaiting approval"),
+        "active": N_("kept"),
+        "hidden": N_("hidden"),
+        "removed": N_("removed"),
+        "merged": N_("merged"),
+    },
+    "origin": {
+        "seeded": N_("prepared"),
+        "proposed": N_("proposed by a participant"),
+        "facilitator": N_("added by the facilitator"),
+    },
+    "quadrant": {
+        "key_trend": N_("Key trend"),
+        "critical_uncertainty": N_("Critical uncertainty"),
+        "weak_signal": N_("Watch"),
+        "minor_trend": N_("Minor trend"),
+    },
+    "step": {
+        "prepare": N_("Preparing"),
+        "complete": N_("Add factors"),
+        "prune": N_("Keep or remove"),
+        "prioritise": N_("Prioritise"),
+        "results": N_("Results"),
+        "closed": N_("Closed"),
+    },
+    "round_state": {"closed": N_("closed, not yet shown"), "revealed": N_("shown to everyone")},
+    "method": {
+        "keep_remove": N_("Keep or remove"),
+        "dots": N_("Dot voting"),
+        "rating": N_("Rating"),
+        "ranking": N_("Ranking"),
+        "matrix": N_("Impact and uncertainty"),
+    },
+    # A library factor in one workshop (combined.py), and how the workshops compare.
+    "fate": {
+        "kept": N_("kept"),
+        "removed": N_("removed"),
+        "merged": N_("merged"),
+        "absent": N_("not in this workshop"),
+        "hidden": N_("not on the board"),
+    },
+    "tier": {
+        "high": N_("high"),
+        "medium": N_("middle"),
+        "low": N_("low"),
+        "removed": N_("removed"),
+    },
+    "agreement": {
+        "agree": N_("The groups agree"),
+        "partly": N_("The groups partly agree"),
+        "differ": N_("The groups differ"),
+    },
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """Text starting like a formula gets a leading apostrophe, which spreadsheets show as
+    text (OWASP's advice against CSV injection). Numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def word(gettext: Gettext, kind: str, code: str | None) -> str:
+    """A code of the record (a status, a method …) in words of the export's language."""
+    message = WORDS[kind].get(code or "")
+    return gettext(message) if message else ""
+
+
+# --- The table of results: one row per factor and round ------------------------------------
+
+# (header, where the value comes from): "factor" fields, "round" fields, or a result row's.
+_COLUMNS: list[tuple[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]]] = [
+    (N_("Round"), lambda f, r, row: r.get("number")),
+    (N_("Method"), lambda f, r, row: r.get("method")),
+    (N_("Category"), lambda f, r, row: f["category"]),
+    (N_("Factor"), lambda f, r, row: f["title"]),
+    (N_("Status"), lambda f, r, row: f["status"]),
+    (N_("Reason for removal"), lambda f, r, row: f["removal_reason"]),
+    (N_("Merged into"), lambda f, r, row: f.get("merged_into")),
+    (N_("Ballots in the round"), lambda f, r, row: r.get("ballots")),
+    (N_("Keep"), lambda f, r, row: row.get("keep")),
+    (N_("Remove"), lambda f, r, row: row.get("remove")),
+    (N_("Dots"), lambda f, r, row: row.get("dots")),
+    (N_("Median"), lambda f, r, row: row.get("median")),
+    (N_("Lower quartile"), lambda f, r, row: row.get("q1")),
+    (N_("Upper quartile"), lambda f, r, row: row.get("q3")),
+    (N_("Interquartile range"), lambda f, r, row: row.get("iqr")),
+    (N_("No opinion"), lambda f, r, row: row.get("no_opinion")),
+    (N_("Average place"), lambda f, r, row: row.get("mean_rank")),
+    (N_("Impact (median)"), lambda f, r, row: (row.get("impact") or {}).get("median")),
+    (N_("Uncertainty (median)"), lambda f, r, row: (row.get("uncertainty") or {}).get("median")),
+    (N_("Quadrant"), lambda f, r, row: row.get("quadrant")),
+    (N_("Agreement"), lambda f, r, row: row.get("agreement")),
+    (
+        N_("Consensus reached in the round"),
+        lambda f, r, row: (r.get("verdict") or {}).get("reached"),
+    ),
+    (N_("Rank"), lambda f, r, row: row.get("rank")),
+]
+# The columns whose values are codes, shown as words.
+_CODED = {N_("Status"): "status", N_("Method"): "method", N_("Quadrant"): "quadrant"}
+
+
+def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
+    """The headers and rows of the results: one row per factor and closed round (rounds
+    oldest first, factors in the board's order), and a row without a round for each factor
+    that was in none. Values keep their types: numbers, booleans, text, or None."""
+    titles = {f["id"]: f["title"] for f in record["factors"]}
+    factors = [{**f, "merged_into": titles.get(f["merged_into_id"])} for f in record["factors"]]
+    rows: list[list[Any]] = []
+    in_a_round: set[int] = set()
+    for round_ in record["rounds"]:
+        by_factor = {row["factor_id"]: row for row in round_["factors"]}
+        for factor in factors:
+            if factor["id"] in by_factor:
+                in_a_round.add(factor["id"])
+                rows.append(_row(factor, round_, by_factor[factor["id"]], gettext))
+    rows.extend(_row(f, {}, {}, gettext) for f in factors if f["id"] not in in_a_round)
+    return [gettext(header) for header, _ in _COLUMNS], rows
+
+
+def _row(
+    factor: dict[str, Any], round_: dict[str, Any], result: dict[str, Any], gettext: Gettext
+) -> list[Any]:
+    values = []
+    for header, value in _COLUMNS:
+        cell = value(factor, round_, result)
+        values.append(word(gettext, _CODED[header], cell) if header in _CODED and cell else cell)
+    return values
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _csv_cell(value: Any, decimal: str, gettext: Gettext) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", decimal)
+    return neutralise(value)
+
+
+def to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
+    """The results table as CSV: UTF-8 with a BOM so Excel reads å, ä, ö; for a Swedish
+    workshop, semicolons and decimal commas, as Swedish Excel expects."""
+    swedish = record["workshop"]["language"] == "sv"
+    delimiter, decimal = (";", ",") if swedish else (",", ".")
+    headers, rows = results_table(record, gettext)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(_csv_cell(value, decimal, gettext) for value in row)
+    return out.getvalue()
+
+
+# --- JSON and the archive ----------------------------------------------------------------
+
+
+def to_json(record: Mapping[str, Any]) -> str:
+    """The whole record with its schema and version (docs/export-schema.json)."""
+    document = {
+        "schema": "samsyn.workshop",
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **record,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def to_archive(files: Mapping[str, bytes]) -> bytes:
+    """Every export in one zip, for the public record."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+# --- A series' combined picture ------------------------------------------------------------
+
+SERIES_SCHEMA_VERSION = 1
+
+
+def series_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
+    """The combined picture as a table: a row per library factor in order of priority, its
+    combination, then for each workshop (A, B, …) what became of it there."""
+    headers = [
+        gettext(h)
+        for h in (
+            N_("Rank"),
+            N_("Category"),
+            N_("Factor"),
+            N_("Priority (0–1)"),
+            N_("Workshops that prioritised it"),
+            N_("Spread between workshops"),
+            N_("Between the groups"),
+            N_("Kept in"),
+            N_("Removed in"),
+        )
+    ]
+    for w in record["workshops"]:
+        name = w["letter"]
+        for h in (N_("Status"), N_("Place"), N_("Priority"), N_("Consensus")):
+            headers.append(f"{name}: {gettext(h)}")
+    rows = []
+    for f in record["factors"]:
+        row: list[Any] = [
+            f["rank"],
+            f["category"],
+            f["title"],
+            f["priority"],
+            f["coverage"],
+            f["spread"],
+            word(gettext, "agreement", f["agreement"]),
+            f["kept"],
+            f["removed"],
+        ]
+        for w in record["workshops"]:
+            cell = f["cells"][w["key"]]
+            place = f"{_place(cell['place'])}/{cell['of']}" if cell["place"] is not None else None
+            row += [
+                word(gettext, "fate", cell["status"]),
+                place,
+                cell["priority"],
+                cell["consensus"],
+            ]
+        rows.append(row)
+    return headers, rows
+
+
+def _place(place: float) -> str:
+    return str(int(place)) if float(place).is_integer() else str(place)
+
+
+def series_to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
+    """The combined picture as CSV, in the dialect of the series' language (see to_csv)."""
+    swedish = record["series"]["language"] == "sv"
+    delimiter, decimal = (";", ",") if swedish else (",", ".")
+    headers, rows = series_table(record, gettext)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerow(neutralise(h) for h in headers)
+    for row in rows:
+        writer.writerow(_csv_cell(value, decimal, gettext) for value in row)
+    return out.getvalue()
+
+
+def series_to_json(record: Mapping[str, Any]) -> str:
+    """The whole combined record with its schema and version."""
+    document = {
+        "schema": "samsyn.series",
+        "schema_version": SERIES_SCHEMA_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **record,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)

@@ -1,0 +1,435 @@
+"""What each screen is shown: the room's state (board and phones), the facilitator's console,
+a participant's own votes and proposals, and the complete record for exports.
+
+Layer: services (queries). Reads the database; the core computes every aggregate. Views hold
+data only — no UI text — so clients render them in their own language.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from facilitation.core import ballots, tally
+from facilitation.core.ballots import Answer
+from facilitation.core.consensus import Rule
+from facilitation.core.domain import FactorStatus, Method, RoundState, Step
+from facilitation.infrastructure import models
+from facilitation.usecases.voting import entries_out, read_ballots, tally_round
+
+LOG_SHOWN = 100
+
+
+def _categories(s: Session, w: models.Workshop) -> list[models.Category]:
+    return list(
+        s.scalars(
+            select(models.Category)
+            .where(models.Category.workshop_id == w.id)
+            .order_by(models.Category.position)
+        )
+    )
+
+
+def _factors(s: Session, w: models.Workshop) -> list[models.Factor]:
+    return list(
+        s.scalars(
+            select(models.Factor)
+            .join(models.Category)
+            .where(models.Factor.workshop_id == w.id)
+            .order_by(models.Category.position, models.Factor.id)
+        )
+    )
+
+
+def _rounds(s: Session, w: models.Workshop) -> list[models.Round]:
+    return list(
+        s.scalars(
+            select(models.Round)
+            .where(models.Round.workshop_id == w.id)
+            .order_by(models.Round.number)
+        )
+    )
+
+
+def _keys(rounds: list[models.Round]) -> list[tuple[Method, RoundState]]:
+    return [(Method(r.method), RoundState(r.state)) for r in rounds]
+
+
+def shown_round(rounds: list[models.Round], step: Step) -> models.Round | None:
+    """The round the room sees in the workshop's current step."""
+    index = ballots.round_to_show(step, _keys(rounds))
+    return None if index is None else rounds[index]
+
+
+def previous_round(rounds: list[models.Round], current: models.Round) -> models.Round | None:
+    """The round `current` revises: the one before it of the same method."""
+    index = ballots.previous_round(_keys(rounds), rounds.index(current))
+    return None if index is None else rounds[index]
+
+
+def _ballot_count(s: Session, round_id: int) -> int:
+    return s.scalar(select(func.count()).where(models.Ballot.round_id == round_id)) or 0
+
+
+def _joined(s: Session, w: models.Workshop) -> int:
+    """Everyone who takes part: people who joined, and proxies for those without a phone."""
+    return s.scalar(select(func.count()).where(models.Participant.workshop_id == w.id)) or 0
+
+
+def _round_summary(r: models.Round) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "number": r.number,
+        "method": r.method,
+        "state": r.state,
+        "settings": r.settings,
+    }
+
+
+def _factor_public(f: models.Factor) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "category_id": f.category_id,
+        "title": f.title,
+        "description": f.description,
+        "origin": f.origin,
+    }
+
+
+def _rule(w: models.Workshop) -> Rule:
+    return Rule.from_dict(w.consensus or {})
+
+
+def results(
+    s: Session,
+    w: models.Workshop,
+    r: models.Round,
+    factors: list[models.Factor],
+    *,
+    for_room: bool = True,
+) -> dict[str, Any]:
+    """A round's results: the tally stored when it closed (or, live, one made now), each
+    factor named as it is now, judged by the workshop's consensus rule. The room never sees
+    hidden or proposed factors; a factor removed or merged since keeps its row and says so."""
+    tallied = r.results if r.results is not None else tally_round(s, w, r)
+    by_id = {f.id: f for f in factors}
+    rows = []
+    for row in tallied["factors"]:
+        factor = by_id.get(row["factor_id"])
+        if factor is None or (for_room and factor.status in ("hidden", "proposed")):
+            continue
+        rows.append(
+            {
+                **row,
+                "title": factor.title,
+                "category_id": factor.category_id,
+                "status": factor.status,
+                "merged_into_id": factor.merged_into_id,
+            }
+        )
+    return {
+        **tallied,
+        "factors": rows,
+        "round_id": r.id,
+        "number": r.number,
+        "settings": r.settings,
+        "live": r.state == RoundState.OPEN,
+        "verdict": tally.judge(tallied, _rule(w)).as_dict(),
+    }
+
+
+def _visible(r: models.Round | None) -> bool:
+    """Whether the room sees a round's results: once revealed, or live when switched on."""
+    if r is None:
+        return False
+    return r.state == RoundState.REVEALED or bool(r.settings.get("live"))
+
+
+def _history(
+    s: Session, w: models.Workshop, rounds: list[models.Round], shown: models.Round | None
+) -> list[dict[str, Any]]:
+    """The revealed rounds of the shown round's method, oldest first: how the group moved."""
+    if shown is None:
+        return []
+    history = []
+    for r in rounds:
+        if r.method == shown.method and r.state == RoundState.REVEALED and r.results:
+            history.append(
+                {
+                    "round_id": r.id,
+                    "number": r.number,
+                    "verdict": tally.judge(r.results, _rule(w)).as_dict(),
+                    "concordance": r.results["concordance"],
+                    "stability": r.results["stability"],
+                }
+            )
+    return history
+
+
+def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
+    """What the board and the phones see: results only once revealed (or live), and while a
+    round is open, the previous round's revealed results for the group to revise against."""
+    factors = _factors(s, w)
+    rounds = _rounds(s, w)
+    round_ = shown_round(rounds, Step(w.step))
+    previous = previous_round(rounds, round_) if round_ else None
+    return {
+        "version": w.version,
+        "workshop": {
+            "code": w.code,
+            "title": w.title,
+            "language": w.language,
+            "step": w.step,
+            "approval_required": w.approval_required,
+            "doors_closed": w.doors_closed,
+        },
+        "rule": _rule(w).as_dict(),
+        "timer": {"ends_at": w.timer_ends_at.isoformat() + "Z"} if w.timer_ends_at else None,
+        "categories": [{"id": c.id, "name": c.name} for c in _categories(s, w)],
+        "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
+        "round": _round_summary(round_) if round_ else None,
+        "participation": {
+            "joined": _joined(s, w),
+            "voted": _ballot_count(s, round_.id) if round_ else 0,
+        },
+        "results": results(s, w, round_, factors) if round_ and _visible(round_) else None,
+        "previous": results(s, w, previous, factors)
+        if round_
+        and round_.state == RoundState.OPEN
+        and previous
+        and previous.state == RoundState.REVEALED
+        else None,
+        "history": _history(s, w, rounds, round_),
+    }
+
+
+def phone_view(room: dict[str, Any]) -> dict[str, Any]:
+    """The room's view as phones get it: without the live participation counts, so that a
+    vote elsewhere in the room does not send every phone a message."""
+    return {k: v for k, v in room.items() if k != "participation"}
+
+
+def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[str, Any]:
+    """The room's view plus what only the facilitator sees: every factor with its status and
+    removal reason, every round, the results of a closed round before it is revealed, the
+    proxies, and the audit log."""
+    factors = _factors(s, w)
+    # Only the people the console names: proposers and proxies (not the whole room).
+    proposers = {f.proposed_by_id for f in factors if f.proposed_by_id}
+    people = {
+        p.id: p
+        for p in s.scalars(
+            select(models.Participant).where(
+                models.Participant.workshop_id == w.id,
+                models.Participant.id.in_(proposers) | models.Participant.is_proxy.is_(True),
+            )
+        )
+    }
+    rounds = _rounds(s, w)
+    round_ = shown_round(rounds, Step(w.step))
+    view = dict(room)
+    view["factors"] = [
+        {
+            **_factor_public(f),
+            "status": f.status,
+            "removal_reason": f.removal_reason,
+            "merged_into_id": f.merged_into_id,
+            "proposed_by": _person(people.get(f.proposed_by_id or 0)),
+        }
+        for f in factors
+    ]
+    view["rounds"] = [
+        {
+            **_round_summary(r),
+            "verdict": tally.judge(r.results, _rule(w)).as_dict() if r.results else None,
+        }
+        for r in rounds
+    ]
+    if round_ and round_.state != RoundState.OPEN:
+        view["results"] = results(s, w, round_, factors, for_room=False)
+    view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
+    view["log"] = _log(s, w, latest=LOG_SHOWN)
+    return view
+
+
+def _log(s: Session, w: models.Workshop, *, latest: int | None = None) -> list[dict[str, Any]]:
+    """The audit log: all of it, oldest first, or the `latest` entries, newest first."""
+    query = select(models.LogEntry).where(models.LogEntry.workshop_id == w.id)
+    if latest is None:
+        query = query.order_by(models.LogEntry.id)
+    else:
+        query = query.order_by(models.LogEntry.id.desc()).limit(latest)
+    return [
+        {
+            "at": e.at.isoformat() + "Z",
+            "actor": e.actor,
+            "action": e.action,
+            "factor_id": e.factor_id,
+            "details": e.details,
+        }
+        for e in s.scalars(query)
+    ]
+
+
+def _person(p: models.Participant | None) -> dict[str, Any] | None:
+    return {"number": p.number, "nickname": p.nickname} if p else None
+
+
+def _own_entries(
+    s: Session, round_: models.Round, participant_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Each participant's answers in the round, as clients get them (empty if none)."""
+    rows = s.execute(
+        select(
+            models.Ballot.participant_id,
+            models.BallotEntry.factor_id,
+            models.BallotEntry.value,
+            models.BallotEntry.value2,
+        )
+        .join(models.Ballot)
+        .where(
+            models.Ballot.round_id == round_.id, models.Ballot.participant_id.in_(participant_ids)
+        )
+    ).all()
+    answers: dict[int, dict[int, Answer]] = defaultdict(dict)
+    for participant_id, factor, v, v2 in rows:
+        answers[participant_id][factor] = v if v2 is None else (v, v2)
+    method = Method(round_.method)
+    return {p: entries_out(method, answers.get(p, {})) for p in participant_ids}
+
+
+def personal_views(
+    s: Session, w: models.Workshop, participant_ids: set[int]
+) -> dict[int, dict[str, Any]]:
+    """The personal views of these participants of the workshop, by participant id: a
+    participant's number and nickname, their ballot in the round shown (and, while it is
+    open, their answer in the round it revises), and the factors they proposed with what
+    became of them. The same few queries for one participant or for a whole room."""
+    if not participant_ids:
+        return {}
+    people = list(
+        s.scalars(
+            select(models.Participant).where(
+                models.Participant.id.in_(participant_ids), models.Participant.workshop_id == w.id
+            )
+        )
+    )
+    ids = [p.id for p in people]
+    rounds = _rounds(s, w)
+    round_ = shown_round(rounds, Step(w.step))
+    own = previous_own = None
+    previous = None
+    if round_ is not None:
+        own = _own_entries(s, round_, ids)
+        previous = previous_round(rounds, round_)
+        if round_.state == RoundState.OPEN and previous is not None:
+            previous_own = _own_entries(s, previous, ids)
+    proposals: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for f in s.scalars(
+        select(models.Factor)
+        .where(models.Factor.proposed_by_id.in_(ids))
+        .order_by(models.Factor.id)
+    ):
+        proposals[f.proposed_by_id].append(  # type: ignore[index]
+            {
+                "id": f.id,
+                "title": f.title,
+                "category_id": f.category_id,
+                "status": f.status,
+                "removal_reason": f.removal_reason,
+            }
+        )
+    return {
+        p.id: {
+            "version": w.version,
+            "participant": {"number": p.number, "nickname": p.nickname},
+            "ballot": (
+                {"round_id": round_.id, "entries": own[p.id]}
+                if round_ is not None and own is not None
+                else None
+            ),
+            "previous_ballot": (
+                {"round_id": previous.id, "entries": previous_own[p.id]}
+                if previous is not None and previous_own is not None
+                else None
+            ),
+            "proposals": proposals.get(p.id, []),
+        }
+        for p in people
+    }
+
+
+def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict[str, Any]:
+    """One participant's own view (see `personal_views`)."""
+    return personal_views(s, w, {p.id})[p.id]
+
+
+def _answers(
+    s: Session, r: models.Round, people: list[models.Participant], *, nicknames: bool
+) -> list[dict[str, Any]]:
+    """A round's ballots, anonymised: each under the participant's number in the workshop,
+    proxies marked; with nicknames only when the facilitator asks for them."""
+    by_id = {p.id: p for p in people}
+    method = Method(r.method)
+    return [
+        {
+            "participant": by_id[pid].number,
+            "proxy": by_id[pid].is_proxy,
+            **({"nickname": by_id[pid].nickname} if nicknames else {}),
+            "entries": entries_out(method, entries),
+        }
+        for pid, entries in sorted(
+            read_ballots(s, r.id).items(), key=lambda item: by_id[item[0]].number
+        )
+    ]
+
+
+def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> dict[str, Any]:
+    """The complete workshop for exports: factors with their fate, every closed round's
+    results and measures, its ballots under participant numbers, and the audit log. No
+    cookies, secrets or IP addresses; nicknames only when asked for."""
+    factors = _factors(s, w)
+    categories = {c.id: c.name for c in _categories(s, w)}
+    people = list(
+        s.scalars(select(models.Participant).where(models.Participant.workshop_id == w.id))
+    )
+    return {
+        "workshop": {
+            "code": w.code,
+            "title": w.title,
+            "language": w.language,
+            "step": w.step,
+            "created_at": w.created_at.isoformat() + "Z",
+            "participants": len(people),
+            "proxies": sum(1 for p in people if p.is_proxy),
+            "doors_closed": w.doors_closed,
+            "consensus_rule": _rule(w).as_dict(),
+        },
+        "categories": list(categories.values()),
+        "factors": [
+            {
+                "id": f.id,
+                "category": categories[f.category_id],
+                "title": f.title,
+                "description": f.description,
+                "origin": f.origin,
+                "status": f.status,
+                "removal_reason": f.removal_reason,
+                "merged_into_id": f.merged_into_id,
+            }
+            for f in factors
+        ],
+        "rounds": [
+            {
+                **_round_summary(r),
+                **results(s, w, r, factors, for_room=False),
+                "answers": _answers(s, r, people, nicknames=nicknames),
+            }
+            for r in _rounds(s, w)
+            if r.state != RoundState.OPEN
+        ],
+        "log": _log(s, w),
+    }

@@ -1,0 +1,160 @@
+"""What every use case works with: who is acting, the transaction, and what changed.
+
+Layer: services. Imports the core, the models and SQLAlchemy; never Flask or Socket.IO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from facilitation.core.domain import N_, DomainError, Role, Step
+from facilitation.infrastructure import models
+
+if TYPE_CHECKING:
+    from facilitation.usecases.voting import BallotBox
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command: a facilitator holding the workshop's secret, or a participant
+    holding the random id from their cookie. Both are checked against the database on
+    every command."""
+
+    role: Role
+    code: str
+    secret: str | None = None
+    token: str | None = None
+
+
+@dataclass
+class Change:
+    """What a committed use case changed, for the broadcaster."""
+
+    workshop_id: int
+    participants: set[int] = field(default_factory=set)
+    # Only someone joining: the board's count changed, nothing that phones show.
+    joined: bool = False
+
+
+class Busy(Exception):  # noqa: N818  (the name a hashing pool raises, read as a state)
+    """No capacity for this now; try again in a few seconds. Pages and the API answer it
+    with 503 and Retry-After."""
+
+
+@dataclass
+class AccessEnded(Change):
+    """Someone may have lost the right to the workshop's facilitator screens (a login
+    ended, a co-facilitator was removed, the facilitator link was replaced): every process
+    checks its open boards, consoles and proxy pages of the workshop again."""
+
+
+class Publisher(Protocol):
+    def publish(self, change: Change) -> None: ...
+
+
+def bump(workshop: models.Workshop) -> None:
+    """Every change raises the workshop's version, in the same transaction."""
+    workshop.version += 1
+    workshop.updated_at = models.utcnow()
+
+
+def new_secret() -> str:
+    """A facilitator secret: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """Secrets are random and long, so one SHA-256 round is enough (no password stretching)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str | None, workshop: models.Workshop) -> bool:
+    """The facilitator secret, or a console key an organizer's login holds (accounts.py)."""
+    if secret and secret.startswith("org."):
+        from facilitation.usecases.accounts import grant_matches
+
+        return grant_matches(secret, workshop)
+    return bool(secret) and hmac.compare_digest(
+        hash_secret(secret or ""), workshop.facilitator_secret_hash
+    )
+
+
+class Tx:
+    """One use case's transaction: the locked workshop, the actor, the log, the change, and
+    the ballots that the transaction's commands in this workshop write together."""
+
+    def __init__(
+        self,
+        session: Session,
+        workshop: models.Workshop,
+        actor: Actor,
+        participant: models.Participant | None,
+        ballots: BallotBox,
+    ) -> None:
+        self.session = session
+        self.workshop = workshop
+        self.actor = actor
+        self.participant = participant
+        self.ballots = ballots
+        self.change = Change(workshop.id)
+
+    @property
+    def step(self) -> Step:
+        return Step(self.workshop.step)
+
+    def log(self, action: str, factor: models.Factor | None = None, **details: Any) -> None:
+        """Record the change in the audit log, with the actor's role (never who they are)."""
+        self.session.add(
+            models.LogEntry(
+                workshop_id=self.workshop.id,
+                actor=self.actor.role.value,
+                action=action,
+                factor_id=factor.id if factor else None,
+                details=details,
+            )
+        )
+
+    def factor(self, factor_id: int) -> models.Factor:
+        """A factor of this workshop, or an error (ids of other workshops are unknown here)."""
+        factor = self.session.get(models.Factor, factor_id)
+        if factor is None or factor.workshop_id != self.workshop.id:
+            raise DomainError("unknown_factor", N_("There is no such factor."))
+        return factor
+
+    def category(self, category_id: int) -> models.Category:
+        category = self.session.get(models.Category, category_id)
+        if category is None or category.workshop_id != self.workshop.id:
+            raise DomainError("unknown_category", N_("There is no such category."))
+        return category
+
+    def round(self, round_id: int) -> models.Round:
+        round_ = self.session.get(models.Round, round_id)
+        if round_ is None or round_.workshop_id != self.workshop.id:
+            raise DomainError("unknown_round", N_("There is no such round."))
+        return round_
+
+    def open_round(self) -> models.Round | None:
+        return self.session.scalars(
+            select(models.Round).where(
+                models.Round.workshop_id == self.workshop.id,
+                models.Round.state == "open",
+            )
+        ).one_or_none()
+
+    def count_active_factors(self) -> int:
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    models.Factor.workshop_id == self.workshop.id,
+                    models.Factor.status == "active",
+                )
+            )
+            or 0
+        )

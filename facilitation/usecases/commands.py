@@ -1,0 +1,388 @@
+"""The one way client commands run: parse, check the role, wait for a turn, then run with
+every command that waited alongside in one transaction, and answer only after its commit.
+
+Layer: services. Imports the core, the models, the schemas and the database; never Flask or
+Socket.IO. `Services.execute` is the entry point; handlers never call this module directly.
+
+In the transaction, for each workshop of the batch: the workshop is locked once, phones
+connecting for the first time are made participants together (`JOIN`), the senders are
+checked against the database and the command ids looked up together, then each
+command runs in order of arrival — refused if the workshop is closed, otherwise its use case
+applied and the version bumped — and its answer, a refusal included, is stored under
+(workshop, sender, command id), so that a command sent again is answered the same and
+changes nothing. Ballots are staged and written together at the end (or before any other
+command that could read them), so a burst of votes costs a few statements per transaction,
+not several per ballot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from facilitation.core import schemas
+from facilitation.core.domain import N_, DomainError, Role, Step, check_can_join
+from facilitation.infrastructure import models
+from facilitation.infrastructure.db import Database, lock_workshop
+from facilitation.usecases import factors, participants, voting, workshops
+from facilitation.usecases.base import Actor, Change, Publisher, Tx, bump, secret_matches
+
+
+@dataclass(frozen=True)
+class Command:
+    """A named command: its payload schema, who may send it, and the use case it runs.
+
+    A staged use case writes nothing itself: it checks and stages its writes last (in
+    `tx.ballots`), which the batch writes together, so it needs no savepoint of its own.
+    """
+
+    schema: type[schemas.Command]
+    role: Role
+    run: Callable[[Tx, Any], dict[str, Any]]
+    staged: bool = False
+
+
+COMMANDS: dict[str, Command] = {
+    "factor.propose": Command(schemas.FactorPropose, Role.PARTICIPANT, factors.propose),
+    "ballot.submit": Command(
+        schemas.BallotSubmit, Role.PARTICIPANT, voting.submit_ballot, staged=True
+    ),
+    "participant.rename": Command(schemas.ParticipantRename, Role.PARTICIPANT, participants.rename),
+    "factor.add": Command(schemas.FactorAdd, Role.FACILITATOR, factors.add),
+    "factor.edit": Command(schemas.FactorEdit, Role.FACILITATOR, factors.edit),
+    "factor.approve": Command(schemas.FactorRef, Role.FACILITATOR, factors.approve),
+    "factor.hide": Command(schemas.FactorRef, Role.FACILITATOR, factors.hide),
+    "factor.remove": Command(schemas.FactorRemove, Role.FACILITATOR, factors.remove),
+    "factor.restore": Command(schemas.FactorRef, Role.FACILITATOR, factors.restore),
+    "factor.merge": Command(schemas.FactorMerge, Role.FACILITATOR, factors.merge),
+    "category.add": Command(schemas.CategoryAdd, Role.FACILITATOR, workshops.add_category),
+    "category.rename": Command(schemas.CategoryRename, Role.FACILITATOR, workshops.rename_category),
+    "workshop.configure": Command(schemas.WorkshopConfigure, Role.FACILITATOR, workshops.configure),
+    "step.set": Command(schemas.StepSet, Role.FACILITATOR, workshops.set_step),
+    "timer.set": Command(schemas.TimerSet, Role.FACILITATOR, workshops.set_timer),
+    "doors.set": Command(schemas.DoorsSet, Role.FACILITATOR, workshops.set_doors),
+    "round.open": Command(schemas.RoundOpen, Role.FACILITATOR, voting.open_round),
+    "round.configure": Command(schemas.RoundConfigure, Role.FACILITATOR, voting.configure_round),
+    "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),
+    "round.reveal": Command(schemas.RoundRef, Role.FACILITATOR, voting.reveal_round),
+    "proxy.add": Command(schemas.ProxyAdd, Role.FACILITATOR, participants.add_proxy),
+}
+
+# Built once, as plain table statements: every command takes this path.
+_RECORDS = models.Base.metadata.tables["commands"]
+_STORED = select(_RECORDS.c.actor, _RECORDS.c.command_id, _RECORDS.c.answer).where(
+    _RECORDS.c.workshop_id == bindparam("workshop_id"),
+    _RECORDS.c.actor.in_(bindparam("actors", expanding=True)),
+    _RECORDS.c.command_id.in_(bindparam("command_ids", expanding=True)),
+)
+_INSERT_RECORDS = insert(_RECORDS)
+
+# A phone's first connect: not a client command, but run in the same batches, so that a
+# crowd joining at once shares transactions (and the workshop's lock) as a burst of votes
+# does. Its in-flight key has an empty command id, which no client command has.
+JOIN = "participant.join"
+
+# The only command a closed workshop accepts: stepping back to reopen it.
+_ALLOWED_WHEN_CLOSED = {"step.set"}
+
+# The most commands one transaction runs: bounds the wait of the first in line, and how long
+# the event loop runs nothing else (SQLite does not yield to it).
+BATCH_MAX = 50
+# How often the first in line yields to the event loop for others to queue (see `_gather`).
+GATHER_YIELDS = 8
+
+
+def error_answer(error: DomainError) -> dict[str, Any]:
+    """A refusal as sent to clients, naming the input at fault when there is one; the edge
+    translates `message` and fills in `params`."""
+    located = {"field": error.path} if error.path else {}
+    return {
+        "ok": False,
+        "error": {"code": error.code, "message": error.message, "params": error.params, **located},
+    }
+
+
+def validation_error(exc: ValidationError) -> dict[str, Any]:
+    """A payload that does not fit its schema, naming the first field at fault."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "payload"
+    error = DomainError("invalid_input", N_("Check the %(field)s."), field=field)
+    return error_answer(error.at(field))
+
+
+def authorise(
+    workshop: models.Workshop, actor: Actor, participant: models.Participant | None
+) -> None:
+    """Refuse a facilitator without the workshop's secret, or a participant whose cookie id
+    (`participant`, looked up by it) is not one of the workshop's."""
+    if actor.role is Role.FACILITATOR:
+        if not secret_matches(actor.secret, workshop):
+            raise DomainError("forbidden", N_("You may not do that."))
+    elif participant is None:
+        raise DomainError("not_joined", N_("Open the workshop's join link again."))
+
+
+@dataclass
+class _Pending:
+    """A command waiting for its turn, then for the transaction that runs it."""
+
+    actor: Actor
+    name: str
+    payload: Any
+    answer: dict[str, Any] | None = None
+    error: Exception | None = None
+    # Set when the command is answered, or when its turn has come to run the next batch.
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None or self.error is not None
+
+
+class CommandRunner:
+    """Runs client commands; those that wait together share a transaction (flat combining:
+    whoever gets the turn runs what is queued, BATCH_MAX at a time, until its own command
+    is answered, then hands the turn to the first still waiting)."""
+
+    def __init__(
+        self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
+    ) -> None:
+        self.db = db
+        self.publisher = publisher
+        # Told each batch's size (for /metrics).
+        self.on_batch = on_batch
+        self._waiting: list[_Pending] = []
+        self._in_flight: dict[tuple[Actor, str], _Pending] = {}
+        self._waiting_lock = threading.Lock()
+        # Reentrant: a use case's caller may run another command from within (tests do).
+        self._turn = threading.RLock()
+
+    def execute(self, actor: Actor, name: str, raw: Any) -> dict[str, Any]:
+        """Run one client command and return its answer, once its transaction committed."""
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return error_answer(DomainError("unknown_command", N_("Unknown command.")))
+        payload = _parse(spec.schema, raw)
+        if isinstance(payload, dict):
+            return payload
+        if actor.role is not spec.role:
+            return error_answer(DomainError("forbidden", N_("You may not do that.")))
+        return self._run(actor, name, payload, payload.command_id)
+
+    def join(self, actor: Actor) -> tuple[int, int]:
+        """A participant's first connect, which creates them (the workshop's id and theirs),
+        once committed. Tabs of one phone joining together get one participant."""
+        answer = self._run(actor, JOIN, None, "")
+        return answer["workshop"], answer["participant"]
+
+    def _run(self, actor: Actor, name: str, payload: Any, command_id: str) -> dict[str, Any]:
+        key = (actor, command_id)
+        with self._waiting_lock:
+            # The same command sent again while it waits (a phone resending after a
+            # timeout) shares its turn and its answer instead of queueing once more.
+            pending = self._in_flight.get(key)
+            if pending is None:
+                pending = self._in_flight[key] = _Pending(actor, name, payload)
+                self._waiting.append(pending)
+        while not pending.done:
+            if self._turn.acquire(blocking=False):
+                try:
+                    while not pending.done:
+                        self._gather()
+                        with self._waiting_lock:
+                            batch = self._waiting[:BATCH_MAX]
+                            del self._waiting[:BATCH_MAX]
+                        self._run_batch(batch)
+                finally:
+                    self._turn.release()
+                self._hand_over()
+            else:
+                pending.wake.wait()
+                pending.wake.clear()
+        with self._waiting_lock:
+            if self._in_flight.get(key) is pending:
+                del self._in_flight[key]
+        if pending.error is not None:
+            raise pending.error
+        assert pending.answer is not None
+        return pending.answer
+
+    def _hand_over(self) -> None:
+        """The turn goes to the first command still waiting, if any (the others wait for
+        their answers, each woken by the batch that answers it)."""
+        with self._waiting_lock:
+            first = self._waiting[0] if self._waiting else None
+        if first is not None:
+            first.wake.set()
+
+    def _gather(self) -> None:
+        """Let the commands that arrived with this one join the queue before the batch is
+        taken: under an event loop the transaction holds the loop (SQLite never yields), so
+        without this each batch would hold one command. A monkey-patched `time.sleep(0)`
+        lets every ready task run once; it stops as soon as no more commands come."""
+        for _ in range(GATHER_YIELDS):
+            queued = len(self._waiting)
+            if queued >= BATCH_MAX:
+                return
+            time.sleep(0)
+            if len(self._waiting) == queued:
+                return
+
+    def _run_batch(self, batch: list[_Pending]) -> None:
+        """Run waiting commands in one transaction; each gets its answer or its error."""
+        # Grouped by workshop in one order (PostgreSQL row locks taken in the same order by
+        # every process cannot deadlock), in order of arrival within a workshop.
+        batch = sorted(batch, key=lambda p: p.actor.code)
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
+        changes: list[Change] = []
+        try:
+            with self.db.write() as s:
+                for code, group in groupby(batch, key=lambda p: p.actor.code):
+                    changes += self._run_workshop(s, code, list(group))
+        except Exception as error:  # the commit failed: no command of the batch is done
+            for pending in batch:
+                pending.answer, pending.error = None, error
+                pending.wake.set()
+            return
+        for change in changes:
+            self.publisher.publish(change)
+        for pending in batch:
+            pending.wake.set()
+
+    def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
+        """The batch's commands to one workshop, in order of arrival; what they changed."""
+        workshop = lock_workshop(s, code)
+        if workshop is None:
+            for pending in group:
+                error = DomainError("unknown_workshop", N_("There is no workshop with that code."))
+                if pending.name == JOIN:
+                    pending.error = error
+                else:
+                    pending.answer = error_answer(error)
+            return []
+        tokens = {p.actor.token for p in group if p.actor.role is Role.PARTICIPANT}
+        senders = participants.find_all(s, workshop, tokens)
+        changes = _join(s, workshop, [p for p in group if p.name == JOIN], senders)
+        admitted: list[tuple[_Pending, models.Participant | None, str]] = []
+        for pending in (p for p in group if p.name != JOIN):
+            participant = senders.get(pending.actor.token or "")
+            try:
+                authorise(workshop, pending.actor, participant)
+            except DomainError as error:
+                pending.answer = error_answer(error)
+                continue
+            admitted.append((pending, participant, f"p{participant.id}" if participant else "f"))
+        answers = _stored_answers(
+            s, workshop.id, {(key, p.payload.command_id) for p, _, key in admitted}
+        )
+        box = voting.BallotBox(s, workshop.id)
+        records = []
+        for pending, participant, key in admitted:
+            command_id = pending.payload.command_id
+            if (key, command_id) in answers:  # sent before, or twice in this batch
+                pending.answer = dict(answers[key, command_id])
+                continue
+            tx = Tx(s, workshop, pending.actor, participant, box)
+            answer = _apply(tx, pending)
+            if answer is None:
+                continue
+            pending.answer = answers[key, command_id] = answer
+            records.append(
+                {
+                    "workshop_id": workshop.id,
+                    "actor": key,
+                    "command_id": command_id,
+                    "answer": answer,
+                }
+            )
+            if answer["ok"]:
+                changes.append(tx.change)
+        box.flush()
+        if records:
+            s.execute(_INSERT_RECORDS, records)
+        return changes
+
+
+def _join(
+    s: Session,
+    workshop: models.Workshop,
+    joining: list[_Pending],
+    senders: dict[str, models.Participant],
+) -> list[Change]:
+    """The batch's joins, first: each answered with its participant, created (and added
+    to `senders`) unless already there; a closed workshop, or one whose doors are closed,
+    takes no one new."""
+    welcome = []
+    for pending in joining:
+        if pending.actor.token not in senders:
+            try:
+                check_can_join(Step(workshop.step), doors_closed=workshop.doors_closed)
+            except DomainError as error:
+                pending.error = error
+                continue
+        welcome.append(pending)
+    new = participants.admit(s, workshop, [p.actor.token or "" for p in welcome], senders)
+    for pending in welcome:
+        participant = senders[pending.actor.token or ""]
+        pending.answer = {"workshop": workshop.id, "participant": participant.id}
+    if not new:
+        return []
+    bump(workshop)
+    return [Change(workshop.id, joined=True)]
+
+
+def _apply(tx: Tx, pending: _Pending) -> dict[str, Any] | None:
+    """One command's answer, its refusal included; None (and `pending.error`) for a bug,
+    which fails this command and leaves the others of the batch alone."""
+    spec = COMMANDS[pending.name]
+    try:
+        if tx.workshop.step == Step.CLOSED and pending.name not in _ALLOWED_WHEN_CLOSED:
+            raise DomainError("workshop_closed", N_("The workshop is closed."))
+        if spec.staged:
+            data = spec.run(tx, pending.payload)
+        else:
+            # What the batch staged is written first: this command may read it.
+            tx.ballots.flush()
+            # A refusal or a bug undoes only this command's changes.
+            with tx.session.begin_nested():
+                data = spec.run(tx, pending.payload)
+        bump(tx.workshop)
+    except DomainError as error:
+        return error_answer(error)
+    except Exception as error:  # a bug
+        pending.error = error
+        return None
+    return {"ok": True, "version": tx.workshop.version, "data": data}
+
+
+def _stored_answers(
+    s: Session, workshop_id: int, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The answers already given to these (sender, command id) pairs, in one query."""
+    if not keys:
+        return {}
+    actors = list({actor for actor, _ in keys})
+    command_ids = list({command_id for _, command_id in keys})
+    rows = s.execute(
+        _STORED, {"workshop_id": workshop_id, "actors": actors, "command_ids": command_ids}
+    )
+    return {(a, c): answer for a, c, answer in rows if (a, c) in keys}
+
+
+def _parse(schema: type[BaseModel], raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        error = DomainError("invalid_input", N_("The command needs an object."))
+        return error_answer(error.at("payload"))
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        return validation_error(exc)
