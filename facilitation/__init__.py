@@ -34,8 +34,8 @@ from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure.config import INSTANCE, ROOT, Config, instance_secret_key
 from facilitation.infrastructure.db import BUSY, Database
 from facilitation.infrastructure.metrics import Metrics
-from facilitation.infrastructure.workers import Inline, Pool, WorkerPasswords, Workers
-from facilitation.usecases import Busy, Passwords, Services
+from facilitation.infrastructure.workers import Busy, Inline, Pool, WorkerPasswords, Workers
+from facilitation.usecases import Passwords, Services
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def _register_error_pages(app: Flask) -> None:
     def busy(error: Exception) -> Any:
         # Every connection to the database in use for too long (a crowd joining faster than
         # the process serves it), the database out of reach, or no capacity for hashing a
-        # password now (services.Busy): say so, and try again.
+        # password now (workers.Busy): say so, and try again.
         if isinstance(error, Busy):
             log.warning("busy: no capacity for this request now")
         else:

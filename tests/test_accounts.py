@@ -20,7 +20,8 @@ from facilitation.edges import cli
 from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure import models
 from facilitation.infrastructure.passwords import Argon2Passwords
-from facilitation.usecases import Busy, accounts
+from facilitation.infrastructure.workers import Busy
+from facilitation.usecases import accounts
 
 
 def rows(app: Flask, model: Any) -> list[Any]:

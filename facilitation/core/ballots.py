@@ -18,6 +18,9 @@ Answer = int | tuple[int, int]
 # Keep/remove choices, and a rating's "no opinion", as stored in a ballot entry.
 KEEP, REMOVE = 1, 0
 NO_OPINION = 0
+# The words clients use for keep and remove.
+CHOICES = {"keep": KEEP, "remove": REMOVE}
+CHOICE_NAMES = {value: name for name, value in CHOICES.items()}
 
 BUDGET_MAX = 100
 SCALE_DEFAULT, SCALE_MIN, SCALE_MAX = 5, 3, 10

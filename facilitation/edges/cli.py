@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import click
 
+from facilitation.core.domain import DomainError
 from facilitation.infrastructure import logs, models
 from facilitation.infrastructure.config import Config
 from facilitation.infrastructure.db import Database
@@ -80,8 +81,6 @@ def create_organizer(username: str, password: str) -> None:
     Also `flask --app facilitation create-organizer USERNAME`. Organizers log in at /login,
     own series of workshops and invite co-facilitators.
     """
-    from facilitation.core.domain import DomainError
-
     config = Config()
     logs.configure(config)
     db = Database(config.DATABASE_URL)
@@ -106,8 +105,6 @@ def delete_organizer(username: str, yes: bool) -> None:
     (as deleting each series would); it leaves the series it co-facilitates. Workshops it
     made outside a series stay, for whoever holds their facilitator links.
     """
-    from facilitation.core.domain import DomainError
-
     config = Config()
     logs.configure(config)
     db = Database(config.DATABASE_URL)

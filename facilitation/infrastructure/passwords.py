@@ -10,7 +10,7 @@ replace older hashes at the next login. The parameters are OWASP's (19 MiB, 2 pa
 1 lane): some 30 ms of CPU per hash or check. That is why none runs inside a transaction
 (on SQLite one holds the process-wide write lock, and every vote would wait), and why a
 deployment may give `Services` an implementation that runs them elsewhere, in worker
-processes; one that may raise `Busy` (facilitation/usecases/base.py) when too many wait.
+processes; one that may raise `Busy` (workers.py) when too many wait.
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ParamSpec, TypeVar
 
 from facilitation.infrastructure.passwords import Argon2Passwords
-from facilitation.usecases.base import Busy
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,11 @@ T = TypeVar("T")
 NICE = 10
 # The longest a caller waits for a job's answer (a job still running then goes on).
 TIMEOUT = 300.0
+
+
+class Busy(Exception):  # noqa: N818  (the name a hashing pool raises, read as a state)
+    """No capacity for this now; try again in a few seconds. Pages and the API answer it
+    with 503 and Retry-After."""
 
 
 # In a worker: where its jobs tell how far they are (see `tell`).

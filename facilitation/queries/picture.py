@@ -20,7 +20,7 @@ from facilitation.core.combined import Outcome
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState
 from facilitation.infrastructure import models
-from facilitation.usecases.series import series_workshops
+from facilitation.queries.series import series_workshops
 
 PRIORITISING = {Method.DOTS, Method.RATING, Method.RANKING, Method.MATRIX}
 _STATUS = {

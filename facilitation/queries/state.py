@@ -18,7 +18,7 @@ from facilitation.core.ballots import Answer
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState, Step
 from facilitation.infrastructure import models
-from facilitation.usecases.voting import entries_out, read_ballots, tally_round
+from facilitation.queries.ballots import entries_out, read_ballots, tally_round
 
 LOG_SHOWN = 100
 

@@ -27,7 +27,6 @@ from facilitation.usecases import participants, retention, workshops
 from facilitation.usecases.base import (
     AccessEnded,
     Actor,
-    Busy,
     Change,
     Publisher,
     bump,
@@ -49,7 +48,6 @@ __all__ = [
     "COMMANDS",
     "AccessEnded",
     "Actor",
-    "Busy",
     "Change",
     "Passwords",
     "Services",
@@ -374,7 +372,7 @@ class Services:
         each with its title and how many workshops it has."""
         with self.db.read() as s:
             return [
-                {"title": found.title, "workshops": len(series.series_workshops(s, found))}
+                {"title": found.title, "workshops": len(series_workshops(s, found))}
                 for found in series.owned(s, organizer_id)
             ]
 
@@ -543,4 +541,5 @@ def _locked_for_facilitator(s: Any, code: str, secret: str | None) -> models.Wor
 
 # The use cases of organizers and series (issue #7), kept apart from the command runner.
 from facilitation.queries import picture  # noqa: E402
+from facilitation.queries.series import series_workshops  # noqa: E402
 from facilitation.usecases import accounts, series  # noqa: E402

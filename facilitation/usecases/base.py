@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from facilitation.core.domain import N_, DomainError, Role, Step
 from facilitation.infrastructure import models
+from facilitation.usecases.accounts import grant_matches
 
 if TYPE_CHECKING:
-    from facilitation.usecases.voting import BallotBox
+    from facilitation.usecases.ballot_box import BallotBox
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,6 @@ class Change:
     participants: set[int] = field(default_factory=set)
     # Only someone joining: the board's count changed, nothing that phones show.
     joined: bool = False
-
-
-class Busy(Exception):  # noqa: N818  (the name a hashing pool raises, read as a state)
-    """No capacity for this now; try again in a few seconds. Pages and the API answer it
-    with 503 and Retry-After."""
 
 
 @dataclass
@@ -78,8 +74,6 @@ def hash_secret(secret: str) -> str:
 def secret_matches(secret: str | None, workshop: models.Workshop) -> bool:
     """The facilitator secret, or a console key an organizer's login holds (accounts.py)."""
     if secret and secret.startswith("org."):
-        from facilitation.usecases.accounts import grant_matches
-
         return grant_matches(secret, workshop)
     return bool(secret) and hmac.compare_digest(
         hash_secret(secret or ""), workshop.facilitator_secret_hash

@@ -33,6 +33,7 @@ from facilitation.core.domain import N_, DomainError, Role, Step, check_can_join
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database, lock_workshop
 from facilitation.usecases import factors, participants, voting, workshops
+from facilitation.usecases.ballot_box import BallotBox
 from facilitation.usecases.base import Actor, Change, Publisher, Tx, bump, secret_matches
 
 
@@ -284,7 +285,7 @@ class CommandRunner:
         answers = _stored_answers(
             s, workshop.id, {(key, p.payload.command_id) for p, _, key in admitted}
         )
-        box = voting.BallotBox(s, workshop.id)
+        box = BallotBox(s, workshop.id)
         records = []
         for pending, participant, key in admitted:
             command_id = pending.payload.command_id

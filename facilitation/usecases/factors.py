@@ -14,7 +14,8 @@ from facilitation.core import ballots, domain, schemas
 from facilitation.core.ballots import RoundSettings
 from facilitation.core.domain import FactorStatus, Method, Origin
 from facilitation.infrastructure import models
-from facilitation.usecases import voting
+from facilitation.queries.ballots import read_ballots
+from facilitation.usecases.ballot_box import write_ballots
 from facilitation.usecases.base import Tx
 
 
@@ -161,12 +162,12 @@ def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
     round_ = tx.open_round()
     if round_ is not None:
         method, settings = Method(round_.method), RoundSettings.from_dict(round_.settings)
-        for participant_id, entries in voting.read_ballots(tx.session, round_.id).items():
+        for participant_id, entries in read_ballots(tx.session, round_.id).items():
             if source.id in entries:
                 moved[participant_id] = ballots.merge_entries(
                     method, settings, entries, source.id, target.id
                 )
-        voting.write_ballots(tx.session, round_.id, moved)
+        write_ballots(tx.session, round_.id, moved)
         tx.change.participants.update(moved)
     source.status = FactorStatus.MERGED.value
     source.merged_into_id = target.id

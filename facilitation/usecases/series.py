@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from facilitation.core import domain, factor_library, schemas
 from facilitation.core.domain import N_, DomainError, SeedFactor
 from facilitation.infrastructure import models
+from facilitation.queries.series import series_workshops
 from facilitation.usecases import workshops
 from facilitation.usecases.accounts import digest
 from facilitation.usecases.base import Change
@@ -226,16 +227,6 @@ def owned(s: Session, organizer_id: int) -> list[models.Series]:
             select(models.Series)
             .where(models.Series.owner_id == organizer_id)
             .order_by(models.Series.id)
-        )
-    )
-
-
-def series_workshops(s: Session, series: models.Series) -> list[models.Workshop]:
-    return list(
-        s.scalars(
-            select(models.Workshop)
-            .where(models.Workshop.series_id == series.id)
-            .order_by(models.Workshop.created_at, models.Workshop.id)
         )
     )
 
