@@ -14,10 +14,11 @@ test: install-dev ## Set up and run the whole test suite
 test-fast: install-dev ## Everything except the end-to-end tests against real servers
 	$(BIN)/python -m pytest -m "not e2e"
 
-lint: install-dev ## Style and static checks
+lint: install-dev ## Style and static checks, and the layers of the house
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format .
