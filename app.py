@@ -38,7 +38,6 @@ from flask import Flask  # noqa: E402
 
 from facilitation import create_app  # noqa: E402
 from facilitation.edges.http.links import is_loopback, lan_address  # noqa: E402
-from facilitation.edges.live.realtime import socketio  # noqa: E402
 from facilitation.infrastructure import logs  # noqa: E402
 from facilitation.infrastructure.config import Config  # noqa: E402
 
@@ -219,6 +218,7 @@ def serve(app: Flask, config: Config) -> None:
     else:
         # Werkzeug's request log has paths (with secrets) and client addresses: keep it quiet.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        socketio = app.extensions["socketio"]  # made by create_app
         socketio.run(app, host=config.HOST, port=config.PORT, allow_unsafe_werkzeug=True)
 
 

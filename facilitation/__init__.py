@@ -1,9 +1,15 @@
 """Samsyn: live workshop facilitation. `create_app` assembles the layers.
 
-    core        domain.py (rules, aggregates) — no Flask, Socket.IO or SQLAlchemy
-    persistence models.py, db.py, migrations/
-    services    services/ (one use case each; commands, queries)
-    transport   realtime.py (Socket.IO), views.py (pages), api.py (JSON), broadcast.py
+    core/            the rules and the maths: no Flask, Socket.IO or SQLAlchemy
+    infrastructure/  configuration, the database and its models, workers, metrics
+    queries/         the read side: what screens and exports receive
+    usecases/        the write side: the command pipeline, the `Services` facade
+    outputs/         exports and reports
+    edges/           http/ (pages, API), live/ (Socket.IO), and what both share
+
+This is where the two sides of the edge meet, and the only place that knows both: the
+Socket.IO server is made here and handed to the live side (edges/live/server.py), and
+`Samsyn` holds the parts of both, each side seeing only its own.
 
 The package never imports an event loop library: app.py chooses eventlet or gevent (and
 monkey-patches) before importing this; tests run it in threading mode.
@@ -12,25 +18,25 @@ monkey-patches) before importing this; tests run it in threading mode.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_compress import Compress
+from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from facilitation.edges import cli, guard, i18n
-from facilitation.edges.extension import Samsyn
 from facilitation.edges.guard import Deadline
 from facilitation.edges.http import api, ops, organizers, security, series_views, views
 from facilitation.edges.http.export_jobs import Exports
+from facilitation.edges.http.parts import HttpParts
 from facilitation.edges.limits import TokenBucket, security_limits
-from facilitation.edges.live import realtime
-from facilitation.edges.live.access import ACCESS, Gatekeeper
-from facilitation.edges.live.broadcast import Broadcaster, Presence
 from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
-from facilitation.edges.live.follow import Fanout, Followers
-from facilitation.edges.live.realtime import socketio
+from facilitation.edges.live.parts import LiveParts
+from facilitation.edges.live.presence import Presence
+from facilitation.edges.live.server import Live
 from facilitation.infrastructure.config import INSTANCE, ROOT, Config, instance_secret_key
 from facilitation.infrastructure.db import BUSY, Database
 from facilitation.infrastructure.metrics import Metrics
@@ -38,6 +44,15 @@ from facilitation.infrastructure.workers import Busy, Inline, Pool, WorkerPasswo
 from facilitation.usecases import Passwords, Services
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class Samsyn(LiveParts, HttpParts):
+    """The app's parts as one object, `app.extensions["samsyn"]`. Each side reaches it
+    through its own `samsyn()`, which sees only that side's parts (and the shared ones)."""
+
+    # The live side's presence, which the HTTP side sees only as counts (for /metrics).
+    presence: Presence
 
 
 def create_app(config: Config | None = None, *, deadline: Deadline | None = None) -> Flask:
@@ -63,15 +78,14 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     queue = config.MESSAGE_QUEUE_URL
     channel = config.MESSAGE_QUEUE_CHANNEL
     cluster = RedisCluster(queue, channel) if queue else Alone()
-    presence = Presence(cluster)
-    # Word from any process that someone's access to a workshop may have ended (access.py).
-    gatekeeper = Gatekeeper(presence, cluster, realtime.disconnect_screen)
-    cluster.on(ACCESS, gatekeeper.check)
     metrics = Metrics()
-    broadcaster = Broadcaster(
+    # The one Socket.IO server of this app: the live side registers its namespaces on it,
+    # app.py runs it (app.extensions["socketio"]).
+    socketio = SocketIO()
+    live = Live(
         socketio,
         db,
-        presence,
+        cluster,
         board_interval=config.BOARD_INTERVAL,
         phone_interval=config.PHONE_INTERVAL,
         metrics=metrics,
@@ -81,7 +95,7 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         async_mode=config.ASYNC_MODE,
         # With a message queue, every process's broadcasts reach the clients of all of them.
         client_manager=(
-            QueueManager(queue, f"{channel}:socketio", on_connect=broadcaster.resync)
+            QueueManager(queue, f"{channel}:socketio", on_connect=live.broadcaster.resync)
             if queue
             else None
         ),
@@ -93,39 +107,31 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     )
     guard.close_without_waiting(socketio.server.eio)
     _wrap_transport(app, config, deadline)
-    # The follow pages of series hear of every change too (follow.py).
-    followers = Followers(socketio, cluster)
     exports, passwords = _workers(config)
-    services = Services(
-        db,
-        Fanout(broadcaster, followers, gatekeeper),
-        on_batch=metrics.command_batch.observe,
-        passwords=passwords,
-    )
-    followers.services = services
-    gatekeeper.services = services
+    services = Services(db, live, on_batch=metrics.command_batch.observe, passwords=passwords)
+    live.attach(services)
     # The security limits (guessing codes, secrets and passwords): with several processes
     # shared through Redis, so that a guesser gets one allowance, not one per process.
     security_limit = security_limits(queue, channel, config.SECRET_KEY)
     app.extensions["samsyn"] = Samsyn(
-        db,
-        services,
-        presence,
-        broadcaster,
-        command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
+        db=db,
+        services=services,
+        metrics=metrics,
         join_limit=security_limit("join", 1 / config.JOIN_MISS_INTERVAL, config.JOIN_MISS_BURST),
+        presence=live.presence,
+        broadcaster=live.broadcaster,
+        followers=live.followers,
+        gatekeeper=live.gatekeeper,
+        command_limit=TokenBucket(config.COMMAND_RATE, config.COMMAND_BURST),
         joins_per_address=security_limit(
             "joins-address", config.JOIN_RATE_PER_ADDRESS, config.JOIN_BURST_PER_ADDRESS
         ),
         joins_per_workshop=security_limit(
             "joins-workshop", config.JOIN_RATE_PER_WORKSHOP, config.JOIN_BURST_PER_WORKSHOP
         ),
-        metrics=metrics,
         exports=Exports(exports),
         # Wrong passwords: 5 at once, then one a minute, per allowance (tries.py).
         login_limit=security_limit("tries", 1 / 60, 5),
-        followers=followers,
-        gatekeeper=gatekeeper,
     )
 
     Compress(app)
@@ -143,10 +149,7 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     _register_error_pages(app)
     _route_socket_path(app)
     if config.START_BROADCASTER:
-        broadcaster.start()
-        followers.start()
-        gatekeeper.start(socketio.start_background_task, socketio.sleep)
-        socketio.start_background_task(cluster.run, presence.present, socketio.sleep)
+        live.start()
     return app
 
 

@@ -19,10 +19,8 @@ from flask_socketio import SocketIOTestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from facilitation import create_app
+from facilitation import Samsyn, create_app
 from facilitation.core.domain import DomainError
-from facilitation.edges.extension import Samsyn
-from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure.config import TestConfig
 from facilitation.infrastructure.db import normalise_url
 
@@ -139,6 +137,19 @@ def make_app(tmp_path: Any) -> Iterator[Any]:
     yield build
     for app in apps:
         app.extensions["samsyn"].db.dispose()
+
+
+class SocketClients:
+    """Flask-SocketIO's test clients, each through the Socket.IO server of its app (every
+    app has its own: create_app makes it, as `app.extensions["socketio"]`)."""
+
+    @staticmethod
+    def test_client(app: Flask, **kwargs: Any) -> SocketIOTestClient:
+        client: SocketIOTestClient = app.extensions["socketio"].test_client(app, **kwargs)
+        return client
+
+
+socketio = SocketClients()
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import _path
+from conftest import _path, socketio
 from flask import Flask
 from flask.testing import FlaskClient
 from organizing import PASSWORD, Organizer
 
 from facilitation.edges import cli
-from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure import models
 from facilitation.usecases import accounts
 
@@ -270,7 +269,9 @@ def test_a_screen_of_a_workshop_deleted_elsewhere_hears_it_was_deleted(
     samsyn = app.extensions["samsyn"]
     let_go: list[str] = []
     monkeypatch.setattr(
-        socketio.server, "disconnect", lambda sid, namespace=None: let_go.append(sid)
+        app.extensions["socketio"].server,
+        "disconnect",
+        lambda sid, namespace=None: let_go.append(sid),
     )
     monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
     deleted = CliRunner().invoke(cli.main, ["delete-organizer", "kommun@example.se", "--yes"])

@@ -11,13 +11,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from click.testing import CliRunner
-from conftest import SEED
+from conftest import SEED, socketio
 from flask import Flask
 from organizing import PASSWORD, Organizer
 
 from facilitation.core.domain import DomainError
 from facilitation.edges import cli
-from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure import models
 from facilitation.infrastructure.passwords import Argon2Passwords
 from facilitation.infrastructure.workers import Busy

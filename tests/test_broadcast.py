@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from facilitation.core.domain import Role
-from facilitation.edges.live.broadcast import CONSOLE, PHONE, Broadcaster, Connection, Presence
+from facilitation.edges.live.broadcast import Broadcaster
+from facilitation.edges.live.presence import CONSOLE, PHONE, Connection, Presence
 from facilitation.usecases import Actor, Change, Services
 
 

@@ -19,8 +19,8 @@ from conftest import forget_redis_keys
 
 from facilitation.core.domain import Role
 from facilitation.edges.live import cluster
-from facilitation.edges.live.broadcast import Connection, Presence
 from facilitation.edges.live.cluster import Alone, RedisCluster
+from facilitation.edges.live.presence import Connection, Presence
 from facilitation.usecases import Actor
 
 

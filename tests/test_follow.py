@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conftest import socketio
 from flask import Flask
 from organizing import Organizer
 from test_series import ballots, two_workshops
 
 from facilitation.edges.live.follow import NAMESPACE
-from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure import models
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED, Room
+from conftest import SEED, Room, socketio
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_socketio import SocketIOTestClient
@@ -35,7 +35,6 @@ from sqlalchemy import select
 from facilitation.core import schemas
 from facilitation.core.domain import Method, Role, Step, normalise_code
 from facilitation.edges.live import realtime
-from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database
 from facilitation.usecases import COMMANDS, Actor, Services

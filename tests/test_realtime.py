@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Room
+from conftest import Room, socketio
 from flask import request
 
-from facilitation.edges.live.realtime import socketio
 from facilitation.queries import state
 
 

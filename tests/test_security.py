@@ -9,13 +9,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from conftest import SEED, Room, _path, metric
+from conftest import SEED, Room, _path, metric, socketio
 from flask import Flask
 
 from facilitation.core.domain import Role
 from facilitation.edges import limits
 from facilitation.edges.limits import TokenBucket
-from facilitation.edges.live.realtime import socketio
 from facilitation.infrastructure import models
 from facilitation.usecases import COMMANDS, Actor
 

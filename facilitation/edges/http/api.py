@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from facilitation.core.domain import N_, DomainError, SeedFactor, normalise_code
 from facilitation.core.schemas import WorkshopCreate
 from facilitation.edges import i18n, identity
-from facilitation.edges.extension import guessing, samsyn, wrong_code
 from facilitation.edges.http import export_jobs, links, tries
+from facilitation.edges.http.parts import samsyn
+from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure import models
 from facilitation.usecases import Services, error_answer, validation_error
 

@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, Response, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from facilitation.edges.extension import samsyn
+from facilitation.edges.http.parts import samsyn
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from facilitation.core.domain import DomainError
 from facilitation.edges import i18n, identity
-from facilitation.edges.extension import samsyn, wrong_code
 from facilitation.edges.http import tries
+from facilitation.edges.http.parts import samsyn
+from facilitation.edges.parts import wrong_code
 from facilitation.usecases import Services, error_answer
 from facilitation.usecases.accounts import Login, login_name
 

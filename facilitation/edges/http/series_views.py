@@ -27,9 +27,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from facilitation.core.domain import N_, DomainError
 from facilitation.edges import i18n, identity
-from facilitation.edges.extension import samsyn, wrong_code
 from facilitation.edges.http import export_jobs, links
 from facilitation.edges.http.organizers import current_login, login_required
+from facilitation.edges.http.parts import samsyn
+from facilitation.edges.parts import wrong_code
 from facilitation.usecases import Services, error_answer
 from facilitation.usecases.accounts import Login
 from facilitation.usecases.library import COMMANDS as LIBRARY_COMMANDS

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from flask import current_app, request
 
 from facilitation.edges import identity
-from facilitation.edges.extension import samsyn
+from facilitation.edges.http.parts import samsyn
 
 # The account that CREATE_PASSWORD guards: the installation.
 CREATE = "create"

@@ -28,8 +28,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from facilitation.core import domain
 from facilitation.core.domain import CATEGORY_SETS, LANGUAGES, DomainError
 from facilitation.edges import i18n, identity
-from facilitation.edges.extension import guessing, samsyn, wrong_code
 from facilitation.edges.http import links, qr, tries
+from facilitation.edges.http.parts import samsyn
+from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.config import ROOT
 from facilitation.usecases import Services, error_answer
 from facilitation.usecases.accounts import is_grant

@@ -1,19 +1,22 @@
 """Access that ends, ends at once: open boards, consoles and proxy pages are checked again.
 
-Layer: realtime. A facilitator screen is authorised when it connects, and each command it
-sends is checked against the database; but an open socket also receives the console's
-state (the log, nicknames) without asking. So when someone's right to a workshop's screens
-may have ended — a co-facilitator removed, a logout, a password change ending the other
-logins, an account deleted, the facilitator link replaced — the services publish
-`AccessEnded` after the commit, and `Gatekeeper` sends word to every process (cluster.py).
-Each checks the secret or console key behind each of its open screens of that workshop
-against the database, in one read, and disconnects only those that no longer pass: the
-others, the owner's console among them, never notice. A disconnected screen tries once to
-connect again with its cookie; refused, it says so (static/js/live.js).
+Layer: edge (live); may import live/presence.py, live/cluster.py and the layers below.
 
-Every CHECK_INTERVAL each process also checks all its facilitator screens: that ends a
-console key at its login's absolute end, and notices changes made without a word to the
-processes (an operator deleting an account from the command line).
+A facilitator screen is authorised when it connects, and each command it sends is checked
+against the database; but an open socket also receives the console's state (the log,
+nicknames) without asking. So when someone's right to a workshop's screens may have ended —
+a co-facilitator removed, a logout, a password change ending the other logins, an account
+deleted, the facilitator link replaced — the services publish `AccessEnded` after the
+commit, and `Gatekeeper` sends word to every process (cluster.py). Each checks the secret or
+console key behind each of its open screens of that workshop against the database, in one
+read, and disconnects only those that no longer pass: the others, the owner's console among
+them, never notice. A disconnected screen tries once to connect again with its cookie;
+refused, it says so (static/js/live.js).
+
+Every CHECK_INTERVAL the ticker (ticker.py) also has each process check all its
+facilitator screens (`tick`): that ends a console key at its login's absolute end, and
+notices changes made without a word to the processes (an operator deleting an account from
+the command line).
 """
 
 from __future__ import annotations
@@ -21,10 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from facilitation.edges.live.broadcast import Presence
 from facilitation.edges.live.cluster import Cluster
+from facilitation.edges.live.presence import Presence
 from facilitation.usecases import AccessEnded, Services
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,6 @@ class Gatekeeper:
         # How many checks began: a screen that connected while one ran is checked itself.
         self.checks = 0
         self._lock = threading.Lock()
-        self._running = False
 
     def publish(self, change: AccessEnded) -> None:
         """After a commit that may have ended someone's access: word to every process."""
@@ -82,22 +83,7 @@ class Gatekeeper:
                     log.info("a facilitator screen of workshop %s lost access", workshop_id)
                     self.disconnect(sid, still_in is None)
 
-    # --- The periodic check ---------------------------------------------------------------
-
-    def start(
-        self, start_background_task: Callable[..., Any], sleep: Callable[[float], None]
-    ) -> None:
-        if not self._running:
-            self._running = True
-            start_background_task(self._run, sleep)
-
-    def stop(self) -> None:
-        self._running = False
-
-    def _run(self, sleep: Callable[[float], None]) -> None:
-        while self._running:
-            sleep(self.interval)
-            try:
-                self.check_all(self.presence.facilitated())
-            except Exception:  # the loop must outlive one failed check
-                log.exception("access check failed")
+    def tick(self, now: float) -> None:
+        """The periodic check (every `interval`, whatever `now`): all the facilitator screens
+        of this process."""
+        self.check_all(self.presence.facilitated())

@@ -1,12 +1,12 @@
 """Several app processes as one room.
 
-Layer: realtime. With MESSAGE_QUEUE_URL set, Socket.IO's Redis manager carries every
-broadcast to the clients of every process. This module carries the two things Socket.IO does
-not: how many participants are connected to a workshop through any process (each process
-keeps the participants it holds in a Redis set of its own, which expires if the process dies),
-and word to every process to act on a workshop (check its open facilitator screens again
-when someone's access to it may have ended, access.py). Without a message queue, `Alone`
-answers from this process alone.
+Layer: edge (live); imports nothing of the app. With MESSAGE_QUEUE_URL set, Socket.IO's
+Redis manager carries every broadcast to the clients of every process. This module carries
+the two things Socket.IO does not: how many participants are connected to a workshop through
+any process (each process keeps the participants it holds in a Redis set of its own, which
+expires if the process dies), and word to every process to act on a workshop (check its open
+facilitator screens again when someone's access to it may have ended, access.py). Without a
+message queue, `Alone` answers from this process alone.
 
 Redis holds nothing that matters beyond presence: after a Redis restart each process writes
 its sets again, and the database stays the truth for everything else.

@@ -1,10 +1,12 @@
-"""Socket.IO handlers: connect, disconnect, the state on demand, and one handler per command.
+"""The workshops' namespace ('/'): connect, disconnect, the state on demand, and one handler
+per command, given to the server by `register`.
 
-Layer: transport. Handlers are thin: they find the connection's actor, call one service, and
-return its answer as the acknowledgement (translated). They never touch the database and
-never broadcast: the broadcaster does, on its next tick, from what the service published.
-The command handlers are registered from the services' command table, so every command in
-docs/protocol.md has exactly one handler of the same name.
+Layer: edge (live); may import live/parts.py, live/presence.py, live/broadcast.py, the shared
+edge modules and the layers below. Handlers are thin: they find the connection's actor, call
+one service, and return its answer as the acknowledgement (translated). They never touch
+the database and never broadcast: the broadcaster does, on its next tick, from what the
+service published. The command handlers are registered from the services' command table,
+so every command in docs/protocol.md has exactly one handler of the same name.
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from facilitation.core.domain import N_, DomainError, normalise_code
 from facilitation.edges import i18n, identity
-from facilitation.edges.extension import admit_newcomer, guessing, samsyn, wrong_code
-from facilitation.edges.live.broadcast import (
+from facilitation.edges.live.broadcast import server_time
+from facilitation.edges.live.parts import admit_newcomer, samsyn
+from facilitation.edges.live.presence import (
     BOARD,
     CONSOLE,
     PHONE,
     Connection,
     participant_room,
     room,
-    server_time,
 )
+from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.db import BUSY
 from facilitation.queries.state import phone_view
 from facilitation.usecases import COMMANDS, Services, error_answer
@@ -43,7 +46,15 @@ TOO_FAST = DomainError(
     "rate_limited", N_("You are sending very fast. Wait a moment, then try again.")
 )
 
-socketio = SocketIO()
+
+def register(socketio: SocketIO) -> None:
+    """Give the server the namespace's handlers: connect, disconnect, state.get and one per
+    command."""
+    socketio.on_event("connect", connect)
+    socketio.on_event("disconnect", disconnect)
+    socketio.on_event("state.get", state_get)
+    for name in COMMANDS:
+        socketio.on_event(name, _command_handler(name))
 
 
 def _services() -> Services:
@@ -54,7 +65,6 @@ def _connection() -> Connection | None:
     return samsyn().presence.get(request.sid)  # type: ignore[attr-defined]
 
 
-@socketio.on("connect")
 def connect(auth: Any = None) -> None:
     """Sent by every board, console and phone on (re)connecting, with {"code", "view"}.
 
@@ -75,7 +85,7 @@ def connect(auth: Any = None) -> None:
     proxy = view == PROXY
     held = None if view == PHONE else actor.secret
     # A check of access that begins from here on might miss this connection: see below.
-    checks = ext.gatekeeper.checks if ext.gatekeeper else 0
+    checks = ext.gatekeeper.checks
     try:
         if proxy:
             actor = ext.services.proxy_actor(code, actor.secret, auth.get("proxy"))
@@ -103,7 +113,7 @@ def connect(auth: Any = None) -> None:
     join_room(room(view, workshop_id))
     if participant_id is not None:
         join_room(participant_room(participant_id))
-    if connection.by_facilitator and ext.gatekeeper and ext.gatekeeper.checks != checks:
+    if connection.by_facilitator and ext.gatekeeper.checks != checks:
         # Access was checked while this screen was being let in: it may have ended since
         # this screen's own check. Check again, now that a next check would find it.
         try:
@@ -117,7 +127,7 @@ def connect(auth: Any = None) -> None:
         emit("me", snapshot["me"])
 
 
-def disconnect_screen(sid: str, deleted: bool = False) -> None:
+def disconnect_screen(socketio: SocketIO, sid: str, deleted: bool = False) -> None:
     """End one connection from the server's side (a screen whose access ended, access.py).
     It tries once to connect again with its cookie, and is refused unless that still opens
     the workshop. A screen of a deleted workshop is told so first, as the broadcaster tells
@@ -127,7 +137,6 @@ def disconnect_screen(sid: str, deleted: bool = False) -> None:
     socketio.server.disconnect(sid, namespace="/")
 
 
-@socketio.on("disconnect")
 def disconnect(*_: Any) -> None:
     """A client went away; boards and consoles see the new count on the next tick."""
     ext = samsyn()
@@ -136,7 +145,6 @@ def disconnect(*_: Any) -> None:
         ext.broadcaster.presence_changed(connection.workshop_id)
 
 
-@socketio.on("state.get")
 def state_get(*_: Any) -> dict[str, Any]:
     """Sent by any client that suspects it missed something (after sleep, on a gap). Acks
     with {"ok": true, "data": {"state": …, "me": …}}; nothing is broadcast."""
@@ -190,16 +198,11 @@ def _command_handler(name: str) -> Any:
     return handle
 
 
-for _name in COMMANDS:
-    socketio.on_event(_name, _command_handler(_name))
-
-
 # What a client is told when a handler could not finish (see `on_error`).
 BUSY_MESSAGE = N_("The server is busy. Your answer is sent again by itself in a moment.")
 BUG_MESSAGE = N_("The server could not handle that. Please try again.")
 
 
-@socketio.on_error_default
 def on_error(error: Exception) -> dict[str, Any]:
     """What a handler could not finish. The database out of reach or without a connection
     free is no bug: the client is told `busy` and tries again. Anything else is a bug:

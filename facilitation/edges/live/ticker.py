@@ -1,0 +1,75 @@
+"""The live side's one ticker: a background task that runs each periodic job at its interval.
+
+Layer: edge (live); imports nothing of the app. The jobs are the broadcaster's tick (every
+BOARD_INTERVAL), the follow pages' (every FOLLOW_INTERVAL) and the check of the open
+facilitator screens (every CHECK_INTERVAL); server.py schedules them and starts the ticker.
+A job runs again its interval after its last run ended, as a loop that sleeps, then works,
+would: a slow run is never followed by another at once, so a tick that took long under load
+leaves the event loop to the connections before the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[float], None]
+
+
+@dataclass
+class _Scheduled:
+    name: str
+    interval: float
+    run: Job
+    due: float = 0.0
+
+
+class Ticker:
+    """Runs jobs at their intervals, one after the other, in one background task."""
+
+    def __init__(
+        self, sleep: Callable[[float], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.sleep = sleep
+        self.clock = clock
+        self._jobs: list[_Scheduled] = []
+        self._running = False
+
+    def every(self, interval: float, name: str, job: Job) -> None:
+        """Run `job(now)` every `interval` seconds, the first time `interval` after the start."""
+        self._jobs.append(_Scheduled(name, interval, job))
+
+    def start(self, start_background_task: Callable[..., Any]) -> None:
+        """Run the jobs in a background task of the server's event loop, until `stop`."""
+        if not self._running:
+            self._running = True
+            now = self.clock()
+            for job in self._jobs:
+                job.due = now + job.interval
+            start_background_task(self._run)
+
+    def stop(self) -> None:
+        self._running = False
+
+    def _run(self) -> None:
+        while self._running and self._jobs:
+            self.sleep(max(0.0, min(job.due for job in self._jobs) - self.clock()))
+            self.run_due()
+
+    def run_due(self) -> None:
+        """Run the jobs whose time has come; one that fails is logged and runs again at its
+        next time (the ticker must outlive one bad tick)."""
+        for job in self._jobs:
+            now = self.clock()
+            if now < job.due:
+                continue
+            try:
+                job.run(now)
+            except Exception:
+                log.exception("%s failed", job.name)
+            job.due = self.clock() + job.interval

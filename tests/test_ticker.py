@@ -1,0 +1,100 @@
+"""The live side's one ticker (facilitation/edges/live/ticker.py): each job at its own
+interval, in one task, outliving a job that fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from facilitation.edges.live.ticker import Ticker
+
+
+class Clock:
+    """A clock that moves only when told, and a sleep that moves it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.naps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def started(ticker: Ticker) -> list[object]:
+    """Start the ticker without running its task (the tests drive it)."""
+    tasks: list[object] = []
+    ticker.start(tasks.append)
+    return tasks
+
+
+def test_each_job_runs_at_its_own_interval_the_first_time_one_interval_after_the_start() -> None:
+    clock = Clock()
+    ticker = Ticker(clock.sleep, clock)
+    ran: list[tuple[str, float]] = []
+    ticker.every(0.1, "fast", lambda now: ran.append(("fast", round(now - 100, 6))))
+    ticker.every(0.25, "slow", lambda now: ran.append(("slow", round(now - 100, 6))))
+    assert len(started(ticker)) == 1
+    for moment in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+        clock.now = 100 + moment
+        ticker.run_due()
+    assert ran == [("fast", 0.1), ("fast", 0.2), ("slow", 0.25), ("fast", 0.3)]
+
+
+def test_a_job_runs_again_one_interval_after_its_last_run_ended() -> None:
+    """A slow run is not followed by another at once: the event loop gets its turn."""
+    clock = Clock()
+    ticker = Ticker(clock.sleep, clock)
+    ran: list[float] = []
+
+    def slow(now: float) -> None:
+        ran.append(round(now - 100, 6))
+        clock.now += 0.3  # the run takes longer than the interval
+
+    ticker.every(0.1, "slow", slow)
+    started(ticker)
+    clock.now = 100.1
+    ticker.run_due()
+    ticker.run_due()  # 0.4: due again only at 0.5
+    clock.now = 100.5
+    ticker.run_due()
+    assert ran == [0.1, 0.5]
+
+
+def test_a_job_that_fails_is_logged_and_neither_it_nor_the_others_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    ticker = Ticker(clock.sleep, clock)
+    ran: list[str] = []
+
+    def broken(now: float) -> None:
+        ran.append("broken")
+        raise RuntimeError("bad tick")
+
+    ticker.every(1.0, "broken tick", broken)
+    ticker.every(1.0, "good tick", lambda now: ran.append("good"))
+    started(ticker)
+    for moment in (1.0, 2.0):
+        clock.now = 100 + moment
+        ticker.run_due()
+    assert ran == ["broken", "good", "broken", "good"]
+    assert [r.getMessage() for r in caplog.records] == ["broken tick failed"] * 2
+
+
+def test_one_task_sleeps_until_the_next_job_is_due_until_stopped() -> None:
+    clock = Clock()
+    ticker = Ticker(clock.sleep, clock)
+    ran: list[str] = []
+    ticker.every(0.4, "a", lambda now: ran.append("a"))
+    ticker.every(1.0, "b", lambda now: ran.append("b"))
+    ticker.every(0.5, "stop", lambda now: ticker.stop() if len(ran) >= 3 else None)
+    (task,) = started(ticker)
+    assert callable(task)
+    task()
+    assert ran == ["a", "a", "b"]  # at 0.4, 0.8 and 1.0, when "stop" ended the task
+    assert clock.naps == [0.4, 0.1, 0.3, 0.2]
+    assert len(started(ticker)) == 1  # a stopped ticker starts again
+    assert started(ticker) == []  # once
