@@ -15,6 +15,8 @@ from PIL import Image
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from facilitation.edges.http import links
+
 
 def create(client: Any, **body: Any) -> Any:
     return client.post("/api/workshops", json={**SEED, **body})
@@ -283,8 +285,6 @@ def test_the_qr_code_decodes_to_the_join_url(client: Any) -> None:
 def test_the_join_url_never_names_localhost_when_the_lan_is_there(
     make_app: Any, monkeypatch: Any
 ) -> None:
-    from facilitation.edges.http import links
-
     client = make_app(PUBLIC_URL=None, PORT=5000, PROXY_HOPS=1).test_client()
     monkeypatch.setattr(links, "lan_address", lambda: "192.168.1.23")
     body = client.post("/api/workshops", json=SEED, base_url="http://localhost:5000").json

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +55,6 @@ def test_the_swedish_catalogue_translates_every_string(tmp_path: Path) -> None:
 
 
 def test_placeholders_survive_translation() -> None:
-    import re
-
     with SWEDISH.open("rb") as f:
         for message in read_po(f):
             if message.id:
@@ -67,9 +67,6 @@ def test_the_marker_for_later_translation_changes_nothing() -> None:
 
 
 def test_browser_strings_come_in_the_pages_language(room: Any) -> None:
-    import json
-    import re
-
     def messages(language: str) -> dict[str, Any]:
         http, _ = room.phone()
         http.get(f"/language/{language}")

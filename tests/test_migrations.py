@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from facilitation.infrastructure.db import Database, alembic_config
+from facilitation.infrastructure.db import Database, alembic_config, normalise_url
 from facilitation.infrastructure.models import Base
 
 
@@ -47,8 +47,6 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
 
 
 def test_plain_postgres_urls_use_the_cooperative_driver() -> None:
-    from facilitation.infrastructure.db import normalise_url
-
     assert normalise_url("postgres://u@h/db").drivername == "postgresql+pg8000"
     assert normalise_url("postgresql://u@h/db").drivername == "postgresql+pg8000"
     assert normalise_url("postgresql+psycopg2://u@h/db").drivername == "postgresql+psycopg2"

@@ -3,6 +3,7 @@ client: who may connect, what each screen receives, and when."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from conftest import Room, socketio
@@ -228,8 +229,6 @@ def test_a_bug_in_a_handler_is_answered_not_swallowed(room: Room, monkeypatch: A
 
 
 def test_the_countdown_comes_from_the_server(room: Room) -> None:
-    from datetime import datetime, timedelta
-
     _, phone = room.phone()
     room.ok(room.console, "timer.set", seconds=120)
     room.flush()

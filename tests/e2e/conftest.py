@@ -28,7 +28,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import socketio
+from axe_playwright_python.sync_playwright import Axe
 from conftest import SEED, unavailable
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ASYNC_MODES = ("eventlet", "gevent")
@@ -419,10 +422,6 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright")
     if not Path(CHROMIUM).exists():
         unavailable("Chromium (/usr/bin/chromium)")
     with sync_playwright() as playwright:
@@ -478,8 +477,6 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def audit(page: Any, name: str) -> None:
     """axe-core finds no WCAG 2.1 A or AA violation on the page as it is now; a screenshot
     of it is saved for review either way."""
-    from axe_playwright_python.sync_playwright import Axe
-
     shot(page, name)
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
     problems = [
@@ -491,8 +488,6 @@ def audit(page: Any, name: str) -> None:
 
 def expect_text(page: Any, selector: str, text: str, timeout: float = 10_000) -> None:
     """Wait until the element's text contains `text`; say what it holds if it never does."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     try:
         page.wait_for_function(
             "([selector, text]) => document.querySelector(selector)?.textContent.includes(text)",

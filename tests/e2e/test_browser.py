@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+import socketio
 
 from .conftest import PHONE, Requests, Server, audit, expect_text
 
@@ -297,8 +298,6 @@ def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Serv
     expect_text(phone, "#connection", "Connected")
 
     # The facilitator opens dot voting (through a real client: the console is not the point).
-    import socketio
-
     console = socketio.Client(http_session=facilitator)
     console.connect(
         live.url, auth={"code": created["code"], "view": "console"}, transports=["websocket"]

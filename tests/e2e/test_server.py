@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import socketio
+import zxingcpp
+from PIL import Image
 
 from bench import loadgen
 
@@ -288,13 +290,6 @@ def test_a_foreign_origin_is_refused_and_the_own_origin_accepted(
 
 
 def test_the_qr_code_decodes_to_the_join_url(server: Server, clients: Clients) -> None:
-    try:
-        import zxingcpp
-        from PIL import Image
-    except ImportError as error:  # pragma: no cover
-        from conftest import unavailable
-
-        unavailable(f"QR decoding ({error.name})")
     created = create_workshop(server.url)
     join_url = created["join_url"]
     assert join_url == f"{server.url}/j/{created['code']}"
