@@ -37,9 +37,6 @@ import multiprocessing
 import os
 import platform
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +54,7 @@ from facilitation.infrastructure.config import ROOT, Config
 
 from . import loadgen
 from .loadgen import Client, Packet, cookie_header
+from .process import ServerProcess, free_port
 from .services import pct
 
 SIZES = [500, 1000, 2000, 5000]
@@ -85,26 +83,19 @@ SETTINGS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
+class Server(ServerProcess):
     """The app or the baseline as a process of its own, with its CPU time and peak RSS."""
 
     def __init__(self, kind: str, async_mode: str, directory: Path) -> None:
         self.kind = kind
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = directory / f"{kind}.log"
+        url = f"http://127.0.0.1:{self.port}"
         config = Config()  # the app's defaults, given to both servers
-        self.env = {
+        env = {
             **{k: v for k, v in os.environ.items() if k not in SETTINGS},
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
-            "PUBLIC_URL": self.url,
+            "PUBLIC_URL": url,
             "SECRET_KEY": secrets.token_urlsafe(32),
             "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{directory}/samsyn.db",
             "ASYNC_MODE": async_mode,
@@ -119,68 +110,19 @@ class Server:
             "JOIN_BURST_PER_WORKSHOP": "1000000",
             "PYTHONUNBUFFERED": "1",
         }
-        self.command = (
+        command = (
             [sys.executable, str(ROOT / "app.py")]
             if kind == "app"
             else [sys.executable, "-m", "bench.baseline_server"]
         )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        """Start the process and wait until GET / answers."""
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the {self.kind} exited:\n{self.log()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the {self.kind} did not start:\n{self.log()[-3000:]}")
-
-    def cpu_seconds(self) -> float:
-        """utime + stime from /proc/<pid>/stat."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def peak_rss(self) -> int:
-        """VmHWM from /proc/<pid>/status, in bytes."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmHWM")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        super().__init__(
+            kind,
+            command,
+            env=env,
+            url=url,
+            log_path=directory / f"{kind}.log",
+            start_timeout=START_TIMEOUT,
+        )
 
 
 class Screen:

@@ -13,9 +13,6 @@ import importlib.util
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,91 +30,46 @@ from conftest import SEED, unavailable
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
+from bench.process import ServerProcess, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ASYNC_MODES = ("eventlet", "gevent")
 START_TIMEOUT = 30.0
 ANSWER_TIMEOUT = 20.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def command_id() -> str:
     return uuid.uuid4().hex
 
 
-class Server:
+class Server(ServerProcess):
     """One `python app.py` process; may be killed and started again on the same database,
     port and secret key, as a restart in a venue would."""
 
     def __init__(self, async_mode: str, directory: Path) -> None:
         self.async_mode = async_mode
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        url = f"http://127.0.0.1:{self.port}"
         self.database = directory / "samsyn.db"
-        self.log_path = directory / "server.log"
-        self.env = {
+        env = {
             **{k: v for k, v in os.environ.items() if k not in _APP_SETTINGS},
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
-            "PUBLIC_URL": self.url,
+            "PUBLIC_URL": url,
             "SECRET_KEY": secrets.token_urlsafe(32),
             "DATABASE_URL": f"sqlite:///{self.database}",
             "ASYNC_MODE": async_mode,
             "PYTHONUNBUFFERED": "1",
         }
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        """Start the process and wait until GET / answers."""
-        self.starts += 1
-        with self.log_path.open("ab") as log:
-            log.write(f"--- start {self.starts} ({self.async_mode}) ---\n".encode())
-            log.flush()
-            self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "app.py")],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited with {self.process.returncode}:\n{self.log()}"
-                )
-            try:
-                if requests.get(self.url + "/", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        self.stop(kill=True)
-        raise RuntimeError(f"the server did not answer within {START_TIMEOUT} s:\n{self.log()}")
-
-    def stop(self, *, kill: bool = False) -> None:
-        """SIGKILL (a crash) or SIGTERM (falling back to SIGKILL), and wait for the end."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
+        command = [sys.executable, str(ROOT / "app.py")]
+        super().__init__(
+            async_mode,
+            command,
+            env=env,
+            url=url,
+            log_path=directory / "server.log",
+            start_timeout=START_TIMEOUT,
+        )
 
 
 # Settings of the app that must come from this fixture, not from the caller's environment.
