@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 from conftest import SEED, socketio
 from flask import Flask
-from organizing import PASSWORD, Organizer
+from organizing import PASSWORD, Organizer, command_id
 
 from facilitation.core.domain import DomainError
 from facilitation.edges import cli
@@ -115,7 +115,8 @@ def test_one_organizer_cannot_see_anothers_series(app: Flask) -> None:
         assert bertil.http.get(f"/api/series/{series}/export.{fmt}").status_code == 404
     assert (
         bertil.http.post(
-            f"/series/{series}/do/library.category_add", data={"name": "X"}
+            f"/series/{series}/do/library.category_add",
+            data={"name": "X", "command_id": command_id()},
         ).status_code
         == 404
     )
@@ -169,7 +170,10 @@ def test_co_facilitators_come_by_invitation_and_go_when_removed(app: Flask) -> N
     assert guest.get(f"/series/{series}").status_code == 200
     assert guest.post(f"/organizer/workshops/{room.code}/console").status_code == 303
     # A co-facilitator keeps the library, but the owner's settings are the owner's.
-    refused = guest.post(f"/series/{series}/do/series.configure", data={"public": "true"})
+    refused = guest.post(
+        f"/series/{series}/do/series.configure",
+        data={"public": "true", "command_id": command_id()},
+    )
     assert refused.status_code == 400
     assert app.test_client().get(path).status_code == 404  # the link is used up
     (member,) = rows(app, models.SeriesMember)
@@ -450,7 +454,10 @@ def test_what_may_happen_once_happens_once_under_threads(make_app: Any, database
     series_id = services.create_series(login, {"title": "Strategi", "language": "sv"})
 
     def invite() -> str:
-        return str(services.series_command(login, series_id, "series.invite", {})["token"])
+        answer = services.series_command(
+            login, series_id, "series.invite", {"command_id": command_id()}
+        )
+        return str(answer["data"]["token"])
 
     link = invite()
     taken = at_once(8, lambda i: services.join_by_invitation(link, f"gäst{i}", PASSWORD))

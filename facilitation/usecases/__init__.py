@@ -29,27 +29,30 @@ from facilitation.usecases.base import (
     Actor,
     Change,
     Publisher,
+    SeriesChange,
     bump,
     hash_secret,
     new_secret,
     secret_matches,
 )
 from facilitation.usecases.commands import (
-    COMMANDS,
     CommandRunner,
     authorise,
     error_answer,
     validation_error,
 )
+from facilitation.usecases.registry import COMMANDS, SERIES_COMMANDS
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "COMMANDS",
+    "SERIES_COMMANDS",
     "AccessEnded",
     "Actor",
     "Change",
     "Passwords",
+    "SeriesChange",
     "Services",
     "error_answer",
     "validation_error",
@@ -148,7 +151,10 @@ class Services:
 
     def delete_workshop(self, code: str, secret: str | None) -> None:
         """The facilitator deletes a workshop with all its data. What stays is a line saying
-        that a workshop was deleted, when, and how much went — without any content."""
+        that a workshop was deleted, when, and how much went — without any content.
+
+        Not a command of the table (registry.py): its stored answers go with the workshop,
+        so none could be kept, and deleting it again is refused as unknown anyway."""
         with self.db.write() as s:
             workshop = _locked_for_facilitator(s, code, secret)
             workshop_id = workshop.id
@@ -159,7 +165,10 @@ class Services:
     def replace_secret(self, code: str, secret: str | None) -> str:
         """The facilitator replaces their link (it leaked, or was shared too widely): returns
         the new secret. Every screen holding the old one loses access at once: its open
-        screens are checked again, and its next command, page or connection is refused."""
+        screens are checked again, and its next command, page or connection is refused.
+
+        Not a command of the table (registry.py): its answer is the new secret, which no
+        stored answer may hold, and a repeat holds the old secret, so it is refused."""
         with self.db.write() as s:
             workshop = _locked_for_facilitator(s, code, secret)
             new = new_secret()
@@ -405,7 +414,7 @@ class Services:
         for series_id, ids in gone.items():
             for workshop_id in ids:
                 self.publisher.publish(Change(workshop_id))  # their screens hear it is gone
-            self.publisher.publish(series.SeriesChange(0, series_id=series_id))
+            self.publisher.publish(SeriesChange(0, series_id=series_id))
         self._access_ended(keyed - deleted)
         return {"series": len(gone), "workshops": len(deleted)}
 
@@ -440,16 +449,9 @@ class Services:
     def series_command(
         self, login: accounts.Login, series_id: int, name: str, raw: Any
     ) -> dict[str, Any]:
-        """Run one series or library command (series.COMMANDS, library.COMMANDS)."""
-        with self.db.write() as s:
-            data, tx = series.run(s, login.organizer_id, series_id, name, raw)
-        self.publisher.publish(
-            series.SeriesChange(0, series_id=series_id, workshop_ids=tx.workshops)
-        )
-        for workshop_id in tx.workshops:
-            self.publisher.publish(Change(workshop_id))
-        self._access_ended(tx.access)
-        return data
+        """Run one series or library command (registry.SERIES_COMMANDS) and return its
+        answer, as `execute` does a workshop's: its `command_id` answered once."""
+        return self.commands.execute_in_series(login.organizer_id, series_id, name, raw)
 
     def delete_series(self, login: accounts.Login, series_id: int) -> None:
         """The owner deletes the series, its library and its workshops."""
@@ -457,7 +459,7 @@ class Services:
             gone = series.delete(s, login.organizer_id, series_id)
         for workshop_id in gone:
             self.publisher.publish(Change(workshop_id))
-        self.publisher.publish(series.SeriesChange(0, series_id=series_id))
+        self.publisher.publish(SeriesChange(0, series_id=series_id))
 
     def invitation(self, token: str) -> str:
         """The title of the series an invitation link is for, if the link is still good."""

@@ -2,12 +2,14 @@
 exports, and the public follow page.
 
 Layer: edge (HTTP). Views parse forms, call one service (`Services.series_command` for every
-change, by the command's name), and render or redirect; every form carries a CSRF token.
+change, by the command's name), and render or redirect; every form carries a CSRF token,
+and every command's form a `command_id` of its own.
 A series the organizer has no part in answers 404, as one that does not exist.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import (
@@ -31,10 +33,8 @@ from facilitation.edges.http import export_jobs, links
 from facilitation.edges.http.organizers import current_login, login_required
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
-from facilitation.usecases import Services, error_answer
+from facilitation.usecases import SERIES_COMMANDS, Services, error_answer
 from facilitation.usecases.accounts import Login
-from facilitation.usecases.library import COMMANDS as LIBRARY_COMMANDS
-from facilitation.usecases.series import COMMANDS as SERIES_COMMANDS
 
 bp = Blueprint("series", __name__)
 
@@ -54,8 +54,10 @@ def _login() -> Login:
     return login
 
 
-def _message(error: DomainError) -> str:
-    return str(i18n.localise(error_answer(error))["error"]["message"])
+def _message(error: DomainError | dict[str, Any]) -> str:
+    """A refusal's message in the person's language (from an error, or a command's answer)."""
+    answer = error_answer(error) if isinstance(error, DomainError) else error
+    return str(i18n.localise(answer)["error"]["message"])
 
 
 def _page(series_id: int, name: str, **extra: Any) -> str:
@@ -135,24 +137,26 @@ def combined(series_id: int) -> str:
 @login_required
 def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
     """Every change of a series or its library: the command `name` with the form's fields.
-    Back to the page the form was on; a refusal is shown there."""
-    if name not in SERIES_COMMANDS and name not in LIBRARY_COMMANDS:
+    Back to the page the form was on; a refusal is shown there. The form's `command_id`
+    (made when the page was rendered) makes a form sent twice count once."""
+    if name not in SERIES_COMMANDS:
         abort(404)
     back = request.form.get("back", "overview")
     back = back if back in _PAGES else "overview"
-    try:
-        data = _services().series_command(_login(), series_id, name, _payload())
-    except DomainError as error:
-        if error.code == "unknown_series":
+    answer = _services().series_command(_login(), series_id, name, _payload())
+    if not answer["ok"]:
+        if answer["error"]["code"] == "unknown_series":
             abort(404)
-        return _page(series_id, back, error=_message(error)), 400
+        return _page(series_id, back, error=_message(answer)), 400
+    data = answer["data"]
     if name == "workshop.add":
         # Its creator runs it through their login (a console key), never with its link in
         # the cookie: if they leave the series, or log out, their access ends with it.
         key = _services().open_console(_login(), data["code"])
         identity.remember_facilitator(data["code"], key)
         return redirect(url_for("views.console", code=data["code"]), 303)
-    if name == "series.invite":
+    if name == "series.invite" and "token" in data:
+        # Shown this once: the form sent again gets the answer without the link.
         invitation = links.external("organizers.invitation", token=data["token"])
         return _page(series_id, "overview", shown=invitation), 200
     return redirect(url_for(f"series.{back}", series_id=series_id), 303)
@@ -297,5 +301,12 @@ def follow_json(code: str) -> Response:
 
 @bp.app_context_processor
 def picture_context() -> dict[str, Any]:
-    """The combined picture's words for its script."""
-    return {"picture_messages": i18n.picture_messages}
+    """The combined picture's words for its script, and `command_id()`: a fresh id for each
+    rendered command form."""
+    return {"picture_messages": i18n.picture_messages, "command_id": command_id}
+
+
+def command_id() -> str:
+    """A new random id for one rendered form of a series command: the browser sending the
+    form again (a double click, a resend) sends the same id, and the command counts once."""
+    return secrets.token_urlsafe(16)

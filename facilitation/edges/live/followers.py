@@ -18,8 +18,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from facilitation.edges.live.cluster import Cluster
-from facilitation.usecases import Change, Services
-from facilitation.usecases.series import SeriesChange
+from facilitation.usecases import Change, SeriesChange, Services
 
 NAMESPACE = "/follow"
 # Seconds between the follow pages' updates at most: a reveal reaches them within this.

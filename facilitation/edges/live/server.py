@@ -24,8 +24,7 @@ from facilitation.edges.live.presence import Presence
 from facilitation.edges.live.ticker import Ticker
 from facilitation.infrastructure.db import Database
 from facilitation.infrastructure.metrics import Metrics
-from facilitation.usecases import AccessEnded, Change, Services
-from facilitation.usecases.series import SeriesChange
+from facilitation.usecases import AccessEnded, Change, SeriesChange, Services
 
 # The namespaces, each with what gives the server its handlers: the workshops' screens
 # (boards, consoles, phones) and the public follow pages of series.
