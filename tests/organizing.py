@@ -22,7 +22,7 @@ class Organizer:
         self.username = username
         self.http: FlaskClient = app.test_client()
         if create:
-            app.extensions["samsyn"].services.create_organizer(username, PASSWORD)
+            app.extensions["samsyn"].services.organizers.create(username, PASSWORD)
         self.log_in()
 
     def log_in(self, password: str = PASSWORD) -> Any:
@@ -52,8 +52,8 @@ class Organizer:
     def library(self, series_id: int) -> dict[str, Any]:
         """The library's entries by title, and its categories by name (from the service)."""
         services = self.app.extensions["samsyn"].services
-        login = services.login(self.token())
-        page = services.series_page(login, series_id)
+        login = services.organizers.login(self.token())
+        page = services.series.page(login, series_id)
         return {
             "categories": {c["name"]: c["id"] for c in page["library"]},
             "factors": {f["title"]: f["id"] for c in page["library"] for f in c["factors"]},

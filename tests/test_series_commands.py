@@ -12,7 +12,7 @@ from flask import Flask
 from organizing import Organizer, command_id
 
 from facilitation.infrastructure import models
-from facilitation.usecases.accounts import Login
+from facilitation.usecases import Login
 
 
 def services(app: Flask) -> Any:
@@ -20,7 +20,7 @@ def services(app: Flask) -> Any:
 
 
 def login(app: Flask, organizer: Organizer) -> Login:
-    found = services(app).login(organizer.token())
+    found = services(app).organizers.login(organizer.token())
     assert found is not None
     return found  # type: ignore[no-any-return]
 
@@ -74,10 +74,10 @@ def test_a_library_command_sent_again_gets_the_same_answer_and_changes_nothing(
     category = organizer.category(series, "Ekonomiska")
     who = login(app, organizer)
     fields = {"command_id": command_id(), "category_id": str(category), "title": "Turism"}
-    first = services(app).series_command(who, series, "library.add", fields)
+    first = services(app).series.execute(who, series, "library.add", fields)
     assert first["ok"] and first["data"]["factor_id"], first
     settled = version(app, series)
-    again = services(app).series_command(who, series, "library.add", fields)
+    again = services(app).series.execute(who, series, "library.add", fields)
     assert again == first
     assert [f.title for f in rows(app, models.LibraryFactor)] == ["Turism"]
     assert version(app, series) == settled == first["version"]
@@ -96,14 +96,14 @@ def test_a_refused_command_changes_nothing_and_is_answered_the_same_again(app: F
     before = version(app, series)
     # The title is changed before the unknown category is found: the savepoint undoes it.
     fields = {"command_id": command_id(), "factor_id": str(factor), "title": "Besöksnäring"}
-    refused = services(app).series_command(
+    refused = services(app).series.execute(
         who, series, "library.edit", {**fields, "category_id": "999"}
     )
     assert not refused["ok"] and refused["error"]["code"] == "unknown_category", refused
     assert [f.title for f in rows(app, models.LibraryFactor)] == ["Turism"]
     assert version(app, series) == before
     assert not [e for e in rows(app, models.SeriesLogEntry) if e.action == "library.edited"]
-    again = services(app).series_command(
+    again = services(app).series.execute(
         who, series, "library.edit", {**fields, "category_id": "999"}
     )
     assert again == refused
@@ -120,12 +120,12 @@ def test_an_invitation_link_is_answered_once_and_never_stored(app: Flask) -> Non
     series = organizer.series()
     who = login(app, organizer)
     fields = {"command_id": command_id()}
-    first = services(app).series_command(who, series, "series.invite", fields)
+    first = services(app).series.execute(who, series, "series.invite", fields)
     token = first["data"]["token"]
     assert token
     stored = json.dumps([r.answer for r in rows(app, models.SeriesCommandRecord)])
     assert token not in stored
-    again = services(app).series_command(who, series, "series.invite", fields)
+    again = services(app).series.execute(who, series, "series.invite", fields)
     assert again["ok"] and again["version"] == first["version"]
     assert "token" not in again["data"]
     assert len(rows(app, models.Invitation)) == 1
@@ -143,14 +143,14 @@ def test_an_owners_command_from_a_co_facilitator_is_refused_and_not_stored(
 ) -> None:
     owner = Organizer(app)
     series = owner.series()
-    link = services(app).series_command(
+    link = services(app).series.execute(
         login(app, owner), series, "series.invite", {"command_id": command_id()}
     )["data"]["token"]
     guest = Organizer(app, "gast@example.se")
-    services(app).accept_invitation(login(app, guest), link)
+    services(app).series.accept_invitation(login(app, guest), link)
     before = version(app, series)
     fields = {"command_id": command_id(), "public": "true"}
-    refused = services(app).series_command(login(app, guest), series, "series.configure", fields)
+    refused = services(app).series.execute(login(app, guest), series, "series.configure", fields)
     assert refused["error"]["code"] == "owner_only"
     assert version(app, series) == before
     assert not [

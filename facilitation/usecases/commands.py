@@ -2,7 +2,8 @@
 every command that waited alongside in one transaction, and answer only after its commit.
 
 Layer: services. Imports the core, the models, the schemas and the database; never Flask or
-Socket.IO. `Services.execute` is the entry point; handlers never call this module directly.
+Socket.IO. The areas' entry points (`WorkshopDesk.execute`, `SeriesDesk.execute`) run
+commands through it, sharing one `CommandRunner`; handlers never call this module directly.
 The commands are named in registry.py; a series' and its library's run through
 `CommandRunner.execute_in_series`, the same way, one at a time (see there).
 
@@ -421,3 +422,17 @@ def _storable(spec: Command, answer: dict[str, Any]) -> dict[str, Any]:
         return answer
     data = {k: v for k, v in answer["data"].items() if k != spec.secret}
     return {**answer, "data": data}
+
+
+class Desk:
+    """An area's entry point (workshop_desk.py, organizer_desk.py, series_desk.py,
+    operations.py): the command runner every area shares, its database, and whoever hears
+    of committed changes."""
+
+    def __init__(self, commands: CommandRunner) -> None:
+        self.commands = commands
+        self.db = commands.db
+
+    @property
+    def publisher(self) -> Publisher:
+        return self.commands.publisher

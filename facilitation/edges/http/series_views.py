@@ -1,7 +1,7 @@
 """Pages of a series: its overview, its factor library, the combined picture and its
 exports, and the public follow page.
 
-Layer: edge (HTTP). Views parse forms, call one service (`Services.series_command` for every
+Layer: edge (HTTP). Views parse forms, call one service (`services.series.execute` for every
 change, by the command's name), and render or redirect; every form carries a CSRF token,
 and every command's form a `command_id` of its own.
 A series the organizer has no part in answers 404, as one that does not exist.
@@ -33,8 +33,7 @@ from facilitation.edges.http import export_jobs, links
 from facilitation.edges.http.organizers import current_login, login_required
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
-from facilitation.usecases import SERIES_COMMANDS, Services, error_answer
-from facilitation.usecases.accounts import Login
+from facilitation.usecases import SERIES_COMMANDS, Login, SeriesDesk, error_answer
 
 bp = Blueprint("series", __name__)
 
@@ -44,8 +43,9 @@ _UNSET_WHEN_EMPTY = {"category_id", "library_factor_id", "language", "template"}
 _PAGES = ("overview", "library", "combined")
 
 
-def _services() -> Services:
-    return samsyn().services
+def _series() -> SeriesDesk:
+    """The series' use cases, which these pages serve."""
+    return samsyn().services.series
 
 
 def _login() -> Login:
@@ -63,7 +63,7 @@ def _message(error: DomainError | dict[str, Any]) -> str:
 def _page(series_id: int, name: str, **extra: Any) -> str:
     """One of the series' pages, in the series' language unless the person chose theirs."""
     try:
-        page = _services().series_page(_login(), series_id)
+        page = _series().page(_login(), series_id)
     except DomainError:
         abort(404)
     g.workshop_language = page["language"]
@@ -102,9 +102,9 @@ def _payload() -> dict[str, Any]:
 def create() -> BaseResponse | tuple[str, int]:
     """The organizer's form: a new series, its library started from a template."""
     try:
-        series_id = _services().create_series(_login(), _payload())
+        series_id = _series().create(_login(), _payload())
     except DomainError as error:
-        home = _services().organizer_home(_login())
+        home = samsyn().services.organizers.home(_login())
         page = render_template(
             "organizer/home.html", home=home, login=_login(), error=_message(error)
         )
@@ -143,7 +143,7 @@ def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
         abort(404)
     back = request.form.get("back", "overview")
     back = back if back in _PAGES else "overview"
-    answer = _services().series_command(_login(), series_id, name, _payload())
+    answer = _series().execute(_login(), series_id, name, _payload())
     if not answer["ok"]:
         if answer["error"]["code"] == "unknown_series":
             abort(404)
@@ -152,7 +152,7 @@ def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
     if name == "workshop.add":
         # Its creator runs it through their login (a console key), never with its link in
         # the cookie: if they leave the series, or log out, their access ends with it.
-        key = _services().open_console(_login(), data["code"])
+        key = samsyn().services.organizers.open_console(_login(), data["code"])
         identity.remember_facilitator(data["code"], key)
         return redirect(url_for("views.console", code=data["code"]), 303)
     if name == "series.invite" and "token" in data:
@@ -167,14 +167,14 @@ def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
 def delete(series_id: int) -> BaseResponse | tuple[str, int]:
     """The owner deletes the series with its library and workshops, after typing its title."""
     try:
-        title = _services().series_page(_login(), series_id)["title"]
+        title = _series().page(_login(), series_id)["title"]
     except DomainError:
         abort(404)
     if request.form.get("confirm", "").strip() != title:
         message = gettext("Type the series' title exactly to delete it.")
         return _page(series_id, "overview", error=message), 400
     try:
-        _services().delete_series(_login(), series_id)
+        _series().delete(_login(), series_id)
     except DomainError as error:
         return _page(series_id, "overview", error=_message(error)), 400
     return redirect(url_for("organizers.home"), 303)
@@ -190,7 +190,7 @@ def _series_owner(series_id: int) -> tuple[Login, Any] | tuple[Response, int]:
     if login is None:
         return _json_error(DomainError("login_required", N_("Log in first.")), 401)
     try:
-        _services().series_role(login.organizer_id, series_id)
+        _series().role(login.organizer_id, series_id)
     except DomainError as error:
         return _json_error(error, 404)
     return login, ("series", series_id)
@@ -275,7 +275,7 @@ def _public(code: str) -> dict[str, Any]:
     if not samsyn().join_limit.has_tokens(request.remote_addr or ""):
         abort(429)
     try:
-        view = _services().follow_view(code)
+        view = _series().follow_view(code)
     except DomainError:
         wrong_code()
         abort(404)
