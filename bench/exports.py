@@ -27,21 +27,21 @@ def build(services: Services, factors: int, participants: int) -> tuple[str, str
         SeedFactor(f"Faktor {i}", ("Sociala", "Ekonomiska", "Teknologiska")[i % 3])
         for i in range(factors)
     ]
-    code, secret = services.create_workshop(
+    code, secret = services.workshops.create(
         title="Bench", language="sv", categories=None, seeds=seeds
     )
     facilitator = Actor(Role.FACILITATOR, code, secret=secret)
     people = []
     for i in range(participants):
-        services.join(code, f"p{i}")
+        services.workshops.join(code, f"p{i}")
         people.append(Actor(Role.PARTICIPANT, code, token=f"p{i}"))
-    ids = [f["id"] for f in services.snapshot(facilitator, "console")["state"]["factors"]]
+    ids = [f["id"] for f in services.workshops.snapshot(facilitator, "console")["state"]["factors"]]
     n = 0
 
     def run(name: str, **payload: object) -> dict:
         nonlocal n
         n += 1
-        answer = services.execute(facilitator, name, {"command_id": f"f{n}", **payload})
+        answer = services.workshops.execute(facilitator, name, {"command_id": f"f{n}", **payload})
         assert answer["ok"], answer
         return answer["data"]
 
@@ -49,7 +49,7 @@ def build(services: Services, factors: int, participants: int) -> tuple[str, str
         round_id = run("round.open", method=method, **settings)["round_id"]
         for i, person in enumerate(people):
             entries = answer()  # type: ignore[operator]
-            reply = services.execute(
+            reply = services.workshops.execute(
                 person,
                 "ballot.submit",
                 {"command_id": f"{method}{i}", "round_id": round_id, "entries": entries},
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         with app.test_request_context(), force_locale("sv"):
             started = time.perf_counter()
-            record = services.record(code)
+            record = services.workshops.record(code)
             print(f"{'record':>8} {time.perf_counter() - started:7.2f} s")
             for name, make in [
                 ("json", lambda: export.to_json(record).encode()),

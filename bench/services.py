@@ -34,19 +34,21 @@ def prepare(url: str, participants: int) -> tuple[Services, Actor, int, list[int
     db.migrate()
     services = Services(db, Nobody())
     seeds = [SeedFactor(f"Faktor {i}", "Sociala") for i in range(FACTORS)]
-    code, secret = services.create_workshop(
+    code, secret = services.workshops.create(
         title="Bench", language="sv", categories=None, seeds=seeds
     )
     facilitator = Actor(Role.FACILITATOR, code, secret=secret)
-    services.execute(facilitator, "step.set", {"command_id": "s", "step": "prioritise"})
-    answer = services.execute(
+    services.workshops.execute(facilitator, "step.set", {"command_id": "s", "step": "prioritise"})
+    answer = services.workshops.execute(
         facilitator, "round.open", {"command_id": "o", "method": "dots", "budget": 5, "cap": 3}
     )
     round_id = answer["data"]["round_id"]
-    factor_ids = [f["id"] for f in services.snapshot(facilitator, "console")["state"]["factors"]]
+    factor_ids = [
+        f["id"] for f in services.workshops.snapshot(facilitator, "console")["state"]["factors"]
+    ]
     people = []
     for i in range(participants):
-        services.join(code, f"p{i}")
+        services.workshops.join(code, f"p{i}")
         people.append(Actor(Role.PARTICIPANT, code, token=f"p{i}"))
     return services, facilitator, round_id, factor_ids, people
 
@@ -59,7 +61,7 @@ def ballots(
     for i, actor in enumerate(people):
         entries = {str(f): 1 for f in rng.sample(factor_ids, 5)}
         started = time.perf_counter()
-        answer = services.execute(
+        answer = services.workshops.execute(
             actor,
             "ballot.submit",
             {"command_id": f"b{i}", "round_id": round_id, "entries": entries},

@@ -3,7 +3,7 @@
     core/            the rules and the maths: no Flask, Socket.IO or SQLAlchemy
     infrastructure/  configuration, the database and its models, workers, metrics
     queries/         the read side: what screens and exports receive
-    usecases/        the write side: the command pipeline, the `Services` facade
+    usecases/        the write side: the command pipeline, the areas' entry points
     outputs/         exports and reports
     edges/           http/ (pages, API), live/ (Socket.IO), and what both share
 
@@ -84,7 +84,6 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     socketio = SocketIO()
     live = Live(
         socketio,
-        db,
         cluster,
         board_interval=config.BOARD_INTERVAL,
         phone_interval=config.PHONE_INTERVAL,

@@ -4,6 +4,7 @@ logged in), and a series workshop run through the Socket.IO test client like `Ro
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from conftest import Room
@@ -21,7 +22,7 @@ class Organizer:
         self.username = username
         self.http: FlaskClient = app.test_client()
         if create:
-            app.extensions["samsyn"].services.create_organizer(username, PASSWORD)
+            app.extensions["samsyn"].services.organizers.create(username, PASSWORD)
         self.log_in()
 
     def log_in(self, password: str = PASSWORD) -> Any:
@@ -36,7 +37,9 @@ class Organizer:
         return int(re.search(r"/series/(\d+)", response.headers["Location"]).group(1))  # type: ignore[union-attr]
 
     def do(self, series_id: int, command: str, /, *, status: int = 303, **fields: Any) -> Any:
-        """Send a series command through its form; the response."""
+        """Send a series command through its form (with a new command id, unless given one,
+        as each rendered form has); the response."""
+        fields.setdefault("command_id", command_id())
         response = self.http.post(f"/series/{series_id}/do/{command}", data=fields)
         assert response.status_code == status, response.get_data(as_text=True)[:3000]
         return response
@@ -49,8 +52,8 @@ class Organizer:
     def library(self, series_id: int) -> dict[str, Any]:
         """The library's entries by title, and its categories by name (from the service)."""
         services = self.app.extensions["samsyn"].services
-        login = services.login(self.token())
-        page = services.series_page(login, series_id)
+        login = services.organizers.login(self.token())
+        page = services.series.page(login, series_id)
         return {
             "categories": {c["name"]: c["id"] for c in page["library"]},
             "factors": {f["title"]: f["id"] for c in page["library"] for f in c["factors"]},
@@ -74,6 +77,11 @@ class Organizer:
         response = self.do(series_id, "workshop.add", stakeholder=stakeholder, **fields)
         code = response.headers["Location"].rsplit("/", 1)[1]
         return SeriesRoom(self.app, self.http, code)
+
+
+def command_id() -> str:
+    """A new id for a series command, as a rendered form carries."""
+    return secrets.token_urlsafe(12)
 
 
 class SeriesRoom(Room):

@@ -97,15 +97,15 @@ def test_a_screen_let_in_while_access_ended_is_let_go(app: Flask, monkeypatch: A
     laptop = Organizer(app, create=False)
     laptop.http.post(f"/organizer/workshops/{room.code}/console")
     samsyn = app.extensions["samsyn"]
-    snapshot = samsyn.services.snapshot
+    snapshot = samsyn.services.workshops.snapshot
 
     def meanwhile(*args: Any, **kwargs: Any) -> Any:
         taken = snapshot(*args, **kwargs)
-        monkeypatch.setattr(samsyn.services, "snapshot", snapshot)
+        monkeypatch.setattr(samsyn.services.workshops, "snapshot", snapshot)
         laptop.http.post("/logout")  # and its word to every process, which finds no screen
         return taken
 
-    monkeypatch.setattr(samsyn.services, "snapshot", meanwhile)
+    monkeypatch.setattr(samsyn.services.workshops, "snapshot", meanwhile)
     console = screen(app, laptop.http, room.code, "console")
     assert not console.is_connected()
     (workshop,) = rows(app, models.Workshop)
@@ -207,7 +207,7 @@ def test_a_login_at_its_absolute_end_ends_its_screens(app: Flask) -> None:
     kept = other.workshop(theirs, "Regionala partner")
     samsyn = app.extensions["samsyn"]
     with samsyn.db.write() as s:
-        organizer_id = samsyn.services.login(other.token()).organizer_id
+        organizer_id = samsyn.services.organizers.login(other.token()).organizer_id
         for login in s.query(models.OrganizerSession).filter_by(organizer_id=organizer_id):
             login.created_at -= accounts.ABSOLUTE + timedelta(minutes=1)
     samsyn.gatekeeper.check_all(samsyn.presence.facilitated())
@@ -241,7 +241,7 @@ def test_an_operator_deletes_an_account_and_its_open_screens_notice(
 
 def test_deleting_an_account_needs_a_csrf_token(make_app: Any) -> None:
     app = make_app(WTF_CSRF_ENABLED=True)
-    app.extensions["samsyn"].services.create_organizer("kommun", PASSWORD)
+    app.extensions["samsyn"].services.organizers.create("kommun", PASSWORD)
     browser = app.test_client()
     page = browser.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]

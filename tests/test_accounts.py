@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 from conftest import SEED, socketio
 from flask import Flask
-from organizing import PASSWORD, Organizer
+from organizing import PASSWORD, Organizer, command_id
 
 from facilitation.core.domain import DomainError
 from facilitation.edges import cli
@@ -30,11 +30,11 @@ def rows(app: Flask, model: Any) -> list[Any]:
 
 def test_passwords_are_stored_as_argon2id_hashes(app: Flask) -> None:
     services = app.extensions["samsyn"].services
-    services.create_organizer("Anna@Example.se", PASSWORD)
+    services.organizers.create("Anna@Example.se", PASSWORD)
     (row,) = rows(app, models.Organizer)
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
     assert row.login == "anna@example.se"
-    assert services.log_in("  anna@EXAMPLE.se ", PASSWORD)  # the name, any case
+    assert services.organizers.log_in("  anna@EXAMPLE.se ", PASSWORD)  # the name, any case
     for wrong in ("fel lösenord!!", PASSWORD.upper(), ""):
         response = app.test_client().post(
             "/login", data={"username": "anna@example.se", "password": wrong}
@@ -115,7 +115,8 @@ def test_one_organizer_cannot_see_anothers_series(app: Flask) -> None:
         assert bertil.http.get(f"/api/series/{series}/export.{fmt}").status_code == 404
     assert (
         bertil.http.post(
-            f"/series/{series}/do/library.category_add", data={"name": "X"}
+            f"/series/{series}/do/library.category_add",
+            data={"name": "X", "command_id": command_id()},
         ).status_code
         == 404
     )
@@ -169,7 +170,10 @@ def test_co_facilitators_come_by_invitation_and_go_when_removed(app: Flask) -> N
     assert guest.get(f"/series/{series}").status_code == 200
     assert guest.post(f"/organizer/workshops/{room.code}/console").status_code == 303
     # A co-facilitator keeps the library, but the owner's settings are the owner's.
-    refused = guest.post(f"/series/{series}/do/series.configure", data={"public": "true"})
+    refused = guest.post(
+        f"/series/{series}/do/series.configure",
+        data={"public": "true", "command_id": command_id()},
+    )
     assert refused.status_code == 400
     assert app.test_client().get(path).status_code == 404  # the link is used up
     (member,) = rows(app, models.SeriesMember)
@@ -215,7 +219,7 @@ def test_the_command_line_creates_organizers(
 
 def test_organizer_forms_need_a_csrf_token(make_app: Any) -> None:
     app = make_app(WTF_CSRF_ENABLED=True)
-    app.extensions["samsyn"].services.create_organizer("kommun", PASSWORD)
+    app.extensions["samsyn"].services.organizers.create("kommun", PASSWORD)
     browser = app.test_client()
     assert (
         browser.post("/login", data={"username": "kommun", "password": PASSWORD}).status_code == 400
@@ -272,7 +276,7 @@ class Watched:
 
 def test_no_password_is_hashed_or_checked_inside_a_transaction(app: Flask) -> None:
     samsyn = app.extensions["samsyn"]
-    watched = samsyn.services.passwords = Watched(samsyn.db)
+    watched = samsyn.services.organizers.passwords = Watched(samsyn.db)
     browser = app.test_client()
     first = {"username": "kommun", "password": PASSWORD, "password2": PASSWORD}
     assert browser.post("/setup", data=first).status_code == 303
@@ -326,14 +330,14 @@ class NoCapacity:
 
 def test_no_capacity_for_hashing_is_answered_503_and_costs_no_try(app: Flask) -> None:
     samsyn = app.extensions["samsyn"]
-    samsyn.services.create_organizer("kommun", PASSWORD)
-    working = samsyn.services.passwords
-    samsyn.services.passwords = NoCapacity()
+    samsyn.services.organizers.create("kommun", PASSWORD)
+    working = samsyn.services.organizers.passwords
+    samsyn.services.organizers.passwords = NoCapacity()
     browser = app.test_client()
     for _ in range(8):  # more than the allowance of wrong tries
         answer = browser.post("/login", data={"username": "kommun", "password": PASSWORD})
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
-    samsyn.services.passwords = working
+    samsyn.services.organizers.passwords = working
     assert (
         browser.post("/login", data={"username": "kommun", "password": PASSWORD}).status_code == 303
     )
@@ -343,7 +347,7 @@ def test_the_api_answers_busy_with_503_and_retry_after(app: Flask, monkeypatch: 
     def busy(**_: Any) -> Any:
         raise Busy
 
-    monkeypatch.setattr(app.extensions["samsyn"].services, "create_workshop", busy)
+    monkeypatch.setattr(app.extensions["samsyn"].services.workshops, "create", busy)
     answer = app.test_client().post("/api/workshops", json=SEED)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.json["error"]["code"] == "http_503"
@@ -442,20 +446,25 @@ def at_once(n: int, work: Any) -> list[str]:
 def test_what_may_happen_once_happens_once_under_threads(make_app: Any, database_url: str) -> None:
     app = make_app(database_url)
     services = app.extensions["samsyn"].services
-    made = at_once(8, lambda i: services.set_up(f"kommun{i}", PASSWORD))
+    made = at_once(8, lambda i: services.organizers.set_up(f"kommun{i}", PASSWORD))
     assert made.count("ok") == 1 and set(made) <= {"ok", "already_set_up"}, made
     (owner,) = rows(app, models.Organizer)
     assert owner.first_run is True
-    login = services.login(services.log_in(owner.username, PASSWORD))
-    series_id = services.create_series(login, {"title": "Strategi", "language": "sv"})
+    login = services.organizers.login(services.organizers.log_in(owner.username, PASSWORD))
+    series_id = services.series.create(login, {"title": "Strategi", "language": "sv"})
 
     def invite() -> str:
-        return str(services.series_command(login, series_id, "series.invite", {})["token"])
+        answer = services.series.execute(
+            login, series_id, "series.invite", {"command_id": command_id()}
+        )
+        return str(answer["data"]["token"])
 
     link = invite()
-    taken = at_once(8, lambda i: services.join_by_invitation(link, f"gäst{i}", PASSWORD))
+    taken = at_once(8, lambda i: services.organizers.join_by_invitation(link, f"gäst{i}", PASSWORD))
     assert taken.count("ok") == 1 and set(taken) <= {"ok", "bad_invitation"}, taken
     links = [invite() for _ in range(8)]
-    named = at_once(8, lambda i: services.join_by_invitation(links[i], "Samma", PASSWORD))
+    named = at_once(
+        8, lambda i: services.organizers.join_by_invitation(links[i], "Samma", PASSWORD)
+    )
     assert named.count("ok") == 1 and set(named) <= {"ok", "username_taken"}, named
     assert len(rows(app, models.Organizer)) == 3 and len(rows(app, models.SeriesMember)) == 2

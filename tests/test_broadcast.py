@@ -36,14 +36,15 @@ class Setup:
         self.emitter = Emitter()
         self.presence = Presence()
         self.broadcaster = Broadcaster(
-            self.emitter, samsyn.db, self.presence, board_interval=0.1, phone_interval=0.5
+            self.emitter, self.presence, board_interval=0.1, phone_interval=0.5
         )
         self.services: Services = samsyn.services
+        self.broadcaster.workshops = self.services.workshops
         self.services.publisher = self.broadcaster
-        self.code, self.secret = self.services.create_workshop(
+        self.code, self.secret = self.services.workshops.create(
             title="T", language="sv", categories=None, seeds=[]
         )
-        self.workshop_id = self.services.find_workshop(self.code).id
+        self.workshop_id = self.services.workshops.find_workshop(self.code).id
 
     def changed(self, participants: set[int] | None = None) -> None:
         self.broadcaster.publish(Change(self.workshop_id, participants or set()))
@@ -69,7 +70,7 @@ def test_phones_hear_less_often_and_only_of_what_they_show(samsyn: Any) -> None:
     t.broadcaster.tick(0.0)
     assert len(t.to("phone")) == 1
     # The same phone-visible state again (e.g. only a participation count moved): not sent.
-    t.services.join(t.code, "anna")
+    t.services.workshops.join(t.code, "anna")
     t.broadcaster.tick(1.0)
     assert len(t.to("phone")) == 1
     assert len(t.to("board")) == 2
@@ -121,7 +122,7 @@ def test_consoles_get_their_view_only_when_one_is_watching(samsyn: Any) -> None:
 
 def test_personal_views_go_to_the_participant_only(samsyn: Any) -> None:
     t = Setup(samsyn)
-    _, participant_id = t.services.join(t.code, "anna")
+    _, participant_id = t.services.workshops.join(t.code, "anna")
     t.changed({participant_id})
     t.broadcaster.tick(0.0)
     (me,) = t.emitter.to(f"participant:{participant_id}")
@@ -141,7 +142,7 @@ def test_a_deleted_workshops_screens_are_told_once(samsyn: Any) -> None:
 
 
 def run(t: Setup, actor: Actor, name: str, **payload: Any) -> dict[str, Any]:
-    answer = t.services.execute(actor, name, {"command_id": uuid.uuid4().hex, **payload})
+    answer = t.services.workshops.execute(actor, name, {"command_id": uuid.uuid4().hex, **payload})
     assert answer["ok"], answer
     data: dict[str, Any] = answer["data"]
     return data
@@ -155,12 +156,14 @@ def test_a_tick_gives_each_of_many_voters_their_own_view(samsyn: Any) -> None:
     run(t, facilitator, "step.set", step="complete")
     people = {}
     for name in ("anna", "bo", "cia", "dan"):
-        _, participant_id = t.services.join(t.code, name)
+        _, participant_id = t.services.workshops.join(t.code, name)
         people[name] = (participant_id, Actor(Role.PARTICIPANT, t.code, token=name))
-    category = t.services.snapshot(facilitator, "console")["state"]["categories"][0]["id"]
+    category = t.services.workshops.snapshot(facilitator, "console")["state"]["categories"][0]["id"]
     for name in ("anna", "bo"):
         run(t, people[name][1], "factor.propose", title=f"{name}s idé", category_id=category)
-    factors = [f["id"] for f in t.services.snapshot(facilitator, "console")["state"]["factors"]]
+    factors = [
+        f["id"] for f in t.services.workshops.snapshot(facilitator, "console")["state"]["factors"]
+    ]
     run(t, facilitator, "step.set", step="prioritise")
     round_id = run(t, facilitator, "round.open", method="dots", budget=3, cap=3)["round_id"]
     ballots = {"anna": {str(factors[0]): 3}, "bo": {str(factors[1]): 2}, "cia": {}}
@@ -182,7 +185,7 @@ def test_resync_sends_every_screen_here_its_whole_state(samsyn: Any) -> None:
     """After the message queue was away: boards, consoles and phones of every workshop
     connected here get the state again (even unchanged), and each participant their own."""
     t = Setup(samsyn)
-    _, participant_id = t.services.join(t.code, "anna")
+    _, participant_id = t.services.workshops.join(t.code, "anna")
     actor = Actor(Role.PARTICIPANT, t.code, token="anna")
     t.presence.add("s1", Connection(actor, PHONE, t.workshop_id, "sv", participant_id))
     facilitator = Actor(Role.FACILITATOR, t.code, secret=t.secret)
@@ -210,7 +213,7 @@ def test_phones_joining_are_given_the_last_room_view_while_it_is_what_phones_see
     t.broadcaster.tick(0.0)
     read = t.broadcaster.room_view_for_phones(t.workshop_id)
     assert read is not None and read["version"] == t.to("board")[-1]["version"]
-    t.services.join(t.code, "anna")  # a join: the board's count, not what phones see
+    t.services.workshops.join(t.code, "anna")  # a join: the board's count, not what phones see
     assert t.broadcaster.room_view_for_phones(t.workshop_id) is read
     t.changed()  # anything else
     assert t.broadcaster.room_view_for_phones(t.workshop_id) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from facilitation.usecases import COMMANDS
+from facilitation.usecases import COMMANDS, SERIES_COMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
@@ -16,6 +16,12 @@ def test_every_command_has_its_section_in_the_protocol() -> None:
     documented = set(re.findall(r"^### `([a-z_.]+)`", PROTOCOL, re.M))
     assert set(COMMANDS) <= documented
     assert documented - set(COMMANDS) == {"state", "me", "deleted", "state.get"}
+
+
+def test_every_series_command_is_in_the_api() -> None:
+    row = next(line for line in API.splitlines() if "/do/<command>" in line)
+    documented = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", row))
+    assert documented == set(SERIES_COMMANDS)
 
 
 def test_every_error_code_is_documented() -> None:

@@ -520,7 +520,7 @@ class Workshop:
         self.room = room
         self.code = room.code
         self.facilitator = Actor(Role.FACILITATOR, room.code, secret=secret_of(room))
-        services.join(room.code, f"bystander-{room.code}")
+        services.workshops.join(room.code, f"bystander-{room.code}")
         self.bystander = Actor(Role.PARTICIPANT, room.code, token=f"bystander-{room.code}")
         with services.db.read() as s:
             self.id = s.scalar(select(models.Workshop.id).where(models.Workshop.code == room.code))
@@ -528,7 +528,7 @@ class Workshop:
     def run(self, actor: Actor, command: str, /, **payload: Any) -> dict[str, Any]:
         # Ids the fuzzer cannot make up, so that they never collide with its own.
         payload["command_id"] = f"setup:{uuid.uuid4().hex}"
-        answer = self.services.execute(actor, command, payload)
+        answer = self.services.workshops.execute(actor, command, payload)
         assert answer["ok"], (command, payload, answer)
         return answer["data"]  # type: ignore[no-any-return]
 

@@ -142,7 +142,7 @@ def hostile(make_room: Any) -> Room:
 
 
 def record_of(room: Room) -> dict[str, Any]:
-    return room.app.extensions["samsyn"].services.record(room.code)  # type: ignore[no-any-return]
+    return room.app.extensions["samsyn"].services.workshops.record(room.code)  # type: ignore[no-any-return]
 
 
 def typed_texts(record: dict[str, Any]) -> set[str]:

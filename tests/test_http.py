@@ -215,13 +215,13 @@ def test_a_page_the_database_is_too_busy_for_says_so_and_tries_again(
     def busy(*_: Any, **__: Any) -> Any:
         raise trouble
 
-    monkeypatch.setattr(app.extensions["samsyn"].services, "find_workshop", busy)
+    monkeypatch.setattr(app.extensions["samsyn"].services.workshops, "find_workshop", busy)
     response = app.test_client().get(f"/j/{code}")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     html = response.get_data(as_text=True)
     assert 'data-retry-after="5"' in html and "js/retry.js" in html
     assert "Set-Cookie" not in response.headers
-    monkeypatch.setattr(app.extensions["samsyn"].services, "create_workshop", busy)
+    monkeypatch.setattr(app.extensions["samsyn"].services.workshops, "create", busy)
     api = create(app.test_client())
     assert api.status_code == 503 and api.json["error"]["code"] == "http_503"
 

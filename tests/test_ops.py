@@ -148,16 +148,16 @@ def test_anonymising_keeps_the_results_and_nothing_that_tells_who(make_room: Any
     browsers = {room.code: finished_workshop(room) for room in (old, recent)}
     age(samsyn, old.code, 100)
     age(samsyn, open_.code, 100)  # old but never closed: kept as it is
-    before = samsyn.services.record(old.code)
+    before = samsyn.services.workshops.record(old.code)
     with samsyn.db.read() as s:
         tokens = set(s.scalars(select(models.Participant.token)))
     cutoff = models.utcnow() - timedelta(days=90)
 
-    assert samsyn.services.apply_retention(cutoff, "anonymise", dry_run=True) == 1
-    assert samsyn.services.apply_retention(cutoff, "anonymise") == 1
-    assert samsyn.services.apply_retention(cutoff, "anonymise") == 0  # once is enough
+    assert samsyn.services.operations.apply_retention(cutoff, "anonymise", dry_run=True) == 1
+    assert samsyn.services.operations.apply_retention(cutoff, "anonymise") == 1
+    assert samsyn.services.operations.apply_retention(cutoff, "anonymise") == 0  # once is enough
 
-    after = samsyn.services.record(old.code)
+    after = samsyn.services.workshops.record(old.code)
     assert after["rounds"] == before["rounds"] and after["factors"] == before["factors"]
     with samsyn.db.read() as s:
         people = s.scalars(
@@ -179,7 +179,10 @@ def test_deleting_leaves_only_the_line_that_says_so(make_room: Any) -> None:
     for room in (old, recent):
         finished_workshop(room)
     age(samsyn, old.code, 100)
-    assert samsyn.services.apply_retention(models.utcnow() - timedelta(days=90), "delete") == 1
+    assert (
+        samsyn.services.operations.apply_retention(models.utcnow() - timedelta(days=90), "delete")
+        == 1
+    )
     assert codes(samsyn) == {recent.code}
     with samsyn.db.read() as s:
         deletion = s.scalars(select(models.Deletion)).one()

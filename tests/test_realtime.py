@@ -223,7 +223,7 @@ def test_a_bug_in_a_handler_is_answered_not_swallowed(room: Room, monkeypatch: A
     def broken(*_: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(room.app.extensions["samsyn"].services, "execute", broken)
+    monkeypatch.setattr(room.app.extensions["samsyn"].services.workshops, "execute", broken)
     answer = room.send(room.console, "step.set", step="complete")
     assert answer["ok"] is False and answer["error"]["code"] == "server_error"
 

@@ -63,7 +63,7 @@ def keys(value: Any) -> set[str]:
 
 
 def record_of(room: Room) -> dict[str, Any]:
-    return room.app.extensions["samsyn"].services.record(room.code)  # type: ignore[no-any-return]
+    return room.app.extensions["samsyn"].services.workshops.record(room.code)  # type: ignore[no-any-return]
 
 
 def run_a_whole_workshop(room: Room) -> dict[str, int]:
@@ -206,7 +206,7 @@ def test_two_hundred_factors_stay_readable(app: Flask) -> None:
     1,000 participants is in the change's notes: tests never assert timings."""
     services = app.extensions["samsyn"].services
     seeds = [SeedFactor(f"Factor F{i:03d}", ("Social", "Economic")[i % 2]) for i in range(200)]
-    code, secret = services.create_workshop(
+    code, secret = services.workshops.create(
         title="Large", language="en", categories=None, seeds=seeds
     )
     facilitator = Actor(Role.FACILITATOR, code, secret=secret)
@@ -215,14 +215,14 @@ def test_two_hundred_factors_stay_readable(app: Flask) -> None:
     def ok(actor: Actor, name: str, **payload: Any) -> dict[str, Any]:
         nonlocal count
         count += 1
-        answer = services.execute(actor, name, {"command_id": f"c{count}", **payload})
+        answer = services.workshops.execute(actor, name, {"command_id": f"c{count}", **payload})
         assert answer["ok"], answer
         return answer["data"]  # type: ignore[no-any-return]
 
-    ids = [f["id"] for f in services.snapshot(facilitator, "console")["state"]["factors"]]
+    ids = [f["id"] for f in services.workshops.snapshot(facilitator, "console")["state"]["factors"]]
     people = []
     for i in range(40):
-        services.join(code, f"p{i}")
+        services.workshops.join(code, f"p{i}")
         people.append(Actor(Role.PARTICIPANT, code, token=f"p{i}"))
     rng = random.Random(3)
     ok(facilitator, "step.set", step="prioritise")
@@ -235,7 +235,7 @@ def test_two_hundred_factors_stay_readable(app: Flask) -> None:
         for actor in people:
             ok(actor, "ballot.submit", round_id=round_id, entries=answer())
         ok(facilitator, "round.close", round_id=round_id)
-    reader, text = read(english_pdf(app, services.record(code)))
+    reader, text = read(english_pdf(app, services.workshops.record(code)))
     assert 10 <= len(reader.pages) <= 60
     assert all(f"Factor F{i:03d}" in text for i in range(200))
     assert f"Page {len(reader.pages)} of {len(reader.pages)}" in text

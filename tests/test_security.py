@@ -355,11 +355,13 @@ def test_a_command_with_the_old_secret_is_refused(room: Room) -> None:
     old = room.connect(room.facilitator_http, "console")
     samsyn = room.app.extensions["samsyn"]
     secret = room.created["facilitator_url"].rsplit("/", 1)[1]
-    samsyn.services.replace_secret(room.code, secret)
+    samsyn.services.workshops.replace_secret(room.code, secret)
     assert not old.is_connected()  # its screen is let go at once
     # A command that was on its way with the old secret is refused too.
     actor = Actor(Role.FACILITATOR, room.code, secret=secret)
-    answer = samsyn.services.execute(actor, "step.set", {"command_id": "s1", "step": "complete"})
+    answer = samsyn.services.workshops.execute(
+        actor, "step.set", {"command_id": "s1", "step": "complete"}
+    )
     assert answer["error"]["code"] == "forbidden"
 
 

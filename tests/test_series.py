@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from organizing import Organizer, SeriesRoom
+from organizing import Organizer, SeriesRoom, command_id
 from pypdf import PdfReader
 
 from facilitation.infrastructure import models
@@ -295,7 +295,11 @@ def test_templates_and_csv_fill_a_library(app: Flask) -> None:
     ).encode()
     response = organizer.http.post(
         f"/series/{pestel}/do/library.import",
-        data={"csv": (io.BytesIO(data), "bibliotek.csv"), "back": "library"},
+        data={
+            "csv": (io.BytesIO(data), "bibliotek.csv"),
+            "back": "library",
+            "command_id": command_id(),
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 303

@@ -36,7 +36,7 @@ class World:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.code, self.secret = services.create_workshop(
+        self.code, self.secret = services.workshops.create(
             title="Omvärld",
             language="sv",
             categories=None,
@@ -46,7 +46,7 @@ class World:
         self._n = 0
 
     def participant(self, token: str) -> Actor:
-        self.services.join(self.code, token)
+        self.services.workshops.join(self.code, token)
         return Actor(Role.PARTICIPANT, self.code, token=token)
 
     def run(
@@ -54,7 +54,7 @@ class World:
     ) -> Any:
         self._n += 1
         payload["command_id"] = command_id or f"c{self._n}"
-        return self.services.execute(actor, command, payload)
+        return self.services.workshops.execute(actor, command, payload)
 
     def ok(self, actor: Actor, command: str, /, **payload: Any) -> Any:
         answer = self.run(actor, command, **payload)
@@ -62,7 +62,7 @@ class World:
         return answer["data"]
 
     def console(self) -> dict[str, Any]:
-        return self.services.snapshot(self.facilitator, "console")["state"]
+        return self.services.workshops.snapshot(self.facilitator, "console")["state"]
 
     def version(self) -> int:
         return int(self.console()["version"])
@@ -176,7 +176,7 @@ def test_another_workshops_secret_and_ids_do_not_reach_this_one(world: World) ->
 )
 def test_bad_payloads_are_refused_and_change_nothing(world: World, payload: Any) -> None:
     version = world.version()
-    answer = world.services.execute(world.facilitator, "step.set", payload)
+    answer = world.services.workshops.execute(world.facilitator, "step.set", payload)
     assert answer["ok"] is False
     assert answer["error"]["code"] == "invalid_input"
     assert answer["error"]["message"]
@@ -196,7 +196,9 @@ def test_validation_errors_name_the_field(world: World) -> None:
 
 
 def test_unknown_commands_are_refused(world: World) -> None:
-    answer = world.services.execute(world.facilitator, "workshop.delete", {"command_id": "x"})
+    answer = world.services.workshops.execute(
+        world.facilitator, "workshop.delete", {"command_id": "x"}
+    )
     assert answer["error"]["code"] == "unknown_command"
 
 
@@ -213,7 +215,7 @@ def test_moderation_keeps_history_and_reasons(world: World) -> None:
     assert factors[urbanisation]["status"] == "removed"
     assert factors[urbanisation]["removal_reason"] == "Dubblett"
     assert factors[climate]["status"] == "hidden"
-    room = world.services.snapshot(world.participant("anna"), "phone")["state"]
+    room = world.services.workshops.snapshot(world.participant("anna"), "phone")["state"]
     assert room["factors"] == []  # removed and hidden factors leave the room
     world.ok(world.facilitator, "factor.restore", factor_id=urbanisation)
     assert {f["id"]: f for f in world.console()["factors"]}[urbanisation]["removal_reason"] is None
@@ -233,11 +235,11 @@ def test_approval_first_keeps_proposals_off_the_board(world: World) -> None:
     category, _ = world.ids()
     data = world.ok(anna, "factor.propose", title="Turism", category_id=category, description="")
     assert data["status"] == "proposed"
-    snapshot = world.services.snapshot(anna, "phone")
+    snapshot = world.services.workshops.snapshot(anna, "phone")
     assert "Turism" not in [f["title"] for f in snapshot["state"]["factors"]]
     assert snapshot["me"]["proposals"][0]["status"] == "proposed"
     world.ok(world.facilitator, "factor.approve", factor_id=data["factor_id"])
-    snapshot = world.services.snapshot(anna, "phone")
+    snapshot = world.services.workshops.snapshot(anna, "phone")
     assert "Turism" in [f["title"] for f in snapshot["state"]["factors"]]
     console = world.console()
     proposer = next(f for f in console["factors"] if f["title"] == "Turism")["proposed_by"]
@@ -268,7 +270,7 @@ def test_a_new_ballot_replaces_the_old_and_an_empty_one_withdraws(world: World) 
     world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 2, str(b): 1})
     world.ok(anna, "ballot.submit", round_id=round_id, entries={str(b): 2})
     assert world.console()["participation"]["voted"] == 1
-    me = world.services.snapshot(anna, "phone")["me"]
+    me = world.services.workshops.snapshot(anna, "phone")["me"]
     assert me["ballot"] == {"round_id": round_id, "entries": {str(b): 2}}
     world.ok(anna, "ballot.submit", round_id=round_id, entries={})
     assert world.console()["participation"]["voted"] == 0
@@ -294,7 +296,7 @@ def test_the_server_enforces_budget_cap_and_open_rounds(world: World) -> None:
     world.ok(world.facilitator, "round.close", round_id=round_id)
     closed = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
     assert closed["error"]["code"] == "round_closed"
-    me = world.services.snapshot(anna, "phone")["me"]
+    me = world.services.workshops.snapshot(anna, "phone")["me"]
     assert me["ballot"]["entries"] == {str(a): 2}  # refusals changed nothing
 
 
@@ -308,9 +310,11 @@ def test_results_are_hidden_until_revealed(world: World) -> None:
         world.ok(
             voter, "ballot.submit", round_id=round_id, entries={str(a): choice, str(b): "keep"}
         )
-    room = world.services.snapshot(voters[0], "phone")["state"]
+    room = world.services.workshops.snapshot(voters[0], "phone")["state"]
     assert room["results"] is None
-    assert world.services.snapshot(world.facilitator, "board")["state"]["participation"] == {
+    assert world.services.workshops.snapshot(world.facilitator, "board")["state"][
+        "participation"
+    ] == {
         "joined": 4,
         "voted": 4,
     }
@@ -318,10 +322,10 @@ def test_results_are_hidden_until_revealed(world: World) -> None:
         "round_not_closed"
     )
     world.ok(world.facilitator, "round.close", round_id=round_id)
-    assert world.services.snapshot(voters[0], "phone")["state"]["results"] is None
+    assert world.services.workshops.snapshot(voters[0], "phone")["state"]["results"] is None
     assert world.console()["results"]["factors"]  # the facilitator previews
     world.ok(world.facilitator, "round.reveal", round_id=round_id)
-    results = world.services.snapshot(voters[0], "phone")["state"]["results"]
+    results = world.services.workshops.snapshot(voters[0], "phone")["state"]["results"]
     by_factor = {r["factor_id"]: r for r in results["factors"]}
     assert by_factor[a] | {"title": "x"} == {
         "factor_id": a,
@@ -337,7 +341,7 @@ def test_results_are_hidden_until_revealed(world: World) -> None:
     }
     # The group wants it gone: the facilitator removes it, and the results say so.
     world.ok(world.facilitator, "factor.remove", factor_id=a, reason="Gruppen röstade bort")
-    results = world.services.snapshot(voters[0], "phone")["state"]["results"]
+    results = world.services.workshops.snapshot(voters[0], "phone")["state"]["results"]
     assert {r["factor_id"]: r["status"] for r in results["factors"]}[a] == "removed"
 
 
@@ -366,12 +370,12 @@ def test_a_closed_workshop_is_locked_until_reopened(world: World) -> None:
 def test_join_is_idempotent_and_numbers_participants(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = world.services.join(world.code, "anna")
+    first = world.services.workshops.join(world.code, "anna")
     with monkeypatch.context() as patched:
         # Coming back takes no write lock (a whole room reconnecting after the wifi dropped).
         patched.setattr(world.services.db, "write", None)
-        assert world.services.join(world.code, "anna") == first
-    world.services.join(world.code, "bertil")
+        assert world.services.workshops.join(world.code, "anna") == first
+    world.services.workshops.join(world.code, "bertil")
     with world.services.db.read() as s:
         numbers = sorted(s.scalars(select(models.Participant.number)))
     assert numbers == [1, 2]
@@ -470,12 +474,12 @@ def test_a_closed_workshop_takes_no_new_participants(world: World) -> None:
     anna = world.participant("anna")
     world.ok(world.facilitator, "step.set", step="closed")
     version = world.version()
-    world.services.join(world.code, "anna")  # those who took part may come back to look
+    world.services.workshops.join(world.code, "anna")  # those who took part may come back to look
     with pytest.raises(DomainError) as refused:
-        world.services.join(world.code, "newcomer")
+        world.services.workshops.join(world.code, "newcomer")
     assert refused.value.code == "workshop_closed"
     assert world.version() == version
-    assert world.services.snapshot(anna, "phone")["state"]["workshop"]["step"] == "closed"
+    assert world.services.workshops.snapshot(anna, "phone")["state"]["workshop"]["step"] == "closed"
 
 
 def test_the_record_keeps_votes_on_factors_hidden_later(world: World) -> None:
@@ -488,18 +492,20 @@ def test_the_record_keeps_votes_on_factors_hidden_later(world: World) -> None:
     world.ok(world.facilitator, "round.close", round_id=round_id)
     world.ok(world.facilitator, "round.reveal", round_id=round_id)
     world.ok(world.facilitator, "factor.hide", factor_id=a)
-    (recorded,) = world.services.record(world.code)["rounds"]
+    (recorded,) = world.services.workshops.record(world.code)["rounds"]
     assert {r["factor_id"]: r["keep"] for r in recorded["factors"]}[a] == 1
     console = {r["factor_id"]: r["status"] for r in world.console()["results"]["factors"]}
     assert console[a] == "hidden"  # the facilitator sees what became of it
-    room = world.services.snapshot(world.facilitator, "board")["state"]["results"]
+    room = world.services.workshops.snapshot(world.facilitator, "board")["state"]["results"]
     assert a not in [r["factor_id"] for r in room["factors"]]  # the room does not
 
 
 def test_rename_sets_and_clears_the_nickname(world: World) -> None:
     anna = world.participant("anna")
     assert world.ok(anna, "participant.rename", nickname="  Anna  ") == {"nickname": "Anna"}
-    assert world.services.snapshot(anna, "phone")["me"]["participant"]["nickname"] == "Anna"
+    assert (
+        world.services.workshops.snapshot(anna, "phone")["me"]["participant"]["nickname"] == "Anna"
+    )
     assert world.ok(anna, "participant.rename", nickname=" ") == {"nickname": None}
 
 
@@ -645,7 +651,11 @@ def test_a_command_sent_again_while_it_waits_shares_its_turn_and_answer(
     assert held.entered.wait(10)
     for _ in range(3):
         threads += in_threads(
-            [lambda: answers.append(world.services.execute(anna, "ballot.submit", ballot))]
+            [
+                lambda: answers.append(
+                    world.services.workshops.execute(anna, "ballot.submit", ballot)
+                )
+            ]
         )
         time.sleep(0.02)
     held.release.set()
@@ -655,7 +665,7 @@ def test_a_command_sent_again_while_it_waits_shares_its_turn_and_answer(
     assert len(answers) == 3 and all(answer == answers[0] for answer in answers)
     assert answers[0]["ok"]
     # Sent once more after it was answered: the stored answer, nothing run.
-    assert world.services.execute(anna, "ballot.submit", ballot) == answers[0]
+    assert world.services.workshops.execute(anna, "ballot.submit", ballot) == answers[0]
     assert sizes == [1, 1, 1] and count(world.services, models.Ballot) == 1
 
 
@@ -747,7 +757,7 @@ def test_a_crowd_joining_together_shares_one_transaction(
         threads += in_threads(
             [
                 lambda i=i, token=token: joined.__setitem__(
-                    f"{token}/{i}", world.services.join(world.code, token)
+                    f"{token}/{i}", world.services.workshops.join(world.code, token)
                 )
             ]
         )
@@ -790,11 +800,11 @@ def test_closed_doors_keep_newcomers_out_and_let_the_room_back_in(world: World) 
     assert world.console()["workshop"]["doors_closed"] is True
     version = world.version()
     with pytest.raises(DomainError) as refused:
-        world.services.join(world.code, "newcomer")
+        world.services.workshops.join(world.code, "newcomer")
     assert refused.value.code == "doors_closed"
     assert world.version() == version
     assert count(world.services, models.Participant) == 1
-    world.services.join(world.code, "anna")
+    world.services.workshops.join(world.code, "anna")
     round_id = open_dots(world)
     _, (factor, _) = world.ids()
     world.ok(anna, "ballot.submit", round_id=round_id, entries={str(factor): 1})
@@ -804,7 +814,7 @@ def test_closed_doors_keep_newcomers_out_and_let_the_room_back_in(world: World) 
     assert count(world.services, models.Participant) == 2
     log = [entry["action"] for entry in reversed(world.console()["log"])]
     assert [a for a in log if a.startswith("doors.")] == ["doors.closed", "doors.opened"]
-    assert world.services.record(world.code)["workshop"]["doors_closed"] is False
+    assert world.services.workshops.record(world.code)["workshop"]["doors_closed"] is False
 
 
 def test_the_guard_on_joins_is_asked_about_newcomers_only(world: World) -> None:
@@ -815,14 +825,14 @@ def test_the_guard_on_joins_is_asked_about_newcomers_only(world: World) -> None:
     def guard(answer: bool, token: str) -> Any:
         return lambda: asked.append(token) or answer
 
-    anna = world.services.join(world.code, "anna", guard(True, "anna"))
-    assert world.services.join(world.code, "anna", guard(False, "anna again")) == anna
+    anna = world.services.workshops.join(world.code, "anna", guard(True, "anna"))
+    assert world.services.workshops.join(world.code, "anna", guard(False, "anna again")) == anna
     with pytest.raises(DomainError) as refused:
-        world.services.join(world.code, "bertil", guard(False, "bertil"))
+        world.services.workshops.join(world.code, "bertil", guard(False, "bertil"))
     assert refused.value.code == "too_many_joins"
     world.ok(world.facilitator, "doors.set", closed=True)
     with pytest.raises(DomainError) as refused:
-        world.services.join(world.code, "cecilia", guard(True, "cecilia"))
+        world.services.workshops.join(world.code, "cecilia", guard(True, "cecilia"))
     assert refused.value.code == "doors_closed"
     assert asked == ["anna", "bertil"]
     assert count(world.services, models.Participant) == 1
@@ -831,13 +841,13 @@ def test_the_guard_on_joins_is_asked_about_newcomers_only(world: World) -> None:
 def test_a_closing_workshop_refuses_the_newcomers_queued_behind_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    anna = world.services.join(world.code, "anna")
+    anna = world.services.workshops.join(world.code, "anna")
     held = Held(world, monkeypatch)
     refused: list[Any] = []
 
     def newcomer(token: str) -> None:
         try:
-            world.services.join(world.code, token)
+            world.services.workshops.join(world.code, token)
         except DomainError as error:
             refused.append(error.code)
 
@@ -851,7 +861,9 @@ def test_a_closing_workshop_refuses_the_newcomers_queued_behind_it(
     assert held.transactions == 2
     assert refused == ["workshop_closed"] * 2
     assert count(world.services, models.Participant) == 1
-    assert world.services.join(world.code, "anna") == anna  # those who took part come back
+    assert (
+        world.services.workshops.join(world.code, "anna") == anna
+    )  # those who took part come back
 
 
 def test_every_command_of_a_crowd_is_answered_whoever_takes_the_turn(

@@ -351,7 +351,7 @@ class WorkshopMachine(RuleBasedStateMachine):
         payload = {"command_id": f"c{self.n}", **payload}
         before = rows(self.db) if expected is not None else None
         published = len(self.recorder.changes)
-        answer = self.services.execute(sender.actor, name, payload)
+        answer = self.services.workshops.execute(sender.actor, name, payload)
         if expected is None:
             assert answer["ok"], (name, payload, answer)
             self.version += 1
@@ -392,7 +392,7 @@ class WorkshopMachine(RuleBasedStateMachine):
     def create_workshop(self, data: st.DataObject) -> None:
         """A workshop with five seed factors and two participants, a round of the test's
         method open (in its step, with settings within the limits), and both have voted."""
-        code, secret = self.services.create_workshop(
+        code, secret = self.services.workshops.create(
             title="Omvärld",
             language="sv",
             categories=None,
@@ -431,11 +431,11 @@ class WorkshopMachine(RuleBasedStateMachine):
         if self.step is Step.CLOSED:
             before, published = rows(self.db), len(self.recorder.changes)
             with pytest.raises(DomainError) as refused:
-                self.services.join(self.code, token)
+                self.services.workshops.join(self.code, token)
             assert refused.value.code == "workshop_closed"
             self.unchanged = Unchanged(before, published)
             return
-        _, participant_id = self.services.join(self.code, token)
+        _, participant_id = self.services.workshops.join(self.code, token)
         self.version += 1
         self.people[token] = Sender(
             Actor(Role.PARTICIPANT, self.code, token=token), f"p{participant_id}"
@@ -736,7 +736,7 @@ class WorkshopMachine(RuleBasedStateMachine):
             payload = self._other_payload(data, sent.name, payload)
         tallies, before = self.tallies(), rows(self.db)
         published = len(self.recorder.changes)
-        again = self.services.execute(sent.sender.actor, sent.name, payload)
+        again = self.services.workshops.execute(sent.sender.actor, sent.name, payload)
         self.unchanged = Unchanged(before, published, 0, (sent.answer, again), tallies)
 
     def _other_payload(
@@ -864,12 +864,12 @@ class WorkshopMachine(RuleBasedStateMachine):
         same snapshot as before, and every phone that reconnects is the participant it was."""
         self.restarted = True
         before = rows(self.db)
-        console = self.services.snapshot(self.facilitator.actor, "console")
+        console = self.services.workshops.snapshot(self.facilitator.actor, "console")
         self.teardown()
         self.services = self._start()
-        assert self.services.snapshot(self.facilitator.actor, "console") == console
+        assert self.services.workshops.snapshot(self.facilitator.actor, "console") == console
         for token, participant_id in self.ids.items():
-            assert self.services.join(self.code, token)[1] == participant_id
+            assert self.services.workshops.join(self.code, token)[1] == participant_id
         self.unchanged = Unchanged(before, published=0)  # the new app has published nothing
 
     # --- Invariants ---------------------------------------------------------------------------

@@ -246,10 +246,10 @@ def test_every_way_text_enters_a_series_goes_through_the_rules(app: Flask) -> No
     categories, factors and evidence, and usernames."""
     services = app.extensions["samsyn"].services
     with pytest.raises(DomainError) as caught:
-        services.create_organizer(NOTHING, PASSWORD)
+        services.organizers.create(NOTHING, PASSWORD)
     assert caught.value.code == "required"
     organizer = Organizer(app, f"Anna{OVERRIDE}\u200b@kommun.se")
-    assert services.login(organizer.token()).username == "Anna@kommun.se"
+    assert services.organizers.login(organizer.token()).username == "Anna@kommun.se"
     # The same account, however the name is typed: with the invisible characters or not.
     again = Organizer(app, "anna@kommun.se", create=False)
     assert again.http.get("/organizer").status_code == 200

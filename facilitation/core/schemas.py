@@ -167,6 +167,13 @@ class Form(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FormCommand(Form):
+    """A series or library command from a form: its page made the id (one per rendered
+    form), so a form sent twice gets the first answer again."""
+
+    command_id: CommandId
+
+
 class SeriesCreate(Form):
     title: ShortText
     language: Language = "sv"
@@ -174,40 +181,40 @@ class SeriesCreate(Form):
     template: Template = "pestel"
 
 
-class SeriesConfigure(Form):
+class SeriesConfigure(FormCommand):
     title: ShortText | None = None
     description: LongText | None = None
     public: bool | None = None
 
 
-class SeriesConclude(Form):
+class SeriesConclude(FormCommand):
     factor_ids: Annotated[list[FormId], Field(max_length=FACTORS_MAX)] = []
 
 
-class Nothing(Form):
+class Nothing(FormCommand):
     pass
 
 
-class MemberRemove(Form):
+class MemberRemove(FormCommand):
     organizer_id: FormId
 
 
-class SeriesWorkshopAdd(Form):
+class SeriesWorkshopAdd(FormCommand):
     title: ShortText = ""
     stakeholder: ShortText = ""
     language: Language | None = None
 
 
-class LibraryCategoryAdd(Form):
+class LibraryCategoryAdd(FormCommand):
     name: ShortText
 
 
-class LibraryCategoryRename(Form):
+class LibraryCategoryRename(FormCommand):
     category_id: FormId
     name: ShortText
 
 
-class LibraryFactorAdd(Form):
+class LibraryFactorAdd(FormCommand):
     category_id: FormId
     title: ShortText
     description: LongText = ""
@@ -215,7 +222,7 @@ class LibraryFactorAdd(Form):
     evidence: LongText = ""
 
 
-class LibraryFactorEdit(Form):
+class LibraryFactorEdit(FormCommand):
     factor_id: FormId
     category_id: FormId | None = None
     title: ShortText | None = None
@@ -223,16 +230,16 @@ class LibraryFactorEdit(Form):
     evidence: LongText | None = None
 
 
-class LibraryFactorRef(Form):
+class LibraryFactorRef(FormCommand):
     factor_id: FormId
 
 
-class LibraryImport(Form):
+class LibraryImport(FormCommand):
     template: Template | None = None
     csv: Annotated[bytes, Field(max_length=512 * 1024)] | None = None
 
 
-class WorkshopFactorRef(Form):
+class WorkshopFactorRef(FormCommand):
     """A factor of one of the series' workshops (to promote or adopt into the library)."""
 
     factor_id: FormId

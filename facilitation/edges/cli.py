@@ -14,8 +14,8 @@ from facilitation.core.domain import DomainError
 from facilitation.infrastructure import logs, models
 from facilitation.infrastructure.config import Config
 from facilitation.infrastructure.db import Database
-from facilitation.usecases import Change, Services, accounts
-from facilitation.usecases.retention import ACTIONS
+from facilitation.usecases import RETENTION_ACTIONS as ACTIONS
+from facilitation.usecases import Change, Services
 
 log = logging.getLogger("samsyn.retention")
 accounts_log = logging.getLogger("samsyn.organizers")
@@ -62,7 +62,8 @@ def retention(days: int | None, action: str | None, dry_run: bool) -> None:
     db = Database(config.DATABASE_URL)
     db.migrate()
     cutoff = models.utcnow() - timedelta(days=days)
-    count = Services(db, _NoScreens()).apply_retention(cutoff, action, dry_run=dry_run)
+    operations = Services(db, _NoScreens()).operations
+    count = operations.apply_retention(cutoff, action, dry_run=dry_run)
     verb = {"anonymise": "anonymised", "delete": "deleted"}[action]
     what = f"{count} closed workshop{'' if count == 1 else 's'} unchanged for {days} days"
     if dry_run:
@@ -86,7 +87,7 @@ def create_organizer(username: str, password: str) -> None:
     db = Database(config.DATABASE_URL)
     db.migrate()
     try:
-        Services(db, _NoScreens()).create_organizer(username, password)
+        Services(db, _NoScreens()).organizers.create(username, password)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     finally:
@@ -109,17 +110,15 @@ def delete_organizer(username: str, yes: bool) -> None:
     logs.configure(config)
     db = Database(config.DATABASE_URL)
     db.migrate()
-    services = Services(db, _NoScreens())
+    organizers = Services(db, _NoScreens()).organizers
     try:
-        with db.read() as s:
-            organizer_id = accounts.find_organizer(s, username).id
-        owned = services.account_deletion(organizer_id)
+        owned = organizers.account_deletion(organizers.find(username))
         for series in owned:
             click.echo(f"Series {series['title']!r} with {series['workshops']} workshop(s)")
         if not yes:
             what = f"{len(owned)} series and the account" if owned else "the account"
             click.confirm(f"Delete {what} of {username!r}?", abort=True)
-        gone = services.delete_organizer(username)
+        gone = organizers.delete(username)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     finally:

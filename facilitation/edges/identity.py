@@ -14,8 +14,7 @@ import secrets
 from flask import session
 
 from facilitation.core.domain import Role
-from facilitation.usecases import Actor
-from facilitation.usecases.participants import new_token
+from facilitation.usecases import Actor, new_token
 
 _PARTICIPANTS = "p"
 _FACILITATORS = "f"

@@ -304,6 +304,23 @@ class SeriesMember(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SeriesCommandRecord(Base):
+    """The answer given to a series or library command, so that a repeated command id (a
+    form sent twice) gets it again and changes nothing. Never holds an invitation's link."""
+
+    __tablename__ = "series_commands"
+    __table_args__ = (UniqueConstraint("series_id", "organizer_id", "command_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    organizer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizers.id", ondelete="CASCADE"), index=True
+    )
+    command_id: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any]]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Invitation(Base):
     """A link that makes its holder a co-facilitator of a series (with a new account, or
     their own): used once, for a limited time; only its SHA-256 is kept."""

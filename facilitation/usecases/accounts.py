@@ -2,7 +2,7 @@
 login instead of the facilitator link.
 
 Layer: services. Imports the models and the core's text rules; never Flask. Passwords are
-hashed and checked by `Passwords` (passwords.py) in `Services`, never in here: these
+hashed and checked by `Passwords` (passwords.py) in `OrganizerDesk`, never in here: these
 functions run inside transactions and get hashes, never passwords. What a hash was checked
 against is checked again when the login is written (`log_in`, `replace_password`), so a
 password changed in between is never overwritten by, or logged in with, the old one.
@@ -111,7 +111,7 @@ def create(
 ) -> models.Organizer:
     """A new organizer account (`first`: the one the first-run page makes). The database
     refuses a second account with the same login, or a second first one, with an
-    IntegrityError; `Services` turns it into the refusal."""
+    IntegrityError; `OrganizerDesk` turns it into the refusal."""
     check_free(s, login)
     organizer = models.Organizer(
         username=shown, login=login, password_hash=password_hash, first_run=first or None

@@ -9,8 +9,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,8 @@ from facilitation.usecases.accounts import grant_matches
 
 if TYPE_CHECKING:
     from facilitation.usecases.ballot_box import BallotBox
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,45 @@ class Publisher(Protocol):
     def publish(self, change: Change) -> None: ...
 
 
-def bump(workshop: models.Workshop) -> None:
-    """Every change raises the workshop's version, in the same transaction."""
-    workshop.version += 1
-    workshop.updated_at = models.utcnow()
+@dataclass
+class SeriesChange(Change):
+    """What a committed series use case changed: the series (its follow page hears of it);
+    `workshop_id` is 0, as no workshop's screens need to."""
+
+    series_id: int = 0
+    workshop_ids: set[int] = field(default_factory=set)
+
+
+class SeriesRole(StrEnum):
+    """An organizer's part in a series: its owner, or a co-facilitator invited to it."""
+
+    OWNER = "owner"
+    MEMBER = "co-facilitator"
+
+
+def bump(versioned: models.Workshop | models.Series) -> None:
+    """Every change raises the workshop's (or the series') version, in the same
+    transaction."""
+    versioned.version += 1
+    versioned.updated_at = models.utcnow()
+
+
+def invalid_input(exc: ValidationError) -> DomainError:
+    """A payload that does not fit its schema, naming the first field at fault."""
+    first = exc.errors()[0]
+    path = ".".join(str(part) for part in first["loc"]) or "payload"
+    return DomainError("invalid_input", N_("Check the %(field)s."), field=path).at(path)
+
+
+def parse(schema: type[M], raw: Any) -> M:
+    """A command's payload (or a form's fields) as its schema, or the error naming the
+    first field at fault."""
+    if not isinstance(raw, dict):
+        raise DomainError("invalid_input", N_("The command needs an object.")).at("payload")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_input(exc) from None
 
 
 def new_secret() -> str:
@@ -152,3 +191,48 @@ class Tx:
             )
             or 0
         )
+
+
+class SeriesTx:
+    """One series command's transaction: the locked series, who acts and in which role."""
+
+    def __init__(
+        self, session: Session, series: models.Series, organizer_id: int, role: SeriesRole
+    ) -> None:
+        self.session = session
+        self.series = series
+        self.organizer_id = organizer_id
+        self.role = role
+        # Workshops whose screens must hear of the change (none, mostly).
+        self.workshops: set[int] = set()
+        # Workshops whose open facilitator screens are to be checked again (someone may
+        # have lost the right to them).
+        self.access: set[int] = set()
+
+    def log(self, action: str, **details: Any) -> None:
+        """Record the change in the series' log, with the actor's role (never who they are)."""
+        self.session.add(
+            models.SeriesLogEntry(
+                series_id=self.series.id, actor=self.role.value, action=action, details=details
+            )
+        )
+
+    def category(self, category_id: int) -> models.LibraryCategory:
+        category = self.session.get(models.LibraryCategory, category_id)
+        if category is None or category.series_id != self.series.id:
+            raise DomainError("unknown_category", N_("There is no such category."))
+        return category
+
+    def library_factor(self, factor_id: int) -> models.LibraryFactor:
+        factor = self.session.get(models.LibraryFactor, factor_id)
+        if factor is None or factor.series_id != self.series.id:
+            raise DomainError("unknown_factor", N_("There is no such factor."))
+        return factor
+
+    def workshop_factor(self, factor_id: int) -> tuple[models.Factor, models.Workshop]:
+        """A factor of one of the series' workshops."""
+        factor = self.session.get(models.Factor, factor_id)
+        workshop = self.session.get(models.Workshop, factor.workshop_id) if factor else None
+        if factor is None or workshop is None or workshop.series_id != self.series.id:
+            raise DomainError("unknown_factor", N_("There is no such factor."))
+        return factor, workshop

@@ -2,7 +2,10 @@
 every command that waited alongside in one transaction, and answer only after its commit.
 
 Layer: services. Imports the core, the models, the schemas and the database; never Flask or
-Socket.IO. `Services.execute` is the entry point; handlers never call this module directly.
+Socket.IO. The areas' entry points (`WorkshopDesk.execute`, `SeriesDesk.execute`) run
+commands through it, sharing one `CommandRunner`; handlers never call this module directly.
+The commands are named in registry.py; a series' and its library's run through
+`CommandRunner.execute_in_series`, the same way, one at a time (see there).
 
 In the transaction, for each workshop of the batch: the workshop is locked once, phones
 connecting for the first time are made participants together (`JOIN`), the senders are
@@ -24,58 +27,30 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from facilitation.core import schemas
 from facilitation.core.domain import N_, DomainError, Role, Step, check_can_join
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database, lock_workshop
-from facilitation.usecases import factors, participants, voting, workshops
+from facilitation.usecases import participants, series
 from facilitation.usecases.ballot_box import BallotBox
-from facilitation.usecases.base import Actor, Change, Publisher, Tx, bump, secret_matches
-
-
-@dataclass(frozen=True)
-class Command:
-    """A named command: its payload schema, who may send it, and the use case it runs.
-
-    A staged use case writes nothing itself: it checks and stages its writes last (in
-    `tx.ballots`), which the batch writes together, so it needs no savepoint of its own.
-    """
-
-    schema: type[schemas.Command]
-    role: Role
-    run: Callable[[Tx, Any], dict[str, Any]]
-    staged: bool = False
-
-
-COMMANDS: dict[str, Command] = {
-    "factor.propose": Command(schemas.FactorPropose, Role.PARTICIPANT, factors.propose),
-    "ballot.submit": Command(
-        schemas.BallotSubmit, Role.PARTICIPANT, voting.submit_ballot, staged=True
-    ),
-    "participant.rename": Command(schemas.ParticipantRename, Role.PARTICIPANT, participants.rename),
-    "factor.add": Command(schemas.FactorAdd, Role.FACILITATOR, factors.add),
-    "factor.edit": Command(schemas.FactorEdit, Role.FACILITATOR, factors.edit),
-    "factor.approve": Command(schemas.FactorRef, Role.FACILITATOR, factors.approve),
-    "factor.hide": Command(schemas.FactorRef, Role.FACILITATOR, factors.hide),
-    "factor.remove": Command(schemas.FactorRemove, Role.FACILITATOR, factors.remove),
-    "factor.restore": Command(schemas.FactorRef, Role.FACILITATOR, factors.restore),
-    "factor.merge": Command(schemas.FactorMerge, Role.FACILITATOR, factors.merge),
-    "category.add": Command(schemas.CategoryAdd, Role.FACILITATOR, workshops.add_category),
-    "category.rename": Command(schemas.CategoryRename, Role.FACILITATOR, workshops.rename_category),
-    "workshop.configure": Command(schemas.WorkshopConfigure, Role.FACILITATOR, workshops.configure),
-    "step.set": Command(schemas.StepSet, Role.FACILITATOR, workshops.set_step),
-    "timer.set": Command(schemas.TimerSet, Role.FACILITATOR, workshops.set_timer),
-    "doors.set": Command(schemas.DoorsSet, Role.FACILITATOR, workshops.set_doors),
-    "round.open": Command(schemas.RoundOpen, Role.FACILITATOR, voting.open_round),
-    "round.configure": Command(schemas.RoundConfigure, Role.FACILITATOR, voting.configure_round),
-    "round.close": Command(schemas.RoundRef, Role.FACILITATOR, voting.close_round),
-    "round.reveal": Command(schemas.RoundRef, Role.FACILITATOR, voting.reveal_round),
-    "proxy.add": Command(schemas.ProxyAdd, Role.FACILITATOR, participants.add_proxy),
-}
+from facilitation.usecases.base import (
+    AccessEnded,
+    Actor,
+    Change,
+    Publisher,
+    SeriesChange,
+    SeriesRole,
+    SeriesTx,
+    Tx,
+    bump,
+    invalid_input,
+    parse,
+    secret_matches,
+)
+from facilitation.usecases.registry import COMMANDS, SERIES_COMMANDS, Command
 
 # Built once, as plain table statements: every command takes this path.
 _RECORDS = models.Base.metadata.tables["commands"]
@@ -113,10 +88,12 @@ def error_answer(error: DomainError) -> dict[str, Any]:
 
 def validation_error(exc: ValidationError) -> dict[str, Any]:
     """A payload that does not fit its schema, naming the first field at fault."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "payload"
-    error = DomainError("invalid_input", N_("Check the %(field)s."), field=field)
-    return error_answer(error.at(field))
+    return error_answer(invalid_input(exc))
+
+
+UNKNOWN_COMMAND = DomainError("unknown_command", N_("Unknown command."))
+FORBIDDEN = DomainError("forbidden", N_("You may not do that."))
+OWNER_ONLY = DomainError("owner_only", N_("Only the series' owner may do that."))
 
 
 def authorise(
@@ -170,13 +147,73 @@ class CommandRunner:
         """Run one client command and return its answer, once its transaction committed."""
         spec = COMMANDS.get(name)
         if spec is None:
-            return error_answer(DomainError("unknown_command", N_("Unknown command.")))
-        payload = _parse(spec.schema, raw)
-        if isinstance(payload, dict):
-            return payload
+            return error_answer(UNKNOWN_COMMAND)
+        try:
+            payload = parse(spec.schema, raw)
+        except DomainError as error:
+            return error_answer(error)
         if actor.role is not spec.role:
-            return error_answer(DomainError("forbidden", N_("You may not do that.")))
+            return error_answer(FORBIDDEN)
         return self._run(actor, name, payload, payload.command_id)
+
+    def execute_in_series(
+        self, organizer_id: int, series_id: int, name: str, raw: Any
+    ) -> dict[str, Any]:
+        """Run one series or library command for an organizer and return its answer, once
+        its transaction committed, as `execute` does a workshop's: in its own transaction,
+        the series locked; a command id already answered for this organizer in this series
+        gets the stored answer again and changes nothing (a form sent twice is applied
+        once); a refusal undoes only the command (a savepoint) and is stored as its answer;
+        what changed is published after the commit. A secret in the answer (an
+        invitation's link) is answered this once and not stored."""
+        spec = SERIES_COMMANDS.get(name)
+        if spec is None:
+            return error_answer(UNKNOWN_COMMAND)
+        try:
+            payload = parse(spec.schema, raw)
+        except DomainError as error:
+            return error_answer(error)
+        with self.db.write() as s:
+            try:
+                found, role = series.find(s, organizer_id, series_id, lock=True)
+                if spec.role is SeriesRole.OWNER and role is not SeriesRole.OWNER:
+                    raise OWNER_ONLY
+            except DomainError as error:
+                return error_answer(error)
+            stored = s.scalar(
+                select(models.SeriesCommandRecord.answer).where(
+                    models.SeriesCommandRecord.series_id == found.id,
+                    models.SeriesCommandRecord.organizer_id == organizer_id,
+                    models.SeriesCommandRecord.command_id == payload.command_id,
+                )
+            )
+            if stored is not None:
+                return dict(stored)
+            tx = SeriesTx(s, found, organizer_id, role)
+            try:
+                with s.begin_nested():
+                    data = spec.run(tx, payload)
+                bump(found)
+                answer = {"ok": True, "version": found.version, "data": data}
+            except DomainError as error:
+                answer = error_answer(error)
+            s.add(
+                models.SeriesCommandRecord(
+                    series_id=found.id,
+                    organizer_id=organizer_id,
+                    command_id=payload.command_id,
+                    answer=_storable(spec, answer),
+                )
+            )
+        if answer["ok"]:
+            self.publisher.publish(
+                SeriesChange(0, series_id=series_id, workshop_ids=set(tx.workshops))
+            )
+            for workshop_id in tx.workshops:
+                self.publisher.publish(Change(workshop_id))
+            for workshop_id in tx.access:
+                self.publisher.publish(AccessEnded(workshop_id))
+        return answer
 
     def join(self, actor: Actor) -> tuple[int, int]:
         """A participant's first connect, which creates them (the workshop's id and theirs),
@@ -379,11 +416,23 @@ def _stored_answers(
     return {(a, c): answer for a, c, answer in rows if (a, c) in keys}
 
 
-def _parse(schema: type[BaseModel], raw: Any) -> Any:
-    if not isinstance(raw, dict):
-        error = DomainError("invalid_input", N_("The command needs an object."))
-        return error_answer(error.at("payload"))
-    try:
-        return schema.model_validate(raw)
-    except ValidationError as exc:
-        return validation_error(exc)
+def _storable(spec: Command, answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer as stored: without the command's secret, which is answered only once."""
+    if spec.secret is None or not answer["ok"]:
+        return answer
+    data = {k: v for k, v in answer["data"].items() if k != spec.secret}
+    return {**answer, "data": data}
+
+
+class Desk:
+    """An area's entry point (workshop_desk.py, organizer_desk.py, series_desk.py,
+    operations.py): the command runner every area shares, its database, and whoever hears
+    of committed changes."""
+
+    def __init__(self, commands: CommandRunner) -> None:
+        self.commands = commands
+        self.db = commands.db
+
+    @property
+    def publisher(self) -> Publisher:
+        return self.commands.publisher

@@ -1,7 +1,7 @@
 """Use cases of a series' factor library: its categories, its factors and their evidence,
 importing a template or a CSV file, and taking factors over from the workshops.
 
-Layer: services. Commands as in series.py (`COMMANDS`, run by `series.run`). A library
+Layer: services. Commands as in series.py (named in registry.py's `SERIES_COMMANDS`). A library
 factor is never deleted once a workshop may have copied it: it is retired, and new
 workshops leave it out, while the workshops that had it keep their link to it.
 """
@@ -16,7 +16,7 @@ from facilitation.core import domain, factor_library, schemas
 from facilitation.core.domain import N_, DomainError, FactorStatus
 from facilitation.core.factor_library import LibrarySeed
 from facilitation.infrastructure import models
-from facilitation.usecases.series import SeriesCommand, SeriesTx
+from facilitation.usecases.base import SeriesTx
 
 
 def _categories(tx: SeriesTx) -> list[models.LibraryCategory]:
@@ -221,16 +221,3 @@ def adopt(tx: SeriesTx, p: schemas.WorkshopFactorRef) -> dict[str, Any]:
     tx.workshops.add(workshop.id)
     tx.log("library.adopted", factor_id=entry.id, before=before, after=entry.title)
     return {"library_factor_id": entry.id}
-
-
-COMMANDS: dict[str, SeriesCommand] = {
-    "library.import": SeriesCommand(schemas.LibraryImport, import_),
-    "library.category_add": SeriesCommand(schemas.LibraryCategoryAdd, add_category),
-    "library.category_rename": SeriesCommand(schemas.LibraryCategoryRename, rename_category),
-    "library.add": SeriesCommand(schemas.LibraryFactorAdd, add),
-    "library.edit": SeriesCommand(schemas.LibraryFactorEdit, edit),
-    "library.retire": SeriesCommand(schemas.LibraryFactorRef, retire),
-    "library.restore": SeriesCommand(schemas.LibraryFactorRef, restore),
-    "library.promote": SeriesCommand(schemas.WorkshopFactorRef, promote),
-    "library.adopt": SeriesCommand(schemas.WorkshopFactorRef, adopt),
-}

@@ -1,21 +1,19 @@
 """Use cases of a series of workshops: create it, configure it, invite co-facilitators, add
 workshops that start from its library, conclude it with the final agreed list.
 
-Layer: services. One named command per action (`COMMANDS`, run by `run`), each with its
-payload schema and whether only the series' owner may send it; every command runs in one
-transaction with the series locked, logs what it did (with the role, never who) and raises
-the series' version. The library's commands live in library.py.
+Layer: services. One named command per action, each named with its payload schema and the
+role it needs in registry.py (`SERIES_COMMANDS`) and run as every command is (commands.py:
+command id, stored answer, one transaction with the series locked, version raised, published
+after the commit); each logs what it did (with the role, never who). The library's commands
+live in library.py.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,79 +21,21 @@ from sqlalchemy.orm import Session
 from facilitation.core import domain, factor_library, schemas
 from facilitation.core.domain import N_, DomainError, SeedFactor
 from facilitation.infrastructure import models
+from facilitation.queries.picture import combined_record
 from facilitation.queries.series import series_workshops
-from facilitation.usecases import workshops
+from facilitation.usecases import library, workshops
 from facilitation.usecases.accounts import digest
-from facilitation.usecases.base import Change
+from facilitation.usecases.base import SeriesRole, SeriesTx, bump, parse
 
-OWNER, MEMBER = "owner", "co-facilitator"
-
-
-@dataclass
-class SeriesChange(Change):
-    """What a committed series use case changed: the series (its follow page hears of it);
-    `workshop_id` is 0, as no workshop's screens need to."""
-
-    series_id: int = 0
-    workshop_ids: set[int] = field(default_factory=set)
-
+OWNER, MEMBER = SeriesRole.OWNER, SeriesRole.MEMBER
 
 INVITATION_LIFETIME = timedelta(days=7)
-
-
-class SeriesTx:
-    """One series command's transaction: the locked series, who acts and in which role."""
-
-    def __init__(self, session: Session, series: models.Series, organizer_id: int, role: str):
-        self.session = session
-        self.series = series
-        self.organizer_id = organizer_id
-        self.role = role
-        # Workshops whose screens must hear of the change (none, mostly).
-        self.workshops: set[int] = set()
-        # Workshops whose open facilitator screens are to be checked again (someone may
-        # have lost the right to them).
-        self.access: set[int] = set()
-
-    def log(self, action: str, **details: Any) -> None:
-        self.session.add(
-            models.SeriesLogEntry(
-                series_id=self.series.id, actor=self.role, action=action, details=details
-            )
-        )
-
-    def category(self, category_id: int) -> models.LibraryCategory:
-        category = self.session.get(models.LibraryCategory, category_id)
-        if category is None or category.series_id != self.series.id:
-            raise DomainError("unknown_category", N_("There is no such category."))
-        return category
-
-    def library_factor(self, factor_id: int) -> models.LibraryFactor:
-        factor = self.session.get(models.LibraryFactor, factor_id)
-        if factor is None or factor.series_id != self.series.id:
-            raise DomainError("unknown_factor", N_("There is no such factor."))
-        return factor
-
-    def workshop_factor(self, factor_id: int) -> tuple[models.Factor, models.Workshop]:
-        """A factor of one of the series' workshops."""
-        factor = self.session.get(models.Factor, factor_id)
-        workshop = self.session.get(models.Workshop, factor.workshop_id) if factor else None
-        if factor is None or workshop is None or workshop.series_id != self.series.id:
-            raise DomainError("unknown_factor", N_("There is no such factor."))
-        return factor, workshop
-
-
-@dataclass(frozen=True)
-class SeriesCommand:
-    schema: type[BaseModel]
-    run: Callable[[SeriesTx, Any], dict[str, Any]]
-    owner_only: bool = False
 
 
 # --- Access --------------------------------------------------------------------------------
 
 
-def role_of(s: Session, organizer_id: int, series: models.Series) -> str | None:
+def role_of(s: Session, organizer_id: int, series: models.Series) -> SeriesRole | None:
     if series.owner_id == organizer_id:
         return OWNER
     member = s.scalar(
@@ -109,7 +49,7 @@ def role_of(s: Session, organizer_id: int, series: models.Series) -> str | None:
 
 def find(
     s: Session, organizer_id: int, series_id: int, *, lock: bool = False
-) -> tuple[models.Series, str]:
+) -> tuple[models.Series, SeriesRole]:
     """The series and the organizer's role in it. A series they have no part in is as
     unknown to them as one that does not exist."""
     query = select(models.Series).where(models.Series.id == series_id)
@@ -120,50 +60,11 @@ def find(
     return series, role
 
 
-def parse(schema: type[BaseModel], raw: Any) -> Any:
-    """A form's fields as the command's payload, or the error naming the first bad one."""
-    try:
-        return schema.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(part) for part in first["loc"]) or "payload"
-        raise DomainError("invalid_input", N_("Check the %(field)s."), field=path).at(
-            path
-        ) from None
-
-
-def bump(series: models.Series) -> None:
-    series.version += 1
-    series.updated_at = models.utcnow()
-
-
-def run(
-    s: Session, organizer_id: int, series_id: int, name: str, raw: Any
-) -> tuple[dict[str, Any], SeriesTx]:
-    """Run one series command; its answer's data, and its transaction (which workshops it
-    touched, and whose facilitator screens are to be checked again)."""
-    from facilitation.usecases.library import COMMANDS as LIBRARY
-
-    spec = {**COMMANDS, **LIBRARY}.get(name)
-    if spec is None:
-        raise DomainError("unknown_command", N_("Unknown command."))
-    payload = parse(spec.schema, raw)
-    series, role = find(s, organizer_id, series_id, lock=True)
-    if spec.owner_only and role != OWNER:
-        raise DomainError("owner_only", N_("Only the series' owner may do that."))
-    tx = SeriesTx(s, series, organizer_id, role)
-    data = spec.run(tx, payload)
-    bump(series)
-    return data, tx
-
-
 # --- Creating and listing ------------------------------------------------------------------
 
 
 def create(s: Session, organizer_id: int, raw: Any) -> models.Series:
     """A new series owned by the organizer, its library started from a template."""
-    from facilitation.usecases.library import import_seeds
-
     p: schemas.SeriesCreate = parse(schemas.SeriesCreate, raw)
     series = models.Series(
         owner_id=organizer_id,
@@ -178,7 +79,7 @@ def create(s: Session, organizer_id: int, raw: Any) -> models.Series:
     tx.log("series.created", template=p.template)
     if p.template != "none":
         categories, seeds = factor_library.template(p.template, p.language)
-        import_seeds(tx, categories, seeds, origin="template")
+        library.import_seeds(tx, categories, seeds, origin="template")
     return series
 
 
@@ -423,8 +324,6 @@ def remove_member(tx: SeriesTx, p: schemas.MemberRemove) -> dict[str, Any]:
 def conclude(tx: SeriesTx, p: schemas.SeriesConclude) -> dict[str, Any]:
     """The owner concludes the series: the chosen factors, in the combined picture's order,
     become the final agreed list, frozen with their priorities."""
-    from facilitation.queries.picture import combined_record
-
     record = combined_record(tx.session, tx.series)
     chosen = set(p.factor_ids)
     known = {f["id"] for f in record["factors"]}
@@ -450,16 +349,6 @@ def reopen(tx: SeriesTx, _: schemas.Nothing) -> dict[str, Any]:
     tx.series.concluded_at = None
     tx.log("series.reopened")
     return {}
-
-
-COMMANDS: dict[str, SeriesCommand] = {
-    "series.configure": SeriesCommand(schemas.SeriesConfigure, configure, owner_only=True),
-    "series.invite": SeriesCommand(schemas.Nothing, invite, owner_only=True),
-    "series.conclude": SeriesCommand(schemas.SeriesConclude, conclude, owner_only=True),
-    "series.reopen": SeriesCommand(schemas.Nothing, reopen, owner_only=True),
-    "member.remove": SeriesCommand(schemas.MemberRemove, remove_member, owner_only=True),
-    "workshop.add": SeriesCommand(schemas.SeriesWorkshopAdd, add_workshop),
-}
 
 
 # --- Deleting, invitations, lookups ----------------------------------------------------------

@@ -5,6 +5,7 @@ public page on the `/follow` namespace."""
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from typing import Any
@@ -68,12 +69,13 @@ class Browser:
         return int(found.group(1))
 
     def do(self, series_id: int, command: str, *, status: int = 303, **fields: Any) -> Any:
-        """A series command through its form."""
+        """A series command through its form (with a new command id, as each rendered form
+        has)."""
         return self.post(
             f"/series/{series_id}/do/{command}",
             status=status,
             form=f"/series/{series_id}",
-            **fields,
+            **{"command_id": secrets.token_urlsafe(12), **fields},
         )
 
     def library(self, series_id: int, csv: str) -> None:
@@ -83,6 +85,7 @@ class Browser:
             form=f"/series/{series_id}/library",
             files={"csv": ("library.csv", csv.encode())},
             back="library",
+            command_id=secrets.token_urlsafe(12),
         )
 
     def workshop(self, series_id: int, stakeholder: str) -> str:

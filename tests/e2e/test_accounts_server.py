@@ -12,6 +12,7 @@ X-Forwarded-For (the servers here trust one proxy hop, as deployed behind nginx)
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,7 +84,12 @@ def new_series(owner: requests.Session, base: str, title: str) -> int:
 def invitation(owner: requests.Session, base: str, series_id: int) -> str:
     """A new invitation link's path."""
     token = csrf(owner, f"{base}/series/{series_id}")
-    page = post(owner, f"{base}/series/{series_id}/do/series.invite", token)
+    page = post(
+        owner,
+        f"{base}/series/{series_id}/do/series.invite",
+        token,
+        command_id=secrets.token_urlsafe(12),
+    )
     assert page.status_code == 200, page.text[:500]
     link = page.text.split('class="secret-link" readonly value="')[1].split('"')[0]
     return "/invite/" + link.rsplit("/invite/", 1)[1]

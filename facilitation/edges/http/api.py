@@ -20,15 +20,16 @@ from facilitation.edges.http import export_jobs, links, tries
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure import models
-from facilitation.usecases import Services, error_answer, validation_error
+from facilitation.usecases import WorkshopDesk, error_answer, validation_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 GUESSING = DomainError("too_many_tries", N_("Too many wrong codes or keys. Wait a minute."))
 
 
-def _services() -> Services:
-    return samsyn().services
+def _workshops() -> WorkshopDesk:
+    """The workshops' use cases, which these pages serve."""
+    return samsyn().services.workshops
 
 
 def _error(answer: dict[str, Any], status: int) -> tuple[Response, int]:
@@ -71,7 +72,7 @@ def create_workshop() -> tuple[Response, int]:
         return _error(validation_error(exc), 400)
     seeds = [SeedFactor(f.title, f.category, f.description) for f in data.factors or []]
     try:
-        code, secret = _services().create_workshop(
+        code, secret = _workshops().create(
             title=data.title, language=data.language, categories=data.categories, seeds=seeds
         )
     except DomainError as error:
@@ -93,8 +94,8 @@ def _facilitated(code: str) -> Any:
     if guessing(normalise_code(code)):
         return _error(error_answer(GUESSING), 429)
     try:
-        workshop = _services().find_workshop(code)
-        _services().authorise_facilitator(
+        workshop = _workshops().find_workshop(code)
+        _workshops().authorise_facilitator(
             workshop.code, _bearer() or identity.facilitator_secret(workshop.code)
         )
     except DomainError as error:
@@ -190,7 +191,5 @@ def delete_workshop(code: str) -> Response | tuple[Response, int]:
     workshop = _facilitated(code)
     if not isinstance(workshop, models.Workshop):
         return workshop  # type: ignore[no-any-return]
-    _services().delete_workshop(
-        workshop.code, _bearer() or identity.facilitator_secret(workshop.code)
-    )
+    _workshops().delete(workshop.code, _bearer() or identity.facilitator_secret(workshop.code))
     return Response(status=204)

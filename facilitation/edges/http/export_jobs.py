@@ -90,7 +90,7 @@ def _reader(database_url: str) -> Services:
 def write_workshop(job: str, database_url: str, code: str, fmt: str, nicknames: bool) -> bytes:
     """A workshop's export, in its language (run in a worker)."""
     workers.tell(job, 0.02, "reading")
-    record = _reader(database_url).record(code, nicknames=nicknames)
+    record = _reader(database_url).workshops.record(code, nicknames=nicknames)
     return _write(
         job, record, record["workshop"]["language"], fmt, name=f"samsyn-{code}", writers=WORKSHOP
     )
@@ -100,7 +100,7 @@ def write_series(job: str, database_url: str, organizer_id: int, series_id: int,
     """A series' combined picture, in its language (run in a worker); the organizer's
     access is checked again as the record is read."""
     workers.tell(job, 0.02, "reading")
-    record = _reader(database_url).series_record(organizer_id, series_id)
+    record = _reader(database_url).series.record(organizer_id, series_id)
     name = f"samsyn-series-{series_id}"
     return _write(job, record, record["series"]["language"], fmt, name=name, writers=SERIES)
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def healthz() -> tuple[Response, int]:
     """200 when the database answers, 503 when it does not."""
     try:
-        samsyn().services.check_database()
+        samsyn().services.operations.check_database()
     except SQLAlchemyError:
         log.exception("health check: the database does not answer")
         return jsonify(status="unavailable", database=False), 503

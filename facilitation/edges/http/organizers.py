@@ -24,8 +24,7 @@ from facilitation.edges import i18n, identity
 from facilitation.edges.http import tries
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
-from facilitation.usecases import Services, error_answer
-from facilitation.usecases.accounts import Login, login_name
+from facilitation.usecases import Login, OrganizerDesk, error_answer, login_name
 
 bp = Blueprint("organizers", __name__)
 log = logging.getLogger("samsyn.organizers")
@@ -33,8 +32,9 @@ log = logging.getLogger("samsyn.organizers")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _services() -> Services:
-    return samsyn().services
+def _organizers() -> OrganizerDesk:
+    """The organizers' use cases, which these pages serve (invitations are the series')."""
+    return samsyn().services.organizers
 
 
 def _message(error: DomainError) -> str:
@@ -45,7 +45,7 @@ def current_login() -> Login | None:
     """The organizer logged in with this browser, if their login still lives."""
     if "login" not in g:
         token = identity.organizer_token()
-        g.login = _services().login(token)
+        g.login = _organizers().login(token)
         if token and g.login is None:
             identity.forget_organizer()  # ended (expired or logged out elsewhere)
             g.login_ended = True
@@ -82,7 +82,7 @@ def _safe_next(target: str | None) -> str:
 def setup() -> BaseResponse | str | tuple[str, int]:
     """The first-run page: the first organizer account, while there is none. Later it is
     gone (404); more accounts come from invitations or the command line."""
-    if _services().has_organizers():
+    if _organizers().has_organizers():
         abort(404)
     if request.method == "GET":
         return render_template("organizer/setup.html", error=None, form={})
@@ -97,7 +97,7 @@ def setup() -> BaseResponse | str | tuple[str, int]:
         return _setup_error(gettext("The two passwords differ."))
     username = form.get("username", "")
     try:
-        token = _services().set_up(username, form.get("password", ""))
+        token = _organizers().set_up(username, form.get("password", ""))
     except DomainError as error:
         if error.code == "already_set_up":
             abort(404)  # made meanwhile, by another first-run page
@@ -137,7 +137,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
     try:
         with tries.attempt(tries.keys_for(account)) as tried:
             try:
-                token = _services().log_in(username, request.form.get("password", ""))
+                token = _organizers().log_in(username, request.form.get("password", ""))
             except DomainError as error:
                 tried.wrong = True
                 log.info("organizer login refused")
@@ -161,7 +161,7 @@ def _login_error(
 @bp.post("/logout")
 def logout() -> BaseResponse:
     """Log out: the login ends in the database, and every console opened through it."""
-    _services().log_out(identity.organizer_token())
+    _organizers().log_out(identity.organizer_token())
     identity.forget_organizer()
     return redirect(url_for("organizers.login", out=1), 303)
 
@@ -176,7 +176,7 @@ def home() -> str:
     login = current_login()
     assert login is not None
     return render_template(
-        "organizer/home.html", home=_services().organizer_home(login), login=login, error=None
+        "organizer/home.html", home=_organizers().home(login), login=login, error=None
     )
 
 
@@ -196,7 +196,7 @@ def password() -> BaseResponse | str | tuple[str, int]:
         # cannot guess their way to a password of their own.
         with tries.attempt([("password", login.session_id)]) as tried:
             try:
-                _services().change_password(login, form.get("current", ""), form.get("new", ""))
+                _organizers().change_password(login, form.get("current", ""), form.get("new", ""))
             except DomainError as error:
                 tried.wrong = error.code == "wrong_password"
                 return _password_error(_message(error), 400)
@@ -217,14 +217,14 @@ def delete_account() -> str | tuple[str, int]:
     their libraries and workshops (the page lists them first)."""
     login = current_login()
     assert login is not None
-    owned = _services().account_deletion(login.organizer_id)
+    owned = _organizers().account_deletion(login.organizer_id)
     if request.method == "GET":
         return render_template("organizer/delete.html", owned=owned, error=None, done=False)
     try:
         # Tries of the password count per login, as when changing it.
         with tries.attempt([("password", login.session_id)]) as tried:
             try:
-                _services().delete_account(login, request.form.get("password", ""))
+                _organizers().delete_account(login, request.form.get("password", ""))
             except DomainError as error:
                 tried.wrong = error.code == "wrong_password"
                 page = render_template("organizer/delete.html", owned=owned, error=_message(error))
@@ -244,10 +244,10 @@ def open_console(code: str) -> BaseResponse:
     login = current_login()
     assert login is not None
     try:
-        key = _services().open_console(login, code)
+        key = _organizers().open_console(login, code)
     except DomainError:
         abort(404)
-    workshop = _services().find_workshop(code)
+    workshop = samsyn().services.workshops.find_workshop(code)
     identity.remember_facilitator(workshop.code, key)
     target = "views.board" if request.form.get("to") == "board" else "views.console"
     return redirect(url_for(target, code=workshop.code), 303)
@@ -268,7 +268,7 @@ def invitation(token: str) -> str | tuple[str, int]:
     if _guessing_links():
         abort(429)
     try:
-        title = _services().invitation(token)
+        title = samsyn().services.series.invitation(token)
     except DomainError as error:
         wrong_code()
         return render_template("organizer/invitation.html", title=None, error=_message(error)), 404
@@ -285,13 +285,13 @@ def accept(token: str) -> BaseResponse | tuple[str, int]:
     login = current_login()
     try:
         if login is not None:
-            series_id = _services().accept_invitation(login, token)
+            series_id = samsyn().services.series.accept_invitation(login, token)
         else:
             form = request.form
             if form.get("password", "") != form.get("password2", ""):
                 raise _RefusedError(gettext("The two passwords differ."))
             username = form.get("username", "")
-            session_token, series_id = _services().join_by_invitation(
+            session_token, series_id = _organizers().join_by_invitation(
                 token, username, form.get("password", "")
             )
             identity.trust_device(tries.login_account(login_name(username)))
@@ -299,7 +299,7 @@ def accept(token: str) -> BaseResponse | tuple[str, int]:
     except (DomainError, _RefusedError) as error:
         message = error.message if isinstance(error, _RefusedError) else _message(error)
         try:
-            title = _services().invitation(token)
+            title = samsyn().services.series.invitation(token)
         except DomainError:
             wrong_code()
             title = None

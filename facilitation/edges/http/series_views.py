@@ -1,13 +1,15 @@
 """Pages of a series: its overview, its factor library, the combined picture and its
 exports, and the public follow page.
 
-Layer: edge (HTTP). Views parse forms, call one service (`Services.series_command` for every
-change, by the command's name), and render or redirect; every form carries a CSRF token.
+Layer: edge (HTTP). Views parse forms, call one service (`services.series.execute` for every
+change, by the command's name), and render or redirect; every form carries a CSRF token,
+and every command's form a `command_id` of its own.
 A series the organizer has no part in answers 404, as one that does not exist.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import (
@@ -31,10 +33,7 @@ from facilitation.edges.http import export_jobs, links
 from facilitation.edges.http.organizers import current_login, login_required
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
-from facilitation.usecases import Services, error_answer
-from facilitation.usecases.accounts import Login
-from facilitation.usecases.library import COMMANDS as LIBRARY_COMMANDS
-from facilitation.usecases.series import COMMANDS as SERIES_COMMANDS
+from facilitation.usecases import SERIES_COMMANDS, Login, SeriesDesk, error_answer
 
 bp = Blueprint("series", __name__)
 
@@ -44,8 +43,9 @@ _UNSET_WHEN_EMPTY = {"category_id", "library_factor_id", "language", "template"}
 _PAGES = ("overview", "library", "combined")
 
 
-def _services() -> Services:
-    return samsyn().services
+def _series() -> SeriesDesk:
+    """The series' use cases, which these pages serve."""
+    return samsyn().services.series
 
 
 def _login() -> Login:
@@ -54,14 +54,16 @@ def _login() -> Login:
     return login
 
 
-def _message(error: DomainError) -> str:
-    return str(i18n.localise(error_answer(error))["error"]["message"])
+def _message(error: DomainError | dict[str, Any]) -> str:
+    """A refusal's message in the person's language (from an error, or a command's answer)."""
+    answer = error_answer(error) if isinstance(error, DomainError) else error
+    return str(i18n.localise(answer)["error"]["message"])
 
 
 def _page(series_id: int, name: str, **extra: Any) -> str:
     """One of the series' pages, in the series' language unless the person chose theirs."""
     try:
-        page = _services().series_page(_login(), series_id)
+        page = _series().page(_login(), series_id)
     except DomainError:
         abort(404)
     g.workshop_language = page["language"]
@@ -100,9 +102,9 @@ def _payload() -> dict[str, Any]:
 def create() -> BaseResponse | tuple[str, int]:
     """The organizer's form: a new series, its library started from a template."""
     try:
-        series_id = _services().create_series(_login(), _payload())
+        series_id = _series().create(_login(), _payload())
     except DomainError as error:
-        home = _services().organizer_home(_login())
+        home = samsyn().services.organizers.home(_login())
         page = render_template(
             "organizer/home.html", home=home, login=_login(), error=_message(error)
         )
@@ -135,24 +137,26 @@ def combined(series_id: int) -> str:
 @login_required
 def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
     """Every change of a series or its library: the command `name` with the form's fields.
-    Back to the page the form was on; a refusal is shown there."""
-    if name not in SERIES_COMMANDS and name not in LIBRARY_COMMANDS:
+    Back to the page the form was on; a refusal is shown there. The form's `command_id`
+    (made when the page was rendered) makes a form sent twice count once."""
+    if name not in SERIES_COMMANDS:
         abort(404)
     back = request.form.get("back", "overview")
     back = back if back in _PAGES else "overview"
-    try:
-        data = _services().series_command(_login(), series_id, name, _payload())
-    except DomainError as error:
-        if error.code == "unknown_series":
+    answer = _series().execute(_login(), series_id, name, _payload())
+    if not answer["ok"]:
+        if answer["error"]["code"] == "unknown_series":
             abort(404)
-        return _page(series_id, back, error=_message(error)), 400
+        return _page(series_id, back, error=_message(answer)), 400
+    data = answer["data"]
     if name == "workshop.add":
         # Its creator runs it through their login (a console key), never with its link in
         # the cookie: if they leave the series, or log out, their access ends with it.
-        key = _services().open_console(_login(), data["code"])
+        key = samsyn().services.organizers.open_console(_login(), data["code"])
         identity.remember_facilitator(data["code"], key)
         return redirect(url_for("views.console", code=data["code"]), 303)
-    if name == "series.invite":
+    if name == "series.invite" and "token" in data:
+        # Shown this once: the form sent again gets the answer without the link.
         invitation = links.external("organizers.invitation", token=data["token"])
         return _page(series_id, "overview", shown=invitation), 200
     return redirect(url_for(f"series.{back}", series_id=series_id), 303)
@@ -163,14 +167,14 @@ def command(series_id: int, name: str) -> BaseResponse | tuple[str, int]:
 def delete(series_id: int) -> BaseResponse | tuple[str, int]:
     """The owner deletes the series with its library and workshops, after typing its title."""
     try:
-        title = _services().series_page(_login(), series_id)["title"]
+        title = _series().page(_login(), series_id)["title"]
     except DomainError:
         abort(404)
     if request.form.get("confirm", "").strip() != title:
         message = gettext("Type the series' title exactly to delete it.")
         return _page(series_id, "overview", error=message), 400
     try:
-        _services().delete_series(_login(), series_id)
+        _series().delete(_login(), series_id)
     except DomainError as error:
         return _page(series_id, "overview", error=_message(error)), 400
     return redirect(url_for("organizers.home"), 303)
@@ -186,7 +190,7 @@ def _series_owner(series_id: int) -> tuple[Login, Any] | tuple[Response, int]:
     if login is None:
         return _json_error(DomainError("login_required", N_("Log in first.")), 401)
     try:
-        _services().series_role(login.organizer_id, series_id)
+        _series().role(login.organizer_id, series_id)
     except DomainError as error:
         return _json_error(error, 404)
     return login, ("series", series_id)
@@ -271,7 +275,7 @@ def _public(code: str) -> dict[str, Any]:
     if not samsyn().join_limit.has_tokens(request.remote_addr or ""):
         abort(429)
     try:
-        view = _services().follow_view(code)
+        view = _series().follow_view(code)
     except DomainError:
         wrong_code()
         abort(404)
@@ -297,5 +301,12 @@ def follow_json(code: str) -> Response:
 
 @bp.app_context_processor
 def picture_context() -> dict[str, Any]:
-    """The combined picture's words for its script."""
-    return {"picture_messages": i18n.picture_messages}
+    """The combined picture's words for its script, and `command_id()`: a fresh id for each
+    rendered command form."""
+    return {"picture_messages": i18n.picture_messages, "command_id": command_id}
+
+
+def command_id() -> str:
+    """A new random id for one rendered form of a series command: the browser sending the
+    form again (a double click, a resend) sends the same id, and the command counts once."""
+    return secrets.token_urlsafe(16)

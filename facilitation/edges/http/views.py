@@ -32,16 +32,16 @@ from facilitation.edges.http import links, qr, tries
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.config import ROOT
-from facilitation.usecases import Services, error_answer
-from facilitation.usecases.accounts import is_grant
+from facilitation.usecases import WorkshopDesk, error_answer, is_grant
 
 bp = Blueprint("views", __name__)
 
 VENDOR = ROOT / "node_modules" / "socket.io-client" / "dist"
 
 
-def _services() -> Services:
-    return samsyn().services
+def _workshops() -> WorkshopDesk:
+    """The workshops' use cases, which these pages serve."""
+    return samsyn().services.workshops
 
 
 def _lookup(code: str) -> Any:
@@ -50,7 +50,7 @@ def _lookup(code: str) -> Any:
     if guessing(domain.normalise_code(code)):
         abort(429)
     try:
-        return _services().find_workshop(code)
+        return _workshops().find_workshop(code)
     except DomainError:
         wrong_code()
         return None
@@ -68,7 +68,9 @@ def _facilitated_or_403(code: str) -> Any:
     """The workshop, if this browser holds its facilitator secret."""
     workshop = _workshop_or_404(code)
     try:
-        _services().authorise_facilitator(workshop.code, identity.facilitator_secret(workshop.code))
+        _workshops().authorise_facilitator(
+            workshop.code, identity.facilitator_secret(workshop.code)
+        )
     except DomainError:
         wrong_code()
         abort(403)
@@ -106,7 +108,7 @@ def create() -> BaseResponse | tuple[str, int]:
     try:
         known = domain.category_names(language) | {c.casefold() for c in categories}
         seeds = domain.parse_seed_lines(form.get("factors", ""), known)
-        code, secret = _services().create_workshop(
+        code, secret = _workshops().create(
             title=form.get("title", ""), language=language, categories=categories, seeds=seeds
         )
     except DomainError as error:
@@ -137,7 +139,7 @@ def join(code: str) -> BaseResponse | str:
     if code != workshop.code:
         return redirect(url_for("views.join", code=workshop.code), 301)
     identity.participant_token(workshop.code, create=True)
-    evidence = _services().factor_evidence(workshop.code) if workshop.series_id else {}
+    evidence = _workshops().factor_evidence(workshop.code) if workshop.series_id else {}
     return render_template(
         "phone.html", workshop=workshop, view="phone", proxy=None, evidence=evidence
     )
@@ -155,7 +157,7 @@ def proxy(code: str, number: int) -> str:
     """The facilitator votes for a proxy (someone without a phone) on a phone-like page."""
     workshop = _facilitated_or_403(code)
     try:
-        person = _services().find_proxy(workshop.code, number)
+        person = _workshops().find_proxy(workshop.code, number)
     except DomainError:
         abort(404)
     return render_template("phone.html", workshop=workshop, view="proxy", proxy=person)
@@ -167,7 +169,7 @@ def facilitator_link(code: str, secret: str) -> BaseResponse:
     so the secret is not left in the address bar, history or referrers."""
     workshop = _workshop_or_404(code)
     try:
-        _services().authorise_facilitator(workshop.code, secret)
+        _workshops().authorise_facilitator(workshop.code, secret)
     except DomainError:
         wrong_code()
         abort(403)
@@ -212,7 +214,7 @@ def replace_link(code: str) -> BaseResponse:
     workshop = _workshop_or_404(code)
     held = identity.facilitator_secret(workshop.code)
     try:
-        secret = _services().replace_secret(workshop.code, held)
+        secret = _workshops().replace_secret(workshop.code, held)
     except DomainError:
         wrong_code()
         abort(403)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from facilitation.edges.live.cluster import Cluster
 from facilitation.edges.live.presence import Presence
-from facilitation.usecases import AccessEnded, Services
+from facilitation.usecases import AccessEnded, WorkshopDesk
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class Gatekeeper:
         self.cluster = cluster
         self.disconnect = disconnect
         self.interval = interval
-        self.services: Services | None = None
+        # The workshops' use cases it checks through (given once they are built).
+        self.workshops: WorkshopDesk | None = None
         # How many checks began: a screen that connected while one ran is checked itself.
         self.checks = 0
         self._lock = threading.Lock()
@@ -72,10 +73,10 @@ class Gatekeeper:
         with self._lock:
             self.checks += 1
         screens = self.presence.facilitator_screens(workshop_ids)
-        if not screens or self.services is None:
+        if not screens or self.workshops is None:
             return
         held = {w: set(by_sid.values()) for w, by_sid in screens.items()}
-        passing = self.services.facilitators_still_in(held)
+        passing = self.workshops.facilitators_still_in(held)
         for workshop_id, by_sid in screens.items():
             still_in = passing.get(workshop_id)
             for sid, secret in by_sid.items():

@@ -29,12 +29,8 @@ from facilitation.edges.live.presence import (
     participant_room,
     room,
 )
-from facilitation.infrastructure import models
-from facilitation.infrastructure.db import Database
 from facilitation.infrastructure.metrics import Metrics
-from facilitation.queries import state as views
-from facilitation.queries.state import phone_view
-from facilitation.usecases import Change
+from facilitation.usecases import Change, WorkshopDesk, phone_view
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +45,6 @@ class Broadcaster:
     def __init__(
         self,
         emitter: Emitter,
-        db: Database,
         presence: Presence,
         *,
         board_interval: float,
@@ -57,7 +52,9 @@ class Broadcaster:
         metrics: Metrics | None = None,
     ) -> None:
         self.emitter = emitter
-        self.db = db
+        # The workshops' use cases it reads the screens through: given once they are built,
+        # since this is their publisher (before then, nothing is published).
+        self.workshops: WorkshopDesk | None = None
         self.presence = presence
         self.board_interval = board_interval
         self.phone_interval = phone_interval
@@ -193,13 +190,8 @@ class Broadcaster:
     ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[int, dict[str, Any]]] | None:
         """The room's view, the console's (when asked for) and the personal views of
         `people`, from one read transaction; None if the workshop is gone."""
-        with self.db.read() as s:
-            workshop = s.get(models.Workshop, workshop_id)
-            if workshop is None:
-                return None
-            room_view = views.room_view(s, workshop)
-            console_view = views.console_view(s, workshop, room_view) if console else None
-            return room_view, console_view, views.personal_views(s, workshop, people)
+        assert self.workshops is not None, "a change came before the use cases were given"
+        return self.workshops.screens(workshop_id, console=console, people=people)
 
     def _forget(self, workshop_id: int) -> None:
         for cache in (

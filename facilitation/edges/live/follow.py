@@ -35,7 +35,7 @@ def follow_connect(auth: Any = None) -> None:
     if not parts.join_limit.has_tokens(request.remote_addr or ""):
         raise ConnectionRefusedError("too_many_tries")
     try:
-        view = parts.services.follow_view(code)
+        view = parts.services.series.follow_view(code)
     except DomainError:
         wrong_code()
         raise ConnectionRefusedError("unknown_series") from None

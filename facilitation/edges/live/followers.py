@@ -18,8 +18,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from facilitation.edges.live.cluster import Cluster
-from facilitation.usecases import Change, Services
-from facilitation.usecases.series import SeriesChange
+from facilitation.usecases import Change, SeriesChange, SeriesDesk
 
 NAMESPACE = "/follow"
 # Seconds between the follow pages' updates at most: a reveal reaches them within this.
@@ -48,7 +47,8 @@ class Followers:
         self.emitter = emitter
         self.cluster = cluster
         self.interval = interval
-        self.services: Services | None = None
+        # The series' use cases it reads through (given once they are built).
+        self.series: SeriesDesk | None = None
         self._lock = threading.Lock()
         self._sids: dict[str, int] = {}
         self._watching: Counter[int] = Counter()
@@ -95,7 +95,7 @@ class Followers:
 
     def tick(self, now: float) -> None:
         """Send the series that changed their public state, at most every `interval`."""
-        if now < self._next or self.services is None:
+        if now < self._next or self.series is None:
             return
         self._next = now + self.interval
         with self._lock:
@@ -107,13 +107,13 @@ class Followers:
             return
         unknown = {w for w in workshops if w not in self._series_of}
         if unknown:
-            self._series_of.update(self.services.series_of(unknown))
+            self._series_of.update(self.series.series_of(unknown))
         series |= {self._series_of[w] for w in workshops if w in self._series_of}
         if not self.cluster.shared:
             series &= watched
         if not series:
             return
-        for series_id, view in self.services.follow_views(series).items():
+        for series_id, view in self.series.follow_views(series).items():
             if view is None:
                 # Deleted, or no longer public: the pages say so and get nothing more.
                 self.emitter.emit("unpublished", {}, to=follow_room(series_id), namespace=NAMESPACE)

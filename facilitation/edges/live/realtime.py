@@ -33,8 +33,7 @@ from facilitation.edges.live.presence import (
 )
 from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.db import BUSY
-from facilitation.queries.state import phone_view
-from facilitation.usecases import COMMANDS, Services, error_answer
+from facilitation.usecases import COMMANDS, WorkshopDesk, error_answer, phone_view
 
 log = logging.getLogger(__name__)
 # One line per command: its name and outcome, never its content or who sent it.
@@ -57,8 +56,9 @@ def register(socketio: SocketIO) -> None:
         socketio.on_event(name, _command_handler(name))
 
 
-def _services() -> Services:
-    return samsyn().services
+def _workshops() -> WorkshopDesk:
+    """The workshops' use cases, which these sockets serve."""
+    return samsyn().services.workshops
 
 
 def _connection() -> Connection | None:
@@ -88,19 +88,19 @@ def connect(auth: Any = None) -> None:
     checks = ext.gatekeeper.checks
     try:
         if proxy:
-            actor = ext.services.proxy_actor(code, actor.secret, auth.get("proxy"))
+            actor = ext.services.workshops.proxy_actor(code, actor.secret, auth.get("proxy"))
             view = PHONE
         if view == PHONE:
             if actor.token is None:
                 raise ConnectionRefusedError("not_joined")
-            workshop_id, participant_id = ext.services.join(
+            workshop_id, participant_id = ext.services.workshops.join(
                 code, actor.token, admit=lambda: admit_newcomer(code)
             )
         else:
-            workshop = ext.services.authorise_facilitator(code, actor.secret)
+            workshop = ext.services.workshops.authorise_facilitator(code, actor.secret)
             workshop_id, participant_id = workshop.id, None
         phones_see = ext.broadcaster.room_view_for_phones(workshop_id) if view == PHONE else None
-        snapshot = ext.services.snapshot(actor, view, phones_see)
+        snapshot = ext.services.workshops.snapshot(actor, view, phones_see)
     except DomainError as error:
         if error.code in ("unknown_workshop", "forbidden"):
             wrong_code()
@@ -117,7 +117,7 @@ def connect(auth: Any = None) -> None:
         # Access was checked while this screen was being let in: it may have ended since
         # this screen's own check. Check again, now that a next check would find it.
         try:
-            ext.services.authorise_facilitator(code, held)
+            ext.services.workshops.authorise_facilitator(code, held)
         except DomainError:
             ext.presence.remove(request.sid)  # type: ignore[attr-defined]
             raise ConnectionRefusedError("access_ended") from None
@@ -152,7 +152,7 @@ def state_get(*_: Any) -> dict[str, Any]:
     if connection is None:
         return _not_connected()
     try:
-        snapshot = _services().snapshot(connection.actor, connection.view)
+        snapshot = _workshops().snapshot(connection.actor, connection.view)
     except DomainError as error:
         return i18n.localise(error_answer(error), connection.language)
     snapshot["state"] = _with_presence(snapshot["state"], connection.view, connection.workshop_id)
@@ -186,7 +186,7 @@ def _command_handler(name: str) -> Any:
             parts.metrics.rate_limited.inc()
             return i18n.localise(error_answer(TOO_FAST), connection.language)
         started = time.perf_counter()
-        answer = parts.services.execute(connection.actor, name, payload)
+        answer = parts.services.workshops.execute(connection.actor, name, payload)
         parts.metrics.command_seconds.observe(time.perf_counter() - started)
         outcome = "ok" if answer["ok"] else "refused"
         parts.metrics.commands.labels(command=name, outcome=outcome).inc()

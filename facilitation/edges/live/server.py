@@ -22,10 +22,8 @@ from facilitation.edges.live.followers import NAMESPACE as FOLLOW
 from facilitation.edges.live.followers import Followers
 from facilitation.edges.live.presence import Presence
 from facilitation.edges.live.ticker import Ticker
-from facilitation.infrastructure.db import Database
 from facilitation.infrastructure.metrics import Metrics
-from facilitation.usecases import AccessEnded, Change, Services
-from facilitation.usecases.series import SeriesChange
+from facilitation.usecases import AccessEnded, Change, SeriesChange, Services
 
 # The namespaces, each with what gives the server its handlers: the workshops' screens
 # (boards, consoles, phones) and the public follow pages of series.
@@ -42,7 +40,6 @@ class Live:
     def __init__(
         self,
         socketio: SocketIO,
-        db: Database,
         cluster: Cluster,
         *,
         board_interval: float,
@@ -54,7 +51,6 @@ class Live:
         self.presence = Presence(cluster)
         self.broadcaster = Broadcaster(
             socketio,
-            db,
             self.presence,
             board_interval=board_interval,
             phone_interval=phone_interval,
@@ -75,10 +71,11 @@ class Live:
         socketio.on_error_default(realtime.on_error)
 
     def attach(self, services: Services) -> None:
-        """The services the followers and the gatekeeper read through: built after this,
-        since this is their publisher."""
-        self.followers.services = services
-        self.gatekeeper.services = services
+        """The use cases the broadcaster, the gatekeeper and the followers read through, each
+        its area's: built after this, since this is their publisher."""
+        self.broadcaster.workshops = services.workshops
+        self.gatekeeper.workshops = services.workshops
+        self.followers.series = services.series
 
     def publish(self, change: Change) -> None:
         """Called by the services after a commit: workshop changes to the broadcaster, every
