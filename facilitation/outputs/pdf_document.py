@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from babel.dates import format_date
@@ -26,6 +26,7 @@ from reportlab.platypus import (
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
+    Spacer,
     Table,
     TableStyle,
 )
@@ -159,6 +160,17 @@ class Document:
             )
         )
         return table
+
+    def front(self, title: str, subtitle: str, facts: list[tuple[str, str]]) -> list[Any]:
+        """The first page's head: the title, what the document is, and when it was exported
+        followed by `facts`, label and value."""
+        exported = (self._("Exported"), self.date(datetime.now(UTC).isoformat()))
+        return [
+            self.para(title, "title", outline=0),
+            self.para(subtitle, "h2"),
+            Spacer(1, 6),
+            self.pairs([exported, *facts]),
+        ]
 
     def factor_cell(self, factor: dict[str, Any]) -> list[Paragraph]:
         """A factor's title with its description below it, small."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from reportlab.platypus import Spacer
@@ -94,20 +94,16 @@ class _Report:
             "participants": w["participants"],
             "proxies": w["proxies"],
         }
-        return [
-            doc.para(w["title"], "title", outline=0),
-            doc.para(_("Workshop report"), "h2"),
-            Spacer(1, 6),
-            doc.pairs(
-                [
-                    (_("Exported"), doc.date(datetime.now(UTC).isoformat())),
-                    (_("Workshop created"), doc.date(w["created_at"])),
-                    (_("Participants"), participants),
-                    (_("Consensus rule"), f"{agreement}\n{concordance}"),
-                    (_("Step at export"), doc.word(_STEPS, w.get("step"))),
-                ]
-            ),
-        ]
+        return doc.front(
+            w["title"],
+            _("Workshop report"),
+            [
+                (_("Workshop created"), doc.date(w["created_at"])),
+                (_("Participants"), participants),
+                (_("Consensus rule"), f"{agreement}\n{concordance}"),
+                (_("Step at export"), doc.word(_STEPS, w.get("step"))),
+            ],
+        )
 
     def steps(self) -> list[Any]:
         """A readable account of the audit log: steps, counts of factor changes, the rounds."""

@@ -10,7 +10,6 @@ appears in it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from reportlab.platypus import Spacer
@@ -54,19 +53,15 @@ class _SeriesReport:
     def front(self) -> list[Any]:
         s, doc, _ = self.series["series"], self.doc, self._
         w = self.series["concordance"]["w"]
-        out: list[Any] = [
-            doc.para(s["title"], "title", outline=0),
-            doc.para(_("The combined picture"), "h2"),
-            Spacer(1, 6),
-            doc.pairs(
-                [
-                    (_("Exported"), doc.date(datetime.now(UTC).isoformat())),
-                    (_("Series created"), doc.date(s["created_at"])),
-                    (_("Workshops"), str(len(self.series["workshops"]))),
-                    (_("Concordance between the groups (Kendall's W)"), doc.num(w, 2)),
-                ]
-            ),
-        ]
+        out = doc.front(
+            s["title"],
+            _("The combined picture"),
+            [
+                (_("Series created"), doc.date(s["created_at"])),
+                (_("Workshops"), str(len(self.series["workshops"]))),
+                (_("Concordance between the groups (Kendall's W)"), doc.num(w, 2)),
+            ],
+        )
         if s.get("description"):
             out += [Spacer(1, 6), doc.para(s["description"])]
         rows = [
