@@ -11,13 +11,28 @@ import random
 import tempfile
 import time
 
+from flask import Flask
 from flask_babel import force_locale, gettext
 
 from facilitation import create_app
 from facilitation.core.domain import Role, SeedFactor
-from facilitation.infrastructure.config import TestConfig
+from facilitation.infrastructure.config import Config
 from facilitation.outputs import export, report, workbook
 from facilitation.usecases import Actor, Services
+
+
+def in_process(database_url: str) -> Flask:
+    """The app in this process on `database_url`, to build workshops with its services: no
+    event loop to patch in, no worker processes, no broadcasting, no secret key file."""
+    config = Config()
+    config.DATABASE_URL = database_url
+    config.SECRET_KEY = "bench-secret"
+    config.PUBLIC_URL = "http://samsyn.bench"
+    config.ASYNC_MODE = "threading"
+    config.CREATE_PASSWORD = None
+    config.WORKERS = 0
+    config.START_BROADCASTER = False
+    return create_app(config)
 
 
 def build(services: Services, factors: int, participants: int) -> tuple[str, str]:
@@ -79,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=1000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(TestConfig(f"sqlite:///{tmp}/bench.db"))
+        app = in_process(f"sqlite:///{tmp}/bench.db")
         services: Services = app.extensions["samsyn"].services
         started = time.perf_counter()
         code, _ = build(services, args.factors, args.participants)

@@ -41,11 +41,8 @@ from typing import Any
 
 import aiohttp
 
-from facilitation import create_app
-from facilitation.infrastructure.config import TestConfig
-
 from . import loadgen
-from .exports import build
+from .exports import build, in_process
 from .scale import START_TIMEOUT, Figures, Server, join, loadgens, open_room, receive, stop_loadgens
 from .services import pct
 
@@ -229,7 +226,7 @@ def report(phases: list[Phase], load: Load, args: argparse.Namespace, loads: str
 async def run(args: argparse.Namespace, directory: Path) -> None:
     database = f"sqlite:///{directory}/samsyn.db"
     print(f"building {EXPORTS} workshops of 200 factors × 1,000 participants …", flush=True)
-    app = create_app(TestConfig(database))
+    app = in_process(database)
     big = [build(app.extensions["samsyn"].services, 200, 1000) for _ in range(EXPORTS)]
     app.extensions["samsyn"].db.dispose()
 

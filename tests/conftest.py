@@ -21,10 +21,37 @@ from sqlalchemy.engine import make_url
 
 from facilitation import Samsyn, create_app
 from facilitation.core.domain import DomainError
-from facilitation.infrastructure.config import TestConfig
+from facilitation.infrastructure.config import Config
 from facilitation.infrastructure.db import normalise_url
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class TestConfig(Config):
+    """Settings for tests: threading mode, a database given by the test, fast broadcasts."""
+
+    __test__ = False  # a class named Test…, but no tests in it
+
+    def __init__(self, database_url: str, **overrides: object) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret"
+        self.DATABASE_URL = database_url
+        self.PUBLIC_URL = "http://samsyn.test"
+        self.ASYNC_MODE = "threading"
+        self.CREATE_PASSWORD = None
+        self.TESTING = True
+        self.WTF_CSRF_ENABLED = False
+        # Tests send commands faster than people: the limits get tests of their own.
+        self.COMMAND_BURST = 10_000.0
+        self.JOIN_MISS_BURST = 10_000.0
+        self.JOIN_BURST_PER_ADDRESS = 1_000_000.0
+        self.JOIN_BURST_PER_WORKSHOP = 1_000_000.0
+        # Heavy work where it is called: tests that need worker processes ask for them.
+        self.WORKERS = 0
+        # Tests send broadcasts with Broadcaster.flush() instead of the background loop.
+        self.START_BROADCASTER = False
+        for key, value in overrides.items():
+            setattr(self, key, value)
 
 
 def error_code(call: Any, *args: Any, **kwargs: Any) -> str:

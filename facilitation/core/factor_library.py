@@ -1,17 +1,24 @@
 """The rules of a series' factor library: the templates to start one from, the evidence behind
 a factor, and reading a library from CSV.
 
-Layer: pure core. Imports only the standard library and domain.py. The templates are domain
-data written by us (like domain.CATEGORY_SETS), not UI text: a library stores the words.
+Layer: pure core. Imports the standard library, pydantic and domain.py. The templates are
+domain data written by us (like domain.CATEGORY_SETS), not UI text: a library stores the
+words. The example trends, in Swedish and English, are data in data/factor_library.json,
+read and checked when this module is imported (a malformed file stops the app with a
+LibraryDataError naming what is wrong).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from facilitation.core.domain import (
     CATEGORY_MAX,
@@ -19,6 +26,7 @@ from facilitation.core.domain import (
     DESCRIPTION_MAX,
     FACTORS_MAX,
     N_,
+    TITLE_MAX,
     DomainError,
     check_categories,
     clean_text,
@@ -204,260 +212,109 @@ def parse_csv(data: bytes) -> list[LibrarySeed]:
 
 # --- Templates -----------------------------------------------------------------------------
 
-_Trend = tuple[str, str, tuple[str, str] | None]
-_TRENDS: dict[str, dict[str, list[_Trend]]] = {
-    "sv": {
-        "Globalisering": [
-            (
-                "Omställning av globala värdekedjor",
-                "Företag ser över var de producerar och köper in, och flyttar delar närmare "
-                "hem efter pandemin och kriget i Ukraina.",
-                ("Kommerskollegium om handel och värdekedjor", "https://www.kommerskollegium.se"),
-            ),
-            (
-                "Geopolitisk oro och ett nytt säkerhetsläge",
-                "Ett osäkrare omvärldsläge påverkar handel, investeringar, försvarsindustri "
-                "och krisberedskap, också lokalt.",
-                ("MSB om totalförsvar och krisberedskap", "https://www.msb.se"),
-            ),
-            (
-                "Konkurrens om etableringar och kapital",
-                "Regioner i hela världen konkurrerar om investeringar, företag och "
-                "kvalificerad arbetskraft.",
-                ("Business Sweden om utländska investeringar", "https://www.business-sweden.com"),
-            ),
-            (
-                "Internationell rekrytering och inflyttning",
-                "Inflyttning från andra länder står för en stor del av befolkningsökningen och "
-                "arbetskraften i många kommuner.",
-                ("SCB:s statistik om in- och utvandring", "https://www.scb.se"),
-            ),
-        ],
-        "Demografi": [
-            (
-                "Åldrande befolkning",
-                "Andelen äldre ökar och andelen i arbetsför ålder minskar: större behov av vård "
-                "och omsorg, färre som arbetar.",
-                ("SCB:s befolkningsframskrivningar", "https://www.scb.se"),
-            ),
-            (
-                "Urbanisering och regionförstoring",
-                "Befolkningen växer i och kring de större städerna; pendling gör "
-                "arbetsmarknaderna större.",
-                None,
-            ),
-            (
-                "Kompetensförsörjning",
-                "Arbetsgivare har svårt att hitta personal med rätt utbildning, särskilt inom "
-                "teknik, vård och hantverksyrken.",
-                ("Arbetsförmedlingens yrkesprognoser", "https://arbetsformedlingen.se"),
-            ),
-            (
-                "Unga som flyttar för att studera och arbeta",
-                "Unga vuxna flyttar till studieorter och storstäder, och alla kommer inte "
-                "tillbaka.",
-                None,
-            ),
-        ],
-        "Klimat och miljö": [
-            (
-                "Klimatomställning i näringslivet",
-                "Krav på minskade utsläpp driver nya investeringar, t.ex. i fossilfri industri "
-                "och transporter.",
-                ("Naturvårdsverket om Sveriges klimatmål", "https://www.naturvardsverket.se"),
-            ),
-            (
-                "Elektrifiering och tillgång till el",
-                "Ökat elbehov och kapaciteten i elnätet avgör var nya verksamheter kan "
-                "etablera sig.",
-                ("Energimyndigheten", "https://www.energimyndigheten.se"),
-            ),
-            (
-                "Klimatanpassning",
-                "Skyfall, värmeböljor och översvämningar kräver att bebyggelse och "
-                "infrastruktur anpassas.",
-                ("SMHI:s klimatscenarier", "https://www.smhi.se"),
-            ),
-            (
-                "Cirkulär ekonomi",
-                "Återbruk, delning och resurseffektivitet ger nya affärsmodeller.",
-                None,
-            ),
-        ],
-        "Teknikutveckling": [
-            (
-                "Digitalisering och automatisering",
-                "Automatisering förändrar yrken och arbetsuppgifter i industri, handel och "
-                "offentlig sektor.",
-                None,
-            ),
-            (
-                "Artificiell intelligens",
-                "AI-verktyg sprids snabbt och påverkar produktivitet, kompetensbehov och tjänster.",
-                ("Myndigheten för digital förvaltning (Digg)", "https://www.digg.se"),
-            ),
-            (
-                "Digital infrastruktur i hela kommunen",
-                "Bredband och mobiltäckning är en förutsättning för företag, service och "
-                "distansarbete.",
-                ("PTS bredbandskartläggning", "https://www.pts.se"),
-            ),
-            (
-                "Cybersäkerhet",
-                "Fler verksamheter blir beroende av digitala system och sårbara för angrepp.",
-                None,
-            ),
-        ],
-        "Värderingar": [
-            (
-                "Hållbarhet som konkurrensfaktor",
-                "Kunder, anställda och investerare väljer allt oftare det som är hållbart.",
-                None,
-            ),
-            (
-                "Nya sätt att arbeta",
-                "Distans- och hybridarbete förändrar var människor bor och var företag finns.",
-                None,
-            ),
-            (
-                "Tillit och delaktighet",
-                "Förtroendet för institutioner och viljan att delta påverkar hur förändringar "
-                "tas emot.",
-                ("SOM-institutet, Göteborgs universitet", "https://www.gu.se/som-institutet"),
-            ),
-            (
-                "Livskvalitet och attraktiva livsmiljöer",
-                "Natur, kultur och fritid väger tyngre när människor väljer var de ska bo och "
-                "arbeta.",
-                None,
-            ),
-        ],
-    },
-    "en": {
-        "Globalisation": [
-            (
-                "Global value chains being rearranged",
-                "Companies review where they produce and buy, and move parts closer to home "
-                "after the pandemic and the war in Ukraine.",
-                ("National Board of Trade Sweden on trade", "https://www.kommerskollegium.se"),
-            ),
-            (
-                "Geopolitical unrest and a new security situation",
-                "A less certain world affects trade, investment, the defence industry and "
-                "preparedness, locally too.",
-                ("Swedish Civil Contingencies Agency (MSB)", "https://www.msb.se"),
-            ),
-            (
-                "Competition for investment and capital",
-                "Regions all over the world compete for investment, companies and skilled people.",
-                ("Business Sweden on foreign investment", "https://www.business-sweden.com"),
-            ),
-            (
-                "International recruitment and immigration",
-                "People moving from abroad make up much of the population growth and the "
-                "workforce in many municipalities.",
-                ("Statistics Sweden on migration", "https://www.scb.se"),
-            ),
-        ],
-        "Demography": [
-            (
-                "An ageing population",
-                "The share of older people grows and the share of working age shrinks: more "
-                "need of care, fewer people working.",
-                ("Statistics Sweden's population projections", "https://www.scb.se"),
-            ),
-            (
-                "Urbanisation and larger labour markets",
-                "The population grows in and around the larger cities; commuting makes labour "
-                "markets larger.",
-                None,
-            ),
-            (
-                "Skills supply",
-                "Employers find it hard to recruit people with the right training, above all "
-                "in technology, care and the trades.",
-                ("Swedish Public Employment Service forecasts", "https://arbetsformedlingen.se"),
-            ),
-            (
-                "Young people moving away to study and work",
-                "Young adults move to university towns and cities, and not all of them return.",
-                None,
-            ),
-        ],
-        "Climate and environment": [
-            (
-                "Climate transition in business",
-                "Demands for lower emissions drive new investment, e.g. in fossil-free "
-                "industry and transport.",
-                ("Swedish EPA on the climate goals", "https://www.naturvardsverket.se"),
-            ),
-            (
-                "Electrification and access to power",
-                "Growing demand for electricity and the grid's capacity decide where new "
-                "businesses can locate.",
-                ("Swedish Energy Agency", "https://www.energimyndigheten.se"),
-            ),
-            (
-                "Adapting to a changing climate",
-                "Cloudbursts, heatwaves and floods call for adapting buildings and infrastructure.",
-                ("SMHI climate scenarios", "https://www.smhi.se"),
-            ),
-            (
-                "A circular economy",
-                "Reuse, sharing and using resources well open new business models.",
-                None,
-            ),
-        ],
-        "Technology": [
-            (
-                "Digitalisation and automation",
-                "Automation changes jobs and tasks in industry, retail and the public sector.",
-                None,
-            ),
-            (
-                "Artificial intelligence",
-                "AI tools spread fast and affect productivity, skills and services.",
-                ("Agency for Digital Government (Digg)", "https://www.digg.se"),
-            ),
-            (
-                "Digital infrastructure across the municipality",
-                "Broadband and mobile coverage are a condition for business, services and "
-                "remote work.",
-                ("Swedish Post and Telecom Authority (PTS)", "https://www.pts.se"),
-            ),
-            (
-                "Cyber security",
-                "More organisations depend on digital systems and are exposed to attacks.",
-                None,
-            ),
-        ],
-        "Values": [
-            (
-                "Sustainability as a competitive edge",
-                "Customers, employees and investors choose what is sustainable more and more "
-                "often.",
-                None,
-            ),
-            (
-                "New ways of working",
-                "Remote and hybrid work change where people live and where companies are.",
-                None,
-            ),
-            (
-                "Trust and participation",
-                "Trust in institutions and the will to take part shape how change is received.",
-                ("SOM Institute, University of Gothenburg", "https://www.gu.se/som-institutet"),
-            ),
-            (
-                "Quality of life and attractive places to live",
-                "Nature, culture and leisure weigh more when people choose where to live and work.",
-                None,
-            ),
-        ],
-    },
-}
+LIBRARY_FILE = Path(__file__).with_name("data") / "factor_library.json"
 
-TEMPLATES = ("pestel", "swot", "municipal_trends")
+
+class LibraryDataError(Exception):
+    """The library's data file is not as this module reads it; the message names the entry
+    and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+_Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+_Name = Annotated[str, Field(min_length=1, max_length=CATEGORY_MAX)]
+
+
+class _Words(_Strict):
+    """A trend in one language, and the name of its source if it has one."""
+
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
+    description: Annotated[str, Field(max_length=DESCRIPTION_MAX)]
+    source: Annotated[str, Field(min_length=1, max_length=EVIDENCE_TEXT_MAX)] | None = None
+
+
+class _Trend(_Strict):
+    """A trend in both languages, with the link to its source (the same in both)."""
+
+    id: _Id
+    link: Annotated[str, Field(pattern=_URL.pattern, max_length=URL_MAX)] | None = None
+    sv: _Words
+    en: _Words
+
+    @model_validator(mode="after")
+    def _source_with_link(self) -> _Trend:
+        for language in (self.sv, self.en):
+            if (self.link is None) != (language.source is None):
+                raise ValueError(
+                    "a link needs its source named in both languages, and a source a link"
+                )
+        return self
+
+    def seed(self, category: str, language: str) -> LibrarySeed:
+        words = {"sv": self.sv, "en": self.en}[language]
+        evidence = ({"text": words.source, "url": self.link},) if self.link else ()
+        return LibrarySeed(category, words.title, words.description, evidence)
+
+
+class _Force(_Strict):
+    """One of the forces the trends are grouped by: a category of the library."""
+
+    id: _Id
+    sv: _Name
+    en: _Name
+    trends: Annotated[list[_Trend], Field(min_length=1)]
+
+
+class _Library(_Strict):
+    municipal_trends: Annotated[list[_Force], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> _Library:
+        forces = self.municipal_trends
+        ids = [f.id for f in forces] + [t.id for f in forces for t in f.trends]
+        for language in ("sv", "en"):
+            names = [getattr(f, language) for f in forces]
+            titles = [getattr(t, language).title for f in forces for t in f.trends]
+            for kind, values in (
+                ("id", ids),
+                (f"{language} name", names),
+                (f"{language} title", titles),
+            ):
+                twice = sorted({v for v in values if values.count(v) > 1})
+                if twice:
+                    raise ValueError(f"each {kind} must be used once: {', '.join(twice)}")
+        return self
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise LibraryDataError(f"a field is given twice: {', '.join(twice)}")
+    return dict(pairs)
+
+
+def load_library(path: Path) -> _Library:
+    """The trends of `path`, checked: every field known, both languages, ids used once."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_repeated_keys)
+        return _Library.model_validate(data)
+    except LibraryDataError as error:
+        raise LibraryDataError(f"{path.name}: {error}") from None
+    except json.JSONDecodeError as error:
+        raise LibraryDataError(f"{path.name}: not JSON: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or '(the file)'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise LibraryDataError(f"{path.name}: {problems}") from None
+
+
+_LIBRARY = load_library(LIBRARY_FILE)
 
 
 def template(name: str, language: str) -> tuple[list[str], list[LibrarySeed]]:
@@ -467,15 +324,7 @@ def template(name: str, language: str) -> tuple[list[str], list[LibrarySeed]]:
         return list(CATEGORY_SETS[name][language]), []
     if name != "municipal_trends":
         raise DomainError("unknown_template", N_("Choose one of the templates."))
-    trends = _TRENDS[language]
-    seeds = [
-        LibrarySeed(
-            category,
-            title,
-            description,
-            ({"text": source[0], "url": source[1]},) if source else (),
-        )
-        for category, factors in trends.items()
-        for title, description, source in factors
-    ]
-    return list(trends), seeds
+    forces = _LIBRARY.municipal_trends
+    categories = [{"sv": f.sv, "en": f.en}[language] for f in forces]
+    seeds = [t.seed(c, language) for c, f in zip(categories, forces, strict=True) for t in f.trends]
+    return categories, seeds

@@ -1,6 +1,7 @@
 """Configuration, read from the environment once at start.
 
-Layer: edge. Imports only the standard library. Every setting is documented in the README.
+Layer: infrastructure. Imports only the standard library. Every setting is documented in the
+README.
 """
 
 from __future__ import annotations
@@ -123,28 +124,3 @@ class Config:
             "image/svg+xml",
             "text/csv",
         ]
-
-
-class TestConfig(Config):
-    """Settings for tests: threading mode, a database given by the test, fast broadcasts."""
-
-    def __init__(self, database_url: str, **overrides: object) -> None:
-        super().__init__()
-        self.SECRET_KEY = "test-secret"
-        self.DATABASE_URL = database_url
-        self.PUBLIC_URL = "http://samsyn.test"
-        self.ASYNC_MODE = "threading"
-        self.CREATE_PASSWORD = None
-        self.TESTING = True
-        self.WTF_CSRF_ENABLED = False
-        # Tests send commands faster than people: the limits get tests of their own.
-        self.COMMAND_BURST = 10_000.0
-        self.JOIN_MISS_BURST = 10_000.0
-        self.JOIN_BURST_PER_ADDRESS = 1_000_000.0
-        self.JOIN_BURST_PER_WORKSHOP = 1_000_000.0
-        # Heavy work where it is called: tests that need worker processes ask for them.
-        self.WORKERS = 0
-        # Tests send broadcasts with Broadcaster.flush() instead of the background loop.
-        self.START_BROADCASTER = False
-        for key, value in overrides.items():
-            setattr(self, key, value)

@@ -2,7 +2,7 @@
 workbook), the CSV, the JSON document, and the archive of every format; and the same for a
 series' combined picture (a row per library factor, the workshops side by side).
 
-Layer: edge formatting. Takes the record built by the services (plain data) and writes it;
+Layer: outputs. Takes the record built by the read side (plain data) and writes it;
 no database, no Flask. Text that a spreadsheet would run as a formula is neutralised.
 """
 
@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,12 +172,10 @@ def _csv_cell(value: Any, decimal: str, gettext: Gettext) -> Any:
     return neutralise(value)
 
 
-def to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
-    """The results table as CSV: UTF-8 with a BOM so Excel reads å, ä, ö; for a Swedish
-    workshop, semicolons and decimal commas, as Swedish Excel expects."""
-    swedish = record["workshop"]["language"] == "sv"
-    delimiter, decimal = (";", ",") if swedish else (",", ".")
-    headers, rows = results_table(record, gettext)
+def _csv(headers: Iterable[Any], rows: Iterable[list[Any]], language: str, gettext: Gettext) -> str:
+    """A table as CSV: UTF-8 with a BOM so Excel reads å, ä, ö; in Swedish, semicolons and
+    decimal commas, as Swedish Excel expects."""
+    delimiter, decimal = (";", ",") if language == "sv" else (",", ".")
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=delimiter)
@@ -187,18 +185,29 @@ def to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
     return out.getvalue()
 
 
+def to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
+    """The results table as CSV, in the dialect of the workshop's language (see _csv)."""
+    headers, rows = results_table(record, gettext)
+    return _csv(headers, rows, record["workshop"]["language"], gettext)
+
+
 # --- JSON and the archive ----------------------------------------------------------------
 
 
-def to_json(record: Mapping[str, Any]) -> str:
-    """The whole record with its schema and version (docs/export-schema.json)."""
+def _json(schema: str, version: int, record: Mapping[str, Any]) -> str:
+    """A record as a JSON document that names its schema, version and time of export."""
     document = {
-        "schema": "samsyn.workshop",
-        "schema_version": SCHEMA_VERSION,
+        "schema": schema,
+        "schema_version": version,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **record,
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def to_json(record: Mapping[str, Any]) -> str:
+    """The whole record with its schema and version (docs/export-schema.json)."""
+    return _json("samsyn.workshop", SCHEMA_VERSION, record)
 
 
 def to_archive(files: Mapping[str, bytes]) -> bytes:
@@ -267,25 +276,11 @@ def _place(place: float) -> str:
 
 
 def series_to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
-    """The combined picture as CSV, in the dialect of the series' language (see to_csv)."""
-    swedish = record["series"]["language"] == "sv"
-    delimiter, decimal = (";", ",") if swedish else (",", ".")
+    """The combined picture as CSV, in the dialect of the series' language (see _csv)."""
     headers, rows = series_table(record, gettext)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=delimiter)
-    writer.writerow(neutralise(h) for h in headers)
-    for row in rows:
-        writer.writerow(_csv_cell(value, decimal, gettext) for value in row)
-    return out.getvalue()
+    return _csv((neutralise(h) for h in headers), rows, record["series"]["language"], gettext)
 
 
 def series_to_json(record: Mapping[str, Any]) -> str:
     """The whole combined record with its schema and version."""
-    document = {
-        "schema": "samsyn.series",
-        "schema_version": SERIES_SCHEMA_VERSION,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        **record,
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    return _json("samsyn.series", SERIES_SCHEMA_VERSION, record)

@@ -2,7 +2,7 @@
 people typed before it is parsed as markup, the impact × uncertainty matrix as a drawing, and
 the page footer.
 
-Layer: edge formatting (used by report.py only). No database, no Flask.
+Layer: outputs (used by pdf_document.py and pdf_charts.py). No database, no Flask.
 """
 
 from __future__ import annotations

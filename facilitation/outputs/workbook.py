@@ -1,7 +1,7 @@
 """The Excel workbook of a workshop: a summary, the factors, the results of every round, the
 anonymised ballots and the audit log, one sheet each.
 
-Layer: edge formatting, like export.py: the record in, bytes out. Cells are typed (numbers as
+Layer: outputs, like export.py: the record in, bytes out. Cells are typed (numbers as
 numbers, times as times, yes/no as booleans); text is always stored as text, so nothing a
 participant typed can run as a formula.
 """

@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from bench.exports import build
-from facilitation import create_app
-from facilitation.infrastructure.config import TestConfig as Settings
+from bench.exports import build, in_process
 
 from .conftest import ASYNC_MODES, Clients, Server, command_id, running, unavailable
 
@@ -35,7 +33,7 @@ def big(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server
     if importlib.util.find_spec(mode) is None:
         unavailable(mode)
     instance = Server(mode, tmp_path)
-    app = create_app(Settings(f"sqlite:///{instance.database}"))
+    app = in_process(f"sqlite:///{instance.database}")
     services = app.extensions["samsyn"].services
     code, secret = build(services, FACTORS, PARTICIPANTS)
     app.extensions["samsyn"].db.dispose()

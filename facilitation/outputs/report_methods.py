@@ -1,0 +1,215 @@
+"""How each voting method's rounds appear in the workshop's PDF report: the consensus rule
+they are held to, the columns of their table per factor, the columns of the final factors
+when the method prioritised them last, their chart, and the lines that say their settings.
+A new voting method adds one entry to `METHODS`.
+
+Layer: outputs. Plain data and small functions over the record; no database, no Flask.
+Column headers are messages (`N_`), translated when the table is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from facilitation.core.domain import N_
+from facilitation.outputs import pdf_charts
+from facilitation.outputs.export import WORDS
+from facilitation.outputs.pdf import DASH
+from facilitation.outputs.pdf_document import Document
+
+Row = dict[str, Any]
+Cells = Callable[[Document, Row], list[str]]
+Chart = Callable[[Document, Row], list[Any]]
+_QUADRANTS = WORDS["quadrant"]
+_ROUND_STATES = WORDS["round_state"]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Columns of a table: their headers (messages), their widths as shares of the page's
+    width (with the factor's and rank's columns before them), and a factor's cells."""
+
+    header: tuple[str, ...]
+    widths: tuple[float, ...]
+    cells: Cells
+
+
+@dataclass(frozen=True)
+class MethodView:
+    """What a round of one voting method gets in the report."""
+
+    # The consensus rule its rounds are held to: "agreement" or "kendall_w".
+    measure: str
+    # Its table per factor in "Consensus, round by round", after the factor (and its rank,
+    # if `ranked`).
+    round: Columns
+    # The final factors' columns when its round prioritised last, after the factor; None
+    # for a method that does not prioritise.
+    result: Columns | None
+    # The chart of its latest round, if it has one.
+    chart: Chart | None
+    # Its settings as (key in the round's settings, label, separator before the value).
+    settings: tuple[tuple[str, str, str], ...] = ()
+    ranked: bool = True
+
+
+def _impact_and_uncertainty(doc: Document, f: Row) -> list[str]:
+    iqr = doc._("IQR")
+    axes = [
+        f"{doc.num(f[a]['median'])} ({iqr} {doc.num(f[a]['iqr'], 2)})"
+        for a in ("impact", "uncertainty")
+    ]
+    return [*axes, doc.pct(f["agreement"])]
+
+
+METHODS: dict[str, MethodView] = {
+    "keep_remove": MethodView(
+        measure="agreement",
+        round=Columns(
+            (N_("Keep"), N_("Remove"), N_("Agreement")),
+            (0.51, 0.16, 0.16, 0.17),
+            lambda doc, f: [str(f["keep"]), str(f["remove"]), doc.pct(f["agreement"])],
+        ),
+        result=None,
+        chart=None,
+        ranked=False,
+    ),
+    "dots": MethodView(
+        measure="kendall_w",
+        round=Columns(
+            (N_("Dots"), N_("Voters")),
+            (0.11, 0.55, 0.16, 0.18),
+            lambda doc, f: [doc.num(f["dots"]), str(f["voters"])],
+        ),
+        result=Columns(
+            (N_("Rank"), N_("Dots")),
+            (0.7, 0.15, 0.15),
+            lambda doc, row: [str(row.get("rank", DASH)), doc.num(row["dots"])],
+        ),
+        chart=pdf_charts.dots,
+        settings=(
+            ("budget", N_("Dots per participant"), ": "),
+            ("cap", N_("Most dots on one factor"), ": "),
+        ),
+    ),
+    "rating": MethodView(
+        measure="agreement",
+        round=Columns(
+            (N_("Median"), N_("IQR"), N_("Agreement"), N_("Answers"), N_("No opinion")),
+            (0.11, 0.24, 0.1, 0.16, 0.17, 0.1, 0.12),
+            lambda doc, f: [
+                doc.num(f["median"]),
+                doc.num(f["iqr"], 2),
+                doc.pct(f["agreement"]),
+                str(f["answers"]),
+                str(f["no_opinion"]),
+            ],
+        ),
+        result=Columns(
+            (N_("Rank"), N_("Median"), N_("IQR"), N_("Agreement")),
+            (0.38, 0.12, 0.14, 0.18, 0.18),
+            lambda doc, row: [
+                str(row.get("rank", DASH)),
+                doc.num(row["median"]),
+                doc.num(row["iqr"], 2),
+                doc.pct(row["agreement"]),
+            ],
+        ),
+        chart=pdf_charts.ratings,
+        settings=(("scale", N_("Scale from 1 to"), " "),),
+    ),
+    "ranking": MethodView(
+        measure="kendall_w",
+        round=Columns(
+            (N_("Average place"), N_("Median place"), N_("Ranked by")),
+            (0.11, 0.41, 0.16, 0.16, 0.16),
+            lambda doc, f: [
+                doc.num(f["mean_rank"], 2),
+                doc.num(f["median_rank"]),
+                str(f["ranked_by"]),
+            ],
+        ),
+        result=Columns(
+            (N_("Rank"), N_("Average place")),
+            (0.7, 0.15, 0.15),
+            lambda doc, row: [str(row.get("rank", DASH)), doc.num(row["mean_rank"], 2)],
+        ),
+        chart=None,
+        settings=(("top_k", N_("Factors each person ranks"), ": "),),
+    ),
+    "matrix": MethodView(
+        measure="agreement",
+        round=Columns(
+            (N_("Impact"), N_("Uncertainty"), N_("Agreement")),
+            (0.11, 0.33, 0.19, 0.19, 0.18),
+            _impact_and_uncertainty,
+        ),
+        result=Columns(
+            (N_("Rank"), N_("Impact (median)"), N_("Uncertainty (median)"), N_("Quadrant")),
+            (0.4, 0.12, 0.14, 0.16, 0.18),
+            lambda doc, row: [
+                str(row.get("rank", DASH)),
+                doc.num(row["impact"]["median"]),
+                doc.num(row["uncertainty"]["median"]),
+                doc.word(_QUADRANTS, row.get("quadrant")),
+            ],
+        ),
+        chart=pdf_charts.matrix,
+        settings=(("scale", N_("Scale from 1 to"), " "),),
+    ),
+}
+
+
+def _settings(doc: Document, r: Row) -> str:
+    """A round's settings in words ("Dots per participant: 10; Most dots on one factor: 3"),
+    or nothing for a method without any."""
+    settings = r.get("settings") or {}
+    view = METHODS[r["method"]]
+    return "; ".join(
+        f"{doc._(label)}{sep}{settings[key]}"
+        for key, label, sep in view.settings
+        if key in settings
+    )
+
+
+def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
+    """A round's ballots, state, settings, verdict under the rule and its statistics."""
+    _, verdict = doc._, r.get("verdict") or {}
+    rows = [(_("Ballots"), str(r["ballots"]))]
+    if r.get("state") in _ROUND_STATES:
+        rows.append((_("State"), doc.word(_ROUND_STATES, r["state"])))
+    said = _settings(doc, r)
+    if said:
+        rows.append((_("Settings"), said))
+    reached = _("Consensus reached") if verdict.get("reached") else _("Not reached")
+    progress = _("%(percent)s of the way to the rule") % {
+        "percent": doc.pct(verdict.get("progress"), down=True)
+    }
+    rows.append((_("Consensus"), f"{reached} ({progress})"))
+    if verdict.get("measure") == "kendall_w":
+        rule = _("Kendall's W at least %(w)s") % {"w": doc.num(verdict.get("threshold"), 2)}
+        rows.append((_("Rule"), rule))
+    elif verdict:
+        rule = _("Agreement at least %(percent)s on every factor with answers")
+        rows.append((_("Rule"), rule % {"percent": doc.pct(verdict.get("threshold"))}))
+        meeting = _("%(meeting)s of %(factors)s") % {
+            "meeting": verdict.get("factors_meeting") or 0,
+            "factors": verdict.get("factors") or 0,
+        }
+        rows.append((_("Factors meeting the rule"), meeting))
+        rows.append((_("Lowest agreement"), doc.pct(verdict.get("value"))))
+    concordance = r.get("concordance")
+    if concordance:
+        w = _("%(w)s (chi-square %(chi)s, df = %(df)s, p %(p)s)") % {
+            "w": doc.num(concordance.get("w"), 2),
+            "chi": doc.num(concordance.get("chi_square"), 2),
+            "df": concordance.get("df"),
+            "p": doc.p_value(concordance.get("p_value")),
+        }
+        rows.append((_("Kendall's W"), w))
+    stability = r.get("stability")
+    stable = doc.num(stability, 2) if stability is not None else DASH
+    rows.append((_("Stability since the previous round"), stable))
+    return rows
