@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState
 from facilitation.infrastructure import models
 from facilitation.queries.series import series_workshops
+from facilitation.queries.views import Added, CombinedRecord, FollowView
 
 PRIORITISING = {Method.DOTS, Method.RATING, Method.RANKING, Method.MATRIX}
 _STATUS = {
@@ -128,7 +129,22 @@ class _Workshop:
         return Outcome(status, score, agreed), notes
 
 
-def combined_record(s: Session, series: models.Series, *, public: bool = False) -> dict[str, Any]:
+def combined_record(s: Session, series: models.Series) -> CombinedRecord:
+    """The series' combined picture with every figure, for its organizers and exports."""
+    return cast(CombinedRecord, _picture(s, series, public=False))
+
+
+def follow_view(s: Session, series: models.Series) -> FollowView:
+    """The public follow page's state: the series, its workshops, the combined picture and
+    the final list, with nothing about any participant."""
+    record = _picture(s, series, public=True)
+    record["follow_code"] = series.follow_code
+    return cast(FollowView, record)
+
+
+# Built as plain dicts, organizers' and public alike; combined_record and follow_view say
+# which shape each is (views.py), and tests/test_read_models.py checks it.
+def _picture(s: Session, series: models.Series, *, public: bool) -> dict[str, Any]:
     """The series' combined picture. With `public`, only what the follow page may show
     (docs/process.md): the workshops' titles, stakeholder groups and steps; the library's
     categories and factors in the library's wording; and per workshop each factor's fate,
@@ -258,9 +274,7 @@ def _workshop(w: _Workshop, letter: str, *, public: bool) -> dict[str, Any]:
     return out
 
 
-def _added(
-    w: _Workshop, *, names_in_library: dict[int, models.LibraryFactor]
-) -> list[dict[str, Any]]:
+def _added(w: _Workshop, *, names_in_library: dict[int, models.LibraryFactor]) -> list[Added]:
     """The factors a workshop added that are not in the library (for its organizers to take
     over), with the library factors merged into each."""
     return [
@@ -281,11 +295,3 @@ def _added(
         for f in w.factors
         if f.library_factor_id is None and f.status in (FactorStatus.ACTIVE, FactorStatus.REMOVED)
     ]
-
-
-def follow_view(s: Session, series: models.Series) -> dict[str, Any]:
-    """The public follow page's state: the series, its workshops, the combined picture and
-    the final list, with nothing about any participant."""
-    record = combined_record(s, series, public=True)
-    record["follow_code"] = series.follow_code
-    return record

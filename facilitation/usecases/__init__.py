@@ -23,6 +23,14 @@ from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database, lock_workshop
 from facilitation.infrastructure.passwords import Argon2Passwords, Passwords
 from facilitation.queries import state
+from facilitation.queries.views import (
+    CombinedRecord,
+    FollowPage,
+    FollowView,
+    Record,
+    RoomView,
+    Snapshot,
+)
 from facilitation.usecases import participants, retention, workshops
 from facilitation.usecases.base import (
     AccessEnded,
@@ -244,9 +252,7 @@ class Services:
         with self.db.read() as s:
             return workshops.find(s, code)
 
-    def snapshot(
-        self, actor: Actor, view: str, phones_see: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def snapshot(self, actor: Actor, view: str, phones_see: RoomView | None = None) -> Snapshot:
         """The full state for one view ("board", "console" or "phone"); a phone's comes
         with its own part ("me"), and may be given `phones_see`: a room view read since the
         last change phones would see (a room of phones joining need not read it each)."""
@@ -264,7 +270,7 @@ class Services:
                 return {"state": state.console_view(s, workshop, room)}
             return {"state": room}
 
-    def record(self, code: str, *, nicknames: bool = False) -> dict[str, Any]:
+    def record(self, code: str, *, nicknames: bool = False) -> Record:
         """The complete workshop for an export (with nicknames only when asked for)."""
         with self.db.read() as s:
             return state.record(s, workshops.find(s, code), nicknames=nicknames)
@@ -496,22 +502,22 @@ class Services:
         with self.db.read() as s:
             return series.find(s, organizer_id, series_id)[1]
 
-    def series_record(self, organizer_id: int, series_id: int) -> dict[str, Any]:
+    def series_record(self, organizer_id: int, series_id: int) -> CombinedRecord:
         """The combined picture with every figure, for the organizers and the exports."""
         with self.db.read() as s:
             found, _ = series.find(s, organizer_id, series_id)
             return picture.combined_record(s, found)
 
-    def follow_view(self, follow_code: str) -> dict[str, Any]:
+    def follow_view(self, follow_code: str) -> FollowPage:
         """A series' public follow page, if its owner made it public."""
         with self.db.read() as s:
             found = series.public(s, follow_code)
             return {"id": found.id, **picture.follow_view(s, found)}
 
-    def follow_views(self, series_ids: set[int]) -> dict[int, dict[str, Any] | None]:
+    def follow_views(self, series_ids: set[int]) -> dict[int, FollowView | None]:
         """The follow pages' states of these series (None for one gone or made private)."""
         with self.db.read() as s:
-            views: dict[int, dict[str, Any] | None] = {}
+            views: dict[int, FollowView | None] = {}
             for series_id in series_ids:
                 found = s.get(models.Series, series_id)
                 public = found is not None and found.public
