@@ -13,9 +13,11 @@ value), and the few that are not are the exceptions worth naming — a nickname 
 facilitator asks for it, the organizers' figures that the public page leaves out. Marking
 the exceptions (rather than `total=False` and marking what is always there) lets mypy
 refuse a view built without one of its keys.
-"""
 
-from __future__ import annotations
+Unlike the other modules, this one does not postpone its annotations: on Python 3.11 a
+TypedDict only knows which keys are `NotRequired` (`__required_keys__`) when they are
+evaluated as the class is made, and the tests read them.
+"""
 
 from typing import Any, NotRequired, TypedDict
 
@@ -605,3 +607,11 @@ class FollowPage(FollowView):
     which the edges take off before sending (they need it to know whom to send to)."""
 
     id: NotRequired[int]
+
+
+class SeriesDocument(CombinedRecord):
+    """The series' JSON export: the combined record with its schema and version."""
+
+    schema: str
+    schema_version: int
+    exported_at: str
