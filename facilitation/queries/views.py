@@ -510,7 +510,7 @@ class Cell(PublicCell):
     keep: NotRequired[KeepFigures]
 
 
-class _PictureFactor(TypedDict):
+class PictureFactor(TypedDict):
     """A library factor in the combined picture (combined.CombinedFactor)."""
 
     id: int
@@ -530,11 +530,11 @@ class _PictureFactor(TypedDict):
     kept_overall: bool
 
 
-class PublicFactor(_PictureFactor):
+class PublicFactor(PictureFactor):
     cells: dict[str, PublicCell]
 
 
-class CombinedFactor(_PictureFactor):
+class CombinedFactor(PictureFactor):
     cells: dict[str, Cell]
 
 

@@ -440,7 +440,7 @@ class Services:
         with self.db.read() as s:
             page = series.page(s, login.organizer_id, series_id)
             found, _ = series.find(s, login.organizer_id, series_id)
-            page["record"] = picture.combined_record(s, found)
+            page["record"] = combined_record(s, found)
             return page
 
     def series_command(
@@ -506,13 +506,13 @@ class Services:
         """The combined picture with every figure, for the organizers and the exports."""
         with self.db.read() as s:
             found, _ = series.find(s, organizer_id, series_id)
-            return picture.combined_record(s, found)
+            return combined_record(s, found)
 
     def follow_view(self, follow_code: str) -> FollowPage:
         """A series' public follow page, if its owner made it public."""
         with self.db.read() as s:
             found = series.public(s, follow_code)
-            return {"id": found.id, **picture.follow_view(s, found)}
+            return {"id": found.id, **follow_view(s, found)}
 
     def follow_views(self, series_ids: set[int]) -> dict[int, FollowView | None]:
         """The follow pages' states of these series (None for one gone or made private)."""
@@ -521,7 +521,7 @@ class Services:
             for series_id in series_ids:
                 found = s.get(models.Series, series_id)
                 public = found is not None and found.public
-                views[series_id] = picture.follow_view(s, found) if public and found else None
+                views[series_id] = follow_view(s, found) if public and found else None
             return views
 
     def series_of(self, workshop_ids: set[int]) -> dict[int, int]:
@@ -546,6 +546,7 @@ def _locked_for_facilitator(s: Any, code: str, secret: str | None) -> models.Wor
 
 
 # The use cases of organizers and series (issue #7), kept apart from the command runner.
-from facilitation.queries import picture  # noqa: E402
+from facilitation.queries.combined_record import combined_record  # noqa: E402
+from facilitation.queries.follow_view import follow_view  # noqa: E402
 from facilitation.queries.series import series_workshops  # noqa: E402
 from facilitation.usecases import accounts, series  # noqa: E402

@@ -423,7 +423,7 @@ def remove_member(tx: SeriesTx, p: schemas.MemberRemove) -> dict[str, Any]:
 def conclude(tx: SeriesTx, p: schemas.SeriesConclude) -> dict[str, Any]:
     """The owner concludes the series: the chosen factors, in the combined picture's order,
     become the final agreed list, frozen with their priorities."""
-    from facilitation.queries.picture import combined_record
+    from facilitation.queries.combined_record import combined_record
 
     record = combined_record(tx.session, tx.series)
     chosen = set(p.factor_ids)
