@@ -171,7 +171,7 @@ def _with_presence(
 ) -> PhoneState | BoardState | ConsoleState:
     """The state as this view gets it: phones without participation, screens with presence;
     all with the server's time."""
-    if view == PHONE:
+    if view == PHONE:  # a phone's snapshot: the phones' view (phone_view leaves it so)
         phone: PhoneState = {**phone_view(cast(PhoneView, state)), "server_time": server_time()}
         return phone
     presence = samsyn().presence
