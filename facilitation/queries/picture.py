@@ -1,26 +1,42 @@
-"""What a series' combined picture holds: each workshop's result for every library factor,
-side by side, and their combination (combined.py) — for its organizers (with every figure),
-for its exports, and for the public follow page (nothing about participants).
+"""What a series' combined picture is made of: each workshop's result for every library
+factor, read once, and their combination (combined.py). combined_record.py makes of it the
+organizers' record (with every figure, for their pages and exports), follow_view.py the
+public follow page (nothing about participants).
 
-Layer: services (queries). Reads the database; the core combines. Only revealed rounds
+Layer: queries (the read side). Reads the database; the core combines. Only revealed rounds
 count: the picture shows what the rooms were shown, never a result still held back.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facilitation.core import combined, tally
-from facilitation.core.combined import Outcome
+from facilitation.core.combined import Outcome, Picture
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState
 from facilitation.infrastructure import models
 from facilitation.queries.series import series_workshops
+from facilitation.queries.views import (
+    Concordance,
+    Figures,
+    Final,
+    KeepFigures,
+    PictureFactor,
+    PublicCell,
+    PublicWorkshop,
+    SeriesInfo,
+    Similarity,
+)
+from facilitation.queries.views import (
+    Rule as RuleView,
+)
 
 PRIORITISING = {Method.DOTS, Method.RATING, Method.RANKING, Method.MATRIX}
 _STATUS = {
@@ -34,6 +50,17 @@ _STATUS = {
 _FIGURES = ("rank", "dots", "median", "q1", "q3", "iqr", "mean_rank", "agreement", "quadrant")
 
 
+class Notes(TypedDict):
+    """What the picture says of a library factor in a workshop, beside the core's outcome."""
+
+    title: NotRequired[str]
+    continued_as: NotRequired[str]
+    merged_into: NotRequired[str | None]
+    merged_into_library_id: NotRequired[int | None]
+    figures: NotRequired[Figures]
+    keep: NotRequired[KeepFigures]
+
+
 def _latest(rounds: list[models.Round], methods: set[Method]) -> models.Round | None:
     shown = [
         r
@@ -43,7 +70,7 @@ def _latest(rounds: list[models.Round], methods: set[Method]) -> models.Round | 
     return shown[-1] if shown else None
 
 
-class _Workshop:
+class HeldWorkshop:
     """One workshop's factors and revealed results, read once."""
 
     def __init__(self, s: Session, workshop: models.Workshop) -> None:
@@ -96,13 +123,13 @@ class _Workshop:
                 return survivor
         return linked[0] if linked else None
 
-    def outcome(self, library_id: int) -> tuple[Outcome, dict[str, Any]]:
+    def outcome(self, library_id: int) -> tuple[Outcome, Notes]:
         """The core's outcome for a library factor, and what the picture says beside it."""
         factor = self.factor_for(library_id)
         if factor is None:
             return Outcome(combined.ABSENT), {}
         status = _STATUS[FactorStatus(factor.status)]
-        notes: dict[str, Any] = {"title": factor.title}
+        notes: Notes = {"title": factor.title}
         if factor.library_factor_id != library_id:
             notes["continued_as"] = factor.title
         if status == combined.MERGED:
@@ -118,22 +145,39 @@ class _Workshop:
                 agreed = bool(self.verdict and self.verdict.reached)
             elif row.get("agreement") is not None:
                 agreed = row["agreement"] >= self.rule.agreement
-            notes["figures"] = {k: row[k] for k in _FIGURES if k in row}
+            figures = {k: row[k] for k in _FIGURES if k in row}
             for axis in ("impact", "uncertainty"):
                 if axis in row:
-                    notes["figures"][axis] = row[axis]["median"]
+                    figures[axis] = row[axis]["median"]
+            notes["figures"] = cast(Figures, figures)
         prune = self.prune_rows.get(factor.id)
         if prune is not None:
-            notes["keep"] = {k: prune[k] for k in ("keep", "remove", "agreement")}
+            notes["keep"] = {
+                "keep": prune["keep"],
+                "remove": prune["remove"],
+                "agreement": prune["agreement"],
+            }
         return Outcome(status, score, agreed), notes
 
 
-def combined_record(s: Session, series: models.Series, *, public: bool = False) -> dict[str, Any]:
-    """The series' combined picture. With `public`, only what the follow page may show
-    (docs/process.md): the workshops' titles, stakeholder groups and steps; the library's
-    categories and factors in the library's wording; and per workshop each factor's fate,
-    place and whether consensus was reached — no counts, no figures, no codes, no wording
-    of a workshop's (a participant's or a facilitator's edit), nothing of anyone."""
+@dataclass
+class Read:
+    """A series' library and workshops, read once, and the picture the core makes of them."""
+
+    series: models.Series
+    categories: list[models.LibraryCategory]
+    library: list[models.LibraryFactor]
+    names: dict[int, str]  # the categories' names, by id
+    held: list[HeldWorkshop]
+    notes: dict[str, dict[int, Notes]]  # by workshop key, then library id
+    picture: Picture
+
+    def __post_init__(self) -> None:
+        self.by_id = {f.id: f for f in self.library}
+
+
+def read(s: Session, series: models.Series) -> Read:
+    """The series' library in its order, its workshops as they were held, and the picture."""
     categories = list(
         s.scalars(
             select(models.LibraryCategory)
@@ -141,90 +185,107 @@ def combined_record(s: Session, series: models.Series, *, public: bool = False) 
             .order_by(models.LibraryCategory.position)
         )
     )
-    names = {c.id: c.name for c in categories}
     position = {c.id: c.position for c in categories}
     library = sorted(
         s.scalars(select(models.LibraryFactor).where(models.LibraryFactor.series_id == series.id)),
         key=lambda f: (position[f.category_id], f.id),
     )
-    held = [_Workshop(s, w) for w in series_workshops(s, series)]
+    held = [HeldWorkshop(s, w) for w in series_workshops(s, series)]
     outcomes: dict[str, dict[int, Outcome]] = {}  # by workshop key, then library id
-    notes: dict[str, dict[int, dict[str, Any]]] = {}
+    notes: dict[str, dict[int, Notes]] = {}
     for w in held:
         outcomes[w.key], notes[w.key] = {}, {}
         for f in library:
             outcomes[w.key][f.id], notes[w.key][f.id] = w.outcome(f.id)
     picture = combined.combine([f.id for f in library], outcomes)
-    by_id = {f.id: f for f in library}
-    factors = []
-    for c in picture.factors:
-        entry = by_id[int(str(c.key))]
-        cells = {}
-        for w in held:
-            placed = c.cells[w.key]
-            cell: dict[str, Any] = {
-                "status": placed.status,
-                "priority": placed.priority,
-                "tier": placed.tier,
-                "place": placed.place,
-                "of": placed.of,
-                "consensus": placed.consensus,
-            }
-            note = notes[w.key][entry.id]
-            if public:
-                # Only the library's wording is public. What a workshop called a factor may
-                # be a participant's (a library factor merged into their proposal continues
-                # as it) or a facilitator's edit: neither was published by the organizers.
-                into = by_id.get(note.get("merged_into_library_id") or 0)
-                if "merged_into" in note and into is not None:
-                    cell["merged_into"] = into.title
-            else:
-                if note.get("title") and note["title"] != entry.title:
-                    cell["title_here"] = note["title"]
-                if "merged_into" in note:
-                    cell["merged_into"] = note["merged_into"]
-                cell.update({k: note[k] for k in ("figures", "keep") if k in note})
-            cells[w.key] = cell
-        factors.append(
-            {
-                "id": entry.id,
-                "category": names[entry.category_id],
-                "title": entry.title,
-                "description": entry.description,
-                "evidence": entry.evidence,
-                "retired": entry.retired,
-                "origin": entry.origin,
-                "rank": c.rank,
-                "priority": c.priority,
-                "coverage": c.coverage,
-                "spread": c.spread,
-                "agreement": c.agreement,
-                "kept": c.kept,
-                "removed": c.removed,
-                "kept_overall": c.kept_overall,
-                "cells": cells,
-            }
-        )
-    letters = {w.key: _letter(i) for i, w in enumerate(held)}
-    record: dict[str, Any] = {
-        "series": {
-            "title": series.title,
-            "language": series.language,
-            "description": series.description,
-            "created_at": series.created_at.isoformat() + "Z",
-            "concluded_at": series.concluded_at.isoformat() + "Z" if series.concluded_at else None,
-        },
-        "workshops": [_workshop(w, letters[w.key], public=public) for w in held],
-        "categories": [c.name for c in categories],
-        "factors": factors,
-        "concordance": picture.concordance.as_dict(),
-        "similarity": [{"a": a, "b": b, "rho": rho} for (a, b), rho in picture.similarity.items()],
-        "final": series.final,
-        "as_of": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    names = {c.id: c.name for c in categories}
+    return Read(series, categories, library, names, held, notes, picture)
+
+
+def cell(placed: combined.Placed) -> PublicCell:
+    """A library factor's place in one workshop, as everyone may see it."""
+    return {
+        "status": placed.status,
+        "priority": placed.priority,
+        "tier": placed.tier,
+        "place": placed.place,
+        "of": placed.of,
+        "consensus": placed.consensus,
     }
-    if not public:
-        record["added"] = [a for w in held for a in _added(w, names_in_library=by_id)]
-    return record
+
+
+def factor(read: Read, c: combined.CombinedFactor) -> tuple[models.LibraryFactor, PictureFactor]:
+    """A library factor in the combined picture (without its cells), in the library's wording."""
+    entry = read.by_id[int(str(c.key))]
+    return entry, {
+        "id": entry.id,
+        "category": read.names[entry.category_id],
+        "title": entry.title,
+        "description": entry.description,
+        "evidence": entry.evidence,
+        "retired": entry.retired,
+        "origin": entry.origin,
+        "rank": c.rank,
+        "priority": c.priority,
+        "coverage": c.coverage,
+        "spread": c.spread,
+        "agreement": c.agreement,
+        "kept": c.kept,
+        "removed": c.removed,
+        "kept_overall": c.kept_overall,
+    }
+
+
+def series_info(series: models.Series) -> SeriesInfo:
+    return {
+        "title": series.title,
+        "language": series.language,
+        "description": series.description,
+        "created_at": series.created_at.isoformat() + "Z",
+        "concluded_at": series.concluded_at.isoformat() + "Z" if series.concluded_at else None,
+    }
+
+
+def workshop(w: HeldWorkshop, index: int) -> PublicWorkshop:
+    """A workshop of the series as everyone may see it; `index` gives its letter."""
+    ws = w.workshop
+    return {
+        "key": w.key,
+        "letter": _letter(index),
+        "title": ws.title,
+        "stakeholder": ws.stakeholder,
+        "step": ws.step,
+        "language": ws.language,
+        "created_at": ws.created_at.isoformat() + "Z",
+        "revealed_rounds": w.revealed,
+        "method": w.prioritised.method if w.prioritised else None,
+        "consensus": w.verdict.reached if w.verdict else None,
+    }
+
+
+def rule(w: HeldWorkshop) -> RuleView:
+    """The workshop's consensus rule."""
+    return cast(RuleView, w.rule.as_dict())
+
+
+def concordance(read: Read) -> Concordance:
+    return cast(Concordance, read.picture.concordance.as_dict())
+
+
+def similarity(read: Read) -> list[Similarity]:
+    return [
+        {"a": str(a), "b": str(b), "rho": rho} for (a, b), rho in read.picture.similarity.items()
+    ]
+
+
+def final(series: models.Series) -> Final | None:
+    """The final list, as frozen when the series was concluded."""
+    return cast(Final | None, series.final)
+
+
+def as_of() -> str:
+    """Now, as the picture states when it was read."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _letter(index: int) -> str:
@@ -235,57 +296,3 @@ def _letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
-
-
-def _workshop(w: _Workshop, letter: str, *, public: bool) -> dict[str, Any]:
-    ws = w.workshop
-    out: dict[str, Any] = {
-        "key": w.key,
-        "letter": letter,
-        "title": ws.title,
-        "stakeholder": ws.stakeholder,
-        "step": ws.step,
-        "language": ws.language,
-        "created_at": ws.created_at.isoformat() + "Z",
-        "revealed_rounds": w.revealed,
-        "method": w.prioritised.method if w.prioritised else None,
-        "consensus": w.verdict.reached if w.verdict else None,
-    }
-    if not public:
-        out["code"] = ws.code
-        out["ballots"] = (w.prioritised.results or {}).get("ballots") if w.prioritised else None
-        out["rule"] = w.rule.as_dict()
-    return out
-
-
-def _added(
-    w: _Workshop, *, names_in_library: dict[int, models.LibraryFactor]
-) -> list[dict[str, Any]]:
-    """The factors a workshop added that are not in the library (for its organizers to take
-    over), with the library factors merged into each."""
-    return [
-        {
-            "factor_id": f.id,
-            "workshop": w.key,
-            "workshop_title": w.workshop.title,
-            "title": f.title,
-            "description": f.description,
-            "origin": f.origin,
-            "status": f.status,
-            "absorbed": [
-                {"id": i, "title": names_in_library[i].title}
-                for i in w.absorbed.get(f.id, [])
-                if i in names_in_library
-            ],
-        }
-        for f in w.factors
-        if f.library_factor_id is None and f.status in (FactorStatus.ACTIVE, FactorStatus.REMOVED)
-    ]
-
-
-def follow_view(s: Session, series: models.Series) -> dict[str, Any]:
-    """The public follow page's state: the series, its workshops, the combined picture and
-    the final list, with nothing about any participant."""
-    record = combined_record(s, series, public=True)
-    record["follow_code"] = series.follow_code
-    return record

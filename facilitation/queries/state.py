@@ -8,7 +8,8 @@ data only — no UI text — so clients render them in their own language.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,29 @@ from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState, Step
 from facilitation.infrastructure import models
 from facilitation.queries.ballots import entries_out, read_ballots, tally_round
+from facilitation.queries.views import (
+    ConsoleView,
+    Entries,
+    Factor,
+    HistoryEntry,
+    LogEntry,
+    Me,
+    Person,
+    PhoneView,
+    Proposal,
+    Record,
+    RecordAnswer,
+    ResultRow,
+    Results,
+    RoomView,
+    RoundSettings,
+    RoundSummary,
+    Tally,
+    Verdict,
+)
+from facilitation.queries.views import (
+    Rule as RuleView,
+)
 
 LOG_SHOWN = 100
 
@@ -79,17 +103,37 @@ def _joined(s: Session, w: models.Workshop) -> int:
     return s.scalar(select(func.count()).where(models.Participant.workshop_id == w.id)) or 0
 
 
-def _round_summary(r: models.Round) -> dict[str, Any]:
+def _round_summary(r: models.Round) -> RoundSummary:
     return {
         "id": r.id,
         "number": r.number,
         "method": r.method,
         "state": r.state,
-        "settings": r.settings,
+        "settings": _settings(r),
     }
 
 
-def _factor_public(f: models.Factor) -> dict[str, Any]:
+# The core's figures and the JSON columns are plain dicts; these say what they hold (and
+# tests/test_read_models.py checks that they do).
+
+
+def _settings(r: models.Round) -> RoundSettings:
+    return cast(RoundSettings, r.settings)
+
+
+def _tally(results: dict[str, Any]) -> Tally:
+    return cast(Tally, results)
+
+
+def _verdict(results: Mapping[str, Any], w: models.Workshop) -> Verdict:
+    return cast(Verdict, tally.judge(results, _rule(w)).as_dict())
+
+
+def _rule_view(w: models.Workshop) -> RuleView:
+    return cast(RuleView, _rule(w).as_dict())
+
+
+def _factor_public(f: models.Factor) -> Factor:
     return {
         "id": f.id,
         "category_id": f.category_id,
@@ -110,34 +154,32 @@ def results(
     factors: list[models.Factor],
     *,
     for_room: bool = True,
-) -> dict[str, Any]:
+) -> Results:
     """A round's results: the tally stored when it closed (or, live, one made now), each
     factor named as it is now, judged by the workshop's consensus rule. The room never sees
     hidden or proposed factors; a factor removed or merged since keeps its row and says so."""
-    tallied = r.results if r.results is not None else tally_round(s, w, r)
+    tallied = _tally(r.results if r.results is not None else tally_round(s, w, r))
     by_id = {f.id: f for f in factors}
-    rows = []
+    rows: list[ResultRow] = []
     for row in tallied["factors"]:
         factor = by_id.get(row["factor_id"])
         if factor is None or (for_room and factor.status in ("hidden", "proposed")):
             continue
-        rows.append(
-            {
-                **row,
-                "title": factor.title,
-                "category_id": factor.category_id,
-                "status": factor.status,
-                "merged_into_id": factor.merged_into_id,
-            }
-        )
+        now = {
+            "title": factor.title,
+            "category_id": factor.category_id,
+            "status": factor.status,
+            "merged_into_id": factor.merged_into_id,
+        }
+        rows.append(cast(ResultRow, {**row, **now}))
     return {
         **tallied,
         "factors": rows,
         "round_id": r.id,
         "number": r.number,
-        "settings": r.settings,
+        "settings": _settings(r),
         "live": r.state == RoundState.OPEN,
-        "verdict": tally.judge(tallied, _rule(w)).as_dict(),
+        "verdict": _verdict(tallied, w),
     }
 
 
@@ -150,18 +192,18 @@ def _visible(r: models.Round | None) -> bool:
 
 def _history(
     s: Session, w: models.Workshop, rounds: list[models.Round], shown: models.Round | None
-) -> list[dict[str, Any]]:
+) -> list[HistoryEntry]:
     """The revealed rounds of the shown round's method, oldest first: how the group moved."""
     if shown is None:
         return []
-    history = []
+    history: list[HistoryEntry] = []
     for r in rounds:
         if r.method == shown.method and r.state == RoundState.REVEALED and r.results:
             history.append(
                 {
                     "round_id": r.id,
                     "number": r.number,
-                    "verdict": tally.judge(r.results, _rule(w)).as_dict(),
+                    "verdict": _verdict(r.results, w),
                     "concordance": r.results["concordance"],
                     "stability": r.results["stability"],
                 }
@@ -169,7 +211,7 @@ def _history(
     return history
 
 
-def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
+def room_view(s: Session, w: models.Workshop) -> RoomView:
     """What the board and the phones see: results only once revealed (or live), and while a
     round is open, the previous round's revealed results for the group to revise against."""
     factors = _factors(s, w)
@@ -186,7 +228,7 @@ def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
             "approval_required": w.approval_required,
             "doors_closed": w.doors_closed,
         },
-        "rule": _rule(w).as_dict(),
+        "rule": _rule_view(w),
         "timer": {"ends_at": w.timer_ends_at.isoformat() + "Z"} if w.timer_ends_at else None,
         "categories": [{"id": c.id, "name": c.name} for c in _categories(s, w)],
         "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
@@ -206,13 +248,13 @@ def room_view(s: Session, w: models.Workshop) -> dict[str, Any]:
     }
 
 
-def phone_view(room: dict[str, Any]) -> dict[str, Any]:
+def phone_view(room: PhoneView) -> PhoneView:
     """The room's view as phones get it: without the live participation counts, so that a
     vote elsewhere in the room does not send every phone a message."""
-    return {k: v for k, v in room.items() if k != "participation"}
+    return cast(PhoneView, {k: v for k, v in room.items() if k != "participation"})
 
 
-def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[str, Any]:
+def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     """The room's view plus what only the facilitator sees: every factor with its status and
     removal reason, every round, the results of a closed round before it is revealed, the
     proxies, and the audit log."""
@@ -230,21 +272,22 @@ def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[s
     }
     rounds = _rounds(s, w)
     round_ = shown_round(rounds, Step(w.step))
-    view = dict(room)
+    # The room's view, its keys in the same order, with the console's own put in.
+    view = cast(ConsoleView, dict(room))
     view["factors"] = [
         {
             **_factor_public(f),
             "status": f.status,
             "removal_reason": f.removal_reason,
             "merged_into_id": f.merged_into_id,
-            "proposed_by": _person(people.get(f.proposed_by_id or 0)),
+            "proposed_by": _proposer(people, f),
         }
         for f in factors
     ]
     view["rounds"] = [
         {
             **_round_summary(r),
-            "verdict": tally.judge(r.results, _rule(w)).as_dict() if r.results else None,
+            "verdict": _verdict(r.results, w) if r.results else None,
         }
         for r in rounds
     ]
@@ -255,7 +298,7 @@ def console_view(s: Session, w: models.Workshop, room: dict[str, Any]) -> dict[s
     return view
 
 
-def _log(s: Session, w: models.Workshop, *, latest: int | None = None) -> list[dict[str, Any]]:
+def _log(s: Session, w: models.Workshop, *, latest: int | None = None) -> list[LogEntry]:
     """The audit log: all of it, oldest first, or the `latest` entries, newest first."""
     query = select(models.LogEntry).where(models.LogEntry.workshop_id == w.id)
     if latest is None:
@@ -274,13 +317,18 @@ def _log(s: Session, w: models.Workshop, *, latest: int | None = None) -> list[d
     ]
 
 
-def _person(p: models.Participant | None) -> dict[str, Any] | None:
-    return {"number": p.number, "nickname": p.nickname} if p else None
+def _person(p: models.Participant) -> Person:
+    return {"number": p.number, "nickname": p.nickname}
+
+
+def _proposer(people: dict[int, models.Participant], f: models.Factor) -> Person | None:
+    proposer = people.get(f.proposed_by_id or 0)
+    return _person(proposer) if proposer else None
 
 
 def _own_entries(
     s: Session, round_: models.Round, participant_ids: list[int]
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, Entries]:
     """Each participant's answers in the round, as clients get them (empty if none)."""
     rows = s.execute(
         select(
@@ -301,9 +349,7 @@ def _own_entries(
     return {p: entries_out(method, answers.get(p, {})) for p in participant_ids}
 
 
-def personal_views(
-    s: Session, w: models.Workshop, participant_ids: set[int]
-) -> dict[int, dict[str, Any]]:
+def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) -> dict[int, Me]:
     """The personal views of these participants of the workshop, by participant id: a
     participant's number and nickname, their ballot in the round shown (and, while it is
     open, their answer in the round it revises), and the factors they proposed with what
@@ -327,7 +373,7 @@ def personal_views(
         previous = previous_round(rounds, round_)
         if round_.state == RoundState.OPEN and previous is not None:
             previous_own = _own_entries(s, previous, ids)
-    proposals: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    proposals: dict[int, list[Proposal]] = defaultdict(list)
     for f in s.scalars(
         select(models.Factor)
         .where(models.Factor.proposed_by_id.in_(ids))
@@ -362,32 +408,35 @@ def personal_views(
     }
 
 
-def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> dict[str, Any]:
+def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> Me:
     """One participant's own view (see `personal_views`)."""
     return personal_views(s, w, {p.id})[p.id]
 
 
 def _answers(
     s: Session, r: models.Round, people: list[models.Participant], *, nicknames: bool
-) -> list[dict[str, Any]]:
+) -> list[RecordAnswer]:
     """A round's ballots, anonymised: each under the participant's number in the workshop,
     proxies marked; with nicknames only when the facilitator asks for them."""
     by_id = {p.id: p for p in people}
     method = Method(r.method)
-    return [
-        {
+    answers: list[RecordAnswer] = []
+    for pid, entries in sorted(
+        read_ballots(s, r.id).items(), key=lambda item: by_id[item[0]].number
+    ):
+        answer: RecordAnswer = {
             "participant": by_id[pid].number,
             "proxy": by_id[pid].is_proxy,
-            **({"nickname": by_id[pid].nickname} if nicknames else {}),
+            "nickname": by_id[pid].nickname,
             "entries": entries_out(method, entries),
         }
-        for pid, entries in sorted(
-            read_ballots(s, r.id).items(), key=lambda item: by_id[item[0]].number
-        )
-    ]
+        if not nicknames:
+            del answer["nickname"]
+        answers.append(answer)
+    return answers
 
 
-def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> dict[str, Any]:
+def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record:
     """The complete workshop for exports: factors with their fate, every closed round's
     results and measures, its ballots under participant numbers, and the audit log. No
     cookies, secrets or IP addresses; nicknames only when asked for."""
@@ -406,7 +455,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> dict[s
             "participants": len(people),
             "proxies": sum(1 for p in people if p.is_proxy),
             "doors_closed": w.doors_closed,
-            "consensus_rule": _rule(w).as_dict(),
+            "consensus_rule": _rule_view(w),
         },
         "categories": list(categories.values()),
         "factors": [

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from facilitation.core import domain, factor_library, schemas
 from facilitation.core.domain import N_, DomainError, SeedFactor
 from facilitation.infrastructure import models
-from facilitation.queries.picture import combined_record
+from facilitation.queries.combined_record import combined_record
 from facilitation.queries.series import series_workshops
 from facilitation.usecases import library, workshops
 from facilitation.usecases.accounts import digest

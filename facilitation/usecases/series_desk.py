@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from facilitation.infrastructure import models
-from facilitation.queries import picture
+from facilitation.queries.combined_record import combined_record
+from facilitation.queries.follow_view import follow_view
+from facilitation.queries.views import CombinedRecord, FollowPage, FollowView
 from facilitation.usecases import accounts, series
 from facilitation.usecases.base import Change, SeriesChange
 from facilitation.usecases.commands import Desk
@@ -29,7 +31,7 @@ class SeriesDesk(Desk):
         with self.db.read() as s:
             page = series.page(s, login.organizer_id, series_id)
             found, _ = series.find(s, login.organizer_id, series_id)
-            page["record"] = picture.combined_record(s, found)
+            page["record"] = combined_record(s, found)
             return page
 
     def execute(self, login: accounts.Login, series_id: int, name: str, raw: Any) -> dict[str, Any]:
@@ -64,26 +66,26 @@ class SeriesDesk(Desk):
         with self.db.read() as s:
             return series.find(s, organizer_id, series_id)[1]
 
-    def record(self, organizer_id: int, series_id: int) -> dict[str, Any]:
+    def record(self, organizer_id: int, series_id: int) -> CombinedRecord:
         """The combined picture with every figure, for the organizers and the exports."""
         with self.db.read() as s:
             found, _ = series.find(s, organizer_id, series_id)
-            return picture.combined_record(s, found)
+            return combined_record(s, found)
 
-    def follow_view(self, follow_code: str) -> dict[str, Any]:
+    def follow_view(self, follow_code: str) -> FollowPage:
         """A series' public follow page, if its owner made it public."""
         with self.db.read() as s:
             found = series.public(s, follow_code)
-            return {"id": found.id, **picture.follow_view(s, found)}
+            return {"id": found.id, **follow_view(s, found)}
 
-    def follow_views(self, series_ids: set[int]) -> dict[int, dict[str, Any] | None]:
+    def follow_views(self, series_ids: set[int]) -> dict[int, FollowView | None]:
         """The follow pages' states of these series (None for one gone or made private)."""
         with self.db.read() as s:
-            views: dict[int, dict[str, Any] | None] = {}
+            views: dict[int, FollowView | None] = {}
             for series_id in series_ids:
                 found = s.get(models.Series, series_id)
                 public = found is not None and found.public
-                views[series_id] = picture.follow_view(s, found) if public and found else None
+                views[series_id] = follow_view(s, found) if public and found else None
             return views
 
     def series_of(self, workshop_ids: set[int]) -> dict[int, int]:

@@ -16,6 +16,7 @@ from facilitation.core.domain import N_, DomainError, Role, SeedFactor, Step
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import lock_workshop
 from facilitation.queries import state
+from facilitation.queries.views import ConsoleView, Me, Record, RoomView, Snapshot
 from facilitation.usecases import participants, series, workshops
 from facilitation.usecases.base import (
     AccessEnded,
@@ -152,9 +153,7 @@ class WorkshopDesk(Desk):
         with self.db.read() as s:
             return workshops.find(s, code)
 
-    def snapshot(
-        self, actor: Actor, view: str, phones_see: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def snapshot(self, actor: Actor, view: str, phones_see: RoomView | None = None) -> Snapshot:
         """The full state for one view ("board", "console" or "phone"); a phone's comes
         with its own part ("me"), and may be given `phones_see`: a room view read since the
         last change phones would see (a room of phones joining need not read it each)."""
@@ -174,7 +173,7 @@ class WorkshopDesk(Desk):
 
     def screens(
         self, workshop_id: int, *, console: bool, people: set[int]
-    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[int, dict[str, Any]]] | None:
+    ) -> tuple[RoomView, ConsoleView | None, dict[int, Me]] | None:
         """What the broadcaster sends a changed workshop's screens: the room's view, the
         console's (when asked for) and the personal views of `people`, from one read
         transaction; None if the workshop is gone."""
@@ -186,7 +185,7 @@ class WorkshopDesk(Desk):
             console_view = state.console_view(s, workshop, room_view) if console else None
             return room_view, console_view, state.personal_views(s, workshop, people)
 
-    def record(self, code: str, *, nicknames: bool = False) -> dict[str, Any]:
+    def record(self, code: str, *, nicknames: bool = False) -> Record:
         """The complete workshop for an export (with nicknames only when asked for)."""
         with self.db.read() as s:
             return state.record(s, workshops.find(s, code), nicknames=nicknames)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from babel.support import Translations
 from flask import Response, jsonify, request
@@ -32,6 +32,7 @@ from facilitation.infrastructure.config import ROOT
 from facilitation.infrastructure.db import Database
 from facilitation.infrastructure.workers import Pool
 from facilitation.outputs import export, report, series_report, workbook
+from facilitation.queries.views import CombinedRecord, Record
 from facilitation.usecases import Change, Services
 
 FORMATS = {
@@ -107,7 +108,7 @@ def write_series(job: str, database_url: str, organizer_id: int, series_id: int,
 
 def _write(
     job: str,
-    record: dict[str, Any],
+    record: Record | CombinedRecord,
     language: str,
     fmt: str,
     *,
@@ -115,13 +116,14 @@ def _write(
     writers: dict[str, Writer],
 ) -> bytes:
     gettext = Translations.load(str(ROOT / "translations"), [language]).gettext
+    data = cast(dict[str, Any], record)  # the writers read records as plain dicts
     if fmt != "zip":
         workers.tell(job, 0.1, fmt)
-        return writers[fmt](record, gettext)
+        return writers[fmt](data, gettext)
     files, done = {}, 0.0
     for part, share in PARTS.items():
         workers.tell(job, 0.05 + 0.9 * done, part)
-        files[f"{name}.{part}"] = writers[part](record, gettext)
+        files[f"{name}.{part}"] = writers[part](data, gettext)
         done += share
     workers.tell(job, 0.98, "zip")
     return export.to_archive(files)

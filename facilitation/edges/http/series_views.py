@@ -33,6 +33,7 @@ from facilitation.edges.http import export_jobs, links
 from facilitation.edges.http.organizers import current_login, login_required
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
+from facilitation.queries.views import FollowView
 from facilitation.usecases import SERIES_COMMANDS, Login, SeriesDesk, error_answer
 
 bp = Blueprint("series", __name__)
@@ -270,7 +271,7 @@ def _json_error(error: DomainError, status: int) -> tuple[Response, int]:
 # --- The public follow page ----------------------------------------------------------------
 
 
-def _public(code: str) -> dict[str, Any]:
+def _public(code: str) -> FollowView:
     """The follow page's state, or 404 (a wrong code counts against the address)."""
     if not samsyn().join_limit.has_tokens(request.remote_addr or ""):
         abort(429)

@@ -30,6 +30,15 @@ from facilitation.edges.live.presence import (
     room,
 )
 from facilitation.infrastructure.metrics import Metrics
+from facilitation.queries.views import (
+    BoardState,
+    ConsoleState,
+    ConsoleView,
+    Me,
+    PhoneState,
+    PhoneView,
+    RoomView,
+)
 from facilitation.usecases import Change, WorkshopDesk, phone_view
 
 log = logging.getLogger(__name__)
@@ -62,12 +71,12 @@ class Broadcaster:
         self._changed: set[int] = set()
         self._people: dict[int, set[int]] = defaultdict(set)
         self._presence_changed: set[int] = set()
-        self._room_views: dict[int, dict[str, Any]] = {}
+        self._room_views: dict[int, RoomView] = {}
         # Changes that phones see, counted per workshop; a room view is good for phones
         # while the count it was read under still holds (see `room_view_for_phones`).
         self._phone_changes: Counter[int] = Counter()
         self._read_under: dict[int, int] = {}
-        self._phone_pending: dict[int, dict[str, Any]] = {}
+        self._phone_pending: dict[int, PhoneView] = {}
         self._phone_digest: dict[int, str] = {}
         self._next_phone_tick = 0.0
         self.metrics = metrics
@@ -85,7 +94,7 @@ class Broadcaster:
             if not change.joined:
                 self._phone_changes[change.workshop_id] += 1
 
-    def room_view_for_phones(self, workshop_id: int) -> dict[str, Any] | None:
+    def room_view_for_phones(self, workshop_id: int) -> RoomView | None:
         """The room's view as last read, if nothing that phones see has changed since
         (people joining change only the board's count); None otherwise. A phone connecting
         is given it instead of a fresh read: when a room joins at once, one read serves all."""
@@ -138,9 +147,8 @@ class Broadcaster:
             self._next_phone_tick = now + self.phone_interval
             pending, self._phone_pending = self._phone_pending, {}
             for workshop_id, view in pending.items():
-                self.emitter.emit(
-                    "state", {**view, "server_time": server_time()}, to=room(PHONE, workshop_id)
-                )
+                phones: PhoneState = {**view, "server_time": server_time()}
+                self.emitter.emit("state", phones, to=room(PHONE, workshop_id))
 
     def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
         with self._lock:
@@ -171,23 +179,23 @@ class Broadcaster:
     def _send_board(
         self,
         workshop_id: int,
-        room_view: dict[str, Any],
-        console_view: dict[str, Any] | None = None,
+        room_view: RoomView,
+        console_view: ConsoleView | None = None,
     ) -> None:
-        connected = {
-            "connected": self.presence.participants(workshop_id),
-            "server_time": server_time(),
-        }
-        self.emitter.emit("state", {**room_view, **connected}, to=room(BOARD, workshop_id))
+        connected = self.presence.participants(workshop_id)
+        now = server_time()
+        board: BoardState = {**room_view, "connected": connected, "server_time": now}
+        self.emitter.emit("state", board, to=room(BOARD, workshop_id))
         if console_view is None and self.presence.may_watch(workshop_id, CONSOLE):
             read = self._read(workshop_id, console=True, people=set())
             console_view = read[1] if read else None
         if console_view is not None:
-            self.emitter.emit("state", {**console_view, **connected}, to=room(CONSOLE, workshop_id))
+            console: ConsoleState = {**console_view, "connected": connected, "server_time": now}
+            self.emitter.emit("state", console, to=room(CONSOLE, workshop_id))
 
     def _read(
         self, workshop_id: int, *, console: bool, people: set[int]
-    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[int, dict[str, Any]]] | None:
+    ) -> tuple[RoomView, ConsoleView | None, dict[int, Me]] | None:
         """The room's view, the console's (when asked for) and the personal views of
         `people`, from one read transaction; None if the workshop is gone."""
         assert self.workshops is not None, "a change came before the use cases were given"

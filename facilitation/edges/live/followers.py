@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from facilitation.edges.live.cluster import Cluster
+from facilitation.queries.views import FollowView
 from facilitation.usecases import Change, SeriesChange, SeriesDesk
 
 NAMESPACE = "/follow"
@@ -33,7 +34,7 @@ def follow_room(series_id: int) -> str:
     return f"follow:{series_id}"
 
 
-def _digest(view: dict[str, Any]) -> str:
+def _digest(view: FollowView) -> str:
     content = {k: v for k, v in view.items() if k != "as_of"}
     return hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=16).hexdigest()
 
@@ -60,7 +61,7 @@ class Followers:
 
     # --- Presence and marking ----------------------------------------------------------
 
-    def add(self, sid: str, series_id: int, view: dict[str, Any]) -> None:
+    def add(self, sid: str, series_id: int, view: FollowView) -> None:
         with self._lock:
             self._sids[sid] = series_id
             self._watching[series_id] += 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from flask import request
 from flask_babel import force_locale, gettext
@@ -33,6 +33,13 @@ from facilitation.edges.live.presence import (
 )
 from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.db import BUSY
+from facilitation.queries.views import (
+    BoardState,
+    ConsoleState,
+    ConsoleView,
+    PhoneState,
+    PhoneView,
+)
 from facilitation.usecases import COMMANDS, WorkshopDesk, error_answer, phone_view
 
 log = logging.getLogger(__name__)
@@ -159,13 +166,19 @@ def state_get(*_: Any) -> dict[str, Any]:
     return {"ok": True, "data": snapshot}
 
 
-def _with_presence(state: dict[str, Any], view: str, workshop_id: int) -> dict[str, Any]:
+def _with_presence(
+    state: PhoneView | ConsoleView, view: str, workshop_id: int
+) -> PhoneState | BoardState | ConsoleState:
     """The state as this view gets it: phones without participation, screens with presence;
     all with the server's time."""
-    if view == PHONE:
-        return {**phone_view(state), "server_time": server_time()}
+    if view == PHONE:  # a phone's snapshot: the phones' view (phone_view leaves it so)
+        phone: PhoneState = {**phone_view(cast(PhoneView, state)), "server_time": server_time()}
+        return phone
     presence = samsyn().presence
-    return {**state, "connected": presence.participants(workshop_id), "server_time": server_time()}
+    return cast(
+        BoardState | ConsoleState,
+        {**state, "connected": presence.participants(workshop_id), "server_time": server_time()},
+    )
 
 
 def _not_connected() -> dict[str, Any]:

@@ -1,0 +1,617 @@
+"""What the screens and exports receive, as types: the room's, the phones' and the console's
+state, a participant's own part (`me`), the export record, the series' combined record and
+the public follow page, down to each voting method's result rows.
+
+Layer: queries (the read side). Imports nothing of the project: the queries build these, the
+edges pass them on, and tests/test_read_models.py holds them against docs/protocol.md and
+docs/export-schema.json and against what the app really sends.
+
+They are TypedDicts, so that what travels stays what it was: plain JSON objects, unchanged
+on the wire, each checked by mypy where it is built and where it is read. Every key is
+required unless marked `NotRequired`: nearly every key is always there (null when it has no
+value), and the few that are not are the exceptions worth naming — a nickname only when the
+facilitator asks for it, the organizers' figures that the public page leaves out. Marking
+the exceptions (rather than `total=False` and marking what is always there) lets mypy
+refuse a view built without one of its keys.
+
+Unlike the other modules, this one does not postpone its annotations: on Python 3.11 a
+TypedDict only knows which keys are `NotRequired` (`__required_keys__`) when they are
+evaluated as the class is made, and the tests read them.
+"""
+
+from typing import Any, NotRequired, TypedDict
+
+# --- Shared pieces -------------------------------------------------------------------------
+
+
+class Rule(TypedDict):
+    """A consensus rule's thresholds (consensus.Rule)."""
+
+    agreement: float
+    kendall_w: float
+
+
+class Verdict(TypedDict):
+    """How far a round is from the rule (consensus.Verdict)."""
+
+    reached: bool
+    progress: float
+    measure: str
+    value: float | None
+    threshold: float
+    factors_meeting: int | None
+    factors: int | None
+
+
+class Concordance(TypedDict):
+    """Kendall's W with its significance (consensus.Concordance)."""
+
+    w: float | None
+    chi_square: float | None
+    df: int
+    p_value: float | None
+    raters: int
+    items: int
+
+
+class RoundSettings(TypedDict):
+    """A round's stored settings: only those of its method (ballots.RoundSettings)."""
+
+    budget: NotRequired[int]
+    cap: NotRequired[int]
+    scale: NotRequired[int]
+    top_k: NotRequired[int]
+    live: NotRequired[bool]
+
+
+class Person(TypedDict):
+    """A participant as the console and `me` name them: never who, only a number."""
+
+    number: int
+    nickname: str | None
+
+
+# A ballot's answers by factor id: dots, ratings and places as numbers, keep/remove and
+# "no opinion" as words, a matrix answer as [impact, uncertainty].
+Entries = dict[str, int | str | list[int]]
+
+
+class LogEntry(TypedDict):
+    at: str
+    actor: str
+    action: str
+    factor_id: int | None
+    details: dict[str, Any]
+
+
+# --- A round's tally: a row per factor, by method (core/tally.py) ---------------------------
+
+
+class KeepRemoveRow(TypedDict):
+    factor_id: int
+    keep: int
+    remove: int
+    votes: int
+    majority: str | None
+    agreement: float | None
+
+
+class DotsRow(TypedDict):
+    factor_id: int
+    dots: int
+    voters: int
+    rank: int
+
+
+class ScaleSummary(TypedDict):
+    """Answers on a scale summed up: a rating's, or one axis of the matrix."""
+
+    median: float | None
+    q1: float | None
+    q3: float | None
+    iqr: float | None
+    mean: float | None
+    agreement: float | None
+
+
+class RatingRow(TypedDict):
+    factor_id: int
+    answers: int
+    no_opinion: int
+    distribution: list[int]
+    median: float | None
+    q1: float | None
+    q3: float | None
+    iqr: float | None
+    mean: float | None
+    agreement: float | None
+    rank: int
+
+
+class RankingRow(TypedDict):
+    factor_id: int
+    ranked_by: int
+    mean_rank: float | None
+    median_rank: float | None
+    rank: int
+
+
+class MatrixRow(TypedDict):
+    factor_id: int
+    answers: int
+    impact: ScaleSummary
+    uncertainty: ScaleSummary
+    agreement: float | None
+    quadrant: str | None
+    rank: int
+
+
+TallyRow = KeepRemoveRow | DotsRow | RatingRow | RankingRow | MatrixRow
+
+
+class Tally(TypedDict):
+    """A round's tally, as stored with the round when it closes (tally.tally)."""
+
+    method: str
+    ballots: int
+    factors: list[TallyRow]
+    concordance: Concordance | None
+    scores: dict[str, float]
+    stability: float | None
+
+
+class FactorNow(TypedDict):
+    """What a result row says of its factor as it is now (it may have changed since)."""
+
+    title: str
+    category_id: int
+    status: str
+    merged_into_id: int | None
+
+
+class KeepRemoveResult(KeepRemoveRow, FactorNow):
+    pass
+
+
+class DotsResult(DotsRow, FactorNow):
+    pass
+
+
+class RatingResult(RatingRow, FactorNow):
+    pass
+
+
+class RankingResult(RankingRow, FactorNow):
+    pass
+
+
+class MatrixResult(MatrixRow, FactorNow):
+    pass
+
+
+ResultRow = KeepRemoveResult | DotsResult | RatingResult | RankingResult | MatrixResult
+
+# Each method's rows, by the name rounds carry (`method`).
+TALLY_ROWS: dict[str, type] = {
+    "keep_remove": KeepRemoveRow,
+    "dots": DotsRow,
+    "rating": RatingRow,
+    "ranking": RankingRow,
+    "matrix": MatrixRow,
+}
+RESULT_ROWS: dict[str, type] = {
+    "keep_remove": KeepRemoveResult,
+    "dots": DotsResult,
+    "rating": RatingResult,
+    "ranking": RankingResult,
+    "matrix": MatrixResult,
+}
+
+
+class Results(TypedDict):
+    """A round's results as screens and exports show them (state.results)."""
+
+    method: str
+    ballots: int
+    factors: list[ResultRow]
+    concordance: Concordance | None
+    scores: dict[str, float]
+    stability: float | None
+    round_id: int
+    number: int
+    settings: RoundSettings
+    live: bool
+    verdict: Verdict
+
+
+# --- The room's state: boards, phones and the console (docs/protocol.md) ---------------------
+
+
+class WorkshopInfo(TypedDict):
+    code: str
+    title: str
+    language: str
+    step: str
+    approval_required: bool
+    doors_closed: bool
+
+
+class Timer(TypedDict):
+    ends_at: str
+
+
+class Category(TypedDict):
+    id: int
+    name: str
+
+
+class Factor(TypedDict):
+    """An active factor as the room sees it."""
+
+    id: int
+    category_id: int
+    title: str
+    description: str
+    origin: str
+
+
+class RoundSummary(TypedDict):
+    id: int
+    number: int
+    method: str
+    state: str
+    settings: RoundSettings
+
+
+class Participation(TypedDict):
+    joined: int
+    voted: int
+
+
+class HistoryEntry(TypedDict):
+    round_id: int
+    number: int
+    verdict: Verdict
+    concordance: Concordance | None
+    stability: float | None
+
+
+class _Room(TypedDict):
+    """What every screen of the room shows alike."""
+
+    version: int
+    workshop: WorkshopInfo
+    rule: Rule
+    timer: Timer | None
+    categories: list[Category]
+    round: RoundSummary | None
+    results: Results | None
+    previous: Results | None
+    history: list[HistoryEntry]
+
+
+class PhoneView(_Room):
+    """The room's view as phones get it: without the live participation counts."""
+
+    factors: list[Factor]
+
+
+class RoomView(PhoneView):
+    """What the board sees, and the base of the other views (state.room_view)."""
+
+    participation: Participation
+
+
+class ConsoleFactor(Factor):
+    status: str
+    removal_reason: str | None
+    merged_into_id: int | None
+    proposed_by: Person | None
+
+
+class ConsoleRound(RoundSummary):
+    verdict: Verdict | None
+
+
+class ConsoleView(_Room):
+    """The room's view with what only the facilitator sees (state.console_view)."""
+
+    factors: list[ConsoleFactor]
+    participation: Participation
+    rounds: list[ConsoleRound]
+    proxies: list[Person]
+    log: list[LogEntry]
+
+
+# As `state` is sent: with the server's time, and for boards and consoles the participants
+# with a phone connected to this process (added by the edges as they send).
+
+
+class PhoneState(PhoneView):
+    server_time: str
+
+
+class BoardState(RoomView):
+    connected: int
+    server_time: str
+
+
+class ConsoleState(ConsoleView):
+    connected: int
+    server_time: str
+
+
+class OwnBallot(TypedDict):
+    round_id: int
+    entries: Entries
+
+
+class Proposal(TypedDict):
+    id: int
+    title: str
+    category_id: int
+    status: str
+    removal_reason: str | None
+
+
+class Me(TypedDict):
+    """A participant's own part, sent to their phones as `me` (state.personal_view)."""
+
+    version: int
+    participant: Person
+    ballot: OwnBallot | None
+    previous_ballot: OwnBallot | None
+    proposals: list[Proposal]
+
+
+class Snapshot(TypedDict):
+    """The whole state for one screen, on connect and on `state.get`; a phone's with `me`."""
+
+    state: RoomView | PhoneView | ConsoleView
+    me: NotRequired[Me]
+
+
+# --- The export record (docs/export-schema.json) --------------------------------------------
+
+
+class RecordWorkshop(TypedDict):
+    code: str
+    title: str
+    language: str
+    step: str
+    created_at: str
+    participants: int
+    proxies: int
+    doors_closed: bool
+    consensus_rule: Rule
+
+
+class RecordFactor(TypedDict):
+    id: int
+    category: str
+    title: str
+    description: str
+    origin: str
+    status: str
+    removal_reason: str | None
+    merged_into_id: int | None
+
+
+class RecordAnswer(TypedDict):
+    """One ballot, under the participant's number in the workshop."""
+
+    participant: int
+    proxy: bool
+    nickname: NotRequired[str | None]  # only when the facilitator asks for nicknames
+    entries: Entries
+
+
+class RecordRound(Results):
+    """A closed round: its summary, its results and its ballots."""
+
+    id: int
+    state: str
+    answers: list[RecordAnswer]
+
+
+class Record(TypedDict):
+    """The complete workshop for exports (state.record)."""
+
+    workshop: RecordWorkshop
+    categories: list[str]
+    factors: list[RecordFactor]
+    rounds: list[RecordRound]
+    log: list[LogEntry]
+
+
+class WorkshopDocument(Record):
+    """The JSON export: the record with its schema and version (outputs/export.py)."""
+
+    schema: str
+    schema_version: int
+    exported_at: str
+
+
+# --- A series' combined picture and its public follow page ----------------------------------
+
+
+class SeriesInfo(TypedDict):
+    title: str
+    language: str
+    description: str
+    created_at: str
+    concluded_at: str | None
+
+
+class PublicWorkshop(TypedDict):
+    """A workshop of the series, as the follow page shows it."""
+
+    key: str
+    letter: str
+    title: str
+    stakeholder: str | None
+    step: str
+    language: str
+    created_at: str
+    revealed_rounds: int
+    method: str | None
+    consensus: bool | None
+
+
+class SeriesWorkshop(PublicWorkshop):
+    """A workshop of the series, as its organizers see it."""
+
+    code: str
+    ballots: int | None
+    rule: Rule
+
+
+class Figures(TypedDict):
+    """A factor's figures in a workshop's latest revealed prioritisation: those its method has."""
+
+    rank: NotRequired[int]
+    dots: NotRequired[int]
+    median: NotRequired[float | None]
+    q1: NotRequired[float | None]
+    q3: NotRequired[float | None]
+    iqr: NotRequired[float | None]
+    mean_rank: NotRequired[float | None]
+    agreement: NotRequired[float | None]
+    quadrant: NotRequired[str | None]
+    impact: NotRequired[float | None]
+    uncertainty: NotRequired[float | None]
+
+
+class KeepFigures(TypedDict):
+    """A factor's keep/remove votes in a workshop's latest revealed prune round."""
+
+    keep: int
+    remove: int
+    agreement: float | None
+
+
+class PublicCell(TypedDict):
+    """A library factor in one workshop, on the common scale (combined.Placed)."""
+
+    status: str
+    priority: float | None
+    tier: str | None
+    place: float | None
+    of: int
+    consensus: bool | None
+    merged_into: NotRequired[str | None]  # the title of the factor it was merged into
+
+
+class Cell(PublicCell):
+    """A cell as the organizers see it: also the workshop's wording and its figures."""
+
+    title_here: NotRequired[str]
+    figures: NotRequired[Figures]
+    keep: NotRequired[KeepFigures]
+
+
+class PictureFactor(TypedDict):
+    """A library factor in the combined picture (combined.CombinedFactor)."""
+
+    id: int
+    category: str
+    title: str
+    description: str
+    evidence: list[dict[str, Any]]
+    retired: bool
+    origin: str
+    rank: int | None
+    priority: float | None
+    coverage: int
+    spread: float | None
+    agreement: str | None
+    kept: int
+    removed: int
+    kept_overall: bool
+
+
+class PublicFactor(PictureFactor):
+    cells: dict[str, PublicCell]
+
+
+class CombinedFactor(PictureFactor):
+    cells: dict[str, Cell]
+
+
+class Similarity(TypedDict):
+    a: str
+    b: str
+    rho: float | None
+
+
+class FinalFactor(TypedDict):
+    id: int
+    category: str
+    title: str
+    rank: int | None
+    priority: float | None
+
+
+class Final(TypedDict):
+    """The final agreed list, frozen when the organizer concluded the series."""
+
+    factors: list[FinalFactor]
+    concordance: Concordance
+
+
+class Absorbed(TypedDict):
+    id: int
+    title: str
+
+
+class Added(TypedDict):
+    """A factor a workshop added that the library lacks, for its organizers to take over."""
+
+    factor_id: int
+    workshop: str
+    workshop_title: str
+    title: str
+    description: str
+    origin: str
+    status: str
+    absorbed: list[Absorbed]
+
+
+class _Picture(TypedDict):
+    series: SeriesInfo
+    categories: list[str]
+    concordance: Concordance
+    similarity: list[Similarity]
+    final: Final | None
+    as_of: str
+
+
+class CombinedRecord(_Picture):
+    """The series' combined picture with every figure, for its organizers and exports."""
+
+    workshops: list[SeriesWorkshop]
+    factors: list[CombinedFactor]
+    added: list[Added]
+
+
+class FollowView(_Picture):
+    """The public follow page's state: nothing about any participant (docs/process.md)."""
+
+    workshops: list[PublicWorkshop]
+    factors: list[PublicFactor]
+    follow_code: str
+
+
+class FollowPage(FollowView):
+    """A follow page's state as the use cases hand it to the edges: with the series' id,
+    which the edges take off before sending (they need it to know whom to send to)."""
+
+    id: NotRequired[int]
+
+
+class SeriesDocument(CombinedRecord):
+    """The series' JSON export: the combined record with its schema and version."""
+
+    schema: str
+    schema_version: int
+    exported_at: str
