@@ -9,6 +9,7 @@ count: the picture shows what the rooms were shown, never a result still held ba
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facilitation.core import combined, tally
+from facilitation.core.ballots import PRIORITISING
 from facilitation.core.combined import Outcome
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState
 from facilitation.infrastructure import models
 from facilitation.queries.series import series_workshops
 
-PRIORITISING = {Method.DOTS, Method.RATING, Method.RANKING, Method.MATRIX}
 _STATUS = {
     FactorStatus.ACTIVE: combined.KEPT,
     FactorStatus.REMOVED: combined.REMOVED,
@@ -31,10 +32,22 @@ _STATUS = {
     FactorStatus.PROPOSED: combined.HIDDEN,
 }
 # A round's figures for one factor, as the organizer's picture and exports show them.
-_FIGURES = ("rank", "dots", "median", "q1", "q3", "iqr", "mean_rank", "agreement", "quadrant")
+_FIGURES = (
+    "rank",
+    "dots",
+    "points",
+    "share",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "mean_rank",
+    "agreement",
+    "quadrant",
+)
 
 
-def _latest(rounds: list[models.Round], methods: set[Method]) -> models.Round | None:
+def _latest(rounds: list[models.Round], methods: AbstractSet[Method]) -> models.Round | None:
     shown = [
         r
         for r in rounds
