@@ -349,6 +349,7 @@ def _client_messages(language: str) -> dict[str, Any]:
             "budget": gettext("Dots per participant"),
             "cap": gettext("Most dots on one factor"),
             "points_cap": gettext("Most points on one factor (empty: no cap)"),
+            "points_cap_set": gettext("Most points on one factor"),
             "points_budget": gettext("Points per participant: 100"),
             "no_cap": gettext("no cap"),
             "approve": gettext("Approve"),

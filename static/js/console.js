@@ -130,7 +130,7 @@ function renderRound() {
 function describeSettings(round) {
   const s = round.settings;
   if (round.method === "dots") return `${C.budget}: ${s.budget} · ${C.cap}: ${s.cap}`;
-  if (round.method === "points") return `${C.points_budget} · ${C.cap}: ${s.cap ?? C.no_cap}`;
+  if (round.method === "points") return `${C.points_budget} · ${C.points_cap_set}: ${s.cap ?? C.no_cap}`;
   if (round.method === "ranking") return `${C.top_k}: ${s.top_k}`;
   if (s.scale) return `${C.scale}: 1–${s.scale}`;
   return "";

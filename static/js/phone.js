@@ -296,6 +296,10 @@ function dotRow(factor, entries, round) {
         disabled: count >= round.settings.cap || used >= round.settings.budget, onclick: change(1) }, "+")));
 }
 
+// A number being typed into a points field, kept while the page is drawn again (another
+// phone's vote redraws it) until the field reports the change.
+let pointDraft = null;
+
 /** Points in steps of ten with the buttons, or any whole number typed in the field; what the
  * cap and the points left allow bounds both. */
 function pointRow(factor, entries, round) {
@@ -304,14 +308,16 @@ function pointRow(factor, entries, round) {
   const used = Object.values(entries).reduce((a, b) => a + b, 0);
   const most = Math.min(round.settings.cap ?? round.settings.budget, count + round.settings.budget - used);
   const put = (value) => setEntry(round, id, value > 0 ? value : undefined);
+  const key = `${id}:n`;
   const typed = (event) => {
+    pointDraft = null;
     const value = Number(event.target.value || 0);
-    if (!Number.isInteger(value) || value < 0) {
+    if (!Number.isInteger(value)) {
       say($("vote-message"), M.points_whole, "error");
       event.target.value = count;
       return;
     }
-    // Past the cap or the budget, the server says which rule it breaks, in words.
+    // Below 0, past the cap or past the budget: the server says which rule it breaks.
     put(value);
   };
   return h("div", { class: "vote-row" },
@@ -319,9 +325,11 @@ function pointRow(factor, entries, round) {
     h("div", { class: "controls points" },
       h("button", { type: "button", "data-key": `${id}:-`, "aria-label": fmt(M.remove_points, { title: factor.title }),
         disabled: count === 0, onclick: () => put(Math.max(0, count - 10)) }, "−10"),
-      h("input", { type: "number", class: "point-count", "data-key": `${id}:n`, inputmode: "numeric",
-        min: 0, max: round.settings.cap ?? round.settings.budget, step: 1, value: count,
-        "aria-label": fmt(M.points_for, { title: factor.title }), onchange: typed }),
+      h("input", { type: "number", class: "point-count", "data-key": key, inputmode: "numeric",
+        min: 0, max: round.settings.cap ?? round.settings.budget, step: 1,
+        value: pointDraft?.key === key ? pointDraft.value : count,
+        "aria-label": fmt(M.points_for, { title: factor.title }), onchange: typed,
+        oninput: (event) => { pointDraft = { key, value: event.target.value }; } }),
       h("button", { type: "button", "data-key": `${id}:+`, "aria-label": fmt(M.add_points, { title: factor.title }),
         disabled: count >= most, onclick: () => put(Math.min(count + 10, most)) }, "+10")));
 }
