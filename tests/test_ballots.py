@@ -227,3 +227,76 @@ def test_an_answer_on_the_target_stands_and_one_on_the_source_moves() -> None:
     assert merge(Method.KEEP_REMOVE, RoundSettings(), {2: REMOVE}, 2, 1) == {1: REMOVE}
     assert merge(Method.MATRIX, scale, {2: (4, 1)}, 2, 1) == {1: (4, 1)}
     assert merge(Method.MATRIX, scale, {3: (4, 1)}, 2, 1) == {3: (4, 1)}  # untouched
+
+
+# --- 100 points --------------------------------------------------------------------------
+
+POINTS = RoundSettings(budget=100)
+POINTS_CAPPED = RoundSettings(budget=100, cap=40)
+
+
+def test_a_points_round_has_100_points_and_an_optional_cap() -> None:
+    assert ballots.round_settings(Method.POINTS, active_factors=4) == POINTS
+    assert ballots.round_settings(Method.POINTS, active_factors=4, cap=40) == POINTS_CAPPED
+    assert ballots.round_settings(Method.POINTS, active_factors=4, budget=100).budget == 100
+    assert error_code(ballots.round_settings, Method.POINTS, active_factors=4, cap=0) == "bad_cap"
+    assert error_code(ballots.round_settings, Method.POINTS, active_factors=4, cap=101) == "bad_cap"
+    assert (
+        error_code(ballots.round_settings, Method.POINTS, active_factors=4, budget=50)
+        == "bad_budget"
+    )
+    assert ballots.METHOD_STEP[Method.POINTS] is Step.PRIORITISE
+    assert RoundSettings.from_dict(POINTS.as_dict()) == POINTS
+
+
+def test_a_points_ballot_may_spend_less_than_100_and_drops_zeros() -> None:
+    assert check(Method.POINTS, POINTS, {1: 100}) == {1: 100}
+    assert check(Method.POINTS, POINTS, {1: 30, 2: 0, 3: 7}) == {1: 30, 3: 7}
+    assert check(Method.POINTS, POINTS, {}) == {}
+
+
+def test_points_ballot_errors_name_the_rule() -> None:
+    assert error_code(check, Method.POINTS, POINTS, {1: 60, 2: 41}) == "over_budget"
+    assert error_code(check, Method.POINTS, POINTS_CAPPED, {1: 41}) == "over_cap"
+    assert error_code(check, Method.POINTS, POINTS, {1: -10}) == "bad_points"
+    assert error_code(check, Method.POINTS, POINTS, {1: (10, 10)}) == "bad_points"
+    assert error_code(check, Method.POINTS, POINTS, {9: 10}) == "not_votable"
+
+
+@given(st.dictionaries(st.sampled_from(sorted(VOTABLE)), st.integers(-5, 60)))
+def test_an_accepted_points_ballot_respects_budget_and_cap(entries: dict[int, int]) -> None:
+    within = all(0 <= v <= 40 for v in entries.values()) and sum(entries.values()) <= 100
+    if within:
+        stored = check(Method.POINTS, POINTS_CAPPED, dict(entries))
+        assert stored == {f: v for f, v in entries.items() if v}
+    else:
+        assert error_code(check, Method.POINTS, POINTS_CAPPED, entries) in {
+            "bad_points",
+            "over_cap",
+            "over_budget",
+        }
+
+
+@given(
+    st.dictionaries(st.sampled_from([1, 2, 3, 4]), st.integers(0, 40)).filter(
+        lambda e: sum(e.values()) <= 100
+    ),
+    st.sampled_from([POINTS, POINTS_CAPPED]),
+)
+def test_a_points_merge_adds_up_within_the_cap(
+    entries: dict[int, int], settings: RoundSettings
+) -> None:
+    merged = ballots.merge_entries(Method.POINTS, settings, entries, source=2, target=1)
+    assert 2 not in merged
+    assert sum(merged.values()) <= sum(entries.values())  # type: ignore[arg-type]
+    cap = settings.cap or 100
+    if 2 in entries:
+        assert merged[1] == min(entries.get(1, 0) + entries[2], cap)
+    check(Method.POINTS, settings, {f: v for f, v in merged.items() if v})
+
+
+def test_a_points_merge_is_capped() -> None:
+    merge = ballots.merge_entries
+    assert merge(Method.POINTS, POINTS_CAPPED, {1: 30, 2: 30, 3: 40}, 2, 1) == {1: 40, 3: 40}
+    assert merge(Method.POINTS, POINTS, {1: 30, 2: 70}, 2, 1) == {1: 100}
+    assert merge(Method.POINTS, POINTS, {3: 30, 2: 70}, 2, 1) == {3: 30, 1: 70}

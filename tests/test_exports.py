@@ -233,3 +233,68 @@ def test_the_report_speaks_the_workshops_language(held: Room) -> None:
     ):
         assert expected in text, expected
     assert "Anna" not in text and "Gunnel" not in text
+
+
+# --- 100 points ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pointed(make_room: Any) -> Room:
+    """A Swedish workshop whose prioritising round shared out 100 points (one ballot spends
+    only 50 of them)."""
+    room = make_room(language="sv", factors=FACTORS[:3])
+    room.phones = [room.phone()[1] for _ in range(3)]
+    u, a, k = (room.factor(f["title"]) for f in FACTORS[:3])
+    room.ok(room.console, "step.set", step="prioritise")
+    room.run_round("points", [{u: 70, a: 30}, {u: 40, a: 40, k: 20}, {u: 50}], cap=70)
+    return room
+
+
+def test_the_csv_and_the_workbook_have_the_points_columns(pointed: Room) -> None:
+    text = export(pointed, "csv").data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
+    by = {r["Faktor"]: r for r in rows}
+    urban = by["Urbanisering"]
+    assert (urban["Metod"], urban["Poäng"], urban["Placering"]) == ("100 poäng", "160", "1")
+    assert urban["Andel av poängen"] == "0,64"  # 160 of the 250 points given
+    assert urban["Deltagare som gav den poäng"] == "3"
+    assert (urban["Median"], urban["Medelpoäng"]) == ("50", "53,3333")
+    assert by["Kompetensförsörjning"]["Kvartilavstånd"] == "10"  # of 0, 0 and 20
+    assert by["Kompetensförsörjning"]["Deltagare som gav den poäng"] == "1"
+    assert by["Urbanisering"]["Prickar"] == ""  # a dot column stays empty
+    book = openpyxl.load_workbook(io.BytesIO(export(pointed, "xlsx").data))
+    sheet = book["Omgångar"]
+    headers = [c.value for c in sheet[1]]
+    row = next(
+        r for r in sheet.iter_rows(min_row=2) if r[headers.index("Faktor")].value == "Urbanisering"
+    )
+    cells = dict(zip(headers, row, strict=True))
+    assert cells["Poäng"].value == 160
+    assert cells["Andel av poängen"].number_format == "0%"
+    assert cells["Andel av poängen"].value == pytest.approx(160 / 250)
+
+
+def test_the_json_of_a_points_round_follows_its_schema(pointed: Room) -> None:
+    document = json.loads(export(pointed, "json").data)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    (round_,) = document["rounds"]
+    assert round_["method"] == "points" and round_["settings"]["cap"] == 70
+    assert round_["verdict"]["measure"] == "kendall_w"
+    top = round_["factors"][0]
+    assert (top["title"], top["points"], top["voters"]) == ("Urbanisering", 160, 3)
+    assert sum(row["share"] for row in round_["factors"]) == pytest.approx(1.0)
+    broken = {**document, "rounds": [{**round_, "method": "hundred"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+
+
+@pytest.mark.xfail(
+    reason="the PDF report gets its points view once the report is split", strict=True
+)
+def test_a_points_round_is_in_the_pdf_report(pointed: Room) -> None:
+    from pypdf import PdfReader
+
+    response = export(pointed, "pdf")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "100 poäng" in text
+    assert "160" in text

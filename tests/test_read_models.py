@@ -25,7 +25,7 @@ from facilitation.queries import state, views
 DOCS = Path(__file__).parent.parent / "docs"
 SCHEMA = json.loads((DOCS / "export-schema.json").read_text())
 PROTOCOL = (DOCS / "protocol.md").read_text()
-METHODS = ["keep_remove", "dots", "rating", "ranking", "matrix"]
+METHODS = ["keep_remove", "dots", "points", "rating", "ranking", "matrix"]
 
 # --- Checking values against the types --------------------------------------------------
 
@@ -163,6 +163,8 @@ def lived(make_room: Any) -> tuple[Room, dict[str, list[dict[str, Any]]]]:
     room.ok(room.console, "proxy.add", label="Gunnel")
     room.ok(room.console, "step.set", step="prioritise")
     room.run_round("dots", [{u: 2, a: 1}, {u: 3}, {a: 1}], budget=3, cap=3)
+    collect()
+    room.run_round("points", [{u: 60, a: 40}, {u: 100}, {a: 30}], cap=100)
     collect()
     room.run_round("rating", [{u: 5, a: 2}, {u: 4, a: "no_opinion"}, {u: 4, a: 3}])
     collect()
@@ -318,6 +320,7 @@ OLDER_EXPORTS_LACK = {"workshop.doors_closed"}
 ROW_DEFS = {
     "keep_remove": "keepRemoveRow",
     "dots": "dotsRow",
+    "points": "pointsRow",
     "rating": "ratingRow",
     "ranking": "rankingRow",
     "matrix": "matrixRow",
@@ -467,6 +470,7 @@ def test_the_protocol_documents_every_field_of_the_results_and_rows() -> None:
     bullets = {
         "keep_remove": "keep/remove",
         "dots": "dots",
+        "points": "points",
         "rating": "rating",
         "ranking": "ranking",
         "matrix": "matrix",

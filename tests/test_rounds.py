@@ -213,6 +213,75 @@ def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:
     assert room.latest(room.board)["rule"]["agreement"] == 0.8
 
 
+def test_a_points_round_shares_out_100_points_and_measures_concordance(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 3)
+    u, a, k, e = (ids[f["title"]] for f in FACTORS)
+    opened = room.ok(room.console, "round.open", method="points", cap=60)
+    assert opened["settings"] == {"budget": 100, "cap": 60, "live": False}
+    round_id = opened["round_id"]
+    phone = room.phones[0]
+    refused = {
+        "over_budget": {str(u): 60, str(a): 41},
+        "over_cap": {str(u): 61},
+        "bad_points": {str(u): -10},
+        "not_votable": {"999999": 10},
+    }
+    for code, entries in refused.items():
+        answer = room.send(phone, "ballot.submit", round_id=round_id, entries=entries)
+        assert answer["error"]["code"] == code, (code, answer)
+    words = room.send(phone, "ballot.submit", round_id=round_id, entries={str(u): "keep"})
+    assert words["error"]["code"] == "bad_points"
+    assert words["error"]["message"] == "Poäng anges i hela tal."  # the workshop speaks Swedish
+    over = room.send(phone, "ballot.submit", round_id=round_id, entries={str(u): 60, str(a): 50})
+    assert over["error"]["message"] == "Du har 100 poäng totalt."
+    fraction = room.send(phone, "ballot.submit", round_id=round_id, entries={str(u): 2.5})
+    assert fraction["error"]["code"] == "invalid_input"
+    assert room.state(phone)["me"]["ballot"]["entries"] == {}  # refusals stored nothing
+    # The third phone spends only 50 of its points.
+    answers = [{u: 60, a: 30, k: 10}, {u: 50, a: 40, k: 10}, {u: 40, a: 10}]
+    for voter, entries in zip(room.phones, answers, strict=True):
+        ballot = {str(f): v for f, v in entries.items()}
+        room.ok(voter, "ballot.submit", round_id=round_id, entries=ballot)
+    room.ok(room.console, "round.close", round_id=round_id)
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    room.flush()
+    board = room.latest(room.board)["results"]
+    assert board["method"] == "points" and board["ballots"] == 3
+    first, second, third, last = board["factors"]
+    assert (first["factor_id"], first["points"], first["voters"]) == (u, 150, 3)
+    assert first["share"] == 150 / 250 and first["rank"] == 1
+    assert (second["factor_id"], second["points"], third["factor_id"]) == (a, 80, k)
+    assert (last["factor_id"], last["points"], last["share"]) == (e, 0, 0)
+    # Everyone orders Urbanisering, then Åldrande befolkning: the order agrees, nearly.
+    assert board["concordance"]["raters"] == 3 and 0.7 < board["concordance"]["w"] < 1
+    assert board["verdict"]["measure"] == "kendall_w" and board["verdict"]["reached"]
+
+
+def test_merging_moves_points_within_the_cap(make_room: Any) -> None:
+    room = make_room(factors=[*FACTORS, {"title": "Urbanisation", "category": "Sociala"}])
+    ids = prepare(room, 3)
+    u, dup = ids["Urbanisering"], room.factor("Urbanisation")
+    a = ids["Åldrande befolkning"]
+    round_id = room.ok(room.console, "round.open", method="points", cap=50)["round_id"]
+    answers = [{u: 30, dup: 40, a: 30}, {dup: 20}, {u: 50}]
+    for phone, entries in zip(room.phones, answers, strict=True):
+        room.ok(
+            phone,
+            "ballot.submit",
+            round_id=round_id,
+            entries={str(f): v for f, v in entries.items()},
+        )
+    assert room.ok(room.console, "factor.merge", factor_id=dup, into_id=u)["ballots_moved"] == 2
+    held = [room.state(phone)["me"]["ballot"]["entries"] for phone in room.phones]
+    assert held == [{str(u): 50, str(a): 30}, {str(u): 20}, {str(u): 50}]  # 30 + 40 capped at 50
+    room.ok(room.console, "round.close", round_id=round_id)
+    totals = {
+        r["factor_id"]: r["points"] for r in room.state(room.console)["state"]["results"]["factors"]
+    }
+    assert totals[u] == 120 and dup not in totals
+
+
 def test_every_method_round_trips_its_ballots(make_room: Any) -> None:
     room = make_room(factors=FACTORS)
     ids = prepare(room, 1)
@@ -223,6 +292,7 @@ def test_every_method_round_trips_its_ballots(make_room: Any) -> None:
         ("ranking", {"top_k": 2}, {str(a): 1, str(u): 2}),
         ("matrix", {}, {str(u): [5, 1], str(a): [2, 4]}),
         ("dots", {"budget": 2, "cap": 2}, {str(u): 2}),
+        ("points", {}, {str(u): 70, str(a): 25}),
     ]:
         round_id = room.ok(room.console, "round.open", method=method, **settings)["round_id"]
         stored = room.ok(phone, "ballot.submit", round_id=round_id, entries=entries)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from organizing import Organizer, SeriesRoom, command_id
 from pypdf import PdfReader
 
@@ -133,6 +134,38 @@ def test_only_revealed_rounds_count(app: Flask) -> None:
     room.ok(room.console, "round.reveal", round_id=round_id)
     ranked = [f["title"] for f in organizer.record(series)["factors"] if f["rank"]]
     assert ranked == ["Urbanisering", "Åldrande befolkning"]
+
+
+def test_a_points_round_counts_in_the_picture_with_its_figures(app: Flask) -> None:
+    organizer = Organizer(app)
+    series = organizer.series()
+    social = organizer.category(series, "Sociala")
+    for title in ("Urbanisering", "Åldrande befolkning", "Elektrifiering"):
+        organizer.factor(series, social, title)
+    room = organizer.workshop(series, "Företag")
+    room.join(2)
+    room.ok(room.console, "step.set", step="prioritise")
+    ballots(
+        room,
+        "points",
+        [{"Åldrande befolkning": 70, "Urbanisering": 30}, {"Åldrande befolkning": 50}],
+    )
+    record = organizer.record(series)
+    assert record["workshops"][0]["method"] == "points"
+    (key,) = (w["key"] for w in record["workshops"])
+    assert [f["title"] for f in record["factors"]] == [
+        "Åldrande befolkning",
+        "Urbanisering",
+        "Elektrifiering",
+    ]
+    figures = record["factors"][0]["cells"][key]["figures"]
+    assert (figures["points"], figures["rank"]) == (120, 1)
+    assert figures["share"] == pytest.approx(0.8)
+    book = load_workbook(io.BytesIO(organizer.http.get(f"/api/series/{series}/export.xlsx").data))
+    sheet = book["Per workshop"]
+    headers = [c.value for c in sheet[1]]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["Åldrande befolkning"][headers.index("Poäng")] == 120
 
 
 def test_the_series_pages_show_the_library_workshops_and_picture(app: Flask) -> None:

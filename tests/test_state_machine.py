@@ -9,8 +9,8 @@ round's state and ballots, every command id sent and its first answer), expects 
 command's answer from it, and after every step reads the database through the models to
 prove:
 
-- every stored ballot keeps its round's rules: dots within the budget and the cap, ratings
-  and matrix answers on the scale, rankings 1, 2, 3 … within the top k;
+- every stored ballot keeps its round's rules: dots and points within the budget and the
+  cap, ratings and matrix answers on the scale, rankings 1, 2, 3 … within the top k;
 - the stored ballots are exactly the model's: one per participant and round, a revote
   replaces the whole ballot, a merge moves votes as the rules say, and nothing is accepted
   in a closed round;
@@ -73,6 +73,7 @@ STEP_OF = {Method.KEEP_REMOVE: Step.PRUNE} | {
 WRONG_KIND: dict[Method, tuple[list[Any], str]] = {
     Method.KEEP_REMOVE: ([1, "no_opinion", [1, 2]], "bad_choice"),
     Method.DOTS: (["keep", "no_opinion", [1, 1]], "bad_dots"),
+    Method.POINTS: (["keep", "no_opinion", [10, 10]], "bad_points"),
     Method.RATING: (["keep", [1, 2], 0], "bad_rating"),
     Method.RANKING: (["remove", "no_opinion", [1, 2]], "bad_ranking"),
     Method.MATRIX: ([3, "keep", "no_opinion"], "bad_matrix"),
@@ -81,6 +82,7 @@ WRONG_KIND: dict[Method, tuple[list[Any], str]] = {
 PLAIN: dict[Method, Any] = {
     Method.KEEP_REMOVE: "keep",
     Method.DOTS: 1,
+    Method.POINTS: 10,
     Method.RATING: 1,
     Method.RANKING: 1,
     Method.MATRIX: [1, 1],
@@ -191,6 +193,16 @@ def recount(
             }
         elif method is Method.DOTS:
             counted[f] = {"dots": sum(answers), "voters": sum(1 for a in answers if a > 0)}
+        elif method is Method.POINTS:
+            # Every ballot counts on every factor, 0 where it gave none.
+            points = [b.get(f, 0) for b in ballots]
+            total = sum(v for b in ballots for g, v in b.items() if g in factor_ids)
+            counted[f] = {
+                "points": sum(points),
+                "share": sum(points) / total if total else None,
+                "voters": sum(1 for p in points if p > 0),
+                **_summary(points),
+            }
         elif method is Method.RATING:
             assert scale is not None
             ratings = [a for a in answers if a != "no_opinion"]
@@ -543,6 +555,16 @@ class WorkshopMachine(RuleBasedStateMachine):
                     problem = "bad_budget"
                 elif cap > budget:
                     problem = "bad_cap"
+        elif method is Method.POINTS:
+            # The budget is always 100; a cap is optional, and often low, for merges.
+            caps = st.none() | st.integers(1, 40) if valid else st.none() | st.integers(0, 101)
+            cap = data.draw(caps, label="cap")
+            settings_["budget"] = 100
+            if cap is not None:
+                options["cap"] = cap
+                settings_["cap"] = cap
+                if not 1 <= cap <= 100:
+                    problem = "bad_cap"
         elif method in (Method.RATING, Method.MATRIX):
             low, high = (SCALE_MIN, SCALE_MAX) if valid else (SCALE_MIN - 1, SCALE_MAX + 1)
             scale = data.draw(st.none() | st.integers(low, high), label="scale")
@@ -600,6 +622,13 @@ class WorkshopMachine(RuleBasedStateMachine):
                 most = min(s["cap"], left)
                 dots = st.sampled_from([most, min(1, most)]) | st.integers(0, most)
                 entries[f] = data.draw(dots, label="dots")
+                left -= entries[f]
+        elif round_.method is Method.POINTS:
+            left = s["budget"]
+            for f in factors:
+                most = min(s.get("cap", left), left)
+                points = st.sampled_from([most, min(10, most)]) | st.integers(0, most)
+                entries[f] = data.draw(points, label="points")
                 left -= entries[f]
         elif round_.method is Method.RATING:
             rating = st.integers(1, s["scale"]) | st.just("no_opinion")
@@ -677,6 +706,16 @@ class WorkshopMachine(RuleBasedStateMachine):
                     over[str(g)] = s["cap"]
                 broken.append((over, "over_budget"))
             broken.append(({str(f): s["cap"] + 1}, "over_cap"))
+        elif method is Method.POINTS:
+            cap = s.get("cap", 100)
+            if cap * len(active) > 100:
+                over = {}
+                for g in active:
+                    if sum(over.values()) > 100:
+                        break
+                    over[str(g)] = cap
+                broken.append((over, "over_budget"))
+            broken.append(({str(f): cap + 1}, "over_cap"))
         elif method is Method.RATING:
             broken.append(({str(f): s["scale"] + 1}, "bad_rating"))
         elif method is Method.RANKING:
@@ -699,6 +738,8 @@ class WorkshopMachine(RuleBasedStateMachine):
         ]
         if method is Method.DOTS:
             bad.append(({str(f): -1}, "bad_dots"))
+        if method is Method.POINTS:
+            bad.append(({str(f): -10}, "bad_points"))
         if self.merged:
             gone = data.draw(st.sampled_from(sorted(self.merged)), label="merged")
             bad.append(({str(gone): PLAIN[method]}, "not_votable"))
@@ -848,6 +889,8 @@ class WorkshopMachine(RuleBasedStateMachine):
         moved, held = merged.pop(source), merged.get(into)
         if round_.method is Method.DOTS:
             merged[into] = min((held or 0) + moved, round_.settings["cap"])
+        elif round_.method is Method.POINTS:
+            merged[into] = min((held or 0) + moved, round_.settings.get("cap", 100))
         elif round_.method is Method.RANKING:
             merged[into] = moved if held is None else min(held, moved)
             order = sorted(merged, key=merged.__getitem__)
@@ -887,6 +930,11 @@ class WorkshopMachine(RuleBasedStateMachine):
                 if method is Method.DOTS:
                     assert sum(answers) <= settings_["budget"], (ballot, settings_)
                     assert all(1 <= a <= settings_["cap"] for a in answers), (ballot, settings_)
+                elif method is Method.POINTS:
+                    cap = settings_.get("cap", settings_["budget"])
+                    assert settings_["budget"] == 100, settings_
+                    assert sum(answers) <= 100, (ballot, settings_)
+                    assert all(1 <= a <= cap for a in answers), (ballot, settings_)
                 elif method is Method.RATING:
                     scale = range(1, settings_["scale"] + 1)
                     assert all(a == "no_opinion" or a in scale for a in answers), ballot

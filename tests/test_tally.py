@@ -137,6 +137,7 @@ def test_nobody_voting_gives_defined_empty_results() -> None:
     for method, settings in [
         (Method.KEEP_REMOVE, RoundSettings()),
         (Method.DOTS, RoundSettings(budget=3, cap=3)),
+        (Method.POINTS, RoundSettings(budget=100)),
         (Method.RATING, RoundSettings(scale=5)),
         (Method.RANKING, RoundSettings(top_k=2)),
         (Method.MATRIX, RoundSettings(scale=5)),
@@ -153,3 +154,81 @@ def test_a_ballot_without_an_order_does_not_lower_concordance() -> None:
     with_blank = tally.tally(Method.RATING, RoundSettings(scale=5), [1, 2, 3], agreed + blank)
     assert with_blank["concordance"]["w"] == pytest.approx(1.0)
     assert with_blank["concordance"]["raters"] == 3
+
+
+# --- 100 points --------------------------------------------------------------------------
+
+POINTS = RoundSettings(budget=100)
+
+
+def test_points_total_share_voters_and_spread_per_participant() -> None:
+    # The third ballot spends 80 of its 100 points: what was given counts, no more.
+    ballots = [{1: 60, 2: 40}, {1: 50, 2: 30, 3: 20}, {2: 70, 3: 10}]
+    result = tally.tally(Method.POINTS, POINTS, IDS, ballots)
+    assert [(r["factor_id"], r["points"], r["voters"], r["rank"]) for r in result["factors"]] == [
+        (2, 140, 3, 1),
+        (1, 110, 2, 2),
+        (3, 30, 2, 3),
+        (4, 0, 0, 4),
+    ]
+    by_factor = rows(result)
+    assert [by_factor[f]["share"] for f in IDS] == pytest.approx(
+        [110 / 280, 140 / 280, 30 / 280, 0]
+    )
+    # Every ballot counts on every factor, 0 where it gave none: [0, 50, 60] for factor 1.
+    first = by_factor[1]
+    assert (first["median"], first["q1"], first["q3"], first["iqr"]) == (50, 25, 55, 30)
+    assert first["mean"] == pytest.approx(110 / 3)
+    assert (by_factor[4]["median"], by_factor[4]["iqr"], by_factor[4]["mean"]) == (0, 0, 0)
+    assert result["scores"] == {"1": 110.0, "2": 140.0, "3": 30.0, "4": 0.0}
+
+
+def test_points_ties_share_a_rank() -> None:
+    result = tally.tally(Method.POINTS, POINTS, IDS, [{1: 50, 2: 50}, {3: 40, 4: 40}])
+    assert [(r["factor_id"], r["rank"]) for r in result["factors"]] == [
+        (1, 1),
+        (2, 1),
+        (3, 3),
+        (4, 3),
+    ]
+
+
+def test_points_concordance_is_kendalls_w_over_the_implied_ranks() -> None:
+    agreed = tally.tally(Method.POINTS, POINTS, IDS, [{1: 70, 2: 20, 3: 10}] * 3)
+    assert agreed["concordance"]["w"] == pytest.approx(1.0)
+    assert agreed["concordance"]["raters"] == 3
+    assert tally.judge(agreed, Rule()).measure == "kendall_w"
+    assert tally.judge(agreed, Rule()).reached
+    opposed = tally.tally(Method.POINTS, POINTS, IDS, [{1: 70, 2: 30}, {2: 30, 1: 70}, {3: 100}])
+    assert opposed["concordance"]["w"] < 1
+    assert not tally.judge(opposed, Rule()).reached
+    # A ballot that gives every factor the same says nothing about the order: left out.
+    even = tally.tally(
+        Method.POINTS, POINTS, IDS, [{1: 70, 2: 20, 3: 10}] * 2 + [{f: 25 for f in IDS}]
+    )
+    assert even["concordance"]["raters"] == 2
+
+
+def test_nobody_giving_points_leaves_shares_and_spread_undefined() -> None:
+    result = tally.tally(Method.POINTS, POINTS, IDS, [])
+    assert all(
+        (r["points"], r["share"], r["voters"], r["median"], r["iqr"], r["mean"])
+        == (0, None, 0, None, None, None)
+        for r in result["factors"]
+    )
+    assert result["concordance"]["w"] is None
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(IDS), st.integers(1, 40), max_size=4), max_size=12))
+def test_points_and_shares_add_up(ballots: list[dict[int, int]]) -> None:
+    result = tally.tally(Method.POINTS, POINTS, IDS, ballots)
+    given_points = sum(sum(b.values()) for b in ballots)
+    assert sum(r["points"] for r in result["factors"]) == given_points
+    shares = [r["share"] for r in result["factors"]]
+    if given_points:
+        assert sum(shares) == pytest.approx(1.0)
+    else:
+        assert shares == [None] * len(IDS)
+    # The same ballots as dots imply the same ranks, so the same concordance.
+    dots = tally.tally(Method.DOTS, RoundSettings(budget=160, cap=40), IDS, ballots)
+    assert result["concordance"] == dots["concordance"]

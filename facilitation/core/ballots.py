@@ -23,6 +23,8 @@ CHOICES = {"keep": KEEP, "remove": REMOVE}
 CHOICE_NAMES = {value: name for name, value in CHOICES.items()}
 
 BUDGET_MAX = 100
+# A points round shares out 100 points: the budget is fixed, so shares read as percentages.
+POINTS_BUDGET = 100
 SCALE_DEFAULT, SCALE_MIN, SCALE_MAX = 5, 3, 10
 TOP_K_DEFAULT = 5
 
@@ -30,6 +32,7 @@ TOP_K_DEFAULT = 5
 METHOD_STEP: dict[Method, Step] = {
     Method.KEEP_REMOVE: Step.PRUNE,
     Method.DOTS: Step.PRIORITISE,
+    Method.POINTS: Step.PRIORITISE,
     Method.RATING: Step.PRIORITISE,
     Method.RANKING: Step.PRIORITISE,
     Method.MATRIX: Step.PRIORITISE,
@@ -74,9 +77,10 @@ def previous_round(rounds: Sequence[tuple[Method, RoundState]], index: int) -> i
 
 @dataclass(frozen=True)
 class RoundSettings:
-    """A round's settings: budget and cap for dots, the top of the scale for ratings and the
-    matrix (which runs from 1), how many factors a ranking orders, and whether the room sees
-    the results live, before they are revealed."""
+    """A round's settings: budget and cap for dots and points (whose cap may be None: no
+    cap), the top of the scale for ratings and the matrix (which runs from 1), how many
+    factors a ranking orders, and whether the room sees the results live, before they are
+    revealed."""
 
     budget: int | None = None
     cap: int | None = None
@@ -124,6 +128,21 @@ def round_settings(
                 budget=budget,
             )
         return RoundSettings(budget=budget, cap=cap, live=live)
+    if method is Method.POINTS:
+        if budget is not None and budget != POINTS_BUDGET:
+            raise DomainError(
+                "bad_budget",
+                N_("A points round always shares out %(budget)s points."),
+                budget=POINTS_BUDGET,
+            )
+        # No cap unless the facilitator sets one: anyone may put all their points on one.
+        if cap is not None and not 1 <= cap <= POINTS_BUDGET:
+            raise DomainError(
+                "bad_cap",
+                N_("The cap per factor must be between 1 and the budget (%(budget)s)."),
+                budget=POINTS_BUDGET,
+            )
+        return RoundSettings(budget=POINTS_BUDGET, cap=cap, live=live)
     if method in (Method.RATING, Method.MATRIX):
         scale = SCALE_DEFAULT if scale is None else scale
         if not SCALE_MIN <= scale <= SCALE_MAX:
@@ -188,7 +207,8 @@ def check_ballot(
     state: RoundState,
 ) -> dict[int, Answer]:
     """A whole ballot as stored: only while the round is open, only on factors on the board,
-    and within the method's rules. Zero dots are dropped, so an empty ballot means "no vote"."""
+    and within the method's rules. Zero dots (or points) are dropped, so an empty ballot means
+    "no vote"."""
     if state is not RoundState.OPEN:
         raise DomainError("round_closed", N_("The round is closed."))
     if set(entries) - votable:
@@ -222,6 +242,20 @@ def _dots(settings: RoundSettings, entries: Mapping[int, Answer]) -> dict[int, A
             "over_budget", N_("You have %(budget)s dots in all."), budget=settings.budget
         )
     return {factor: value for factor, value in dots.items() if value > 0}
+
+
+def _points(settings: RoundSettings, entries: Mapping[int, Answer]) -> dict[int, Answer]:
+    budget = settings.budget or POINTS_BUDGET
+    cap = settings.cap or budget
+    points = _ints(entries, DomainError("bad_points", N_("Points are whole numbers.")))
+    if any(value < 0 for value in points.values()):
+        raise DomainError("bad_points", N_("Points cannot be negative."))
+    if any(value > cap for value in points.values()):
+        raise DomainError("over_cap", N_("At most %(cap)s points on one factor."), cap=cap)
+    # Spending less than the whole budget is allowed: what is left simply goes unspent.
+    if sum(points.values()) > budget:
+        raise DomainError("over_budget", N_("You have %(budget)s points in all."), budget=budget)
+    return {factor: value for factor, value in points.items() if value > 0}
 
 
 def _rating(settings: RoundSettings, entries: Mapping[int, Answer]) -> dict[int, Answer]:
@@ -268,6 +302,7 @@ def _matrix(settings: RoundSettings, entries: Mapping[int, Answer]) -> dict[int,
 _CHECKS = {
     Method.KEEP_REMOVE: _keep_remove,
     Method.DOTS: _dots,
+    Method.POINTS: _points,
     Method.RATING: _rating,
     Method.RANKING: _ranking,
     Method.MATRIX: _matrix,
@@ -284,18 +319,19 @@ def merge_entries(
     """One participant's ballot after `source` merged into `target`.
 
     The participant's own answer on the target stands; an answer they gave only on the
-    source moves to the target. Dots add up, capped at the cap per factor (the excess goes
-    back to the participant's budget, so no budget is ever exceeded); a ranking keeps the
-    better of the two places and closes the gap. Nobody ends up counted twice.
+    source moves to the target. Dots and points add up, capped at the cap per factor (the
+    excess goes back to the participant's budget, so no budget is ever exceeded); a ranking
+    keeps the better of the two places and closes the gap. Nobody ends up counted twice.
     """
     if source not in entries:
         return dict(entries)
     result = dict(entries)
     moved = result.pop(source)
     held = result.get(target)
-    if method is Method.DOTS:
-        assert settings.cap is not None and isinstance(moved, int)
-        result[target] = min((held if isinstance(held, int) else 0) + moved, settings.cap)
+    if method in (Method.DOTS, Method.POINTS):
+        cap = settings.cap or settings.budget
+        assert cap is not None and isinstance(moved, int)
+        result[target] = min((held if isinstance(held, int) else 0) + moved, cap)
     elif method is Method.RANKING:
         assert isinstance(moved, int)
         result[target] = min(held, moved) if isinstance(held, int) else moved

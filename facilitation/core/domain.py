@@ -73,6 +73,7 @@ class FactorStatus(StrEnum):
 class Method(StrEnum):
     KEEP_REMOVE = "keep_remove"
     DOTS = "dots"
+    POINTS = "points"
     RATING = "rating"
     RANKING = "ranking"
     MATRIX = "matrix"

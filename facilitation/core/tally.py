@@ -43,7 +43,7 @@ def tally(
 
 
 # Methods whose consensus is the group's concordance; the others judge agreement per factor.
-BY_CONCORDANCE = frozenset({Method.DOTS, Method.RANKING})
+BY_CONCORDANCE = frozenset({Method.DOTS, Method.POINTS, Method.RANKING})
 
 
 def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
@@ -130,6 +130,33 @@ def _dots(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallie
         dots = _numbers(ballots, f)
         scores[f] = float(sum(dots))
         rows.append({"factor_id": f, "dots": sum(dots), "voters": sum(1 for d in dots if d > 0)})
+    return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
+
+
+def _points(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
+    """Points per factor and their share of all points given; how many gave the factor any;
+    and how the participants' points on it spread (each ballot counts, a factor it gave
+    nothing counting 0, so that one enthusiast's 100 does not read as the group's median)."""
+    given = {f: [v if isinstance(v := b.get(f, 0), int) else 0 for b in ballots] for f in ids}
+    total = sum(sum(points) for points in given.values())
+    rows, scores = [], {}
+    for f in ids:
+        points = given[f]
+        quartiles = consensus.quartiles(points)
+        scores[f] = float(sum(points))
+        rows.append(
+            {
+                "factor_id": f,
+                "points": sum(points),
+                "share": sum(points) / total if total else None,
+                "voters": sum(1 for p in points if p > 0),
+                "median": consensus.median(points),
+                "q1": quartiles[0] if quartiles else None,
+                "q3": quartiles[1] if quartiles else None,
+                "iqr": consensus.iqr(points),
+                "mean": fmean(points) if points else None,
+            }
+        )
     return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
 
 
@@ -230,6 +257,7 @@ def _matrix(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) 
 _TALLIES = {
     Method.KEEP_REMOVE: _keep_remove,
     Method.DOTS: _dots,
+    Method.POINTS: _points,
     Method.RATING: _rating,
     Method.RANKING: _ranking,
     Method.MATRIX: _matrix,

@@ -175,6 +175,18 @@ def _client_messages(language: str) -> dict[str, Any]:
         "cap_note": gettext("At most %(cap)s on one factor."),
         "add_dot": gettext("Add a dot to %(title)s"),
         "remove_dot": gettext("Take a dot from %(title)s"),
+        "points": [gettext("%(n)s point"), gettext("%(n)s points")],
+        "points_left": [gettext("%(n)s point left"), gettext("%(n)s points left")],
+        "add_points": gettext("Add 10 points to %(title)s"),
+        "remove_points": gettext("Take 10 points from %(title)s"),
+        "points_for": gettext("Points for %(title)s"),
+        "points_whole": gettext("Points are whole numbers."),
+        "points_share": gettext("%(percent)s of all points"),
+        "points_given_by": [
+            gettext("given by %(n)s participant"),
+            gettext("given by %(n)s participants"),
+        ],
+        "points_mean": gettext("mean %(mean)s"),
         "voted_of": gettext("%(voted)s of %(joined)s have voted"),
         "voted_progress": gettext("You have voted on %(done)s of %(total)s factors."),
         "participants": [gettext("%(n)s participant"), gettext("%(n)s participants")],
@@ -189,6 +201,9 @@ def _client_messages(language: str) -> dict[str, Any]:
         ),
         "round_open_keep": gettext("Vote keep or remove on each factor."),
         "round_open_dots": gettext("Spread your dots over the factors that matter most."),
+        "round_open_points": gettext(
+            "Share out 100 points over the factors that matter most. You need not use them all."
+        ),
         "no_factors": gettext("No factors yet."),
         "reason": gettext("Reason: %(reason)s"),
         "confirm_close": gettext(
@@ -204,6 +219,7 @@ def _client_messages(language: str) -> dict[str, Any]:
         "methods": {
             "keep_remove": gettext("Keep or remove"),
             "dots": gettext("Dot voting"),
+            "points": gettext("100 points"),
             "rating": gettext("Rating"),
             "ranking": gettext("Ranking"),
             "matrix": gettext("Impact and uncertainty"),
@@ -283,6 +299,7 @@ def _client_messages(language: str) -> dict[str, Any]:
             "open": {
                 "keep_remove": gettext("Open the keep-or-remove vote"),
                 "dots": gettext("Open dot voting"),
+                "points": gettext("Open 100 points"),
                 "rating": gettext("Open the rating"),
                 "ranking": gettext("Open the ranking"),
                 "matrix": gettext("Open impact and uncertainty"),
@@ -331,6 +348,10 @@ def _client_messages(language: str) -> dict[str, Any]:
             "preview_note": gettext("Only you see these results until you show them."),
             "budget": gettext("Dots per participant"),
             "cap": gettext("Most dots on one factor"),
+            "points_cap": gettext("Most points on one factor (empty: no cap)"),
+            "points_cap_set": gettext("Most points on one factor"),
+            "points_budget": gettext("Points per participant: 100"),
+            "no_cap": gettext("no cap"),
             "approve": gettext("Approve"),
             "edit": gettext("Edit"),
             "hide": gettext("Hide"),
@@ -346,7 +367,7 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "complete": gettext("Participants propose missing factors from their phones."),
                 "prune": gettext("Open a vote: everyone says keep or remove for each factor."),
                 "prioritise": gettext(
-                    "Open a round: dot voting, rating, ranking, or impact and uncertainty. Another round of the same kind lets the group revise."
+                    "Open a round: dot voting, 100 points, rating, ranking, or impact and uncertainty. Another round of the same kind lets the group revise."
                 ),
                 "results": gettext("The board shows the results of the latest vote."),
                 "closed": gettext(
@@ -456,6 +477,8 @@ def _picture_messages(language: str) -> dict[str, Any]:
         "figures": {
             "median": gettext("median %(median)s"),
             "dots": [gettext("%(n)s dot"), gettext("%(n)s dots")],
+            "points": [gettext("%(n)s point"), gettext("%(n)s points")],
+            "share": gettext("%(percent)s of all points"),
             "mean_rank": gettext("average place %(place)s"),
             "agreement": gettext("%(percent)s agree"),
         },

@@ -55,6 +55,7 @@ WORDS = {
     "method": {
         "keep_remove": N_("Keep or remove"),
         "dots": N_("Dot voting"),
+        "points": N_("100 points"),
         "rating": N_("Rating"),
         "ranking": N_("Ranking"),
         "matrix": N_("Impact and uncertainty"),
@@ -111,6 +112,13 @@ _COLUMNS: list[tuple[str, Callable[[dict[str, Any], dict[str, Any], dict[str, An
     (N_("Keep"), lambda f, r, row: row.get("keep")),
     (N_("Remove"), lambda f, r, row: row.get("remove")),
     (N_("Dots"), lambda f, r, row: row.get("dots")),
+    (N_("Points"), lambda f, r, row: row.get("points")),
+    (N_("Share of the points"), lambda f, r, row: row.get("share")),
+    (
+        N_("Participants who gave it points"),
+        lambda f, r, row: row.get("voters") if "points" in row else None,
+    ),
+    (N_("Mean points"), lambda f, r, row: row.get("mean") if "points" in row else None),
     (N_("Median"), lambda f, r, row: row.get("median")),
     (N_("Lower quartile"), lambda f, r, row: row.get("q1")),
     (N_("Upper quartile"), lambda f, r, row: row.get("q3")),

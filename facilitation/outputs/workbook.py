@@ -25,7 +25,7 @@ from facilitation.outputs.export import Gettext, results_table, series_table, wo
 
 # Columns are as wide as their longest text, within these bounds (in characters).
 WIDTH_MIN, WIDTH_MAX = 8, 60
-PERCENT_HEADERS = {N_("Agreement")}
+PERCENT_HEADERS = {N_("Agreement"), N_("Share of the points")}
 
 
 def to_xlsx(record: Mapping[str, Any], gettext: Gettext) -> bytes:
@@ -238,8 +238,15 @@ def series_to_xlsx(record: Mapping[str, Any], gettext: Gettext) -> bytes:
             for w in record["workshops"]
         ],
     )
-    figures = [N_("Rank"), N_("Dots"), N_("Median"), N_("Interquartile range"), N_("Agreement")]
-    keys = ("rank", "dots", "median", "iqr", "agreement")
+    figures = [
+        N_("Rank"),
+        N_("Dots"),
+        N_("Points"),
+        N_("Median"),
+        N_("Interquartile range"),
+        N_("Agreement"),
+    ]
+    keys = ("rank", "dots", "points", "median", "iqr", "agreement")
     _fill(
         book.create_sheet(gettext("Per workshop")),
         [gettext(h) for h in (N_("Factor"), N_("Workshop"), N_("Status"), N_("Title there"))]

@@ -10,6 +10,7 @@ count: the picture shows what the rooms were shown, never a result still held ba
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict, cast
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facilitation.core import combined, tally
+from facilitation.core.ballots import PRIORITISING
 from facilitation.core.combined import Outcome, Picture
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState
@@ -38,7 +40,6 @@ from facilitation.queries.views import (
     Rule as RuleView,
 )
 
-PRIORITISING = {Method.DOTS, Method.RATING, Method.RANKING, Method.MATRIX}
 _STATUS = {
     FactorStatus.ACTIVE: combined.KEPT,
     FactorStatus.REMOVED: combined.REMOVED,
@@ -47,7 +48,19 @@ _STATUS = {
     FactorStatus.PROPOSED: combined.HIDDEN,
 }
 # A round's figures for one factor, as the organizer's picture and exports show them.
-_FIGURES = ("rank", "dots", "median", "q1", "q3", "iqr", "mean_rank", "agreement", "quadrant")
+_FIGURES = (
+    "rank",
+    "dots",
+    "points",
+    "share",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "mean_rank",
+    "agreement",
+    "quadrant",
+)
 
 
 class Notes(TypedDict):
@@ -61,7 +74,7 @@ class Notes(TypedDict):
     keep: NotRequired[KeepFigures]
 
 
-def _latest(rounds: list[models.Round], methods: set[Method]) -> models.Round | None:
+def _latest(rounds: list[models.Round], methods: AbstractSet[Method]) -> models.Round | None:
     shown = [
         r
         for r in rounds

@@ -103,6 +103,19 @@ class DotsRow(TypedDict):
     rank: int
 
 
+class PointsRow(TypedDict):
+    factor_id: int
+    points: int
+    share: float | None
+    voters: int
+    median: float | None
+    q1: float | None
+    q3: float | None
+    iqr: float | None
+    mean: float | None
+    rank: int
+
+
 class ScaleSummary(TypedDict):
     """Answers on a scale summed up: a rating's, or one axis of the matrix."""
 
@@ -146,7 +159,7 @@ class MatrixRow(TypedDict):
     rank: int
 
 
-TallyRow = KeepRemoveRow | DotsRow | RatingRow | RankingRow | MatrixRow
+TallyRow = KeepRemoveRow | DotsRow | PointsRow | RatingRow | RankingRow | MatrixRow
 
 
 class Tally(TypedDict):
@@ -177,6 +190,10 @@ class DotsResult(DotsRow, FactorNow):
     pass
 
 
+class PointsResult(PointsRow, FactorNow):
+    pass
+
+
 class RatingResult(RatingRow, FactorNow):
     pass
 
@@ -189,12 +206,15 @@ class MatrixResult(MatrixRow, FactorNow):
     pass
 
 
-ResultRow = KeepRemoveResult | DotsResult | RatingResult | RankingResult | MatrixResult
+ResultRow = (
+    KeepRemoveResult | DotsResult | PointsResult | RatingResult | RankingResult | MatrixResult
+)
 
 # Each method's rows, by the name rounds carry (`method`).
 TALLY_ROWS: dict[str, type] = {
     "keep_remove": KeepRemoveRow,
     "dots": DotsRow,
+    "points": PointsRow,
     "rating": RatingRow,
     "ranking": RankingRow,
     "matrix": MatrixRow,
@@ -202,6 +222,7 @@ TALLY_ROWS: dict[str, type] = {
 RESULT_ROWS: dict[str, type] = {
     "keep_remove": KeepRemoveResult,
     "dots": DotsResult,
+    "points": PointsResult,
     "rating": RatingResult,
     "ranking": RankingResult,
     "matrix": MatrixResult,
@@ -471,6 +492,8 @@ class Figures(TypedDict):
 
     rank: NotRequired[int]
     dots: NotRequired[int]
+    points: NotRequired[int]
+    share: NotRequired[float | None]
     median: NotRequired[float | None]
     q1: NotRequired[float | None]
     q3: NotRequired[float | None]

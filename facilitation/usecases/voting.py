@@ -21,8 +21,8 @@ from facilitation.usecases.base import Tx
 
 
 def open_round(tx: Tx, p: schemas.RoundOpen) -> dict[str, Any]:
-    """The facilitator opens a round: keep/remove in the prune step; dots, rating, ranking
-    or the impact × uncertainty matrix in the prioritise step."""
+    """The facilitator opens a round: keep/remove in the prune step; dots, 100 points,
+    rating, ranking or the impact × uncertainty matrix in the prioritise step."""
     active = tx.count_active_factors()
     ballots.check_can_open_round(
         tx.step, p.method, round_open=tx.open_round() is not None, active_factors=active
@@ -118,14 +118,18 @@ def _answer(method: Method, value: Any) -> Answer:
     # A stored 0 means "no opinion"; a client says that in words, so a 0 is no rating.
     if method is Method.RATING and value == NO_OPINION:
         raise DomainError(*_WRONG_KIND[method])
-    if isinstance(value, int) and method in (Method.DOTS, Method.RATING, Method.RANKING):
+    if isinstance(value, int) and method in _NUMBERS:
         return value
     raise DomainError(*_WRONG_KIND[method])
 
 
+# Methods whose answers are one whole number.
+_NUMBERS = (Method.DOTS, Method.POINTS, Method.RATING, Method.RANKING)
+
 _WRONG_KIND = {
     Method.KEEP_REMOVE: ("bad_choice", N_("Choose keep or remove.")),
     Method.DOTS: ("bad_dots", N_("Dots are whole numbers.")),
+    Method.POINTS: ("bad_points", N_("Points are whole numbers.")),
     Method.RATING: ("bad_rating", N_("Rate on the scale, or say you have no opinion.")),
     Method.RANKING: ("bad_ranking", N_("Give each ranked factor its own place: 1, 2, 3 …")),
     Method.MATRIX: ("bad_matrix", N_("Give both impact and uncertainty.")),

@@ -92,7 +92,7 @@ async function changeStep(step) {
 // --- Voting rounds --------------------------------------------------------------------------
 
 // The methods a step's rounds can use.
-const METHODS_OF_STEP = { prune: ["keep_remove"], prioritise: ["dots", "rating", "ranking", "matrix"] };
+const METHODS_OF_STEP = { prune: ["keep_remove"], prioritise: ["dots", "points", "rating", "ranking", "matrix"] };
 
 function renderRound() {
   const body = $("round-body");
@@ -130,6 +130,7 @@ function renderRound() {
 function describeSettings(round) {
   const s = round.settings;
   if (round.method === "dots") return `${C.budget}: ${s.budget} · ${C.cap}: ${s.cap}`;
+  if (round.method === "points") return `${C.points_budget} · ${C.points_cap_set}: ${s.cap ?? C.no_cap}`;
   if (round.method === "ranking") return `${C.top_k}: ${s.top_k}`;
   if (s.scale) return `${C.scale}: 1–${s.scale}`;
   return "";
@@ -143,12 +144,12 @@ function liveToggle(round) {
     C.live_results);
 }
 
-function numberField(name, label, value, min, max) {
-  const id = `round-${name}`;
+function numberField(name, label, value, min, max, { id = `round-${name}`, optional = false } = {}) {
   // Keep what the facilitator typed when the panel is drawn again.
   const typed = $(id)?.value;
   return h("div", { class: "field" }, h("label", { for: id }, label),
-    h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric" }));
+    h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric",
+      "data-optional": optional }));
 }
 
 function openRoundForm(methods, last) {
@@ -160,6 +161,8 @@ function openRoundForm(methods, last) {
       const budget = Math.max(3, Math.min(10, Math.round(active / 3)));
       return [numberField("budget", C.budget, budget, 1, 100), numberField("cap", C.cap, Math.min(3, budget), 1, 100)];
     },
+    // The budget is always 100; a cap is optional (its own field, so a dot cap is not kept).
+    points: () => [numberField("cap", C.points_cap, "", 1, 100, { id: "round-points-cap", optional: true })],
     rating: () => [numberField("scale", C.scale_top, 5, 3, 10)],
     matrix: () => [numberField("scale", C.scale_top, 5, 3, 10)],
     ranking: () => [numberField("top_k", C.top_k, Math.min(5, active), 1, active)],
@@ -177,7 +180,9 @@ function openRoundForm(methods, last) {
       const form = event.target;
       const payload = { method: chosen, live: form.live.checked };
       for (const name of ["budget", "cap", "scale", "top_k"]) {
-        if (form[name]) payload[name] = Number(form[name].value);
+        if (form[name] && !(form[name].value === "" && "optional" in form[name].dataset)) {
+          payload[name] = Number(form[name].value);
+        }
       }
       command("round.open", payload, $("round-message"));
     },

@@ -181,6 +181,7 @@ function renumber(entries) {
 const INSTRUCTIONS = {
   keep_remove: "round_open_keep",
   dots: "round_open_dots",
+  points: "round_open_points",
   rating: "round_open_rating",
   ranking: "round_open_ranking",
   matrix: "round_open_matrix",
@@ -196,7 +197,7 @@ function renderVote(round) {
   $("vote-heading").textContent = M.methods[round.method];
   $("vote-instruction").textContent = fmt(M[INSTRUCTIONS[round.method]], settings);
   $("budget").textContent = progressText(round, entries);
-  $("budget-note").textContent = round.method === "dots" ? fmt(M.cap_note, settings)
+  $("budget-note").textContent = ["dots", "points"].includes(round.method) && settings.cap ? fmt(M.cap_note, settings)
     : ["rating", "matrix"].includes(round.method) ? fmt(M.scale_legend, settings) : "";
   $("budget-note").hidden = !$("budget-note").textContent;
   const previous = me?.previous_ballot?.entries ?? {};
@@ -210,7 +211,7 @@ function renderVote(round) {
   if (round.method === "ranking") {
     parts.push(rankingBlock(round, entries));
   } else {
-    const rows = { keep_remove: keepRemoveRow, dots: dotRow, rating: ratingRow, matrix: matrixRow }[round.method];
+    const rows = { keep_remove: keepRemoveRow, dots: dotRow, points: pointRow, rating: ratingRow, matrix: matrixRow }[round.method];
     for (const { category, factors } of byCategory(room.categories, room.factors)) {
       parts.push(h("div", { class: "category-block" },
         h("h3", { class: "category-name" }, category.name),
@@ -225,6 +226,10 @@ function progressText(round, entries) {
   if (round.method === "dots") {
     const used = Object.values(entries).reduce((a, b) => a + b, 0);
     return fmt(M.dots_left, { left: round.settings.budget - used, budget: round.settings.budget });
+  }
+  if (round.method === "points") {
+    const left = round.settings.budget - Object.values(entries).reduce((a, b) => a + b, 0);
+    return plural(M.points_left, left);
   }
   if (round.method === "ranking") return fmt(M.ranked_of, { n: given, top_k: round.settings.top_k });
   return fmt(M.voted_progress, { done: given, total: room.factors.length });
@@ -248,6 +253,7 @@ function factorHead(factor, round) {
 function answerText(method, answer) {
   if (method === "keep_remove") return M[answer];
   if (method === "dots") return plural(M.dots, answer);
+  if (method === "points") return plural(M.points, answer);
   if (method === "rating") return answer === "no_opinion" ? M.no_opinion : String(answer);
   if (method === "ranking") return fmt(M.place, { rank: answer });
   return fmt(M.matrix_answer, { impact: answer[0], uncertainty: answer[1] });
@@ -288,6 +294,44 @@ function dotRow(factor, entries, round) {
       h("span", { class: "dot-count", "aria-label": plural(M.dots, count) }, count),
       h("button", { type: "button", "data-key": `${id}:+`, "aria-label": fmt(M.add_dot, { title: factor.title }),
         disabled: count >= round.settings.cap || used >= round.settings.budget, onclick: change(1) }, "+")));
+}
+
+// A number being typed into a points field, kept while the page is drawn again (another
+// phone's vote redraws it) until the field reports the change.
+let pointDraft = null;
+
+/** Points in steps of ten with the buttons, or any whole number typed in the field; what the
+ * cap and the points left allow bounds both. */
+function pointRow(factor, entries, round) {
+  const id = String(factor.id);
+  const count = entries[id] ?? 0;
+  const used = Object.values(entries).reduce((a, b) => a + b, 0);
+  const most = Math.min(round.settings.cap ?? round.settings.budget, count + round.settings.budget - used);
+  const put = (value) => setEntry(round, id, value > 0 ? value : undefined);
+  const key = `${id}:n`;
+  const typed = (event) => {
+    pointDraft = null;
+    const value = Number(event.target.value || 0);
+    if (!Number.isInteger(value)) {
+      say($("vote-message"), M.points_whole, "error");
+      event.target.value = count;
+      return;
+    }
+    // Below 0, past the cap or past the budget: the server says which rule it breaks.
+    put(value);
+  };
+  return h("div", { class: "vote-row" },
+    factorHead(factor, round),
+    h("div", { class: "controls points" },
+      h("button", { type: "button", "data-key": `${id}:-`, "aria-label": fmt(M.remove_points, { title: factor.title }),
+        disabled: count === 0, onclick: () => put(Math.max(0, count - 10)) }, "−10"),
+      h("input", { type: "number", class: "point-count", "data-key": key, inputmode: "numeric",
+        min: 0, max: round.settings.cap ?? round.settings.budget, step: 1,
+        value: pointDraft?.key === key ? pointDraft.value : count,
+        "aria-label": fmt(M.points_for, { title: factor.title }), onchange: typed,
+        oninput: (event) => { pointDraft = { key, value: event.target.value }; } }),
+      h("button", { type: "button", "data-key": `${id}:+`, "aria-label": fmt(M.add_points, { title: factor.title }),
+        disabled: count >= most, onclick: () => put(Math.min(count + 10, most)) }, "+10")));
 }
 
 function scaleButtons(id, prefix, scale, current, labelOf, onPick) {

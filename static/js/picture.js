@@ -40,7 +40,11 @@ function cellText(cell) {
   if (cell.title_here) parts.push(fmt(M.called_here, { title: cell.title_here }));
   const figures = cell.figures;
   if (figures) {
-    if (figures.median !== undefined && figures.median !== null) parts.push(fmt(M.figures.median, { median: number(figures.median, 1) }));
+    // A points round's median is of points given, which its points and share say better.
+    if (figures.points !== undefined) {
+      parts.push(fmt(M.figures.points[figures.points === 1 ? 0 : 1], { n: figures.points }));
+      if (figures.share !== null) parts.push(fmt(M.figures.share, { percent: percent(figures.share) }));
+    } else if (figures.median !== undefined && figures.median !== null) parts.push(fmt(M.figures.median, { median: number(figures.median, 1) }));
     if (figures.dots !== undefined) parts.push(fmt(M.figures.dots[figures.dots === 1 ? 0 : 1], { n: figures.dots }));
     if (figures.mean_rank !== undefined && figures.mean_rank !== null) parts.push(fmt(M.figures.mean_rank, { place: number(figures.mean_rank, 1) }));
     if (figures.agreement !== undefined && figures.agreement !== null) parts.push(fmt(M.figures.agreement, { percent: percent(figures.agreement) }));

@@ -68,6 +68,14 @@ const ROWS = {
     return item(row, `${row.rank}. ${row.title}`, plural(M.dots, row.dots), null,
       bar(max && row.dots / max));
   },
+  points(row, M, max) {
+    const detail = row.share === null ? M.no_votes
+      : [fmt(M.points_share, { percent: percent(row.share) }), plural(M.points_given_by, row.voters),
+        fmt(M.median, { median: number(row.median) }), fmt(M.iqr, { q1: number(row.q1), q3: number(row.q3) }),
+        fmt(M.points_mean, { mean: number(row.mean) })].join(" · ");
+    return item(row, `${row.rank}. ${row.title}`, plural(M.points, row.points), detail,
+      bar(max && row.points / max));
+  },
   rating(row, M, _, results) {
     const detail = row.answers
       ? [fmt(M.iqr, { q1: number(row.q1), q3: number(row.q3) }),
@@ -172,7 +180,7 @@ export function matrixChart(results, M) {
 
 /** Fill `container` with a round's results: meter, chart (the matrix, when asked for), list. */
 export function renderResults(container, results, { M, rule, rounds = null, chart = false }) {
-  const max = Math.max(0, ...results.factors.map((r) => r.dots ?? 0));
+  const max = Math.max(0, ...results.factors.map((r) => r.dots ?? r.points ?? 0));
   const list = h("ol", { class: "results" },
     results.factors.map((row) => ROWS[results.method](row, M, max, results)));
   const withChart = chart && results.method === "matrix";
@@ -214,6 +222,8 @@ export function previousSummary(results, factorId, M) {
       return row.agreement === null ? M.no_votes : `${fmt(M.keep_remove_counts, row)}`;
     case "dots":
       return `${plural(M.dots, row.dots)} · ${fmt(M.place, { rank: row.rank })}`;
+    case "points":
+      return `${plural(M.points, row.points)} · ${fmt(M.place, { rank: row.rank })}`;
     case "rating":
       return row.answers ? `${fmt(M.median, { median: number(row.median) })} (${fmt(M.iqr, { q1: number(row.q1), q3: number(row.q3) })})` : M.no_votes;
     case "ranking":

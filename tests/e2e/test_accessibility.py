@@ -105,6 +105,7 @@ def test_the_phone_reflows_at_320_px_in_every_method(browser: Any, live: Server)
     console.get_by_role("button", name="Prioritera", exact=True).click()
     for method, ready in [
         ("dots", ".dot-count"),
+        ("points", ".point-count"),
         ("rating", ".scale-group"),
         ("ranking", "[data-key$=':add']"),
         ("matrix", ".axis"),

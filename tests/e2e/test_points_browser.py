@@ -1,0 +1,107 @@
+"""100 points in a real browser: the facilitator opens a round with a cap, phones share out
+their points with the −10/+10 buttons and the typed field (keyboard and screen reader
+labels included), a ballot over the budget is refused in words, and the board shows the
+result; every screen passes axe-core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from .conftest import PHONE, Server, audit, expect_text
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+FACTORS = ["Urbanisering", "Elektrifiering av transporter", "Åldrande befolkning"]
+
+
+def test_phones_share_out_100_points_and_the_board_shows_them(browser: Any, live: Server) -> None:
+    response = requests.post(
+        f"{live.url}/api/workshops",
+        timeout=10,
+        json={
+            "title": "Hundra poäng",
+            "language": "sv",
+            "factors": [{"title": t, "category": "Sociala"} for t in FACTORS],
+        },
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv")
+    console = laptop.new_page()
+    console.goto(created["facilitator_url"])
+    expect_text(console, "#connection", "Ansluten")
+    board = laptop.new_page()
+    board.set_viewport_size({"width": 1920, "height": 1080})
+    board.goto(f"{live.url}/board/{created['code']}")
+    phones = []
+    for _ in range(2):
+        phone = browser.new_context(**PHONE, locale="sv").new_page()
+        phone.goto(created["join_url"])
+        expect_text(phone, "#connection", "Ansluten")
+        phones.append(phone)
+
+    # The facilitator opens 100 points with at most 60 on one factor.
+    console.get_by_role("button", name="Prioritera", exact=True).click()
+    console.get_by_label("Hur gruppen prioriterar").select_option("points")
+    console.get_by_label("Flest poäng på en faktor (tomt: inget tak)").fill("60")
+    console.get_by_role("button", name="Öppna 100 poäng").click()
+    expect_text(console, "#round-body", "Poäng per deltagare: 100 · Flest poäng på en faktor: 60")
+
+    first, second = phones
+    expect_text(first, "#budget", "100 poäng kvar")
+    expect_text(first, "#budget-note", "Högst 60 på en faktor.")
+    add = first.get_by_role("button", name="Lägg 10 poäng på Urbanisering")
+    for _ in range(7):  # the seventh press is refused by the cap, on the phone already
+        if add.is_disabled():
+            break
+        add.click()
+    expect_text(first, "#budget", "40 poäng kvar")
+    assert add.is_disabled()
+    first.get_by_role("button", name="Ta 10 poäng från Urbanisering").click()
+    expect_text(first, "#budget", "50 poäng kvar")
+    typed = first.get_by_label("Poäng till Elektrifiering av transporter")
+    typed.fill("35")
+    typed.press("Enter")
+    expect_text(first, "#budget", "15 poäng kvar")
+    expect_text(first, "#vote-message", "Sparat")
+    audit(first, "sv-points-phone")
+    # More than the points left is refused in words, and the phone shows what counts.
+    over = first.get_by_label("Poäng till Åldrande befolkning")
+    over.fill("20")
+    over.press("Tab")
+    expect_text(first, "#vote-message", "Du har 100 poäng totalt.")
+    expect_text(first, "#budget", "15 poäng kvar")
+    assert over.input_value() == "0"
+
+    # The second phone uses the keyboard alone: Tab to the +10 button, then Space.
+    second.get_by_role("button", name="Lägg 10 poäng på Åldrande befolkning").focus()
+    for _ in range(4):
+        second.keyboard.press("Space")
+        expect_text(second, "#vote-message", "Sparat")
+    expect_text(second, "#budget", "60 poäng kvar")
+    assert second.evaluate("document.activeElement.dataset.key").endswith(":+")
+    expect_text(board, "#participation-text", "2 av 2 har röstat")
+
+    console.get_by_role("button", name="Stäng omröstningen").click()
+    console.get_by_role("button", name="Visa resultatet för alla").click()
+    expect_text(board, "#results-body", "1. Urbanisering")
+    expect_text(board, "#results-body", "50 poäng")
+    expect_text(board, "#results-body", "40\u00a0% av alla poäng")  # 50 of the 125 given
+    expect_text(board, "#results-body", "Kendalls W")
+    audit(board, "sv-points-board")
+    expect_text(first, "#results-body", "1. Urbanisering")
+    audit(first, "sv-points-phone-results")
+
+    cookies = {c["name"]: c["value"] for c in laptop.cookies()}
+    record = requests.get(
+        f"{live.url}/api/workshops/{created['code']}/export.json", cookies=cookies, timeout=10
+    ).json()
+    points = {r["title"]: r["points"] for r in record["rounds"][-1]["factors"]}
+    assert points == {
+        "Urbanisering": 50,
+        "Elektrifiering av transporter": 35,
+        "Åldrande befolkning": 40,
+    }
