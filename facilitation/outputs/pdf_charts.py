@@ -24,10 +24,26 @@ _QUADRANTS = WORDS["quadrant"]
 
 def dots(doc: Document, r: dict[str, Any]) -> list[Any]:
     """Dot totals as horizontal bars, most first, each with its number."""
-    rows = [row for row in r["factors"] if row["dots"]]
-    most = max((row["dots"] for row in rows), default=1)
+    intro, none = (
+        doc._("Dots per factor, most first."),
+        doc._("Factors that received no dots: %(n)s"),
+    )
+    return _bars(doc, r, "dots", intro, none)
+
+
+def points(doc: Document, r: dict[str, Any]) -> list[Any]:
+    """Points as horizontal bars, most first, each with its number."""
+    intro = doc._("Points per factor, most first.")
+    return _bars(doc, r, "points", intro, doc._("Factors that received no points: %(n)s"))
+
+
+def _bars(doc: Document, r: dict[str, Any], key: str, intro: str, none: str) -> list[Any]:
+    """Each factor's total of `key` as a horizontal bar, in the round's order, each with its
+    number; then how many factors got nothing."""
+    rows = [row for row in r["factors"] if row[key]]
+    most = max((row[key] for row in rows), default=1)
     label_w, value_w, height = 0.4 * WIDTH, 40.0, 14.0
-    out: list[Any] = [doc.para(doc._("Dots per factor, most first."))]
+    out: list[Any] = [doc.para(intro)]
     for start in range(0, len(rows), BARS_PER_CHART):
         part = rows[start : start + BARS_PER_CHART]
         d = Drawing(WIDTH, height * len(part) + 2)
@@ -35,14 +51,14 @@ def dots(doc: Document, r: dict[str, Any]) -> list[Any]:
             y = d.height - (i + 1) * height
             label = fit(f"{row['rank']}. {doc.factor_title(row)}", label_w - 6, 8)
             text(d, 0, y + 4, label)
-            length = (WIDTH - label_w - value_w) * row["dots"] / most
+            length = (WIDTH - label_w - value_w) * row[key] / most
             d.add(Rect(label_w, y + 2, length, height - 4, fillColor=FILL, strokeColor=None))
-            text(d, label_w + length + 4, y + 4, doc.num(row["dots"]))
+            text(d, label_w + length + 4, y + 4, doc.num(row[key]))
         d.add(Line(label_w, 0, label_w, d.height, strokeColor=INK, strokeWidth=0.5))
         out.append(d)
     unvoted = len(r["factors"]) - len(rows)
     if unvoted:
-        out.append(doc.para(doc._("Factors that received no dots: %(n)s") % {"n": unvoted}))
+        out.append(doc.para(none % {"n": unvoted}))
     return out
 
 

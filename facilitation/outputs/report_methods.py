@@ -94,6 +94,34 @@ METHODS: dict[str, MethodView] = {
             ("cap", N_("Most dots on one factor"), ": "),
         ),
     ),
+    "points": MethodView(
+        measure="kendall_w",
+        round=Columns(
+            (N_("Points"), N_("Share of the points"), N_("Median"), N_("IQR"), N_("Voters")),
+            (0.11, 0.33, 0.11, 0.14, 0.1, 0.1, 0.11),
+            lambda doc, f: [
+                doc.num(f["points"]),
+                doc.pct(f["share"]),
+                doc.num(f["median"]),
+                doc.num(f["iqr"], 2),
+                str(f["voters"]),
+            ],
+        ),
+        result=Columns(
+            (N_("Rank"), N_("Points"), N_("Share of the points")),
+            (0.55, 0.15, 0.15, 0.15),
+            lambda doc, row: [
+                str(row.get("rank", DASH)),
+                doc.num(row["points"]),
+                doc.pct(row["share"]),
+            ],
+        ),
+        chart=pdf_charts.points,
+        settings=(
+            ("budget", N_("Points per participant"), ": "),
+            ("cap", N_("Most points on one factor"), ": "),
+        ),
+    ),
     "rating": MethodView(
         measure="agreement",
         round=Columns(
