@@ -11,6 +11,8 @@ from conftest import Room
 from flask import Flask
 from flask.testing import FlaskClient
 
+from facilitation.infrastructure import models
+
 PASSWORD = "ett långt lösenord"
 
 
@@ -109,8 +111,6 @@ class SeriesRoom(Room):
 
     def library_ids(self) -> dict[str, int | None]:
         """Each factor's library entry, by title, as the database holds it."""
-        from facilitation.infrastructure import models
-
         db = self.app.extensions["samsyn"].db
         with db.read() as s:
             workshop = s.query(models.Workshop).filter_by(code=self.code).one()

@@ -435,8 +435,6 @@ def test_typed_text_stays_text_in_series_pages_and_exports(app: Flask) -> None:
         )
     )
     assert rows[1][1].startswith("'=HYPERLINK") and rows[1][2] == "'=1+2"
-    from openpyxl import load_workbook
-
     book = load_workbook(io.BytesIO(organizer.http.get(f"/api/series/{series}/export.xlsx").data))
     combined = book.worksheets[1]
     assert combined["C2"].value == "=1+2" and combined["C2"].data_type == "s"

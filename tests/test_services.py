@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from facilitation.core import domain
 from facilitation.core.domain import DomainError, Role, SeedFactor
 from facilitation.infrastructure import models
 from facilitation.usecases import COMMANDS, Actor, Change, Services
@@ -420,8 +421,6 @@ def test_an_edit_must_change_something(world: World) -> None:
 
 
 def test_a_workshop_holds_at_most_500_factors(world: World, monkeypatch: Any) -> None:
-    from facilitation.core import domain
-
     monkeypatch.setattr(domain, "FACTORS_MAX", 3)
     category, _ = world.ids()
     world.ok(world.facilitator, "factor.add", title="Tredje", category_id=category)
@@ -437,8 +436,6 @@ def test_participants_never_use_up_the_facilitators_room(world: World, monkeypat
     """However many participants propose, proposals stop at their share (PROPOSALS_MAX, and
     FACILITATOR_RESERVE places short of FACTORS_MAX), and proposals awaiting approval at
     PENDING_MAX: the facilitator can still add, approve and merge."""
-    from facilitation.core import domain
-
     monkeypatch.setattr(domain, "FACTORS_MAX", 12)
     monkeypatch.setattr(domain, "FACILITATOR_RESERVE", 4)
     monkeypatch.setattr(domain, "PROPOSALS_MAX", 5)
