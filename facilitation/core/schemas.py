@@ -1,6 +1,6 @@
 """The shape of every command's payload and of the JSON API's input.
 
-Layer: edge-facing schemas (pydantic). Checks types and sizes only; the rules themselves
+Layer: pure core (pydantic schemas). Checks types and sizes only; the rules themselves
 (steps, budgets, which factor may be voted on) live in the core. Every model refuses fields
 it does not know, and types are strict: "5" is not a number, true is not 1.
 """

@@ -8,7 +8,7 @@ Redis (the `limits` package on the app's redis client) when several processes se
 installation, so that a guesser spread over the processes gets one allowance, not one per
 process. When Redis does not answer, each process falls back to its own bucket.
 
-Layer: edge helper. The standard library, `limits` and redis; no Flask, no database.
+Layer: edge. The standard library, `limits` and redis; no Flask, no database.
 """
 
 from __future__ import annotations

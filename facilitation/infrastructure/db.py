@@ -1,6 +1,6 @@
 """The database connection: engines, transactions per use case, and migrations on start.
 
-Layer: persistence. Knows SQLAlchemy and Alembic, nothing of Flask or Socket.IO.
+Layer: infrastructure. Knows SQLAlchemy and Alembic, nothing of Flask or Socket.IO.
 
 Every use case runs in one transaction from `Database.write()` (or `read()`); sessions are
 never shared between greenlets or threads. Writes are serialised per workshop: on PostgreSQL

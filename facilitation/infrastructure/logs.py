@@ -1,7 +1,7 @@
 """Where log lines go and how they look: text for a person at a terminal, or one JSON
 object per line (LOG_FORMAT=json) for a log collector.
 
-Layer: edge helper. What is logged is chosen where it is logged: route patterns instead of
+Layer: infrastructure. What is logged is chosen where it is logged: route patterns instead of
 paths, command names and outcomes instead of content; never a secret, an address or a text
 someone wrote.
 """

@@ -1,7 +1,7 @@
 """What a monitoring system can read of a running process: connections, commands and how the
 broadcasts keep up. Counts and timings only: no workshop, no person, no content.
 
-Layer: edge helper. Uses prometheus_client with a registry per app (so tests can build many).
+Layer: infrastructure. Uses prometheus_client with a registry per app (so tests can build many).
 """
 
 from __future__ import annotations

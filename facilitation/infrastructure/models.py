@@ -1,7 +1,7 @@
 """The tables: workshops and everything that belongs to one; organizers, their sessions, and
 the series of workshops with its factor library.
 
-Layer: persistence. SQLAlchemy 2.0 typed models; status and step columns hold the values of
+Layer: infrastructure. SQLAlchemy 2.0 typed models; status and step columns hold the values of
 the core's enums (domain.py) as strings. Nothing from Flask. The schema itself is owned by
 the Alembic migrations in `migrations/`; a test checks that the two agree.
 """

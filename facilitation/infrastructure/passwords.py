@@ -1,7 +1,7 @@
 """How organizer passwords are hashed and checked: an object given to `Services`, called only
 while no transaction is open (and no connection is held).
 
-Layer: services. Imports argon2-cffi; nothing of the database, Flask or Socket.IO.
+Layer: infrastructure. Imports argon2-cffi; nothing of the database, Flask or Socket.IO.
 
 Passwords are hashed with Argon2id (argon2-cffi, the reference implementation's maintained
 binding): it is memory-hard, the winner of the Password Hashing Competition, first in

@@ -2,7 +2,7 @@
 few milliseconds (exports and reports, password hashing), so that one export or a wave of
 logins never stalls the rooms that the event loop serves.
 
-Layer: edge (infrastructure). The standard library (concurrent.futures, multiprocessing);
+Layer: infrastructure. The standard library (concurrent.futures, multiprocessing);
 no Flask, no database.
 
 - **Processes, not threads.** Rendering a workbook or a PDF is Python holding the GIL: in a

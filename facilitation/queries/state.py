@@ -1,7 +1,7 @@
 """What each screen is shown: the room's state (board and phones), the facilitator's console,
 a participant's own votes and proposals, and the complete record for exports.
 
-Layer: services (queries). Reads the database; the core computes every aggregate. Views hold
+Layer: queries (the read side). Reads the database; the core computes every aggregate. Views hold
 data only — no UI text — so clients render them in their own language.
 """
 

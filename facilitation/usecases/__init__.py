@@ -4,7 +4,7 @@ answer, and only then publish what changed; and its other use cases), `Organizer
 (accounts and logins), `SeriesDesk` (series, their library's commands, invitations, the
 follow page) and `Operations` (health, retention). `Services` holds one of each.
 
-Layer: services. Imports the core, the models, the schemas and the database; never Flask or
+Layer: use cases. Imports the core, the models, the schemas and the database; never Flask or
 Socket.IO. Socket handlers and HTTP views call the entry point of the area they serve
 (`services.workshops.join(...)`, `services.organizers.log_in(...)`) and nothing below it;
 the names below are what the edges may import besides.

@@ -1,7 +1,7 @@
 """Organizer accounts: passwords, logins that expire, and workshop consoles opened through a
 login instead of the facilitator link.
 
-Layer: services. Imports the models and the core's text rules; never Flask. Passwords are
+Layer: use cases. Imports the models and the core's text rules; never Flask. Passwords are
 hashed and checked by `Passwords` (passwords.py) in `OrganizerDesk`, never in here: these
 functions run inside transactions and get hashes, never passwords. What a hash was checked
 against is checked again when the login is written (`log_in`, `replace_password`), so a

@@ -1,6 +1,6 @@
 """Ballots staged and written together: the path every vote takes.
 
-Layer: usecases. Ballots are written with plain table statements, so no ballot object is
+Layer: use cases. Ballots are written with plain table statements, so no ballot object is
 ever kept in a session to keep in step. Imports the core and the models only.
 """
 

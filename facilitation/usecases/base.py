@@ -1,6 +1,6 @@
 """What every use case works with: who is acting, the transaction, and what changed.
 
-Layer: services. Imports the core, the models and SQLAlchemy; never Flask or Socket.IO.
+Layer: use cases. Imports the core, the models and SQLAlchemy; never Flask or Socket.IO.
 """
 
 from __future__ import annotations

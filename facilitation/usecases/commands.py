@@ -1,7 +1,7 @@
 """The one way client commands run: parse, check the role, wait for a turn, then run with
 every command that waited alongside in one transaction, and answer only after its commit.
 
-Layer: services. Imports the core, the models, the schemas and the database; never Flask or
+Layer: use cases. Imports the core, the models, the schemas and the database; never Flask or
 Socket.IO. The areas' entry points (`WorkshopDesk.execute`, `SeriesDesk.execute`) run
 commands through it, sharing one `CommandRunner`; handlers never call this module directly.
 The commands are named in registry.py; a series' and its library's run through

@@ -1,6 +1,6 @@
 """Use cases of factors: add, propose, edit, and moderate (approve, hide, remove, restore).
 
-Layer: services. Factors are never deleted while the workshop lives; moderation changes their
+Layer: use cases. Factors are never deleted while the workshop lives; moderation changes their
 status, and a removal keeps its reason.
 """
 

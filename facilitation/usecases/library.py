@@ -1,7 +1,7 @@
 """Use cases of a series' factor library: its categories, its factors and their evidence,
 importing a template or a CSV file, and taking factors over from the workshops.
 
-Layer: services. Commands as in series.py (named in registry.py's `SERIES_COMMANDS`). A library
+Layer: use cases. Commands as in series.py (named in registry.py's `SERIES_COMMANDS`). A library
 factor is never deleted once a workshop may have copied it: it is retired, and new
 workshops leave it out, while the workshops that had it keep their link to it.
 """

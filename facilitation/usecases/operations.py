@@ -1,7 +1,7 @@
 """The operators' entry point: whether the database answers, and the retention of old
 workshops.
 
-Layer: services. Imports the database and the use cases' modules; never Flask or Socket.IO.
+Layer: use cases. Imports the database and the use cases' modules; never Flask or Socket.IO.
 The edges reach it as `services.operations`.
 """
 

@@ -1,7 +1,7 @@
 """The organizers' entry point: their accounts and logins, the consoles opened through a
 login, their start page, and an account made from an invitation link.
 
-Layer: services. Imports the models, the queries and the use cases' modules, and is given
+Layer: use cases. Imports the models, the queries and the use cases' modules, and is given
 what hashes passwords; never Flask or Socket.IO. The edges reach it as `services.organizers`.
 """
 

@@ -1,6 +1,6 @@
 """Use cases of participants: join a workshop, choose a nickname.
 
-Layer: services. A participant is a random id from a signed cookie and nothing else: no
+Layer: use cases. A participant is a random id from a signed cookie and nothing else: no
 name is needed, and no IP address or user agent is stored.
 """
 

@@ -1,6 +1,6 @@
 """Every command by name: its payload schema, who may send it, and the use case it runs.
 
-Layer: services. Imports the use cases' modules and the schemas; read by commands.py, which
+Layer: use cases. Imports the use cases' modules and the schemas; read by commands.py, which
 runs every command the one way (command id, stored answer, validation, authorisation, one
 transaction, version bump, publish after the commit), and by the edges, which only look
 names up here.

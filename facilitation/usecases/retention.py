@@ -1,7 +1,7 @@
 """Keeping workshops no longer than needed: after RETENTION_DAYS, a closed workshop is
 anonymised (what could tell who took part goes; the results stay) or deleted.
 
-Layer: services. Run by `python -m facilitation retention`, which a scheduler can start.
+Layer: use cases. Run by `python -m facilitation retention`, which a scheduler can start.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Use cases of a series of workshops: create it, configure it, invite co-facilitators, add
 workshops that start from its library, conclude it with the final agreed list.
 
-Layer: services. One named command per action, each named with its payload schema and the
+Layer: use cases. One named command per action, each named with its payload schema and the
 role it needs in registry.py (`SERIES_COMMANDS`) and run as every command is (commands.py:
 command id, stored answer, one transaction with the series locked, version raised, published
 after the commit); each logs what it did (with the role, never who). The library's commands

@@ -1,7 +1,7 @@
 """The series' entry point: creating and deleting one, its pages, its and its library's
 commands (run as commands.py says), invitations, and its public follow page.
 
-Layer: services. Imports the models, the queries and the use cases' modules; never Flask
+Layer: use cases. Imports the models, the queries and the use cases' modules; never Flask
 or Socket.IO. The edges reach it as `services.series`.
 """
 

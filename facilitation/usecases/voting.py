@@ -1,7 +1,7 @@
 """Use cases of voting: open, configure, close and reveal rounds; submit a ballot, one's own
 or a proxy's.
 
-Layer: services. Closing and voting both run under the workshop's write lock, so a ballot
+Layer: use cases. Closing and voting both run under the workshop's write lock, so a ballot
 arriving as the round closes either counts or is refused with "round closed" — never half.
 Closing tallies the round once and stores the tally with it.
 """

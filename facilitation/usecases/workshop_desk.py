@@ -2,7 +2,7 @@
 deleting one and replacing its facilitator link, the checks of who may open its screens,
 and what those screens and its exports read.
 
-Layer: services. Imports the core, the models, the queries and the use cases' modules;
+Layer: use cases. Imports the core, the models, the queries and the use cases' modules;
 never Flask or Socket.IO. The edges reach it as `services.workshops`.
 """
 

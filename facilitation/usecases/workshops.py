@@ -1,6 +1,6 @@
 """Use cases of a workshop as a whole: create it, configure it, move it through its steps.
 
-Layer: services. Each command function takes the transaction and a validated payload, applies
+Layer: use cases. Each command function takes the transaction and a validated payload, applies
 the core's rules, changes the models, logs, and returns the data of its acknowledgement.
 """
 

@@ -1,6 +1,6 @@
 """QR codes of join URLs, as SVG for the board and PNG for download.
 
-Layer: edge helper. Uses the qrcode library; knows nothing of workshops.
+Layer: edge. Uses the qrcode library; knows nothing of workshops.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ organizer's password makes other strangers wait, never the organizer at a browse
 have logged in with; and guessers spread over many addresses still share the account's
 allowance. Nothing is locked: allowances refill (`Samsyn.login_limit`).
 
-Layer: edge helper. The address is held only by the limit (in memory, or in Redis as a
+Layer: edge. The address is held only by the limit (in memory, or in Redis as a
 keyed hash): never stored or logged.
 """
 
