@@ -98,7 +98,7 @@ METHODS: dict[str, MethodView] = {
         measure="kendall_w",
         round=Columns(
             (N_("Points"), N_("Share of the points"), N_("Median"), N_("IQR"), N_("Voters")),
-            (0.11, 0.33, 0.11, 0.14, 0.1, 0.1, 0.11),
+            (0.11, 0.28, 0.1, 0.13, 0.1, 0.17, 0.11),
             lambda doc, f: [
                 doc.num(f["points"]),
                 doc.pct(f["share"]),
