@@ -1152,11 +1152,11 @@ def test_odd_codes_and_proxy_numbers_are_refused_on_every_database(
         "unknown_proxy",
         "unknown_proxy",
     ]
-    for path in (
-        "/api/workshops/AB%00CD/export.json",
-        f"/api/workshops/{room.code}%00/export.json",
+    for path, status in (
+        ("/api/workshops/AB%00CD/export.json", 404),
+        (f"/api/workshops/{room.code}%00/export.json", 200),
     ):
-        assert room.facilitator_http.get(path).status_code == (404 if "AB" in path else 200)
+        assert room.facilitator_http.get(path).status_code == status, path
     assert room.facilitator_http.delete("/api/workshops/AB%00CD").status_code == 404
     assert not errors_logged(caplog), errors_logged(caplog)
 
