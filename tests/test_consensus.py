@@ -456,13 +456,23 @@ def test_a_top_k_ranking_is_completed_before_concordance() -> None:
 
 def test_rule_defaults_and_round_trip() -> None:
     rule = Rule()
-    assert rule.as_dict() == {"agreement": 0.75, "kendall_w": 0.7}
+    assert rule.as_dict() == {
+        "preset": "agreement",
+        "agreement": 0.75,
+        "iqr": 1.0,
+        "kendall_w": 0.7,
+        "min_share": 0.7,
+        "min_answers": 3,
+    }
     assert Rule.from_dict({}) == rule
     assert Rule.from_dict(rule.as_dict()) == rule
     custom = Rule.from_dict({"agreement": 1, "kendall_w": 0.5, "colour": "blue"})
     assert custom == Rule(agreement=1.0, kendall_w=0.5)
     assert isinstance(custom.agreement, float)
     assert Rule.from_dict({"agreement": 0.5, "kendall_w": 1}) == Rule(0.5, 1.0)
+    assert Rule.from_dict({"preset": "cos", "min_answers": 5, "min_share": 0}) == Rule(
+        preset="cos", min_answers=5, min_share=0.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -478,6 +488,16 @@ def test_rule_defaults_and_round_trip() -> None:
         {"kendall_w": -0.1},
         {"kendall_w": 1.5},
         {"kendall_w": [0.7]},
+        {"preset": "majority"},
+        {"preset": 1},
+        {"iqr": -1},
+        {"iqr": 11},
+        {"min_share": 1.5},
+        {"min_share": math.nan},
+        {"min_answers": 0},
+        {"min_answers": 2.5},
+        {"min_answers": True},
+        {"min_answers": 10**6},
     ],
 )
 def test_rule_from_dict_refuses_thresholds_out_of_range(settings_: dict[str, object]) -> None:
@@ -494,26 +514,36 @@ def test_rule_cannot_be_built_out_of_range() -> None:
 
 def test_per_factor_verdict() -> None:
     rule = Rule()
-    met = consensus.per_factor_verdict([0.8, None, 0.75, 0.9], rule)
-    assert met.as_dict() == {
-        "reached": True,
-        "progress": 1.0,
+    verdicts = {1: "in", 2: "too_few", 3: "out", 4: "in"}
+    agreements = {1: 0.8, 2: None, 3: 0.75, 4: 0.9}
+    held = consensus.per_factor_verdict(verdicts, agreements, rule, ballots=12)
+    assert held.as_dict() == {
+        "reached": False,
+        "progress": 0.75,
         "measure": "agreement",
         "value": 0.75,
         "threshold": 0.75,
         "factors_meeting": 3,
-        "factors": 3,
+        "factors": 4,
+        "too_few": [2],
+        "divided": [],
+        "small_panel": False,
     }
-    halfway = consensus.per_factor_verdict([0.8, 0.6, None, 0.5, 1.0], rule)
-    assert (halfway.reached, halfway.progress, halfway.value) == (False, 0.5, 0.5)
-    assert (halfway.factors_meeting, halfway.factors) == (2, 4)
-    # 3 of 4 is exactly the default threshold: 3/4 and 0.75 are the same float.
-    assert consensus.per_factor_verdict([3 / 4], rule).reached
+    met = consensus.per_factor_verdict({1: "in", 3: "out"}, agreements, rule, ballots=9)
+    assert (met.reached, met.progress, met.small_panel) == (True, 1.0, True)
+    split = consensus.per_factor_verdict(
+        {1: "in", 2: "divided", 3: "none"}, {1: 1.0, 2: 1.0, 3: 0.5}, rule, ballots=10
+    )
+    assert (split.reached, split.factors_meeting, split.divided, split.value) == (
+        False,
+        1,
+        (2,),
+        0.5,
+    )
 
 
-@pytest.mark.parametrize("agreements", [[], [None], [None, None]])
-def test_per_factor_verdict_when_everyone_abstains(agreements: list[float | None]) -> None:
-    verdict = consensus.per_factor_verdict(agreements, Rule())
+def test_per_factor_verdict_with_no_factors() -> None:
+    verdict = consensus.per_factor_verdict({}, {}, Rule(), ballots=0)
     assert not verdict.reached
     assert verdict.progress == 0.0
     assert verdict.value is None
@@ -526,7 +556,7 @@ def concordance_of(w: float | None) -> Concordance:
 
 def test_concordance_verdict() -> None:
     rule = Rule()
-    met = consensus.concordance_verdict(concordance_of(0.7), rule)
+    met = consensus.concordance_verdict(concordance_of(0.7), rule, ballots=10)
     assert met.as_dict() == {
         "reached": True,
         "progress": 1.0,
@@ -535,6 +565,9 @@ def test_concordance_verdict() -> None:
         "threshold": 0.7,
         "factors_meeting": None,
         "factors": None,
+        "too_few": [],
+        "divided": [],
+        "small_panel": False,
     }
     halfway = consensus.concordance_verdict(concordance_of(0.35), rule)
     assert (halfway.reached, halfway.progress) == (False, pytest.approx(0.5))
@@ -542,6 +575,10 @@ def test_concordance_verdict() -> None:
     assert (nothing.reached, nothing.progress, nothing.value) == (False, 0.0, None)
     zero = consensus.concordance_verdict(concordance_of(0.0), rule)
     assert (zero.reached, zero.progress) == (False, 0.0)
+    # Strong agreement among too few ballots is no verdict, and the meter stops short.
+    few = consensus.concordance_verdict(concordance_of(1.0), rule, {1: "too_few"}, ballots=2)
+    assert (few.reached, few.too_few, few.small_panel) == (False, (1,), True)
+    assert few.progress < 1
 
 
 @given(st.floats(min_value=1e-6, max_value=1.0))
@@ -554,22 +591,30 @@ def test_a_meter_is_never_full_for_a_w_just_below_the_threshold(threshold: float
 
 thresholds = st.floats(min_value=0.5, max_value=1.0)
 shares = st.floats(min_value=0.0, max_value=1.0)
+verdict_names = st.sampled_from(["in", "out", "none", "divided", "too_few"])
 
 
-@given(st.lists(st.none() | shares, max_size=20), thresholds)
+@given(st.dictionaries(st.integers(0, 30), verdict_names, max_size=20), thresholds)
 def test_per_factor_progress_is_full_exactly_when_reached(
-    agreements: list[float | None], threshold: float
+    verdicts: dict[int, str], threshold: float
 ) -> None:
-    verdict = consensus.per_factor_verdict(agreements, Rule(agreement=threshold))
+    agreements = dict.fromkeys(verdicts, 0.8)
+    verdict = consensus.per_factor_verdict(
+        verdicts, agreements, Rule(agreement=threshold), ballots=len(verdicts)
+    )
     assert 0 <= verdict.progress <= 1
     assert (verdict.progress == 1.0) == verdict.reached
+    assert verdict.reached == (bool(verdicts) and set(verdicts.values()) <= {"in", "out"})
 
 
-@given(st.none() | shares, st.floats(min_value=1e-6, max_value=1.0))
+@given(st.none() | shares, st.floats(min_value=1e-6, max_value=1.0), st.booleans())
 def test_concordance_progress_is_full_exactly_when_reached(
-    w: float | None, threshold: float
+    w: float | None, threshold: float, too_few: bool
 ) -> None:
-    verdict = consensus.concordance_verdict(concordance_of(w), Rule(kendall_w=threshold))
+    verdicts = {1: "too_few" if too_few else "in"}
+    verdict = consensus.concordance_verdict(
+        concordance_of(w), Rule(kendall_w=threshold), verdicts, ballots=5
+    )
     assert 0 <= verdict.progress <= 1
     assert (verdict.progress == 1.0) == verdict.reached
 

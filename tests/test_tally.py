@@ -32,7 +32,16 @@ def test_keep_remove_counts_the_majority_and_its_share() -> None:
         "votes": 4,
         "majority": "keep",
         "agreement": 0.75,
+        # What a verdict reads: keep is the top side, remove the bottom.
+        "responses": 4,
+        "opinions": 4,
+        "high": 3,
+        "low": 1,
+        "lean": "in",
+        "divided": False,
     }
+    # One against two is two camps.
+    assert (by_factor[2]["lean"], by_factor[2]["divided"]) == ("out", True)
     assert (by_factor[2]["majority"], by_factor[2]["agreement"]) == ("remove", 2 / 3)
     assert (by_factor[3]["majority"], by_factor[3]["agreement"]) == (None, None)
     assert [row["factor_id"] for row in result["factors"]] == IDS  # the board's order
@@ -121,7 +130,8 @@ def test_stability_compares_the_group_order_with_the_previous_round() -> None:
 
 
 def test_the_verdict_follows_the_rule_without_changing_the_tally() -> None:
-    ballots = [{1: 4, 2: 4}, {1: 4, 2: 1}, {1: 5, 2: 5}, {1: 4, 2: 3}]
+    # Factor 2: 1 1 4 4 5 5 5, median 4, 5 of 7 within one step (71 %).
+    ballots = [{1: 4, 2: v} for v in (1, 1, 4, 4)] + [{1: 5, 2: 5}] * 3
     result = tally.tally(Method.RATING, RoundSettings(scale=5), [1, 2], ballots)
     strict = tally.judge(result, Rule())
     assert (strict.reached, strict.factors_meeting, strict.factors) == (False, 1, 2)

@@ -72,6 +72,12 @@ def previous_round(rounds: Sequence[tuple[Method, RoundState]], index: int) -> i
     return None
 
 
+def results_seen(state: RoundState, settings: Mapping[str, Any]) -> bool:
+    """Whether anyone has seen a round's results: once it closed (the facilitator's console
+    shows them), or while it is open with its results live."""
+    return state is not RoundState.OPEN or bool(settings.get("live"))
+
+
 # --- Settings ----------------------------------------------------------------------------
 
 

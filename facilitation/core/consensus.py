@@ -269,16 +269,45 @@ def spearman(a: Mapping[K, float], b: Mapping[K, float]) -> float | None:
 
 # --- The consensus rule ----------------------------------------------------------------------
 
+# A factor's verdict: consensus that it belongs (in) or does not (out); no consensus (none);
+# two camps (divided); or too few answers to say.
+IN, OUT, NONE, DIVIDED, TOO_FEW = "in", "out", "none", "divided", "too_few"
+AGREED = frozenset({IN, OUT})
+
+# How a rule judges each factor (docs/consensus.md): the share that agrees; the core outcome
+# set rule (70 % in the top third of the scale and under 15 % in the bottom third: Williamson
+# et al. 2017, COMET Handbook); the interquartile range; or the share and the range together.
+PRESETS = ("agreement", "cos", "iqr", "agreement_iqr")
+COS_FOR, COS_AGAINST = 0.7, 0.15
+
+# Split opinion: the smaller of the top and bottom thirds holds at least this share of the
+# answers, so that the larger side outnumbers it at most two to one.
+DIVIDED_SHARE = 1 / 3
+
+# Fewer ballots than this, and the interquartile range and W move a lot with one answer.
+SMALL_PANEL = 10
+
+MIN_ANSWERS_MAX = 1000
+
 
 @dataclass(frozen=True)
 class Rule:
-    """When a group has agreed. `agreement`: the share of participants that must agree on each
-    factor (75 %, the most common Delphi threshold: Diamond et al. 2014, J Clin Epidemiol).
-    `kendall_w`: the concordance a ranking must reach (0.7, "strong agreement": Schmidt 1997,
-    Decision Sciences)."""
+    """When a group has agreed, declared before a round and stored with it.
+
+    `preset` is how each factor is judged (PRESETS). `agreement`: the share that must agree
+    (75 %, the most common Delphi threshold: Diamond et al. 2014, J Clin Epidemiol).
+    `iqr`: the widest interquartile range, in scale steps, that counts as agreement (1, von der
+    Gracht 2012). `kendall_w`: the concordance a ranking, dot or points round must reach
+    (0.7, "strong agreement": Schmidt 1997, Decision Sciences). A factor is judged only when at
+    least `min_share` of the round's ballots answered it (70 %, the response rate Sumsion 1998
+    asks of a Delphi round) and at least `min_answers` gave an opinion (3)."""
 
     agreement: float = 0.75
     kendall_w: float = 0.7
+    preset: str = "agreement"
+    iqr: float = 1.0
+    min_share: float = 0.7
+    min_answers: int = 3
 
     def __post_init__(self) -> None:
         # Below one half, a keep/remove majority would always count as agreement.
@@ -286,30 +315,122 @@ class Rule:
             raise ValueError("the agreement threshold must be between 0.5 and 1")
         if not 0 < self.kendall_w <= 1:
             raise ValueError("the Kendall's W threshold must be above 0 and at most 1")
+        if self.preset not in PRESETS:
+            raise ValueError(f"the preset must be one of {', '.join(PRESETS)}")
+        if not 0 <= self.iqr <= 10:
+            raise ValueError("the interquartile range bound must be between 0 and 10")
+        if not 0 <= self.min_share <= 1:
+            raise ValueError("the share that must answer must be between 0 and 1")
+        if not 1 <= self.min_answers <= MIN_ANSWERS_MAX:
+            raise ValueError(f"the fewest answers must be between 1 and {MIN_ANSWERS_MAX}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"agreement": self.agreement, "kendall_w": self.kendall_w}
+        return {
+            "preset": self.preset,
+            "agreement": self.agreement,
+            "iqr": self.iqr,
+            "kendall_w": self.kendall_w,
+            "min_share": self.min_share,
+            "min_answers": self.min_answers,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Rule:
         """A rule from stored or submitted settings: missing keys take the defaults, unknown
-        keys are ignored, out-of-range or non-numeric thresholds raise ValueError."""
-        thresholds: dict[str, float] = {}
-        for name in ("agreement", "kendall_w"):
-            if name not in d:
-                continue
-            value = d[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"the {name} threshold must be a number")
-            thresholds[name] = float(value)
-        return cls(**thresholds)
+        keys are ignored, out-of-range or mistyped values raise ValueError."""
+        given: dict[str, Any] = {}
+        for name in ("agreement", "kendall_w", "iqr", "min_share"):
+            if name in d:
+                value = d[name]
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"the {name} threshold must be a number")
+                given[name] = float(value)
+        if "min_answers" in d:
+            value = d["min_answers"]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError("the fewest answers must be a whole number")
+            given["min_answers"] = value
+        if "preset" in d:
+            if not isinstance(d["preset"], str):
+                raise ValueError("the preset must be a name")
+            given["preset"] = d["preset"]
+        return cls(**given)
+
+
+def is_divided(high: int, low: int, opinions: int) -> bool:
+    """Whether answers form two camps: the top and the bottom third of the scale each hold at
+    least DIVIDED_SHARE of the opinions (docs/consensus.md, "Divided")."""
+    return opinions > 0 and min(high, low) >= DIVIDED_SHARE * opinions - _WITHIN_SLACK
+
+
+def third(position: float) -> str | None:
+    """Where a point lies on a scale stretched to 0–1: IN for the top third, OUT for the
+    bottom third, None for the middle (1–9: 7–9 and 1–3; 1–5: 4–5 and 1–2)."""
+    if position >= 2 / 3 - _WITHIN_SLACK:
+        return IN
+    if position <= 1 / 3 + _WITHIN_SLACK:
+        return OUT
+    return None
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What a verdict reads of one factor. `responses`: the ballots that answered it, "no
+    opinion" included; `opinions`: those whose answer enters a statistic; `high` and `low`:
+    answers in the top and the bottom third (keep and remove; dots given and none). `agreement`
+    and `iqr` are the factor's measures (None where the method has none); `lean` is the side
+    its agreement points to (IN, OUT, or None for the middle or a tie); `divided`, whether its
+    answers form two camps."""
+
+    responses: int
+    opinions: int
+    high: int
+    low: int
+    agreement: float | None
+    lean: str | None
+    iqr: float | None = None
+    divided: bool = False
+
+
+def enough(answers: Answers, ballots: int, rule: Rule) -> bool:
+    """Whether a factor was answered by at least the rule's share of the round's ballots and
+    by at least its fewest opinions."""
+    return (
+        answers.responses >= rule.min_share * ballots - _WITHIN_SLACK
+        and answers.opinions >= rule.min_answers
+    )
+
+
+def factor_verdict(answers: Answers, ballots: int, rule: Rule) -> str:
+    """IN, OUT, NONE, DIVIDED or TOO_FEW for one factor of a round of `ballots` ballots."""
+    if not enough(answers, ballots, rule):
+        return TOO_FEW
+    if answers.divided:
+        return DIVIDED
+    a = answers
+    if rule.preset == "cos":
+        high, low = a.high / a.opinions, a.low / a.opinions
+        if high >= COS_FOR - _WITHIN_SLACK and low < COS_AGAINST - _WITHIN_SLACK:
+            return IN
+        if low >= COS_FOR - _WITHIN_SLACK and high < COS_AGAINST - _WITHIN_SLACK:
+            return OUT
+        return NONE
+    # The interquartile range has a meaning only on a scale; elsewhere the share decides.
+    by_iqr = rule.preset in ("iqr", "agreement_iqr") and a.iqr is not None
+    by_share = rule.preset in ("agreement", "agreement_iqr") or not by_iqr
+    met = (not by_share or (a.agreement is not None and a.agreement >= rule.agreement)) and (
+        not by_iqr or (a.iqr is not None and a.iqr <= rule.iqr + _WITHIN_SLACK)
+    )
+    return a.lean if met and a.lean is not None else NONE
 
 
 @dataclass(frozen=True)
 class Verdict:
     """Whether a round meets the rule, and how far along it is (`progress`, 0–1, is 1 exactly
-    when `reached`). `value` is the measure compared with `threshold`; the factor counts are
-    None for measures over the whole round."""
+    when `reached`). `value` is the measure compared with `threshold`; `factors_meeting` and
+    `factors` count the factors with a verdict in or out, and all factors (None for measures
+    over the whole round). `too_few` and `divided` name the factors that hold the round back
+    for those reasons; `small_panel` says that fewer than SMALL_PANEL ballots were cast."""
 
     reached: bool
     progress: float
@@ -318,6 +439,9 @@ class Verdict:
     threshold: float
     factors_meeting: int | None
     factors: int | None
+    too_few: tuple[Any, ...] = ()
+    divided: tuple[Any, ...] = ()
+    small_panel: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -328,37 +452,68 @@ class Verdict:
             "threshold": self.threshold,
             "factors_meeting": self.factors_meeting,
             "factors": self.factors,
+            "too_few": list(self.too_few),
+            "divided": list(self.divided),
+            "small_panel": self.small_panel,
         }
 
 
-def per_factor_verdict(agreements: Sequence[float | None], rule: Rule) -> Verdict:
-    """The verdict for keep/remove, rating and matrix rounds: every factor that has answers
-    (agreement not None) must reach the rule's agreement; progress is the share that do."""
-    answered = [a for a in agreements if a is not None]
-    meeting = sum(1 for a in answered if a >= rule.agreement)
+def _named(verdicts: Mapping[Any, str], which: str) -> tuple[Any, ...]:
+    return tuple(key for key, verdict in verdicts.items() if verdict == which)
+
+
+def per_factor_verdict(
+    verdicts: Mapping[Any, str],
+    agreements: Mapping[Any, float | None],
+    rule: Rule,
+    *,
+    ballots: int,
+) -> Verdict:
+    """The verdict for keep/remove, rating and matrix rounds: every factor must have a verdict
+    in or out; progress is the share that do. Factors with too few answers, and divided ones,
+    hold it back and are named. `value` is the lowest agreement among the factors judged."""
+    meeting = sum(1 for v in verdicts.values() if v in AGREED)
+    judged = [
+        a for key, v in verdicts.items() if v != TOO_FEW and (a := agreements.get(key)) is not None
+    ]
     return Verdict(
-        reached=bool(answered) and meeting == len(answered),
-        progress=meeting / len(answered) if answered else 0.0,
+        reached=bool(verdicts) and meeting == len(verdicts),
+        progress=meeting / len(verdicts) if verdicts else 0.0,
         measure="agreement",
-        value=min(answered) if answered else None,
+        value=min(judged) if judged else None,
         threshold=rule.agreement,
         factors_meeting=meeting,
-        factors=len(answered),
+        factors=len(verdicts),
+        too_few=_named(verdicts, TOO_FEW),
+        divided=_named(verdicts, DIVIDED),
+        small_panel=ballots < SMALL_PANEL,
     )
 
 
-def concordance_verdict(concordance: Concordance, rule: Rule) -> Verdict:
-    """The verdict for ranking and dot rounds: Kendall's W must reach the rule's threshold;
-    progress is W as a share of it."""
+def concordance_verdict(
+    concordance: Concordance,
+    rule: Rule,
+    verdicts: Mapping[Any, str] | None = None,
+    *,
+    ballots: int = 0,
+) -> Verdict:
+    """The verdict for ranking, dot and points rounds: Kendall's W must reach the rule's
+    threshold, over enough ballots (a factor with too few answers holds it back); progress
+    is W as a share of the threshold."""
     w = concordance.w
+    too_few = _named(verdicts or {}, TOO_FEW)
+    reached = w is not None and w >= rule.kendall_w and not too_few
     # Correctly rounded division keeps w / threshold below 1 whenever w is below the
     # threshold, so the meter is full exactly when the rule is met.
+    progress = 0.0 if w is None else min(1.0, w / rule.kendall_w)
     return Verdict(
-        reached=w is not None and w >= rule.kendall_w,
-        progress=0.0 if w is None else min(1.0, w / rule.kendall_w),
+        reached=reached,
+        progress=progress if reached or progress < 1 else math.nextafter(1.0, 0.0),
         measure="kendall_w",
         value=w,
         threshold=rule.kendall_w,
         factors_meeting=None,
         factors=None,
+        too_few=too_few,
+        small_panel=ballots < SMALL_PANEL,
     )

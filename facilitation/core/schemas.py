@@ -72,9 +72,18 @@ class WorkshopConfigure(Command):
     title: ShortText | None = None
     language: Language | None = None
     approval_required: StrictBool | None = None
-    # The consensus rule: agreement per factor (0.5–1) and Kendall's W (0–1].
+    # The consensus rule (consensus.Rule; its own checks give the ranges): how factors are
+    # judged, agreement per factor (0.5–1), the widest IQR, Kendall's W (0–1], the share of
+    # ballots that must answer a factor (0–1) and the fewest opinions.
+    consensus_preset: Literal["agreement", "cos", "iqr", "agreement_iqr"] | None = None
     consensus_agreement: StrictFloat | StrictInt | None = None
+    consensus_iqr: StrictFloat | StrictInt | None = None
     consensus_kendall_w: StrictFloat | StrictInt | None = None
+    consensus_min_share: StrictFloat | StrictInt | None = None
+    consensus_min_answers: StrictInt | None = None
+    # A round whose results were seen, to be judged by the changed rule too (logged, and
+    # shown wherever the round is).
+    consensus_round_id: Id | None = None
 
 
 class TimerSet(Command):

@@ -46,9 +46,47 @@ def tally(
 BY_CONCORDANCE = frozenset({Method.DOTS, Method.POINTS, Method.RANKING})
 
 
+def _spread(method: Method, row: Mapping[str, Any]) -> float | None:
+    """The interquartile range a rule may bound: a measure on a scale, so the ratings', or
+    the wider of the matrix's two axes; None for the other methods."""
+    if method is Method.RATING:
+        return row.get("iqr")
+    if method is Method.MATRIX:
+        spreads = [row[axis]["iqr"] for axis in ("impact", "uncertainty")]
+        return None if None in spreads else max(spreads)
+    return None
+
+
+def answers(method: Method, row: Mapping[str, Any]) -> consensus.Answers:
+    """What the rule reads of one factor's row. (A tally stored before rows carried these
+    figures reads as a factor without answers: too few to judge.)"""
+    return consensus.Answers(
+        responses=row.get("responses", 0),
+        opinions=row.get("opinions", 0),
+        high=row.get("high", 0),
+        low=row.get("low", 0),
+        agreement=row.get("agreement"),
+        lean=row.get("lean"),
+        iqr=_spread(method, row),
+        divided=row.get("divided", False),
+    )
+
+
+def factor_verdicts(results: Mapping[str, Any], rule: Rule) -> dict[int, str]:
+    """Each factor's verdict (consensus.IN, OUT, NONE, DIVIDED, TOO_FEW) under the rule."""
+    method = Method(results["method"])
+    ballots = results["ballots"]
+    return {
+        row["factor_id"]: consensus.factor_verdict(answers(method, row), ballots, rule)
+        for row in results["factors"]
+    }
+
+
 def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
     """How far a tallied round is from the consensus rule (judged anew when the rule
     changes; the tally itself never does)."""
+    verdicts = factor_verdicts(results, rule)
+    ballots = results["ballots"]
     if Method(results["method"]) in BY_CONCORDANCE:
         measured = results["concordance"] or {}
         concordance = Concordance(
@@ -59,8 +97,9 @@ def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
             raters=measured.get("raters", 0),
             items=measured.get("items", 0),
         )
-        return consensus.concordance_verdict(concordance, rule)
-    return consensus.per_factor_verdict([row["agreement"] for row in results["factors"]], rule)
+        return consensus.concordance_verdict(concordance, rule, verdicts, ballots=ballots)
+    agreements = {row["factor_id"]: row["agreement"] for row in results["factors"]}
+    return consensus.per_factor_verdict(verdicts, agreements, rule, ballots=ballots)
 
 
 Tallied = tuple[list[dict[str, Any]], dict[int, float], Concordance | None]
@@ -76,11 +115,38 @@ def competition_ranks(scores: Mapping[int, float]) -> dict[int, int]:
 
 
 def _ranked(rows: list[dict[str, Any]], scores: Mapping[int, float]) -> list[dict[str, Any]]:
-    """Rows with the group's rank (1 = most important), most important first."""
+    """Rows with the group's rank (1 = most important), most important first; a factor
+    without a score (nobody rated it) has no rank and comes last."""
     ranks = competition_ranks(scores)
     for row in rows:
-        row["rank"] = ranks[row["factor_id"]]
-    return sorted(rows, key=lambda row: row["rank"])
+        row["rank"] = ranks.get(row["factor_id"])
+    unranked = len(rows) + 1
+    return sorted(rows, key=lambda row: unranked if row["rank"] is None else row["rank"])
+
+
+def _sides(high: int, low: int) -> str | None:
+    """The side with more answers (IN for the top, OUT for the bottom), None on a tie."""
+    return consensus.IN if high > low else consensus.OUT if low > high else None
+
+
+def _shares(responses: int, high: int, low: int, *, divided: bool) -> dict[str, Any]:
+    """The figures a verdict reads, for a factor every answer of which falls on one side:
+    the share on the larger side is its agreement."""
+    return {
+        "responses": responses,
+        "opinions": high + low,
+        "high": high,
+        "low": low,
+        "agreement": max(high, low) / (high + low) if high + low else None,
+        "lean": _sides(high, low),
+        "divided": divided and consensus.is_divided(high, low, high + low),
+    }
+
+
+def _thirds(values: Sequence[int], scale: int) -> tuple[int, int]:
+    """How many of the values lie in the top and in the bottom third of a 1–scale scale."""
+    sides = [consensus.third((v - 1) / (scale - 1)) for v in values]
+    return sides.count(consensus.IN), sides.count(consensus.OUT)
 
 
 def _numbers(ballots: Sequence[Ballot], factor: int) -> list[int]:
@@ -88,14 +154,19 @@ def _numbers(ballots: Sequence[Ballot], factor: int) -> list[int]:
 
 
 def _concordance_of_scores(
-    ids: list[int], ballots: Sequence[Ballot], default: int = 0
+    ids: list[int], ballots: Sequence[Ballot], *, complete: bool = False
 ) -> Concordance:
-    """Kendall's W over each participant's answers turned into ranks (unanswered factors,
-    and "no opinion", tie at the bottom). A ballot that ties everything says nothing about
+    """Kendall's W over each participant's answers turned into ranks. For dots and points a
+    factor left without any counts 0, which is what the ballot says; a rating ballot
+    (`complete`) counts only if it rates every factor, since a gap or "no opinion" says
+    nothing about where the factor stands. A ballot that ties everything says nothing about
     the order and would only lower W: it is left out."""
     rankings = []
     for ballot in ballots:
-        own = {f: float(v) if isinstance(v := ballot.get(f, default), int) else 0.0 for f in ids}
+        given = {f: v for f in ids if isinstance(v := ballot.get(f, 0), int)}
+        if complete and (len(given) < len(ids) or NO_OPINION in given.values()):
+            continue
+        own = {f: float(given.get(f, 0)) for f in ids}
         if len(set(own.values())) > 1:
             rankings.append(consensus.fractional_ranks(own))
     return consensus.kendall_w(rankings, ids)
@@ -117,10 +188,11 @@ def _keep_remove(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) ->
                 "remove": remove,
                 "votes": votes,
                 "majority": majority,
-                "agreement": max(keep, remove) / votes if votes else None,
+                **_shares(votes, keep, remove, divided=True),
             }
         )
-        scores[f] = keep / votes if votes else 0.5
+        if votes:
+            scores[f] = keep / votes
     return rows, scores, None
 
 
@@ -129,7 +201,15 @@ def _dots(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallie
     for f in ids:
         dots = _numbers(ballots, f)
         scores[f] = float(sum(dots))
-        rows.append({"factor_id": f, "dots": sum(dots), "voters": sum(1 for d in dots if d > 0)})
+        voters = sum(1 for d in dots if d > 0)
+        rows.append(
+            {
+                "factor_id": f,
+                "dots": sum(dots),
+                "voters": voters,
+                **_shares(len(ballots), voters, len(ballots) - voters, divided=False),
+            }
+        )
     return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
 
 
@@ -144,31 +224,40 @@ def _points(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tall
         points = given[f]
         quartiles = consensus.quartiles(points)
         scores[f] = float(sum(points))
+        voters = sum(1 for p in points if p > 0)
         rows.append(
             {
                 "factor_id": f,
                 "points": sum(points),
                 "share": sum(points) / total if total else None,
-                "voters": sum(1 for p in points if p > 0),
+                "voters": voters,
                 "median": consensus.median(points),
                 "q1": quartiles[0] if quartiles else None,
                 "q3": quartiles[1] if quartiles else None,
                 "iqr": consensus.iqr(points),
                 "mean": fmean(points) if points else None,
+                **_shares(len(ballots), voters, len(ballots) - voters, divided=False),
             }
         )
     return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
 
 
-def _scale_summary(values: Sequence[int]) -> dict[str, Any]:
+def _scale_summary(values: Sequence[int], scale: int) -> dict[str, Any]:
     quartiles = consensus.quartiles(values)
+    centre = consensus.median(values)
+    high, low = _thirds(values, scale)
     return {
-        "median": consensus.median(values),
+        "median": centre,
         "q1": quartiles[0] if quartiles else None,
         "q3": quartiles[1] if quartiles else None,
         "iqr": consensus.iqr(values),
         "mean": fmean(values) if values else None,
         "agreement": consensus.agreement_within(values, 1),
+        "high": high,
+        "low": low,
+        # The side of the scale the middle answer lies on: where agreement points.
+        "lean": None if centre is None else consensus.third((centre - 1) / (scale - 1)),
+        "divided": consensus.is_divided(high, low, len(values)),
     }
 
 
@@ -178,19 +267,22 @@ def _rating(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) 
     for f in ids:
         given = _numbers(ballots, f)
         ratings = [v for v in given if v != NO_OPINION]
-        summary = _scale_summary(ratings)
+        summary = _scale_summary(ratings, settings.scale)
         rows.append(
             {
                 "factor_id": f,
                 "answers": len(ratings),
                 "no_opinion": given.count(NO_OPINION),
+                "responses": len(given),
+                "opinions": len(ratings),
                 "distribution": [ratings.count(v) for v in range(1, settings.scale + 1)],
                 **summary,
             }
         )
-        # Unrated factors come last: below the lowest possible mean.
-        scores[f] = summary["mean"] if ratings else 0.0
-    return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots)
+        # A factor nobody rated has no score (not 0): it has no rank and no place in stability.
+        if ratings:
+            scores[f] = summary["mean"]
+    return _ranked(rows, scores), scores, _concordance_of_scores(ids, ballots, complete=True)
 
 
 def _ranking(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tallied:
@@ -204,15 +296,25 @@ def _ranking(_: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) -> Tal
             ranked_by[f] += 1
         rankings.append(consensus.partial_ranking(order, ids))
     rows, scores = [], {}
+    # A place in the top or bottom third of the order (1 best, n last; the unranked share
+    # the places after the ranked ones).
+    last = max(len(ids) - 1, 1)
     for f in ids:
         places = [r[f] for r in rankings]
         mean_rank = fmean(places) if places else None
+        sides = [consensus.third((len(ids) - p) / last) for p in places]
         rows.append(
             {
                 "factor_id": f,
                 "ranked_by": ranked_by[f],
                 "mean_rank": mean_rank,
                 "median_rank": consensus.median(places),
+                **_shares(
+                    len(ballots),
+                    sides.count(consensus.IN),
+                    sides.count(consensus.OUT),
+                    divided=False,
+                ),
             }
         )
         # A smaller mean rank is better; scores grow with importance.
@@ -237,8 +339,8 @@ def _matrix(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) 
     rows, scores = [], {}
     for f in ids:
         pairs = [v for b in ballots if isinstance(v := b.get(f), tuple)]
-        impact = _scale_summary([p[0] for p in pairs])
-        uncertainty = _scale_summary([p[1] for p in pairs])
+        impact = _scale_summary([p[0] for p in pairs], settings.scale)
+        uncertainty = _scale_summary([p[1] for p in pairs], settings.scale)
         agreements = [a for a in (impact["agreement"], uncertainty["agreement"]) if a is not None]
         rows.append(
             {
@@ -248,9 +350,17 @@ def _matrix(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) 
                 "uncertainty": uncertainty,
                 "agreement": min(agreements) if agreements else None,
                 "quadrant": quadrant(impact["median"], uncertainty["median"], settings.scale),
+                # In or out by the impact; split on either axis is split.
+                "responses": len(pairs),
+                "opinions": len(pairs),
+                "high": impact["high"],
+                "low": impact["low"],
+                "lean": impact["lean"],
+                "divided": impact["divided"] or uncertainty["divided"],
             }
         )
-        scores[f] = impact["mean"] if pairs else 0.0
+        if pairs:
+            scores[f] = impact["mean"]
     return _ranked(rows, scores), scores, None
 
 

@@ -136,6 +136,11 @@ class Round(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The tally (tally.py), stored when the round closes: history never changes after.
     results: Mapped[dict[str, Any] | None]
+    # The consensus rule (consensus.Rule) the round is judged by, and the one declared when
+    # it opened: they differ once the facilitator changed the rule after the results were
+    # seen, which the board and every export then say.
+    rule: Mapped[dict[str, Any] | None]
+    declared_rule: Mapped[dict[str, Any] | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from facilitation.core import tally
 from facilitation.core.ballots import CHOICE_NAMES, NO_OPINION, Answer, RoundSettings
-from facilitation.core.domain import Method
+from facilitation.core.domain import Method, RoundState
 from facilitation.infrastructure import models
 
 
@@ -48,6 +48,8 @@ def tally_round(
             models.Round.workshop_id == workshop.id,
             models.Round.method == round_.method,
             models.Round.number < round_.number,
+            # The round the group saw: a closed round nobody was shown is no starting point.
+            models.Round.state == RoundState.REVEALED.value,
             models.Round.results.is_not(None),
         )
         .order_by(models.Round.number.desc())
@@ -60,8 +62,9 @@ def tally_round(
     )
     factor_ids = session.scalars(
         select(models.Factor.id)
+        .join(models.Category)
         .where(models.Factor.workshop_id == workshop.id, models.Factor.status == "active")
-        .order_by(models.Factor.id)
+        .order_by(models.Category.position, models.Factor.id)  # the board's order
     ).all()
     return tally.tally(
         Method(round_.method),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from facilitation.core import combined, tally
 from facilitation.core.ballots import PRIORITISING
 from facilitation.core.combined import Outcome, Picture
-from facilitation.core.consensus import Rule
+from facilitation.core.consensus import AGREED, TOO_FEW, Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState
 from facilitation.infrastructure import models
 from facilitation.queries.series import series_workshops
@@ -105,13 +105,16 @@ class HeldWorkshop:
             )
         )
         self.revealed = sum(1 for r in rounds if r.state == RoundState.REVEALED)
-        self.rule = Rule.from_dict(workshop.consensus or {})
         self.prioritised = _latest(rounds, PRIORITISING)
+        # The rule the round was judged by (the workshop's, for a round that kept none).
+        kept = self.prioritised.rule if self.prioritised else None
+        self.rule = Rule.from_dict(kept if kept is not None else workshop.consensus or {})
         self.pruned = _latest(rounds, {Method.KEEP_REMOVE})
         self.rows = self._rows(self.prioritised)
         self.prune_rows = self._rows(self.pruned)
         results = self.prioritised.results if self.prioritised else None
         self.verdict = tally.judge(results, self.rule) if results else None
+        self.verdicts = tally.factor_verdicts(results, self.rule) if results else {}
         # Library factors merged into a factor the workshop added live on in it.
         self.absorbed: dict[int, list[int]] = defaultdict(list)
         for f in self.factors:
@@ -156,8 +159,8 @@ class HeldWorkshop:
             score = (self.prioritised.results or {})["scores"].get(str(factor.id))
             if Method(self.prioritised.method) in tally.BY_CONCORDANCE:
                 agreed = bool(self.verdict and self.verdict.reached)
-            elif row.get("agreement") is not None:
-                agreed = row["agreement"] >= self.rule.agreement
+            elif self.verdicts.get(factor.id, TOO_FEW) != TOO_FEW:
+                agreed = self.verdicts[factor.id] in AGREED
             figures = {k: row[k] for k in _FIGURES if k in row}
             for axis in ("impact", "uncertainty"):
                 if axis in row:

@@ -125,12 +125,12 @@ def _tally(results: dict[str, Any]) -> Tally:
     return cast(Tally, results)
 
 
-def _verdict(results: Mapping[str, Any], w: models.Workshop) -> Verdict:
-    return cast(Verdict, tally.judge(results, _rule(w)).as_dict())
+def _verdict(results: Mapping[str, Any], rule: Rule) -> Verdict:
+    return cast(Verdict, tally.judge(results, rule).as_dict())
 
 
-def _rule_view(w: models.Workshop) -> RuleView:
-    return cast(RuleView, _rule(w).as_dict())
+def _rule_view(rule: Rule) -> RuleView:
+    return cast(RuleView, rule.as_dict())
 
 
 def _factor_public(f: models.Factor) -> Factor:
@@ -144,7 +144,13 @@ def _factor_public(f: models.Factor) -> Factor:
 
 
 def _rule(w: models.Workshop) -> Rule:
+    """The workshop's rule: the one the next round declares."""
     return Rule.from_dict(w.consensus or {})
+
+
+def _round_rule(r: models.Round, w: models.Workshop) -> Rule:
+    """The rule a round is judged by (its workshop's, for a round that kept none)."""
+    return Rule.from_dict(r.rule if r.rule is not None else w.consensus or {})
 
 
 def results(
@@ -156,9 +162,12 @@ def results(
     for_room: bool = True,
 ) -> Results:
     """A round's results: the tally stored when it closed (or, live, one made now), each
-    factor named as it is now, judged by the workshop's consensus rule. The room never sees
+    factor named as it is now, judged by the round's consensus rule. The room never sees
     hidden or proposed factors; a factor removed or merged since keeps its row and says so."""
     tallied = _tally(r.results if r.results is not None else tally_round(s, w, r))
+    rule = _round_rule(r, w)
+    declared = Rule.from_dict(r.declared_rule) if r.declared_rule is not None else rule
+    verdicts = tally.factor_verdicts(tallied, rule)
     by_id = {f.id: f for f in factors}
     rows: list[ResultRow] = []
     for row in tallied["factors"]:
@@ -170,6 +179,7 @@ def results(
             "category_id": factor.category_id,
             "status": factor.status,
             "merged_into_id": factor.merged_into_id,
+            "verdict": verdicts[row["factor_id"]],
         }
         rows.append(cast(ResultRow, {**row, **now}))
     return {
@@ -179,7 +189,10 @@ def results(
         "number": r.number,
         "settings": _settings(r),
         "live": r.state == RoundState.OPEN,
-        "verdict": _verdict(tallied, w),
+        "verdict": _verdict(tallied, rule),
+        "rule": _rule_view(rule),
+        "declared_rule": _rule_view(declared),
+        "rule_changed": rule != declared,
     }
 
 
@@ -203,7 +216,7 @@ def _history(
                 {
                     "round_id": r.id,
                     "number": r.number,
-                    "verdict": _verdict(r.results, w),
+                    "verdict": _verdict(r.results, _round_rule(r, w)),
                     "concordance": r.results["concordance"],
                     "stability": r.results["stability"],
                 }
@@ -228,7 +241,7 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
             "approval_required": w.approval_required,
             "doors_closed": w.doors_closed,
         },
-        "rule": _rule_view(w),
+        "rule": _rule_view(_rule(w)),
         "timer": {"ends_at": w.timer_ends_at.isoformat() + "Z"} if w.timer_ends_at else None,
         "categories": [{"id": c.id, "name": c.name} for c in _categories(s, w)],
         "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
@@ -287,7 +300,7 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     view["rounds"] = [
         {
             **_round_summary(r),
-            "verdict": _verdict(r.results, w) if r.results else None,
+            "verdict": _verdict(r.results, _round_rule(r, w)) if r.results else None,
         }
         for r in rounds
     ]
@@ -455,7 +468,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             "participants": len(people),
             "proxies": sum(1 for p in people if p.is_proxy),
             "doors_closed": w.doors_closed,
-            "consensus_rule": _rule_view(w),
+            "consensus_rule": _rule_view(_rule(w)),
         },
         "categories": list(categories.values()),
         "factors": [

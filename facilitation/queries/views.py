@@ -25,10 +25,15 @@ from typing import Any, NotRequired, TypedDict
 
 
 class Rule(TypedDict):
-    """A consensus rule's thresholds (consensus.Rule)."""
+    """A consensus rule: how factors are judged, its thresholds, and how many must answer
+    (consensus.Rule)."""
 
+    preset: str
     agreement: float
+    iqr: float
     kendall_w: float
+    min_share: float
+    min_answers: int
 
 
 class Verdict(TypedDict):
@@ -41,6 +46,9 @@ class Verdict(TypedDict):
     threshold: float
     factors_meeting: int | None
     factors: int | None
+    too_few: list[int]
+    divided: list[int]
+    small_panel: bool
 
 
 class Concordance(TypedDict):
@@ -87,7 +95,21 @@ class LogEntry(TypedDict):
 # --- A round's tally: a row per factor, by method (core/tally.py) ---------------------------
 
 
-class KeepRemoveRow(TypedDict):
+class Sides(TypedDict):
+    """What a verdict reads of a factor (consensus.Answers): who answered it ("no opinion"
+    included), whose answer enters a statistic, how many answered in the top and the bottom
+    third, the side its agreement points to ("in", "out" or null), and whether the answers
+    form two camps."""
+
+    responses: int
+    opinions: int
+    high: int
+    low: int
+    lean: str | None
+    divided: bool
+
+
+class KeepRemoveRow(Sides):
     factor_id: int
     keep: int
     remove: int
@@ -96,14 +118,15 @@ class KeepRemoveRow(TypedDict):
     agreement: float | None
 
 
-class DotsRow(TypedDict):
+class DotsRow(Sides):
     factor_id: int
     dots: int
     voters: int
+    agreement: float | None
     rank: int
 
 
-class PointsRow(TypedDict):
+class PointsRow(Sides):
     factor_id: int
     points: int
     share: float | None
@@ -113,6 +136,7 @@ class PointsRow(TypedDict):
     q3: float | None
     iqr: float | None
     mean: float | None
+    agreement: float | None
     rank: int
 
 
@@ -125,9 +149,13 @@ class ScaleSummary(TypedDict):
     iqr: float | None
     mean: float | None
     agreement: float | None
+    high: int
+    low: int
+    lean: str | None
+    divided: bool
 
 
-class RatingRow(TypedDict):
+class RatingRow(Sides):
     factor_id: int
     answers: int
     no_opinion: int
@@ -138,25 +166,26 @@ class RatingRow(TypedDict):
     iqr: float | None
     mean: float | None
     agreement: float | None
-    rank: int
+    rank: int | None  # null when nobody rated it
 
 
-class RankingRow(TypedDict):
+class RankingRow(Sides):
     factor_id: int
     ranked_by: int
     mean_rank: float | None
     median_rank: float | None
+    agreement: float | None
     rank: int
 
 
-class MatrixRow(TypedDict):
+class MatrixRow(Sides):
     factor_id: int
     answers: int
     impact: ScaleSummary
     uncertainty: ScaleSummary
     agreement: float | None
     quadrant: str | None
-    rank: int
+    rank: int | None  # null when nobody answered
 
 
 TallyRow = KeepRemoveRow | DotsRow | PointsRow | RatingRow | RankingRow | MatrixRow
@@ -174,12 +203,14 @@ class Tally(TypedDict):
 
 
 class FactorNow(TypedDict):
-    """What a result row says of its factor as it is now (it may have changed since)."""
+    """What a result row says of its factor as it is now (it may have changed since), and
+    its verdict under the round's rule: "in", "out", "none", "divided" or "too_few"."""
 
     title: str
     category_id: int
     status: str
     merged_into_id: int | None
+    verdict: str
 
 
 class KeepRemoveResult(KeepRemoveRow, FactorNow):
@@ -243,6 +274,11 @@ class Results(TypedDict):
     settings: RoundSettings
     live: bool
     verdict: Verdict
+    # The rule the round is judged by, the one declared when it opened, and whether the
+    # facilitator changed it after the results were seen.
+    rule: Rule
+    declared_rule: Rule
+    rule_changed: bool
 
 
 # --- The room's state: boards, phones and the console (docs/protocol.md) ---------------------

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from facilitation.core import ballots, schemas
 from facilitation.core.ballots import CHOICES, NO_OPINION, Answer, RoundSettings
+from facilitation.core.consensus import Rule
 from facilitation.core.domain import N_, DomainError, Method, RoundState
 from facilitation.infrastructure import models
 from facilitation.queries.ballots import entries_out, tally_round
@@ -49,6 +50,8 @@ def open_round(tx: Tx, p: schemas.RoundOpen) -> dict[str, Any]:
         state=RoundState.OPEN.value,
         settings=settings.as_dict(),
     )
+    # The rule is declared before anyone answers, and kept with the round.
+    round_.rule = round_.declared_rule = Rule.from_dict(tx.workshop.consensus or {}).as_dict()
     tx.session.add(round_)
     tx.session.flush()
     tx.log("round.opened", round=number, method=p.method.value, settings=settings.as_dict())

@@ -12,9 +12,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from facilitation.core import domain, schemas
+from facilitation.core import ballots, domain, schemas
 from facilitation.core.consensus import Rule
-from facilitation.core.domain import N_, DomainError, FactorStatus, Origin, SeedFactor, Step
+from facilitation.core.domain import (
+    N_,
+    DomainError,
+    FactorStatus,
+    Origin,
+    RoundState,
+    SeedFactor,
+    Step,
+)
 from facilitation.infrastructure import models
 from facilitation.usecases.base import Tx, hash_secret, new_secret
 
@@ -94,8 +102,20 @@ def _unused_code(session: Session) -> str:
 def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
     """Change the workshop's title, language or whether proposals need approval."""
     w = tx.workshop
+    rule_given = {
+        name: value
+        for name, value in {
+            "preset": p.consensus_preset,
+            "agreement": p.consensus_agreement,
+            "iqr": p.consensus_iqr,
+            "kendall_w": p.consensus_kendall_w,
+            "min_share": p.consensus_min_share,
+            "min_answers": p.consensus_min_answers,
+        }.items()
+        if value is not None
+    }
     domain.check_something_to_change(
-        p.title, p.language, p.approval_required, p.consensus_agreement, p.consensus_kendall_w
+        p.title, p.language, p.approval_required, *rule_given.values(), p.consensus_round_id
     )
     changed: dict[str, Any] = {}
     if p.title is not None:
@@ -106,21 +126,44 @@ def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
         changed["language"] = w.language = p.language
     if p.approval_required is not None:
         changed["approval_required"] = w.approval_required = p.approval_required
-    if p.consensus_agreement is not None or p.consensus_kendall_w is not None:
-        given = {"agreement": p.consensus_agreement, "kendall_w": p.consensus_kendall_w}
-        current = Rule.from_dict(w.consensus or {}).as_dict()
-        try:
-            rule = Rule.from_dict({**current, **{k: v for k, v in given.items() if v is not None}})
-        except ValueError:
-            raise DomainError(
-                "bad_rule",
-                N_(
-                    "Agreement must be between 50 and 100 %, and Kendall's W above 0 and at most 1."
-                ),
-            ) from None
-        changed["consensus"] = w.consensus = rule.as_dict()
+    if rule_given or p.consensus_round_id is not None:
+        changed["consensus"] = _set_rule(tx, rule_given, p.consensus_round_id)
     tx.log("workshop.configured", **changed)
     return changed
+
+
+def _set_rule(tx: Tx, given: dict[str, Any], round_id: int | None) -> dict[str, Any]:
+    """The workshop's consensus rule changed: it holds for the rounds to come, and for an
+    open round whose results nobody has seen. A round whose results were seen is judged by
+    it only when named (`round_id`); it keeps the rule it declared, and the change is logged
+    so that every screen and export can say so."""
+    w = tx.workshop
+    try:
+        rule = Rule.from_dict({**Rule.from_dict(w.consensus or {}).as_dict(), **given}).as_dict()
+    except ValueError:
+        raise DomainError(
+            "bad_rule",
+            N_(
+                "Agreement must be between 50 and 100 %, the interquartile range between 0 and"
+                " 10, Kendall's W above 0 and at most 1, the share that must answer between 0"
+                " and 100 %, and the fewest answers between 1 and 1000."
+            ),
+        ) from None
+    w.consensus = rule
+    open_ = tx.open_round()
+    if open_ is not None and not ballots.results_seen(RoundState(open_.state), open_.settings):
+        open_.rule = open_.declared_rule = rule
+    if round_id is not None:
+        round_ = tx.round(round_id)
+        if not ballots.results_seen(RoundState(round_.state), round_.settings):
+            raise DomainError(
+                "rule_not_seen",
+                N_("Nobody has seen this round's results yet: the new rule holds for it anyway."),
+            )
+        if round_.rule != rule:
+            tx.log("round.rule_changed", round=round_.number, before=round_.rule, after=rule)
+            round_.rule = rule
+    return rule
 
 
 def set_step(tx: Tx, p: schemas.StepSet) -> dict[str, Any]:
