@@ -223,3 +223,12 @@ def test_factor_verdict_is_one_of_five(
     )
     verdict = consensus.factor_verdict(answers, opinions + no_opinion, rule)
     assert verdict in {"in", "out", "none", "divided", "too_few"}
+
+
+def test_a_factor_everyone_ranked_in_the_middle_is_judged_not_too_few() -> None:
+    # Seven factors fully ranked the same way: factor 4 sits in the middle third for all.
+    ballots = [{f: f for f in range(1, 8)}] * 4
+    results = tally.tally(Method.RANKING, RoundSettings(top_k=7), list(range(1, 8)), ballots)
+    row = next(r for r in results["factors"] if r["factor_id"] == 4)
+    assert (row["opinions"], row["high"], row["low"]) == (4, 0, 0)
+    assert tally.factor_verdicts(results, Rule())[4] == "none"

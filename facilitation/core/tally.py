@@ -130,14 +130,14 @@ def _sides(high: int, low: int) -> str | None:
 
 
 def _shares(responses: int, high: int, low: int, *, divided: bool) -> dict[str, Any]:
-    """The figures a verdict reads, for a factor every answer of which falls on one side:
-    the share on the larger side is its agreement."""
+    """The figures a verdict reads, for a factor every ballot answered with an opinion (none
+    says "no opinion"): the share on the larger side is its agreement."""
     return {
         "responses": responses,
-        "opinions": high + low,
+        "opinions": responses,
         "high": high,
         "low": low,
-        "agreement": max(high, low) / (high + low) if high + low else None,
+        "agreement": max(high, low) / responses if responses else None,
         "lean": _sides(high, low),
         "divided": divided and consensus.is_divided(high, low, high + low),
     }

@@ -118,7 +118,7 @@ function renderRound() {
   }
   if (room.results) {
     const results = h("div", {});
-    renderResults(results, room.results, { M, rule: room.rule, rounds: room.history, chart: true });
+    renderResults(results, room.results, { M, rounds: room.history, chart: true });
     parts.push(results);
   }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));

@@ -98,7 +98,7 @@ function render() {
   $("factor-overview").hidden = open || Boolean(room.results) || step === "closed";
   if (step === "complete") renderPropose();
   if (open) renderVote(round);
-  if (room.results) renderResults($("results-body"), room.results, { M, rule: room.rule, rounds: room.history });
+  if (room.results) renderResults($("results-body"), room.results, { M, rounds: room.history });
   renderFactors();
 }
 

@@ -43,15 +43,22 @@ function distribution(counts) {
   }));
 }
 
+// Set by renderResults for the rows it draws: the words of the five verdicts.
+let verdictWords = {};
+
 function item(row, title, figure, detail, graphic) {
   const gone = ["removed", "merged"].includes(row.status);
-  return h("li", { class: gone ? "struck" : null, dataset: { factor: row.factor_id } },
+  return h("li", { class: gone ? "struck" : null, dataset: { factor: row.factor_id, verdict: row.verdict } },
     h("div", { class: "result-head" },
       h("span", { class: "result-title" }, title),
+      row.verdict ? h("span", { class: `verdict verdict-${row.verdict}` }, verdictWords[row.verdict]) : null,
       h("span", { class: "result-figure" }, figure)),
     graphic ?? null,
     detail ? h("p", { class: "result-detail" }, detail) : null);
 }
+
+/** "3." before a factor's title, or "–." for one nobody rated (it has no place). */
+const placed = (row) => `${row.rank ?? "–"}. ${row.title}`;
 
 const ROWS = {
   keep_remove(row, M) {
@@ -65,7 +72,7 @@ const ROWS = {
       diverging(votes && row.keep / votes, votes && row.remove / votes));
   },
   dots(row, M, max) {
-    return item(row, `${row.rank}. ${row.title}`, plural(M.dots, row.dots), null,
+    return item(row, placed(row), plural(M.dots, row.dots), null,
       bar(max && row.dots / max));
   },
   points(row, M, max) {
@@ -73,7 +80,7 @@ const ROWS = {
       : [fmt(M.points_share, { percent: percent(row.share) }), plural(M.points_given_by, row.voters),
         fmt(M.median, { median: number(row.median) }), fmt(M.iqr, { q1: number(row.q1), q3: number(row.q3) }),
         fmt(M.points_mean, { mean: number(row.mean) })].join(" · ");
-    return item(row, `${row.rank}. ${row.title}`, plural(M.points, row.points), detail,
+    return item(row, placed(row), plural(M.points, row.points), detail,
       bar(max && row.points / max));
   },
   rating(row, M, _, results) {
@@ -83,12 +90,12 @@ const ROWS = {
          fmt(M.distribution, { counts: row.distribution.join(", "), scale: results.settings.scale })]
       : [M.no_votes];
     if (row.no_opinion) detail.push(plural(M.no_opinion_count, row.no_opinion));
-    return item(row, `${row.rank}. ${row.title}`, fmt(M.median, { median: number(row.median) }),
+    return item(row, placed(row), fmt(M.median, { median: number(row.median) }),
       detail.join(" · "), distribution(row.distribution));
   },
   ranking(row, M, _, results) {
     const places = results.factors.length;
-    return item(row, `${row.rank}. ${row.title}`, fmt(M.mean_place, { place: number(row.mean_rank) }),
+    return item(row, placed(row), fmt(M.mean_place, { place: number(row.mean_rank) }),
       fmt(M.ranked_by, { n: row.ranked_by, ballots: results.ballots }),
       bar(places > 1 && row.mean_rank !== null ? (places - row.mean_rank) / (places - 1) : 0));
   },
@@ -104,27 +111,58 @@ const ROWS = {
   },
 };
 
-/** The consensus meter: how far the round is from the workshop's rule, in words and a bar. */
+/** The consensus meter: how far the round is from its rule, in words and a bar. */
 export function verdictText(verdict, rule, M) {
   if (verdict.reached) return M.consensus_reached;
   if (verdict.measure === "kendall_w") {
     return fmt(M.consensus_w, { w: number(verdict.value, 2), rule: number(rule.kendall_w, 2) });
   }
   if (!verdict.factors) return M.consensus_no_answers;
-  return fmt(M.consensus_factors, {
-    meeting: verdict.factors_meeting, factors: verdict.factors, rule: percent(rule.agreement),
-  });
+  return fmt(M.consensus_factors, { meeting: verdict.factors_meeting, factors: verdict.factors });
 }
 
-function meter(results, rule, M) {
+const BY_CONCORDANCE = ["dots", "points", "ranking"];
+
+/** The rule a round is judged by, in words: how factors are judged, and when there are
+ * enough answers to judge them. */
+export function ruleText(method, rule, M) {
+  const parts = [M.presets[rule.preset]];
+  if (rule.preset === "agreement" || rule.preset === "agreement_iqr") {
+    parts.push(fmt(M.rule_agreement, { percent: percent(rule.agreement) }));
+  }
+  if (rule.preset === "iqr" || rule.preset === "agreement_iqr") {
+    parts.push(fmt(M.rule_iqr, { iqr: number(rule.iqr) }));
+  }
+  if (BY_CONCORDANCE.includes(method)) parts.push(fmt(M.rule_w, { w: number(rule.kendall_w, 2) }));
+  parts.push(fmt(M.rule_enough, { share: percent(rule.min_share), n: rule.min_answers }));
+  return parts.join(" · ");
+}
+
+/** What holds the verdict back, named; a caution for small panels; a changed rule. */
+function notes(results, M) {
+  const titles = (ids) => ids.map((id) => results.factors.find((r) => r.factor_id === id)?.title)
+    .filter(Boolean).join(", ");
+  const verdict = results.verdict;
+  return [
+    verdict.too_few.length ? fmt(M.too_few_on, { factors: titles(verdict.too_few) }) : null,
+    verdict.divided.length ? fmt(M.divided_on, { factors: titles(verdict.divided) }) : null,
+    verdict.small_panel && results.ballots ? M.small_panel : null,
+    results.rule_changed
+      ? fmt(M.rule_changed, { rule: ruleText(results.method, results.declared_rule, M) }) : null,
+  ].filter(Boolean).map((text) => h("p", { class: "consensus-note" }, text));
+}
+
+function meter(results, M) {
   const verdict = results.verdict;
   return h("div", { class: `consensus${verdict.reached ? " reached" : ""}` },
-    h("p", { class: "consensus-text" }, verdict.reached ? "✓ " : "", verdictText(verdict, rule, M)),
-    bar(verdict.progress));
+    h("p", { class: "consensus-text" }, verdict.reached ? "✓ " : "", verdictText(verdict, results.rule, M)),
+    bar(verdict.progress),
+    h("p", { class: "consensus-rule" }, fmt(M.rule_text, { rule: ruleText(results.method, results.rule, M) })),
+    notes(results, M));
 }
 
 /** How the group moved: each revealed round's verdict, and the order's stability. */
-function history(rounds, rule, M) {
+function history(rounds, M) {
   if (!rounds || rounds.length < 2) return null;
   return h("ol", { class: "history", "aria-label": M.history },
     rounds.map((r) => h("li", {},
@@ -179,14 +217,15 @@ export function matrixChart(results, M) {
 }
 
 /** Fill `container` with a round's results: meter, chart (the matrix, when asked for), list. */
-export function renderResults(container, results, { M, rule, rounds = null, chart = false }) {
+export function renderResults(container, results, { M, rounds = null, chart = false }) {
+  verdictWords = M.verdicts;
   const max = Math.max(0, ...results.factors.map((r) => r.dots ?? r.points ?? 0));
   const list = h("ol", { class: "results" },
     results.factors.map((row) => ROWS[results.method](row, M, max, results)));
   const withChart = chart && results.method === "matrix";
   const next = h("div", { class: `results-inner${withChart ? " with-chart" : ""}` },
-    [meter(results, rule, M), withChart ? matrixChart(results, M) : null, list,
-      history(rounds, rule, M)].filter(Boolean));
+    [meter(results, M), withChart ? matrixChart(results, M) : null, list,
+      history(rounds, M)].filter(Boolean));
   // Update what is on screen in place, so that bars grow and shrink instead of redrawing.
   const current = container.firstElementChild;
   if (current?.classList.contains("results-inner")) morph(current, next);
