@@ -303,3 +303,75 @@ def test_a_points_round_is_in_the_pdf_report(pointed: Room) -> None:
     # The archive holds the report too.
     archive = zipfile.ZipFile(io.BytesIO(export(pointed, "zip").data))
     assert archive.read(f"samsyn-{pointed.code}.pdf").startswith(b"%PDF")
+
+
+@pytest.fixture
+def judged(make_room: Any) -> Room:
+    """A rating round of four with a factor agreed in, a divided one and one with too few
+    answers, whose rule the facilitator changed after the results were seen."""
+    room = make_room(
+        language="sv",
+        factors=[
+            {"title": "Enig", "category": "Sociala"},
+            {"title": "Delad", "category": "Sociala"},
+            {"title": "Tyst", "category": "Sociala"},
+        ],
+    )
+    room.phones = [room.phone()[1] for _ in range(4)]
+    room.ok(room.console, "step.set", step="prioritise")
+    agreed, split, quiet = (room.factor(t) for t in ("Enig", "Delad", "Tyst"))
+    room.round_id = room.run_round(
+        "rating",
+        [
+            {agreed: 5, split: 1, quiet: 4},
+            {agreed: 5, split: 5},
+            {agreed: 5, split: 1},
+            {agreed: 5, split: 5},
+        ],
+        scale=5,
+    )
+    room.ok(
+        room.console,
+        "workshop.configure",
+        consensus_agreement=0.8,
+        consensus_round_id=room.round_id,
+    )
+    return room
+
+
+def test_the_csv_and_the_workbook_say_each_verdict_the_rule_and_the_coverage(
+    judged: Room,
+) -> None:
+    text = export(judged, "csv").data.decode("utf-8")
+    rows = {r["Faktor"]: r for r in csv.DictReader(io.StringIO(text[1:]), delimiter=";")}
+    assert rows["Enig"]["Utlåtande"] == "enighet: med"
+    assert rows["Delad"]["Utlåtande"] == "splittrat"
+    assert rows["Tyst"]["Utlåtande"] == "för få svar"
+    assert rows["Tyst"]["Svarat"] == "1 av 4"
+    assert rows["Enig"]["Svarat"] == "4 av 4"
+    rule = rows["Enig"]["Regel som gäller"]
+    assert "andel överens" in rule and "80 %" in rule
+    assert "75 %" in rows["Enig"]["Regel när omgången öppnades"]
+    assert rows["Enig"]["Regeln ändrad efter att resultaten visats"] == "ja"
+    assert rows["Enig"]["Färre än 10 röstsedlar (kvartilavstånd och W osäkra)"] == "ja"
+    book = openpyxl.load_workbook(io.BytesIO(export(judged, "xlsx").data))
+    table = list(book["Omgångar"].iter_rows(values_only=True))
+    headers = list(table[0])
+    by_title = {r[headers.index("Faktor")]: r for r in table[1:]}
+    assert by_title["Delad"][headers.index("Utlåtande")] == "splittrat"
+    assert by_title["Tyst"][headers.index("Svarat")] == "1 av 4"
+
+
+def test_the_report_names_the_rule_the_verdicts_and_what_holds_the_round_back(
+    judged: Room,
+) -> None:
+    pages = PdfReader(io.BytesIO(export(judged, "pdf").data)).pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "Regel som gäller andel överens; samstämmighet 80 %" in text
+    assert (
+        "Regeln ändrad efter att resultaten visats (angiven: andel överens; samstämmighet 75 %"
+        in text
+    )
+    assert "För få svar Tyst" in text and "Splittrade Delad" in text
+    assert "enighet: med (4 av 4)" in text and "för få svar (1 av 4)" in text
+    assert "Färre än 10 röstsedlar" in text

@@ -104,9 +104,11 @@ def test_the_combined_picture_matches_the_hand_computed_example(app: Flask) -> N
         assert f["agreement"] == between, title
     assert by["Besöksnäring"]["cells"][b]["status"] == "removed"
     assert by["Besöksnäring"]["kept_overall"] is True  # kept by one, removed by one
-    # Companies reached consensus on every factor (all within ±1 of the median); the
-    # partners' dots did not reach Kendall's W ≥ 0.7.
-    assert all(by[t]["cells"][a]["consensus"] for t in expected)
+    # Companies reached consensus on every factor but one (all within ±1 of the median):
+    # Digitalisering, rated 3 by all three, agrees on the middle of the scale, neither in
+    # nor out, which is no consensus. The partners' dots did not reach Kendall's W ≥ 0.7.
+    assert all(by[t]["cells"][a]["consensus"] for t in expected if t != "Digitalisering")
+    assert not by["Digitalisering"]["cells"][a]["consensus"]
     assert not any(by[t]["cells"][b]["consensus"] for t in expected if t != "Besöksnäring")
     assert by["Kompetensförsörjning"]["cells"][a]["figures"]["median"] == 5
     assert by["Digitalisering"]["cells"][b]["figures"]["dots"] == 5
@@ -411,7 +413,9 @@ def test_series_exports_name_no_participant(app: Flask) -> None:
         assert "Anna Andersson" not in body
         assert not [t for t in tokens if t in body]
     document = organizer.record(series)
-    assert "answers" not in json.dumps(document) and "participant" not in json.dumps(document)
+    # No ballots and no participant key (the rule's "min_answers" is a threshold, not one).
+    text = json.dumps(document)
+    assert '"answers"' not in text and "participant" not in text
 
 
 def test_typed_text_stays_text_in_series_pages_and_exports(app: Flask) -> None:

@@ -74,6 +74,20 @@ WORDS = {
         "low": N_("low"),
         "removed": N_("removed"),
     },
+    # A factor's verdict under its round's rule, and how a rule judges (core/consensus.py).
+    "verdict": {
+        "in": N_("consensus in"),
+        "out": N_("consensus out"),
+        "none": N_("no consensus"),
+        "divided": N_("divided"),
+        "too_few": N_("too few answers"),
+    },
+    "preset": {
+        "agreement": N_("agreement share"),
+        "cos": N_("core outcome set (70/15)"),
+        "iqr": N_("interquartile range"),
+        "agreement_iqr": N_("agreement share and interquartile range"),
+    },
     "agreement": {
         "agree": N_("The groups agree"),
         "partly": N_("The groups partly agree"),
@@ -99,44 +113,95 @@ def word(gettext: Gettext, kind: str, code: str | None) -> str:
 
 # --- The table of results: one row per factor and round ------------------------------------
 
-# (header, where the value comes from): "factor" fields, "round" fields, or a result row's.
-_COLUMNS: list[tuple[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]]] = [
-    (N_("Round"), lambda f, r, row: r.get("number")),
-    (N_("Method"), lambda f, r, row: r.get("method")),
-    (N_("Category"), lambda f, r, row: f["category"]),
-    (N_("Factor"), lambda f, r, row: f["title"]),
-    (N_("Status"), lambda f, r, row: f["status"]),
-    (N_("Reason for removal"), lambda f, r, row: f["removal_reason"]),
-    (N_("Merged into"), lambda f, r, row: f.get("merged_into")),
-    (N_("Ballots in the round"), lambda f, r, row: r.get("ballots")),
-    (N_("Keep"), lambda f, r, row: row.get("keep")),
-    (N_("Remove"), lambda f, r, row: row.get("remove")),
-    (N_("Dots"), lambda f, r, row: row.get("dots")),
-    (N_("Points"), lambda f, r, row: row.get("points")),
-    (N_("Share of the points"), lambda f, r, row: row.get("share")),
+# (header, where the value comes from): "factor" fields, "round" fields, or a result row's;
+# the last argument is the export's gettext, for values put in words.
+_Cell = Callable[[dict[str, Any], dict[str, Any], dict[str, Any], Gettext], Any]
+_COLUMNS: list[tuple[str, _Cell]] = [
+    (N_("Round"), lambda f, r, row, _: r.get("number")),
+    (N_("Method"), lambda f, r, row, _: r.get("method")),
+    (N_("Category"), lambda f, r, row, _: f["category"]),
+    (N_("Factor"), lambda f, r, row, _: f["title"]),
+    (N_("Status"), lambda f, r, row, _: f["status"]),
+    (N_("Reason for removal"), lambda f, r, row, _: f["removal_reason"]),
+    (N_("Merged into"), lambda f, r, row, _: f.get("merged_into")),
+    (N_("Ballots in the round"), lambda f, r, row, _: r.get("ballots")),
+    (N_("Keep"), lambda f, r, row, _: row.get("keep")),
+    (N_("Remove"), lambda f, r, row, _: row.get("remove")),
+    (N_("Dots"), lambda f, r, row, _: row.get("dots")),
+    (N_("Points"), lambda f, r, row, _: row.get("points")),
+    (N_("Share of the points"), lambda f, r, row, _: row.get("share")),
     (
         N_("Participants who gave it points"),
-        lambda f, r, row: row.get("voters") if "points" in row else None,
+        lambda f, r, row, _: row.get("voters") if "points" in row else None,
     ),
-    (N_("Mean points"), lambda f, r, row: row.get("mean") if "points" in row else None),
-    (N_("Median"), lambda f, r, row: row.get("median")),
-    (N_("Lower quartile"), lambda f, r, row: row.get("q1")),
-    (N_("Upper quartile"), lambda f, r, row: row.get("q3")),
-    (N_("Interquartile range"), lambda f, r, row: row.get("iqr")),
-    (N_("No opinion"), lambda f, r, row: row.get("no_opinion")),
-    (N_("Average place"), lambda f, r, row: row.get("mean_rank")),
-    (N_("Impact (median)"), lambda f, r, row: (row.get("impact") or {}).get("median")),
-    (N_("Uncertainty (median)"), lambda f, r, row: (row.get("uncertainty") or {}).get("median")),
-    (N_("Quadrant"), lambda f, r, row: row.get("quadrant")),
-    (N_("Agreement"), lambda f, r, row: row.get("agreement")),
+    (N_("Mean points"), lambda f, r, row, _: row.get("mean") if "points" in row else None),
+    (N_("Median"), lambda f, r, row, _: row.get("median")),
+    (N_("Lower quartile"), lambda f, r, row, _: row.get("q1")),
+    (N_("Upper quartile"), lambda f, r, row, _: row.get("q3")),
+    (N_("Interquartile range"), lambda f, r, row, _: row.get("iqr")),
+    (N_("No opinion"), lambda f, r, row, _: row.get("no_opinion")),
+    (N_("Average place"), lambda f, r, row, _: row.get("mean_rank")),
+    (N_("Impact (median)"), lambda f, r, row, _: (row.get("impact") or {}).get("median")),
+    (N_("Uncertainty (median)"), lambda f, r, row, _: (row.get("uncertainty") or {}).get("median")),
+    (N_("Quadrant"), lambda f, r, row, _: row.get("quadrant")),
+    (N_("Agreement"), lambda f, r, row, _: row.get("agreement")),
     (
         N_("Consensus reached in the round"),
-        lambda f, r, row: (r.get("verdict") or {}).get("reached"),
+        lambda f, r, row, _: (r.get("verdict") or {}).get("reached"),
     ),
-    (N_("Rank"), lambda f, r, row: row.get("rank")),
+    (N_("Rank"), lambda f, r, row, _: row.get("rank")),
+    (N_("Verdict"), lambda f, r, row, _: row.get("verdict")),
+    (N_("Answered"), lambda f, r, row, gettext: coverage(gettext, row, r)),
+    (N_("Rule in force"), lambda f, r, row, gettext: rule_words(gettext, r.get("rule"))),
+    (N_("Rule changed after the results were seen"), lambda f, r, row, _: r.get("rule_changed")),
+    (
+        N_("Rule declared when the round opened"),
+        lambda f, r, row, gettext: rule_words(gettext, r.get("declared_rule")),
+    ),
+    (
+        N_("Fewer than 10 ballots (interquartile range and W unstable)"),
+        lambda f, r, row, _: (r.get("verdict") or {}).get("small_panel"),
+    ),
 ]
 # The columns whose values are codes, shown as words.
-_CODED = {N_("Status"): "status", N_("Method"): "method", N_("Quadrant"): "quadrant"}
+_CODED = {
+    N_("Status"): "status",
+    N_("Method"): "method",
+    N_("Quadrant"): "quadrant",
+    N_("Verdict"): "verdict",
+}
+
+
+def coverage(gettext: Gettext, row: Mapping[str, Any], round_: Mapping[str, Any]) -> str | None:
+    """How many of the round's ballots answered a factor ("no opinion" included): "7 of 10"."""
+    if "responses" not in row:
+        return None
+    return gettext("%(responses)d of %(ballots)d") % {
+        "responses": row["responses"],
+        "ballots": round_.get("ballots", 0),
+    }
+
+
+def rule_words(gettext: Gettext, rule: Mapping[str, Any] | None) -> str | None:
+    """A consensus rule in words: its preset and thresholds, and how many must answer."""
+    if not rule:
+        return None
+    return gettext(
+        "%(preset)s; agreement %(agreement)d %%, interquartile range at most %(iqr)s, "
+        "Kendall's W %(w)s; judged when %(share)d %% of the ballots and at least "
+        "%(answers)d opinions answer"
+    ) % {
+        "preset": word(gettext, "preset", rule["preset"]),
+        "agreement": round(rule["agreement"] * 100),
+        "iqr": _number(rule["iqr"]),
+        "w": _number(rule["kendall_w"]),
+        "share": round(rule["min_share"] * 100),
+        "answers": rule["min_answers"],
+    }
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
@@ -162,7 +227,7 @@ def _row(
 ) -> list[Any]:
     values = []
     for header, value in _COLUMNS:
-        cell = value(factor, round_, result)
+        cell = value(factor, round_, result, gettext)
         values.append(word(gettext, _CODED[header], cell) if header in _CODED and cell else cell)
     return values
 

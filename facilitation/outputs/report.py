@@ -23,7 +23,10 @@ from facilitation.core.domain import N_
 from facilitation.outputs.export import WORDS
 from facilitation.outputs.pdf import DASH
 from facilitation.outputs.pdf_document import Document
-from facilitation.outputs.report_methods import METHODS, round_measures
+from facilitation.outputs.report_methods import METHODS, round_measures, verdict_cell
+
+# The share of a round's table that its verdict column takes ("för få svar (12 av 40)").
+VERDICT_WIDTH = 0.14
 
 _METHODS = WORDS["method"]
 _STEPS = WORDS["step"]
@@ -229,8 +232,22 @@ class _Report:
         if view.ranked:
             header.insert(0, _("Rank"))
             for f, line in zip(r["factors"], body, strict=True):
-                line.insert(0, str(f.get("rank", DASH)))
-        return doc.table(header, body, view.round.widths)
+                rank = f.get("rank")
+                line.insert(0, DASH if rank is None else str(rank))
+        # The verdict and the coverage take a column of their own, from the factor's title
+        # (up to a third of it: titles wrap), the rest from the figures' columns alike.
+        header.append(_("Verdict"))
+        for f, line in zip(r["factors"], body, strict=True):
+            line.append(verdict_cell(doc, r, f))
+        widths = list(view.round.widths)
+        title = header.index(_("Factor"))
+        given = min(widths[title] / 3, VERDICT_WIDTH)
+        others = sum(widths) - widths[title]
+        widths = [
+            w - given if i == title else w * (1 - (VERDICT_WIDTH - given) / others)
+            for i, w in enumerate(widths)
+        ]
+        return doc.table(header, body, [*widths, VERDICT_WIDTH])
 
     def removed(self) -> list[Any]:
         """The factors that left the board: removed with the reason, or merged into another."""

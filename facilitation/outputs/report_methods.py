@@ -15,7 +15,7 @@ from typing import Any
 
 from facilitation.core.domain import N_
 from facilitation.outputs import pdf_charts
-from facilitation.outputs.export import WORDS
+from facilitation.outputs.export import WORDS, coverage, rule_words, word
 from facilitation.outputs.pdf import DASH
 from facilitation.outputs.pdf_document import Document
 
@@ -216,18 +216,29 @@ def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
         "percent": doc.pct(verdict.get("progress"), down=True)
     }
     rows.append((_("Consensus"), f"{reached} ({progress})"))
-    if verdict.get("measure") == "kendall_w":
-        rule = _("Kendall's W at least %(w)s") % {"w": doc.num(verdict.get("threshold"), 2)}
-        rows.append((_("Rule"), rule))
-    elif verdict:
-        rule = _("Agreement at least %(percent)s on every factor with answers")
-        rows.append((_("Rule"), rule % {"percent": doc.pct(verdict.get("threshold"))}))
+    if r.get("rule"):
+        rows.append((_("Rule in force"), rule_words(_, r["rule"]) or DASH))
+    if r.get("rule_changed"):
+        changed = _("Rule changed after the results were seen (declared: %(rule)s)")
+        rows.append((_("Rule changed"), changed % {"rule": rule_words(_, r.get("declared_rule"))}))
+    if verdict.get("measure") == "agreement":
         meeting = _("%(meeting)s of %(factors)s") % {
             "meeting": verdict.get("factors_meeting") or 0,
             "factors": verdict.get("factors") or 0,
         }
         rows.append((_("Factors meeting the rule"), meeting))
         rows.append((_("Lowest agreement"), doc.pct(verdict.get("value"))))
+    titles = {f["factor_id"]: f["title"] for f in r["factors"]}
+    for key, label in (("too_few", N_("Too few answers")), ("divided", N_("Divided"))):
+        named = [titles.get(i, str(i)) for i in verdict.get(key) or []]
+        if named:
+            rows.append((_(label), "; ".join(named)))
+    if verdict.get("small_panel"):
+        caution = _(
+            "Fewer than 10 ballots: the interquartile range and Kendall's W move a lot with "
+            "one answer."
+        )
+        rows.append((_("Caution"), caution))
     concordance = r.get("concordance")
     if concordance:
         w = _("%(w)s (chi-square %(chi)s, df = %(df)s, p %(p)s)") % {
@@ -241,3 +252,10 @@ def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
     stable = doc.num(stability, 2) if stability is not None else DASH
     rows.append((_("Stability since the previous round"), stable))
     return rows
+
+
+def verdict_cell(doc: Document, r: Row, f: Row) -> str:
+    """A factor's verdict in words, with how many of the round's ballots answered it."""
+    said = word(doc._, "verdict", f.get("verdict"))
+    answered = coverage(doc._, f, r)
+    return f"{said} ({answered})" if said and answered else said or DASH
