@@ -218,7 +218,13 @@ def test_a_points_round_shares_out_100_points_and_measures_concordance(make_room
     ids = prepare(room, 3)
     u, a, k, e = (ids[f["title"]] for f in FACTORS)
     opened = room.ok(room.console, "round.open", method="points", cap=60)
-    assert opened["settings"] == {"budget": 100, "cap": 60, "live": False}
+    assert opened["settings"] == {
+        "budget": 100,
+        "cap": 60,
+        "live": False,
+        "shuffle": True,
+        "no_own_votes": False,
+    }
     round_id = opened["round_id"]
     phone = room.phones[0]
     refused = {
@@ -315,3 +321,55 @@ def test_the_proxy_page_is_the_facilitators(make_room: Any) -> None:
     assert room.facilitator_http.get(f"/proxy/{room.code}/99").status_code == 404
     phone_http, _ = room.phone()
     assert phone_http.get(f"/proxy/{room.code}/{number}").status_code == 403
+
+
+def test_nobody_votes_on_their_own_proposal_when_the_round_says_so(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    room.phones = [room.phone()[1] for _ in range(2)]
+    anna, bertil = room.phones
+    proxy = room.ok(room.console, "proxy.add", label="Gunnel")["proxy"]
+    for_gunnel = room.connect(room.facilitator_http, "proxy", proxy=proxy)
+    room.ok(room.console, "step.set", step="complete")
+    sociala = room.category("Sociala")
+    mine = room.ok(anna, "factor.propose", title="Annas idé", category_id=sociala)["factor_id"]
+    gunnels = room.ok(for_gunnel, "factor.propose", title="Gunnels idé", category_id=sociala)[
+        "factor_id"
+    ]
+    dup = room.ok(bertil, "factor.propose", title="Annas idé igen", category_id=sociala)[
+        "factor_id"
+    ]
+    u = room.factor("Urbanisering")
+    room.ok(room.console, "step.set", step="prioritise")
+    opened = room.ok(room.console, "round.open", method="dots", budget=4, cap=2, no_own_votes=True)
+    assert opened["settings"]["no_own_votes"] is True
+    assert opened["settings"]["shuffle"] is True  # on unless the facilitator says not
+    round_id = opened["round_id"]
+
+    refused = room.send(anna, "ballot.submit", round_id=round_id, entries={str(mine): 1})
+    assert refused["error"]["code"] == "own_proposal"
+    assert refused["error"]["message"] == (
+        "I den här omgången bestämmer de andra om faktorerna som du har föreslagit."
+    )
+    # The whole ballot is refused, the other factor with it; without the own one it counts.
+    both = {str(mine): 1, str(u): 1}
+    assert room.send(anna, "ballot.submit", round_id=round_id, entries=both)["ok"] is False
+    room.ok(anna, "ballot.submit", round_id=round_id, entries={str(u): 1, str(dup): 1})
+    room.ok(bertil, "ballot.submit", round_id=round_id, entries={str(mine): 2})
+    # A proxy's proposals are the proxy's own: the facilitator cannot vote on them for it.
+    proxied = room.send(for_gunnel, "ballot.submit", round_id=round_id, entries={str(gunnels): 1})
+    assert proxied["error"]["code"] == "own_proposal"
+    room.ok(for_gunnel, "ballot.submit", round_id=round_id, entries={str(mine): 1})
+    # A duplicate merged into Anna's proposal takes her dot on it back, not onto her own.
+    room.ok(room.console, "factor.merge", factor_id=dup, into_id=mine)
+    assert room.state(anna)["me"]["ballot"]["entries"] == {str(u): 1}
+    room.ok(room.console, "round.close", round_id=round_id)
+    dots = {
+        r["factor_id"]: r["dots"] for r in room.state(room.console)["state"]["results"]["factors"]
+    }
+    assert dots[mine] == 3 and dots[u] == 1
+
+    # The next round leaves it off (the default): proposers vote on theirs again.
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    again = room.ok(room.console, "round.open", method="dots", budget=4, cap=2, shuffle=False)
+    assert (again["settings"]["no_own_votes"], again["settings"]["shuffle"]) == (False, False)
+    room.ok(anna, "ballot.submit", round_id=again["round_id"], entries={str(mine): 1})

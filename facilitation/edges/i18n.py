@@ -254,6 +254,7 @@ def _client_messages(language: str) -> dict[str, Any]:
         "move_up": gettext("Move %(title)s up"),
         "move_down": gettext("Move %(title)s down"),
         "unrank": gettext("Take %(title)s out of your ranking"),
+        "own_proposal": gettext("Your proposal: the others decide on it"),
         "median": gettext("median %(median)s"),
         "iqr": gettext("middle half %(q1)s–%(q3)s"),
         "distribution": gettext("ratings 1–%(scale)s: %(counts)s"),
@@ -310,6 +311,10 @@ def _client_messages(language: str) -> dict[str, Any]:
             "scale_top": gettext("Scale from 1 to"),
             "top_k": gettext("Factors each person ranks"),
             "live_results": gettext("Show the results live, while people vote"),
+            "shuffle": gettext("Each phone lists the factors in its own order (against anchoring)"),
+            "no_own_votes": gettext("Nobody votes on a factor they proposed themselves"),
+            "shuffled": gettext("each phone in its own order"),
+            "own_excluded": gettext("no votes on one's own proposals"),
             "merge": gettext("Merge"),
             "proxy_name": gettext("Proxy %(number)s"),
             "of_them_proxies": [

@@ -62,6 +62,8 @@ class RoundSettings(TypedDict):
     scale: NotRequired[int]
     top_k: NotRequired[int]
     live: NotRequired[bool]
+    shuffle: NotRequired[bool]
+    no_own_votes: NotRequired[bool]
 
 
 class Person(TypedDict):

@@ -129,11 +129,14 @@ function renderRound() {
 
 function describeSettings(round) {
   const s = round.settings;
-  if (round.method === "dots") return `${C.budget}: ${s.budget} · ${C.cap}: ${s.cap}`;
-  if (round.method === "points") return `${C.points_budget} · ${C.points_cap_set}: ${s.cap ?? C.no_cap}`;
-  if (round.method === "ranking") return `${C.top_k}: ${s.top_k}`;
-  if (s.scale) return `${C.scale}: 1–${s.scale}`;
-  return "";
+  const said = [];
+  if (round.method === "dots") said.push(`${C.budget}: ${s.budget}`, `${C.cap}: ${s.cap}`);
+  else if (round.method === "points") said.push(C.points_budget, `${C.points_cap_set}: ${s.cap ?? C.no_cap}`);
+  else if (round.method === "ranking") said.push(`${C.top_k}: ${s.top_k}`);
+  else if (s.scale) said.push(`${C.scale}: 1–${s.scale}`);
+  if (s.shuffle) said.push(C.shuffled);
+  if (s.no_own_votes) said.push(C.own_excluded);
+  return said.join(" · ");
 }
 
 function liveToggle(round) {
@@ -150,6 +153,13 @@ function numberField(name, label, value, min, max, { id = `round-${name}`, optio
   return h("div", { class: "field" }, h("label", { for: id }, label),
     h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric",
       "data-optional": optional }));
+}
+
+function checkField(name, label, checked) {
+  // Keep what the facilitator ticked when the panel is drawn again (another method chosen).
+  const id = `round-${name}`;
+  return h("label", { class: "choice" },
+    h("input", { id, type: "checkbox", name, checked: $(id)?.checked ?? checked }), label);
 }
 
 function openRoundForm(methods, last) {
@@ -178,7 +188,8 @@ function openRoundForm(methods, last) {
     onsubmit: (event) => {
       event.preventDefault();
       const form = event.target;
-      const payload = { method: chosen, live: form.live.checked };
+      const payload = { method: chosen, live: form.live.checked, shuffle: form.shuffle.checked,
+        no_own_votes: form.no_own_votes.checked };
       for (const name of ["budget", "cap", "scale", "top_k"]) {
         if (form[name] && !(form[name].value === "" && "optional" in form[name].dataset)) {
           payload[name] = Number(form[name].value);
@@ -187,7 +198,8 @@ function openRoundForm(methods, last) {
       command("round.open", payload, $("round-message"));
     },
   }, picker, settings,
-  h("label", { class: "choice" }, h("input", { type: "checkbox", name: "live" }), C.live_results),
+  checkField("live", C.live_results, false), checkField("shuffle", C.shuffle, true),
+  checkField("no_own_votes", C.no_own_votes, false),
   h("button", { type: "submit", class: "primary", "data-key": "round:open" },
     last && last.method === chosen ? C.open_again : C.open[chosen]));
 }
