@@ -175,9 +175,11 @@ function votable(round) {
 }
 
 /** The categories and factors as this phone lists them in the round: in its own order
- * (order.js) when the round shuffles, else as on the board. The preview keeps the board's. */
+ * (order.js) when the round shuffles, else as on the board. The preview keeps the board's,
+ * and so does a proxy's page: the facilitator enters answers given on paper or aloud, in
+ * the board's order. */
 function listed(round) {
-  if (!round.settings.shuffle || !me) return { categories: room.categories, factors: room.factors };
+  if (!round.settings.shuffle || !me || page.proxy) return { categories: room.categories, factors: room.factors };
   return ownOrder(orderSeed(room.workshop.code, me.participant.number), room.categories, room.factors);
 }
 
