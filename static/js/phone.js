@@ -280,8 +280,8 @@ function answerText(method, answer) {
 }
 
 /** A factor of one's own in a round that leaves it to the others: said, with nothing to press. */
-function ownRow(factor, round) {
-  return h("div", { class: "vote-row own-factor" },
+function ownRow(factor, round, tag = "div") {
+  return h(tag, { class: "vote-row own-factor" },
     factorHead(factor, round),
     h("p", { class: "status-tag" }, M.own_proposal));
 }
@@ -441,7 +441,7 @@ function rankingBlock(round, entries) {
     order.length ? ranked : h("p", { class: "hint" }, fmt(M.ranking_empty, round.settings)),
     h("h3", { class: "category-name" }, M.not_ranked),
     h("ul", { class: "plain" }, unranked.map((f) => (own.has(String(f.id))
-      ? h("li", { class: "vote-row own-factor" }, factorHead(f, round), h("p", { class: "status-tag" }, M.own_proposal))
+      ? ownRow(f, round, "li")
       : h("li", { class: "vote-row" },
         factorHead(f, round),
         h("button", { type: "button", "data-key": `${f.id}:add`, disabled: full,
