@@ -3,11 +3,14 @@ method, and how a merge moves votes (property-based where the rules have invaria
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 from conftest import error_code
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facilitation.core import ballots
+from facilitation.core import ballots, schemas
 from facilitation.core.ballots import KEEP, NO_OPINION, REMOVE, Answer, RoundSettings
 from facilitation.core.domain import Method, RoundState, Step
 
@@ -54,15 +57,17 @@ def test_default_budget_is_a_third_of_the_factors_within_3_to_10(n: int) -> None
 
 def test_round_settings_fill_defaults_and_check_limits() -> None:
     settings = ballots.round_settings
-    assert settings(Method.DOTS, active_factors=12) == RoundSettings(budget=4, cap=4)
-    assert settings(Method.DOTS, active_factors=12, budget=5, cap=2) == RoundSettings(5, 2)
-    assert settings(Method.KEEP_REMOVE, active_factors=5, budget=5) == RoundSettings()
-    assert settings(Method.RATING, active_factors=5) == RoundSettings(scale=5)
+    # A new round is shuffled unless the facilitator says not (tested below).
+    made = partial(RoundSettings, shuffle=True)
+    assert settings(Method.DOTS, active_factors=12) == made(budget=4, cap=4)
+    assert settings(Method.DOTS, active_factors=12, budget=5, cap=2) == made(5, 2)
+    assert settings(Method.KEEP_REMOVE, active_factors=5, budget=5) == made()
+    assert settings(Method.RATING, active_factors=5) == made(scale=5)
     assert settings(Method.MATRIX, active_factors=5, scale=9, live=True) == (
-        RoundSettings(scale=9, live=True)
+        made(scale=9, live=True)
     )
-    assert settings(Method.RANKING, active_factors=12) == RoundSettings(top_k=5)
-    assert settings(Method.RANKING, active_factors=3) == RoundSettings(top_k=3)
+    assert settings(Method.RANKING, active_factors=12) == made(top_k=5)
+    assert settings(Method.RANKING, active_factors=3) == made(top_k=3)
     assert error_code(settings, Method.DOTS, active_factors=5, budget=0) == "bad_budget"
     assert error_code(settings, Method.DOTS, active_factors=5, budget=101) == "bad_budget"
     assert error_code(settings, Method.DOTS, active_factors=5, budget=5, cap=6) == "bad_cap"
@@ -74,7 +79,13 @@ def test_round_settings_fill_defaults_and_check_limits() -> None:
 
 def test_settings_survive_storage() -> None:
     settings = RoundSettings(budget=5, cap=2, live=True)
-    assert settings.as_dict() == {"budget": 5, "cap": 2, "live": True}
+    assert settings.as_dict() == {
+        "budget": 5,
+        "cap": 2,
+        "live": True,
+        "shuffle": False,
+        "no_own_votes": False,
+    }
     assert RoundSettings.from_dict({**settings.as_dict(), "unknown": 1}) == settings
 
 
@@ -229,6 +240,60 @@ def test_an_answer_on_the_target_stands_and_one_on_the_source_moves() -> None:
     assert merge(Method.MATRIX, scale, {3: (4, 1)}, 2, 1) == {3: (4, 1)}  # untouched
 
 
+# --- Against anchoring -------------------------------------------------------------------
+
+
+def test_a_new_round_is_shuffled_and_lets_proposers_vote_unless_said() -> None:
+    for method in Method:
+        made = ballots.round_settings(method, active_factors=6)
+        assert (made.shuffle, made.no_own_votes) == (True, False), method
+        chosen = ballots.round_settings(method, active_factors=6, shuffle=False, no_own_votes=True)
+        assert (chosen.shuffle, chosen.no_own_votes) == (False, True), method
+        assert RoundSettings.from_dict(chosen.as_dict()) == chosen
+    opened = schemas.RoundOpen(command_id="c1", method=Method.DOTS)
+    assert (opened.shuffle, opened.no_own_votes) == (True, False)
+    # A round stored before the settings existed was neither, and reads so.
+    stored = RoundSettings.from_dict({"budget": 4, "cap": 4, "live": False})
+    assert (stored.shuffle, stored.no_own_votes) == (False, False)
+
+
+OTHERS_DECIDE = {
+    Method.KEEP_REMOVE: (RoundSettings(no_own_votes=True), KEEP),
+    Method.DOTS: (RoundSettings(budget=5, cap=2, no_own_votes=True), 1),
+    Method.POINTS: (RoundSettings(budget=100, no_own_votes=True), 30),
+    Method.RATING: (RoundSettings(scale=5, no_own_votes=True), 4),
+    Method.RANKING: (RoundSettings(top_k=3, no_own_votes=True), 1),
+    Method.MATRIX: (RoundSettings(scale=5, no_own_votes=True), (4, 2)),
+}
+
+
+def test_nobody_votes_on_their_own_proposal_when_the_round_says_so() -> None:
+    for method, (settings, answer) in OTHERS_DECIDE.items():
+        vote = ballots.check_ballot
+        assert (
+            error_code(vote, method, settings, {2: answer}, VOTABLE, state=OPEN, own={2, 9})
+            == "own_proposal"
+        ), method
+        # Another's factor is fine; so is one's own when the round allows it.
+        assert vote(method, settings, {1: answer}, VOTABLE, state=OPEN, own={2}) == {1: answer}
+        allowed = replace(settings, no_own_votes=False)
+        assert vote(method, allowed, {2: answer}, VOTABLE, state=OPEN, own={2}) == {2: answer}
+
+
+def test_a_merge_into_ones_own_proposal_gives_the_answer_back() -> None:
+    merge = ballots.merge_entries
+    dots = RoundSettings(budget=5, cap=2, no_own_votes=True)
+    assert merge(Method.DOTS, dots, {2: 2, 3: 1}, 2, 1, own_target=True) == {3: 1}
+    ranking = RoundSettings(top_k=3, no_own_votes=True)
+    assert merge(Method.RANKING, ranking, {3: 1, 2: 2, 4: 3}, 2, 1, own_target=True) == {
+        3: 1,
+        4: 2,
+    }
+    # Where proposers may vote on theirs, the answer moves as any other.
+    allowed = replace(dots, no_own_votes=False)
+    assert merge(Method.DOTS, allowed, {2: 2}, 2, 1, own_target=True) == {1: 2}
+
+
 # --- 100 points --------------------------------------------------------------------------
 
 POINTS = RoundSettings(budget=100)
@@ -236,8 +301,9 @@ POINTS_CAPPED = RoundSettings(budget=100, cap=40)
 
 
 def test_a_points_round_has_100_points_and_an_optional_cap() -> None:
-    assert ballots.round_settings(Method.POINTS, active_factors=4) == POINTS
-    assert ballots.round_settings(Method.POINTS, active_factors=4, cap=40) == POINTS_CAPPED
+    made = partial(ballots.round_settings, Method.POINTS, active_factors=4, shuffle=False)
+    assert made() == POINTS
+    assert made(cap=40) == POINTS_CAPPED
     assert ballots.round_settings(Method.POINTS, active_factors=4, budget=100).budget == 100
     assert error_code(ballots.round_settings, Method.POINTS, active_factors=4, cap=0) == "bad_cap"
     assert error_code(ballots.round_settings, Method.POINTS, active_factors=4, cap=101) == "bad_cap"

@@ -441,7 +441,7 @@ def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
             (2, st.integers(0, 150) | st.sampled_from(EDGE_INTS)),
             (1, json_values),
         )
-    if name in ("live", "approval_required", "closed"):
+    if name in ("live", "shuffle", "no_own_votes", "approval_required", "closed"):
         return pick(draw, (6, st.booleans()), (1, st.sampled_from([0, 1, "true", None])))
     if name == "language":
         odd = st.sampled_from(["SV", "de", "", "sv-SE"])

@@ -475,9 +475,11 @@ def test_the_protocol_documents_every_field_of_the_results_and_rows() -> None:
         "ranking": "ranking",
         "matrix": "matrix",
     }
+    sides = braced(sentence(r"Every row also carries what its verdict reads: (`\{.*?\}`)"))
+    assert sides == keys(views.Sides)
     for method, bullet in bullets.items():
         documented = braced(sentence(rf"\n  - {re.escape(bullet)}: (`\{{.*?\}}`)"))
-        documented |= {"factor_id"} | ({"rank"} if method != "keep_remove" else set())
+        documented |= {"factor_id"} | ({"rank"} if method != "keep_remove" else set()) | sides
         assert documented == keys(views.TALLY_ROWS[method]), method
         assert keys(views.RESULT_ROWS[method]) == documented | keys(views.FactorNow)
     scale = sentence(r"`impact` and `uncertainty`\s+are (`\{.*?\}`)")

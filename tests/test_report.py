@@ -89,7 +89,7 @@ def run_a_whole_workshop(room: Room) -> dict[str, int]:
     room.run_round("rating", [*ratings, {u: 5, a: 3, e: 1}])
     orders = [[u, a, e], [u, e, a], [a, u, e], [u, a, e]]
     places = [{f: place for place, f in enumerate(order, start=1)} for order in orders]
-    room.run_round("ranking", places, top_k=3)
+    room.run_round("ranking", places, top_k=3, shuffle=False, no_own_votes=True)
     room.run_round(
         "matrix",
         [
@@ -138,8 +138,11 @@ def test_the_report_tells_the_whole_workshop(make_room: Any) -> None:
     for quadrant in ("Key trend", "Critical uncertainty", "Watch", "Minor trend"):
         assert quadrant in text
     assert "Round 5: Impact and uncertainty" in text
-    assert "Dots per participant: 3; Most dots on one factor: 3" in text
-    assert "Scale from 1 to 5" in text and "Factors each person ranks: 3" in text
+    assert "Dots per participant: 3; Most dots on one factor: 3; Each phone in its own order" in (
+        text
+    )
+    assert "Scale from 1 to 5" in text
+    assert "Factors each person ranks: 3; No votes on one's own proposals" in text
     assert "Page 1 of" in text
     # Nothing that names a person: no nickname, no proxy's label.
     assert "Anna Andersson" not in text and "Gunnel" not in text

@@ -54,13 +54,14 @@ def test_a_three_round_delphi_on_ratings_reaches_consensus(make_room: Any) -> No
             {u: 4, a: 3, k: 4, e: 2},
             {u: 5, a: 3, k: 3, e: 3},
         ],
-        # Round 3: close agreement.
+        # Round 3: close agreement, each factor clearly important or not (agreement on the
+        # middle of the scale is no verdict in or out).
         [
-            {u: 5, a: 3, k: 3, e: 3},
-            {u: 4, a: 3, k: 4, e: 3},
-            {u: 4, a: 2, k: 3, e: 3},
-            {u: 4, a: 3, k: 4, e: 2},
-            {u: 5, a: 3, k: 3, e: 3},
+            {u: 5, a: 2, k: 4, e: 2},
+            {u: 4, a: 2, k: 4, e: 2},
+            {u: 4, a: 1, k: 4, e: 2},
+            {u: 4, a: 2, k: 5, e: 1},
+            {u: 5, a: 2, k: 4, e: 2},
         ],
     ]
     progress = []
@@ -77,6 +78,13 @@ def test_a_three_round_delphi_on_ratings_reaches_consensus(make_room: Any) -> No
     assert history[0]["stability"] is None and history[2]["stability"] > 0.5
     results = {r["title"]: r for r in board["results"]["factors"]}
     assert results["Urbanisering"]["median"] == 4 and results["Urbanisering"]["rank"] == 1
+    verdicts = {title: row["verdict"] for title, row in results.items()}
+    assert verdicts == {
+        "Urbanisering": "in",
+        "Kompetensförsörjning": "in",
+        "Åldrande befolkning": "out",
+        "Elektrifiering": "out",
+    }
 
 
 def test_a_three_round_delphi_on_rankings_reaches_concordance(make_room: Any) -> None:
@@ -200,13 +208,26 @@ def test_proxies_vote_through_the_facilitator(make_room: Any) -> None:
 
 def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:
     room = make_room(factors=FACTORS)
-    assert room.state(room.board)["state"]["rule"] == {"agreement": 0.75, "kendall_w": 0.7}
+    defaults = {
+        "preset": "agreement",
+        "agreement": 0.75,
+        "iqr": 1.0,
+        "kendall_w": 0.7,
+        "min_share": 0.7,
+        "min_answers": 3,
+    }
+    assert room.state(room.board)["state"]["rule"] == defaults
     data = room.ok(room.console, "workshop.configure", consensus_agreement=0.8)
-    assert data["consensus"] == {"agreement": 0.8, "kendall_w": 0.7}
+    assert data["consensus"] == defaults | {"agreement": 0.8}
+    data = room.ok(room.console, "workshop.configure", consensus_preset="cos")
+    assert data["consensus"] == defaults | {"agreement": 0.8, "preset": "cos"}
     for bad in (
         {"consensus_agreement": 0.4},
         {"consensus_kendall_w": 0},
         {"consensus_kendall_w": 2},
+        {"consensus_iqr": -1},
+        {"consensus_min_share": 1.5},
+        {"consensus_min_answers": 0},
     ):
         assert room.send(room.console, "workshop.configure", **bad)["error"]["code"] == "bad_rule"
     room.flush()
@@ -218,7 +239,13 @@ def test_a_points_round_shares_out_100_points_and_measures_concordance(make_room
     ids = prepare(room, 3)
     u, a, k, e = (ids[f["title"]] for f in FACTORS)
     opened = room.ok(room.console, "round.open", method="points", cap=60)
-    assert opened["settings"] == {"budget": 100, "cap": 60, "live": False}
+    assert opened["settings"] == {
+        "budget": 100,
+        "cap": 60,
+        "live": False,
+        "shuffle": True,
+        "no_own_votes": False,
+    }
     round_id = opened["round_id"]
     phone = room.phones[0]
     refused = {
@@ -315,3 +342,130 @@ def test_the_proxy_page_is_the_facilitators(make_room: Any) -> None:
     assert room.facilitator_http.get(f"/proxy/{room.code}/99").status_code == 404
     phone_http, _ = room.phone()
     assert phone_http.get(f"/proxy/{room.code}/{number}").status_code == 403
+
+
+def test_nobody_votes_on_their_own_proposal_when_the_round_says_so(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    room.phones = [room.phone()[1] for _ in range(2)]
+    anna, bertil = room.phones
+    proxy = room.ok(room.console, "proxy.add", label="Gunnel")["proxy"]
+    for_gunnel = room.connect(room.facilitator_http, "proxy", proxy=proxy)
+    room.ok(room.console, "step.set", step="complete")
+    sociala = room.category("Sociala")
+    mine = room.ok(anna, "factor.propose", title="Annas idé", category_id=sociala)["factor_id"]
+    gunnels = room.ok(for_gunnel, "factor.propose", title="Gunnels idé", category_id=sociala)[
+        "factor_id"
+    ]
+    dup = room.ok(bertil, "factor.propose", title="Annas idé igen", category_id=sociala)[
+        "factor_id"
+    ]
+    u = room.factor("Urbanisering")
+    room.ok(room.console, "step.set", step="prioritise")
+    opened = room.ok(room.console, "round.open", method="dots", budget=4, cap=2, no_own_votes=True)
+    assert opened["settings"]["no_own_votes"] is True
+    assert opened["settings"]["shuffle"] is True  # on unless the facilitator says not
+    round_id = opened["round_id"]
+
+    refused = room.send(anna, "ballot.submit", round_id=round_id, entries={str(mine): 1})
+    assert refused["error"]["code"] == "own_proposal"
+    assert refused["error"]["message"] == (
+        "I den här omgången bestämmer de andra om faktorerna som du har föreslagit."
+    )
+    # The whole ballot is refused, the other factor with it; without the own one it counts.
+    both = {str(mine): 1, str(u): 1}
+    assert room.send(anna, "ballot.submit", round_id=round_id, entries=both)["ok"] is False
+    room.ok(anna, "ballot.submit", round_id=round_id, entries={str(u): 1, str(dup): 1})
+    room.ok(bertil, "ballot.submit", round_id=round_id, entries={str(mine): 2})
+    # A proxy's proposals are the proxy's own: the facilitator cannot vote on them for it.
+    proxied = room.send(for_gunnel, "ballot.submit", round_id=round_id, entries={str(gunnels): 1})
+    assert proxied["error"]["code"] == "own_proposal"
+    room.ok(for_gunnel, "ballot.submit", round_id=round_id, entries={str(mine): 1})
+    # A duplicate merged into Anna's proposal takes her dot on it back, not onto her own.
+    room.ok(room.console, "factor.merge", factor_id=dup, into_id=mine)
+    assert room.state(anna)["me"]["ballot"]["entries"] == {str(u): 1}
+    room.ok(room.console, "round.close", round_id=round_id)
+    dots = {
+        r["factor_id"]: r["dots"] for r in room.state(room.console)["state"]["results"]["factors"]
+    }
+    assert dots[mine] == 3 and dots[u] == 1
+
+    # The next round leaves it off (the default): proposers vote on theirs again.
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    again = room.ok(room.console, "round.open", method="dots", budget=4, cap=2, shuffle=False)
+    assert (again["settings"]["no_own_votes"], again["settings"]["shuffle"]) == (False, False)
+    room.ok(anna, "ballot.submit", round_id=again["round_id"], entries={str(mine): 1})
+
+
+def test_a_round_keeps_the_rule_it_declared_and_a_later_change_is_logged_and_shown(
+    make_room: Any,
+) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 4)
+    u = ids["Urbanisering"]
+    # Three in four within one step of the median: 75 %, the default.
+    answers = [{u: 4}, {u: 4}, {u: 5}, {u: 1}]
+    round_id = room.ok(room.console, "round.open", method="rating")["round_id"]
+    # Before anyone saw results, a change holds for the open round as declared.
+    room.ok(room.console, "workshop.configure", consensus_agreement=0.8)
+    for phone, entries in zip(room.phones, answers, strict=True):
+        room.ok(phone, "ballot.submit", round_id=round_id, entries={str(u): entries[u]})
+    room.ok(room.console, "round.close", round_id=round_id)
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    room.flush()
+    results = room.latest(room.board)["results"]
+    assert (results["rule"]["agreement"], results["rule_changed"]) == (0.8, False)
+    row = next(r for r in results["factors"] if r["factor_id"] == u)
+    assert (row["agreement"], row["verdict"]) == (0.75, "none")
+
+    # A change after the reveal holds for the rounds to come, not for this one...
+    room.ok(room.console, "workshop.configure", consensus_agreement=0.75)
+    room.flush()
+    state = room.latest(room.board)
+    assert state["rule"]["agreement"] == 0.75
+    assert (state["results"]["rule"]["agreement"], state["results"]["rule_changed"]) == (0.8, False)
+    # ...unless the facilitator asks: then it is logged and shown, the declared rule beside it.
+    room.ok(room.console, "workshop.configure", consensus_round_id=round_id)
+    room.flush()
+    results = room.latest(room.board)["results"]
+    assert results["rule_changed"] is True
+    assert (results["rule"]["agreement"], results["declared_rule"]["agreement"]) == (0.75, 0.8)
+    row = next(r for r in results["factors"] if r["factor_id"] == u)
+    assert row["verdict"] == "in"
+    log = room.state(room.console)["state"]["log"]
+    changed = [e for e in log if e["action"] == "round.rule_changed"]
+    assert changed and changed[0]["details"]["before"]["agreement"] == 0.8
+    assert changed[0]["details"]["after"]["agreement"] == 0.75
+
+    # A round whose results nobody has seen is not "re-judged": it takes the rule anyway.
+    second = room.ok(room.console, "round.open", method="rating")["round_id"]
+    refused = room.send(room.console, "workshop.configure", consensus_round_id=second)
+    assert refused["error"]["code"] == "rule_not_seen"
+
+
+def test_stability_compares_with_the_round_the_group_saw(make_room: Any) -> None:
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 3)
+    u, a = ids["Urbanisering"], ids["Åldrande befolkning"]
+    room.run_round("rating", [{u: 5, a: 1}] * 3)
+    # Closed but never revealed: the room never saw this order.
+    hidden = room.ok(room.console, "round.open", method="rating")["round_id"]
+    for phone in room.phones:
+        room.ok(phone, "ballot.submit", round_id=hidden, entries={str(u): 1, str(a): 5})
+    room.ok(room.console, "round.close", round_id=hidden)
+    room.run_round("rating", [{u: 5, a: 1}] * 3)
+    room.flush()
+    # The same order as the revealed round 1: 1; against the hidden round 2 it would be −1.
+    assert room.latest(room.board)["results"]["stability"] == 1.0
+
+
+def test_keep_remove_results_come_in_the_boards_order(make_room: Any) -> None:
+    # Factors given out of the categories' order: the later category's factor first.
+    room = make_room(factors=[FACTORS[3], FACTORS[0], FACTORS[2], FACTORS[1]])
+    room.phones = [room.phone()[1] for _ in range(3)]
+    room.ok(room.console, "step.set", step="prune")
+    board = room.state(room.board)["state"]
+    order = [f["id"] for f in board["factors"]]
+    room.run_round("keep_remove", [dict.fromkeys(order, "keep")] * 3)
+    room.flush()
+    results = room.latest(room.board)["results"]
+    assert [r["factor_id"] for r in results["factors"]] == order

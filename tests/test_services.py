@@ -339,6 +339,13 @@ def test_results_are_hidden_until_revealed(world: World) -> None:
         "status": "active",
         "votes": 4,
         "merged_into_id": None,
+        "responses": 4,
+        "opinions": 4,
+        "high": 1,
+        "low": 3,
+        "lean": "out",
+        "divided": False,
+        "verdict": "out",
     }
     # The group wants it gone: the facilitator removes it, and the results say so.
     world.ok(world.facilitator, "factor.remove", factor_id=a, reason="Gruppen röstade bort")

@@ -537,7 +537,8 @@ class WorkshopMachine(RuleBasedStateMachine):
         live = data.draw(st.booleans(), label="live")
         n = len(self.active)
         options: dict[str, int] = {}
-        settings_: dict[str, Any] = {"live": live}
+        # Every phone in its own order, proposers voting on theirs: the defaults.
+        settings_: dict[str, Any] = {"live": live, "shuffle": True, "no_own_votes": False}
         problem = None
         if method is Method.DOTS:
             budgets = st.integers(2, 6) if valid else st.none() | st.integers(0, 6)

@@ -6,7 +6,7 @@ Layer: pure core. Imports only the standard library and domain.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -86,13 +86,19 @@ class RoundSettings:
     """A round's settings: budget and cap for dots and points (whose cap may be None: no
     cap), the top of the scale for ratings and the matrix (which runs from 1), how many
     factors a ranking orders, and whether the room sees the results live, before they are
-    revealed."""
+    revealed. Against anchoring: whether each phone shows the factors in an order of its own
+    (`shuffle`), and whether nobody may vote on a factor they proposed (`no_own_votes`).
+
+    A round stored before a setting existed has no key for it and reads as off, which is
+    what it was; a new round is shuffled unless the facilitator says not (`round_settings`)."""
 
     budget: int | None = None
     cap: int | None = None
     scale: int | None = None
     top_k: int | None = None
     live: bool = False
+    shuffle: bool = False
+    no_own_votes: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -117,9 +123,13 @@ def round_settings(
     scale: int | None = None,
     top_k: int | None = None,
     live: bool = False,
+    shuffle: bool = True,
+    no_own_votes: bool = False,
 ) -> RoundSettings:
     """Settings for a new round of `method`, with defaults filled in and limits checked.
-    Settings that do not belong to the method are ignored."""
+    Settings that do not belong to the method are ignored. Every phone has its own order
+    unless `shuffle` is off; proposers vote on their own factors unless `no_own_votes`."""
+    common = {"live": live, "shuffle": shuffle, "no_own_votes": no_own_votes}
     if method is Method.DOTS:
         budget = default_dot_budget(active_factors) if budget is None else budget
         if not 1 <= budget <= BUDGET_MAX:
@@ -133,7 +143,7 @@ def round_settings(
                 N_("The cap per factor must be between 1 and the budget (%(budget)s)."),
                 budget=budget,
             )
-        return RoundSettings(budget=budget, cap=cap, live=live)
+        return RoundSettings(budget=budget, cap=cap, **common)
     if method is Method.POINTS:
         if budget is not None and budget != POINTS_BUDGET:
             raise DomainError(
@@ -148,7 +158,7 @@ def round_settings(
                 N_("The cap per factor must be between 1 and the budget (%(budget)s)."),
                 budget=POINTS_BUDGET,
             )
-        return RoundSettings(budget=POINTS_BUDGET, cap=cap, live=live)
+        return RoundSettings(budget=POINTS_BUDGET, cap=cap, **common)
     if method in (Method.RATING, Method.MATRIX):
         scale = SCALE_DEFAULT if scale is None else scale
         if not SCALE_MIN <= scale <= SCALE_MAX:
@@ -158,7 +168,7 @@ def round_settings(
                 min=SCALE_MIN,
                 max=SCALE_MAX,
             )
-        return RoundSettings(scale=scale, live=live)
+        return RoundSettings(scale=scale, **common)
     if method is Method.RANKING:
         top_k = min(TOP_K_DEFAULT, active_factors) if top_k is None else top_k
         if not 1 <= top_k <= active_factors:
@@ -167,8 +177,8 @@ def round_settings(
                 N_("Rank between 1 and %(max)s factors (all on the board)."),
                 max=active_factors,
             )
-        return RoundSettings(top_k=top_k, live=live)
-    return RoundSettings(live=live)
+        return RoundSettings(top_k=top_k, **common)
+    return RoundSettings(**common)
 
 
 def check_can_open_round(
@@ -211,14 +221,20 @@ def check_ballot(
     votable: set[int],
     *,
     state: RoundState,
+    own: Set[int] = frozenset(),
 ) -> dict[int, Answer]:
     """A whole ballot as stored: only while the round is open, only on factors on the board,
-    and within the method's rules. Zero dots (or points) are dropped, so an empty ballot means
-    "no vote"."""
+    not on the voter's `own` proposals when the round says nobody votes on theirs, and within
+    the method's rules. Zero dots (or points) are dropped, so an empty ballot means "no
+    vote"."""
     if state is not RoundState.OPEN:
         raise DomainError("round_closed", N_("The round is closed."))
     if set(entries) - votable:
         raise DomainError("not_votable", N_("You can only vote on the factors on the board."))
+    if settings.no_own_votes and not own.isdisjoint(entries):
+        raise DomainError(
+            "own_proposal", N_("In this round, others decide on the factors you proposed.")
+        )
     check = _CHECKS[method]
     return check(settings, entries)
 
@@ -321,6 +337,8 @@ def merge_entries(
     entries: Mapping[int, Answer],
     source: int,
     target: int,
+    *,
+    own_target: bool = False,
 ) -> dict[int, Answer]:
     """One participant's ballot after `source` merged into `target`.
 
@@ -328,12 +346,21 @@ def merge_entries(
     source moves to the target. Dots and points add up, capped at the cap per factor (the
     excess goes back to the participant's budget, so no budget is ever exceeded); a ranking
     keeps the better of the two places and closes the gap. Nobody ends up counted twice.
+    When the target is the participant's own proposal (`own_target`) and the round says
+    nobody votes on theirs, the answer on the source goes back instead (a ranking closes
+    the gap), so no merge puts a vote where the voter could not.
     """
     if source not in entries:
         return dict(entries)
     result = dict(entries)
     moved = result.pop(source)
     held = result.get(target)
+    if own_target and settings.no_own_votes:
+        result.pop(target, None)
+        if method is Method.RANKING:
+            order = sorted(result, key=lambda f: result[f])
+            result = {f: place for place, f in enumerate(order, start=1)}
+        return result
     if method in (Method.DOTS, Method.POINTS):
         cap = settings.cap or settings.budget
         assert cap is not None and isinstance(moved, int)

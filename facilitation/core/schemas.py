@@ -109,6 +109,10 @@ class RoundOpen(Command):
     scale: StrictInt | None = None
     top_k: StrictInt | None = None
     live: StrictBool = False
+    # Against anchoring: every phone in its own order (on unless said), and nobody voting
+    # on their own proposal (off unless said).
+    shuffle: StrictBool = True
+    no_own_votes: StrictBool = False
 
 
 class RoundConfigure(Command):

@@ -190,16 +190,25 @@ METHODS: dict[str, MethodView] = {
 }
 
 
+# The settings every method may have that are said only when on, against anchoring.
+_SWITCHES = (
+    ("shuffle", N_("Each phone in its own order")),
+    ("no_own_votes", N_("No votes on one's own proposals")),
+)
+
+
 def _settings(doc: Document, r: Row) -> str:
     """A round's settings in words ("Dots per participant: 10; Most dots on one factor: 3"),
     or nothing for a method without any."""
     settings = r.get("settings") or {}
     view = METHODS[r["method"]]
-    return "; ".join(
+    said = [
         f"{doc._(label)}{sep}{settings[key]}"
         for key, label, sep in view.settings
         if key in settings
-    )
+    ]
+    said += [doc._(label) for key, label in _SWITCHES if settings.get(key)]
+    return "; ".join(said)
 
 
 def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:

@@ -70,6 +70,8 @@ class RoundSettings(TypedDict):
     scale: NotRequired[int]
     top_k: NotRequired[int]
     live: NotRequired[bool]
+    shuffle: NotRequired[bool]
+    no_own_votes: NotRequired[bool]
 
 
 class Person(TypedDict):
@@ -526,7 +528,7 @@ class SeriesWorkshop(PublicWorkshop):
 class Figures(TypedDict):
     """A factor's figures in a workshop's latest revealed prioritisation: those its method has."""
 
-    rank: NotRequired[int]
+    rank: NotRequired[int | None]
     dots: NotRequired[int]
     points: NotRequired[int]
     share: NotRequired[float | None]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from facilitation.core.ballots import Answer
 from facilitation.infrastructure import models
 
-_VOTABLE = select(models.Factor.id).where(
+_VOTABLE = select(models.Factor.id, models.Factor.proposed_by_id).where(
     models.Factor.workshop_id == bindparam("workshop_id"), models.Factor.status == "active"
 )
 
@@ -30,14 +30,26 @@ class BallotBox:
         self.workshop_id = workshop_id
         self._staged: dict[int, dict[int, dict[int, Answer]]] = defaultdict(dict)
         self._votable: set[int] | None = None
+        self._proposed: dict[int, set[int]] = defaultdict(set)
         # The session holds its objects weakly: kept here, a round is read once per batch.
         self._rounds: dict[int, models.Round] = {}
 
     def votable(self) -> set[int]:
         """The ids of the factors on the board (active), read once until the next flush."""
         if self._votable is None:
-            self._votable = set(self.session.scalars(_VOTABLE, {"workshop_id": self.workshop_id}))
+            self._votable, self._proposed = set(), defaultdict(set)
+            for factor_id, proposer in self.session.execute(
+                _VOTABLE, {"workshop_id": self.workshop_id}
+            ):
+                self._votable.add(factor_id)
+                if proposer is not None:
+                    self._proposed[proposer].add(factor_id)
         return self._votable
+
+    def proposed_by(self, participant_id: int) -> frozenset[int]:
+        """The factors on the board that this participant proposed, read with `votable`."""
+        self.votable()
+        return frozenset(self._proposed.get(participant_id, ()))
 
     def put(self, round_: models.Round, participant_id: int, entries: dict[int, Answer]) -> None:
         """Stage a participant's whole ballot; a later one of theirs replaces it."""

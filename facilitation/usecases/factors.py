@@ -153,7 +153,8 @@ def remove(tx: Tx, p: schemas.FactorRemove) -> dict[str, Any]:
 def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
     """The facilitator merges a duplicate into another factor. Votes on the duplicate in the
     open round move to the other factor (ballots.merge_entries says how, so that nobody
-    exceeds a budget or counts twice); the duplicate stays in the record as merged."""
+    exceeds a budget, counts twice or votes on their own proposal when the round forbids
+    it); the duplicate stays in the record as merged."""
     source, target = tx.factor(p.factor_id), tx.factor(p.into_id)
     domain.check_merge(
         FactorStatus(source.status), FactorStatus(target.status), same=source.id == target.id
@@ -165,7 +166,12 @@ def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
         for participant_id, entries in read_ballots(tx.session, round_.id).items():
             if source.id in entries:
                 moved[participant_id] = ballots.merge_entries(
-                    method, settings, entries, source.id, target.id
+                    method,
+                    settings,
+                    entries,
+                    source.id,
+                    target.id,
+                    own_target=target.proposed_by_id == participant_id,
                 )
         write_ballots(tx.session, round_.id, moved)
         tx.change.participants.update(moved)

@@ -36,6 +36,8 @@ def open_round(tx: Tx, p: schemas.RoundOpen) -> dict[str, Any]:
         scale=p.scale,
         top_k=p.top_k,
         live=p.live,
+        shuffle=p.shuffle,
+        no_own_votes=p.no_own_votes,
     )
     number = (
         tx.session.scalar(
@@ -91,18 +93,22 @@ def reveal_round(tx: Tx, p: schemas.RoundRef) -> dict[str, Any]:
 
 def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
     """A participant (or the facilitator, for a proxy) submits their whole ballot for the
-    open round; it replaces any earlier one. An empty ballot withdraws the vote."""
+    open round; it replaces any earlier one. An empty ballot withdraws the vote. In a round
+    where nobody votes on their own proposal, the factors this participant proposed are
+    refused (a proxy's, for the proxy)."""
     assert tx.participant is not None
     participant = tx.participant
     round_ = tx.round(p.round_id)
     method = Method(round_.method)
     entries = {int(k): _answer(method, v) for k, v in p.entries.items()}
+    settings = RoundSettings.from_dict(round_.settings)
     stored = ballots.check_ballot(
         method,
-        RoundSettings.from_dict(round_.settings),
+        settings,
         entries,
         tx.ballots.votable(),
         state=RoundState(round_.state),
+        own=tx.ballots.proposed_by(participant.id) if settings.no_own_votes else frozenset(),
     )
     answer = {"round_id": round_.id, "entries": entries_out(method, stored)}
     tx.ballots.put(round_, participant.id, stored)  # staged last, once nothing can fail

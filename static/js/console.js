@@ -62,9 +62,15 @@ function render() {
   }
   if (changed("proxies", room.proxies)) renderProxies();
   if (changed("rule", room.rule) && !$("rule-form").contains(document.activeElement)) {
+    $("rule-preset").value = room.rule.preset;
     $("rule-agreement").value = Math.round(room.rule.agreement * 100);
     $("rule-w").value = room.rule.kendall_w;
+    $("rule-iqr").value = room.rule.iqr;
+    $("rule-share").value = Math.round(room.rule.min_share * 100);
+    $("rule-fewest").value = room.rule.min_answers;
   }
+  // A round whose results were seen is judged anew only when the facilitator says so.
+  $("rule-apply-row").hidden = !(room.round && (room.round.state !== "open" || room.round.settings.live));
   if (changed("log", room.log, room.factors)) renderLog();
 }
 
@@ -129,11 +135,14 @@ function renderRound() {
 
 function describeSettings(round) {
   const s = round.settings;
-  if (round.method === "dots") return `${C.budget}: ${s.budget} · ${C.cap}: ${s.cap}`;
-  if (round.method === "points") return `${C.points_budget} · ${C.points_cap_set}: ${s.cap ?? C.no_cap}`;
-  if (round.method === "ranking") return `${C.top_k}: ${s.top_k}`;
-  if (s.scale) return `${C.scale}: 1–${s.scale}`;
-  return "";
+  const said = [];
+  if (round.method === "dots") said.push(`${C.budget}: ${s.budget}`, `${C.cap}: ${s.cap}`);
+  else if (round.method === "points") said.push(C.points_budget, `${C.points_cap_set}: ${s.cap ?? C.no_cap}`);
+  else if (round.method === "ranking") said.push(`${C.top_k}: ${s.top_k}`);
+  else if (s.scale) said.push(`${C.scale}: 1–${s.scale}`);
+  if (s.shuffle) said.push(C.shuffled);
+  if (s.no_own_votes) said.push(C.own_excluded);
+  return said.join(" · ");
 }
 
 function liveToggle(round) {
@@ -150,6 +159,13 @@ function numberField(name, label, value, min, max, { id = `round-${name}`, optio
   return h("div", { class: "field" }, h("label", { for: id }, label),
     h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric",
       "data-optional": optional }));
+}
+
+function checkField(name, label, checked) {
+  // Keep what the facilitator ticked when the panel is drawn again (another method chosen).
+  const id = `round-${name}`;
+  return h("label", { class: "choice" },
+    h("input", { id, type: "checkbox", name, checked: $(id)?.checked ?? checked }), label);
 }
 
 function openRoundForm(methods, last) {
@@ -178,7 +194,8 @@ function openRoundForm(methods, last) {
     onsubmit: (event) => {
       event.preventDefault();
       const form = event.target;
-      const payload = { method: chosen, live: form.live.checked };
+      const payload = { method: chosen, live: form.live.checked, shuffle: form.shuffle.checked,
+        no_own_votes: form.no_own_votes.checked };
       for (const name of ["budget", "cap", "scale", "top_k"]) {
         if (form[name] && !(form[name].value === "" && "optional" in form[name].dataset)) {
           payload[name] = Number(form[name].value);
@@ -187,7 +204,8 @@ function openRoundForm(methods, last) {
       command("round.open", payload, $("round-message"));
     },
   }, picker, settings,
-  h("label", { class: "choice" }, h("input", { type: "checkbox", name: "live" }), C.live_results),
+  checkField("live", C.live_results, false), checkField("shuffle", C.shuffle, true),
+  checkField("no_own_votes", C.no_own_votes, false),
   h("button", { type: "submit", class: "primary", "data-key": "round:open" },
     last && last.method === chosen ? C.open_again : C.open[chosen]));
 }
@@ -378,10 +396,17 @@ $("proxy-form").addEventListener("submit", async (event) => {
 
 $("rule-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const form = event.target;
   const answer = await command("workshop.configure", {
-    consensus_agreement: Number(event.target.agreement.value) / 100,
-    consensus_kendall_w: Number(event.target.kendall_w.value),
+    consensus_preset: form.preset.value,
+    consensus_agreement: Number(form.agreement.value) / 100,
+    consensus_kendall_w: Number(form.kendall_w.value),
+    consensus_iqr: Number(form.iqr.value),
+    consensus_min_share: Number(form.min_share.value) / 100,
+    consensus_min_answers: Number(form.min_answers.value),
+    ...(form.apply.checked && !$("rule-apply-row").hidden ? { consensus_round_id: room.round.id } : {}),
   }, $("rule-message"));
+  form.apply.checked = false;
   if (answer.ok) say($("rule-message"), M.saved);
 });
 

@@ -3,6 +3,7 @@
 import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, say } from "./dom.js";
 import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
+import { orderSeed, ownOrder } from "./order.js";
 import { previousSummary, renderResults } from "./results.js";
 
 const page = pageData();
@@ -161,13 +162,30 @@ $("propose-form").addEventListener("submit", async (event) => {
 
 // --- Voting ---------------------------------------------------------------------------------
 
-function votable() {
-  return new Set(room.factors.map((f) => String(f.id)));
+/** The factors this participant proposed, when the round leaves them to the others. The
+ * facilitator's preview has no participant, so it has none. */
+function ownFactors(round) {
+  if (!round.settings.no_own_votes) return new Set();
+  return new Set((me?.proposals ?? []).map((p) => String(p.id)));
+}
+
+function votable(round) {
+  const own = ownFactors(round);
+  return new Set(room.factors.map((f) => String(f.id)).filter((id) => !own.has(id)));
+}
+
+/** The categories and factors as this phone lists them in the round: in its own order
+ * (order.js) when the round shuffles, else as on the board. The preview keeps the board's,
+ * and so does a proxy's page: the facilitator enters answers given on paper or aloud, in
+ * the board's order. */
+function listed(round) {
+  if (!round.settings.shuffle || !me || page.proxy) return { categories: room.categories, factors: room.factors };
+  return ownOrder(orderSeed(room.workshop.code, me.participant.number), room.categories, room.factors);
 }
 
 function currentEntries(round) {
   if (ballot.roundId !== round.id) ballot = { roundId: round.id, entries: {} };
-  const ids = votable();
+  const ids = votable(round);
   const entries = Object.fromEntries(Object.entries(ballot.entries).filter(([id]) => ids.has(id)));
   return round.method === "ranking" ? renumber(entries) : entries;
 }
@@ -212,10 +230,12 @@ function renderVote(round) {
     parts.push(rankingBlock(round, entries));
   } else {
     const rows = { keep_remove: keepRemoveRow, dots: dotRow, points: pointRow, rating: ratingRow, matrix: matrixRow }[round.method];
-    for (const { category, factors } of byCategory(room.categories, room.factors)) {
+    const own = ownFactors(round);
+    const { categories, factors: shown } = listed(round);
+    for (const { category, factors } of byCategory(categories, shown)) {
       parts.push(h("div", { class: "category-block" },
         h("h3", { class: "category-name" }, category.name),
-        factors.map((f) => rows(f, entries, round))));
+        factors.map((f) => (own.has(String(f.id)) ? ownRow(f, round) : rows(f, entries, round)))));
     }
   }
   replaceChildren($("vote-list"), parts);
@@ -232,7 +252,7 @@ function progressText(round, entries) {
     return plural(M.points_left, left);
   }
   if (round.method === "ranking") return fmt(M.ranked_of, { n: given, top_k: round.settings.top_k });
-  return fmt(M.voted_progress, { done: given, total: room.factors.length });
+  return fmt(M.voted_progress, { done: given, total: votable(round).size });
 }
 
 /** A factor's title and description, and in a Delphi round what the group and you said. */
@@ -257,6 +277,13 @@ function answerText(method, answer) {
   if (method === "rating") return answer === "no_opinion" ? M.no_opinion : String(answer);
   if (method === "ranking") return fmt(M.place, { rank: answer });
   return fmt(M.matrix_answer, { impact: answer[0], uncertainty: answer[1] });
+}
+
+/** A factor of one's own in a round that leaves it to the others: said, with nothing to press. */
+function ownRow(factor, round, tag = "div") {
+  return h(tag, { class: "vote-row own-factor" },
+    factorHead(factor, round),
+    h("p", { class: "status-tag" }, M.own_proposal));
 }
 
 function choice(id, value, label, pressed, onPress, extra = {}) {
@@ -406,16 +433,20 @@ function rankingBlock(round, entries) {
           "aria-label": fmt(M.unrank, { title: factor.title }),
           onclick: () => { delete ballot.entries[id]; ballot.entries = renumber(ballot.entries); submit(round); } }, "×")));
   }));
-  const unranked = room.factors.filter((f) => !(String(f.id) in entries));
+  // The pool keeps the phone's own order (not grouped by category: a ranking is one list).
+  const own = ownFactors(round);
+  const unranked = listed(round).factors.filter((f) => !(String(f.id) in entries));
   return h("div", {},
     h("h3", { class: "category-name" }, M.your_ranking),
     order.length ? ranked : h("p", { class: "hint" }, fmt(M.ranking_empty, round.settings)),
     h("h3", { class: "category-name" }, M.not_ranked),
-    h("ul", { class: "plain" }, unranked.map((f) => h("li", { class: "vote-row" },
-      factorHead(f, round),
-      h("button", { type: "button", "data-key": `${f.id}:add`, disabled: full,
-        "aria-label": fmt(M.rank_add, { title: f.title }),
-        onclick: () => setEntry(round, String(f.id), order.length + 1) }, M.add_to_ranking)))));
+    h("ul", { class: "plain" }, unranked.map((f) => (own.has(String(f.id))
+      ? ownRow(f, round, "li")
+      : h("li", { class: "vote-row" },
+        factorHead(f, round),
+        h("button", { type: "button", "data-key": `${f.id}:add`, disabled: full,
+          "aria-label": fmt(M.rank_add, { title: f.title }),
+          onclick: () => setEntry(round, String(f.id), order.length + 1) }, M.add_to_ranking))))));
 }
 
 async function submit(round) {
