@@ -232,7 +232,8 @@ def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> No
     board.set_viewport_size({"width": 1920, "height": 1080})
     board.goto(created["board_url"])
     phones = []
-    for _ in range(2):
+    # Three: the rule judges a factor from three opinions on.
+    for _ in range(3):
         phone = browser.new_context(**PHONE, locale="sv-SE").new_page()
         phone.goto(created["join_url"])
         expect_text(phone, "#connection", "Ansluten")
@@ -241,28 +242,31 @@ def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> No
     console.get_by_label("Hur gruppen prioriterar").select_option("rating")
     console.get_by_role("button", name="Öppna graderingen").click()
 
-    # Round 1: the two disagree about climate.
-    for phone, climate in zip(phones, ("1", "5"), strict=True):
+    # Round 1: one against two about climate: two camps, never consensus.
+    for phone, climate in zip(phones, ("1", "5", "4"), strict=True):
         phone.get_by_role("button", name="Urbanisering: 4 av 5").click()
         phone.get_by_role("button", name=f"Klimatomställning: {climate} av 5").click()
         expect_text(phone, "#budget", "Du har röstat om 2 av 2 faktorer")
     console.get_by_role("button", name="Stäng omröstningen").click()
     console.get_by_role("button", name="Visa resultatet för alla").click()
-    expect_text(board, "#results-body", "1 av 2 faktorer har 75")
+    expect_text(board, "#results-body", "1 av 2 faktorer har enighet")
+    expect_text(board, "#results-body", "Splittrat: Klimatomställning")
+    expect_text(board, "#results-body", "Färre än 10 röster")
 
     # Round 2: each phone sees the group and its own answer, starts from it, and revises.
     console.get_by_role("button", name="Öppna en ny omgång").click()
-    expect_text(phones[0], "#vote-list", "Gruppen förra gången: median 3")
+    expect_text(phones[0], "#vote-list", "Gruppen förra gången: median 4")
     expect_text(phones[0], "#vote-list", "du: 1")
-    for phone in phones:
+    for phone, climate in zip(phones, ("1", "5", "4"), strict=True):
         phone.get_by_role("button", name="Utgå från mina tidigare svar").click()
-        phone.get_by_role("button", name="Klimatomställning: 3 av 5").click()
+        if climate != "4":  # pressing the answer one has already given takes it back
+            phone.get_by_role("button", name="Klimatomställning: 4 av 5").click()
         expect_text(phone, "#vote-message", "Sparat")
     audit(phones[0], "sv-7-delphi-phone")
     console.get_by_role("button", name="Stäng omröstningen").click()
     console.get_by_role("button", name="Visa resultatet för alla").click()
-    expect_text(board, "#announcement", "Gruppen har nått konsensus i omgång 2")
     expect_text(board, "#results-body", "Konsensus nådd")
+    expect_text(board, "#announcement", "Gruppen har nått konsensus i omgång 2")
     audit(board, "sv-7-consensus-board")
 
     # The matrix, drawn on the board.
