@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats
 
 from facilitation.core import consensus, tally
 from facilitation.core.ballots import CHOICES, NO_OPINION, RoundSettings
@@ -232,3 +233,26 @@ def test_a_factor_everyone_ranked_in_the_middle_is_judged_not_too_few() -> None:
     row = next(r for r in results["factors"] if r["factor_id"] == 4)
     assert (row["opinions"], row["high"], row["low"]) == (4, 0, 0)
     assert tally.factor_verdicts(results, Rule())[4] == "none"
+
+
+# A rating round's W against SciPy: complete ballots only, and "no opinion" never a 0.
+complete_ratings = st.lists(
+    st.lists(st.integers(1, 5), min_size=3, max_size=3).filter(lambda row: len(set(row)) > 1),
+    min_size=2,
+    max_size=12,
+)
+
+
+@given(complete_ratings, st.integers(0, 4))
+def test_a_rating_rounds_w_is_friedmans_test_over_the_complete_ballots(
+    table: list[list[int]], unsure: int
+) -> None:
+    ballots = [dict(enumerate(row, start=1)) for row in table]
+    # Ballots with a "no opinion" or a gap are left out, whatever else they say.
+    ballots += [{1: NO_OPINION, 2: 5, 3: 1}] * unsure + [{2: 4, 3: 2}] * unsure
+    results = tally.tally(Method.RATING, RoundSettings(scale=5), [1, 2, 3], ballots)
+    concordance = results["concordance"]
+    assert concordance["raters"] == len(table)
+    friedman = stats.friedmanchisquare(*zip(*table, strict=True))
+    assert concordance["chi_square"] == pytest.approx(friedman.statistic, rel=1e-9, abs=1e-12)
+    assert concordance["p_value"] == pytest.approx(friedman.pvalue, rel=1e-7, abs=1e-12)
