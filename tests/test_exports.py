@@ -351,6 +351,7 @@ def test_the_csv_and_the_workbook_say_each_verdict_the_rule_and_the_coverage(
     assert rows["Enig"]["Svarat"] == "4 av 4"
     rule = rows["Enig"]["Regel som gäller"]
     assert "andel överens" in rule and "80 %" in rule
+    assert "Kendalls W 0,7;" in rule  # a Swedish decimal comma, inside words too
     assert "75 %" in rows["Enig"]["Regel när omgången öppnades"]
     assert rows["Enig"]["Regeln ändrad efter att resultaten visats"] == "ja"
     assert rows["Enig"]["Färre än 10 röstsedlar (kvartilavstånd och W osäkra)"] == "ja"
@@ -368,6 +369,7 @@ def test_the_report_names_the_rule_the_verdicts_and_what_holds_the_round_back(
     pages = PdfReader(io.BytesIO(export(judged, "pdf").data)).pages
     text = " ".join(" ".join(page.extract_text() for page in pages).split())
     assert "Regel som gäller andel överens; samstämmighet 80 %" in text
+    assert "Kendalls W 0,7;" in text
     assert (
         "Regeln ändrad efter att resultaten visats (angiven: andel överens; samstämmighet 75 %"
         in text

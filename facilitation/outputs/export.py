@@ -16,12 +16,27 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from facilitation.core.domain import N_
 
 # The JSON document's schema: docs/export-schema.json. Raised when it changes incompatibly.
 SCHEMA_VERSION = 1
 
 Gettext = Callable[[str], str]
+
+
+class Words:
+    """An export's gettext together with its language, for numbers written inside words
+    ("at most 1,5" in Swedish)."""
+
+    def __init__(self, gettext: Gettext, language: str) -> None:
+        self.gettext = gettext
+        self.language = language
+
+    def __call__(self, text: str) -> str:
+        return self.gettext(text)
+
 
 # Codes in the record, as words in the spreadsheets (the JSON keeps the codes).
 WORDS = {
@@ -114,8 +129,8 @@ def word(gettext: Gettext, kind: str, code: str | None) -> str:
 # --- The table of results: one row per factor and round ------------------------------------
 
 # (header, where the value comes from): "factor" fields, "round" fields, or a result row's;
-# the last argument is the export's gettext, for values put in words.
-_Cell = Callable[[dict[str, Any], dict[str, Any], dict[str, Any], Gettext], Any]
+# the last argument is the export's Words, for values put in words.
+_Cell = Callable[[dict[str, Any], dict[str, Any], dict[str, Any], Words], Any]
 _COLUMNS: list[tuple[str, _Cell]] = [
     (N_("Round"), lambda f, r, row, _: r.get("number")),
     (N_("Method"), lambda f, r, row, _: r.get("method")),
@@ -152,11 +167,14 @@ _COLUMNS: list[tuple[str, _Cell]] = [
     (N_("Rank"), lambda f, r, row, _: row.get("rank")),
     (N_("Verdict"), lambda f, r, row, _: row.get("verdict")),
     (N_("Answered"), lambda f, r, row, gettext: coverage(gettext, row, r)),
-    (N_("Rule in force"), lambda f, r, row, gettext: rule_words(gettext, r.get("rule"))),
+    (
+        N_("Rule in force"),
+        lambda f, r, row, words: rule_words(words, r.get("rule"), words.language),
+    ),
     (N_("Rule changed after the results were seen"), lambda f, r, row, _: r.get("rule_changed")),
     (
         N_("Rule declared when the round opened"),
-        lambda f, r, row, gettext: rule_words(gettext, r.get("declared_rule")),
+        lambda f, r, row, words: rule_words(words, r.get("declared_rule"), words.language),
     ),
     (
         N_("Fewer than 10 ballots (interquartile range and W unstable)"),
@@ -182,8 +200,9 @@ def coverage(gettext: Gettext, row: Mapping[str, Any], round_: Mapping[str, Any]
     }
 
 
-def rule_words(gettext: Gettext, rule: Mapping[str, Any] | None) -> str | None:
-    """A consensus rule in words: its preset and thresholds, and how many must answer."""
+def rule_words(gettext: Gettext, rule: Mapping[str, Any] | None, language: str) -> str | None:
+    """A consensus rule in words: its preset and thresholds, and how many must answer, the
+    decimals written as the language writes them."""
     if not rule:
         return None
     return gettext(
@@ -193,15 +212,11 @@ def rule_words(gettext: Gettext, rule: Mapping[str, Any] | None) -> str | None:
     ) % {
         "preset": word(gettext, "preset", rule["preset"]),
         "agreement": round(rule["agreement"] * 100),
-        "iqr": _number(rule["iqr"]),
-        "w": _number(rule["kendall_w"]),
+        "iqr": format_decimal(rule["iqr"], locale=language),
+        "w": format_decimal(rule["kendall_w"], locale=language),
         "share": round(rule["min_share"] * 100),
         "answers": rule["min_answers"],
     }
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
 
 
 def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
@@ -210,6 +225,7 @@ def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str
     that was in none. Values keep their types: numbers, booleans, text, or None."""
     titles = {f["id"]: f["title"] for f in record["factors"]}
     factors = [{**f, "merged_into": titles.get(f["merged_into_id"])} for f in record["factors"]]
+    words = Words(gettext, record["workshop"]["language"])
     rows: list[list[Any]] = []
     in_a_round: set[int] = set()
     for round_ in record["rounds"]:
@@ -217,18 +233,18 @@ def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str
         for factor in factors:
             if factor["id"] in by_factor:
                 in_a_round.add(factor["id"])
-                rows.append(_row(factor, round_, by_factor[factor["id"]], gettext))
-    rows.extend(_row(f, {}, {}, gettext) for f in factors if f["id"] not in in_a_round)
+                rows.append(_row(factor, round_, by_factor[factor["id"]], words))
+    rows.extend(_row(f, {}, {}, words) for f in factors if f["id"] not in in_a_round)
     return [gettext(header) for header, _ in _COLUMNS], rows
 
 
 def _row(
-    factor: dict[str, Any], round_: dict[str, Any], result: dict[str, Any], gettext: Gettext
+    factor: dict[str, Any], round_: dict[str, Any], result: dict[str, Any], words: Words
 ) -> list[Any]:
     values = []
     for header, value in _COLUMNS:
-        cell = value(factor, round_, result, gettext)
-        values.append(word(gettext, _CODED[header], cell) if header in _CODED and cell else cell)
+        cell = value(factor, round_, result, words)
+        values.append(word(words, _CODED[header], cell) if header in _CODED and cell else cell)
     return values
 
 

@@ -226,10 +226,15 @@ def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
     }
     rows.append((_("Consensus"), f"{reached} ({progress})"))
     if r.get("rule"):
-        rows.append((_("Rule in force"), rule_words(_, r["rule"]) or DASH))
+        rows.append((_("Rule in force"), rule_words(_, r["rule"], doc.locale) or DASH))
     if r.get("rule_changed"):
         changed = _("Rule changed after the results were seen (declared: %(rule)s)")
-        rows.append((_("Rule changed"), changed % {"rule": rule_words(_, r.get("declared_rule"))}))
+        rows.append(
+            (
+                _("Rule changed"),
+                changed % {"rule": rule_words(_, r.get("declared_rule"), doc.locale)},
+            )
+        )
     if verdict.get("measure") == "agreement":
         meeting = _("%(meeting)s of %(factors)s") % {
             "meeting": verdict.get("factors_meeting") or 0,
