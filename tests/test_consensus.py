@@ -463,6 +463,7 @@ def test_rule_defaults_and_round_trip() -> None:
         "kendall_w": 0.7,
         "min_share": 0.7,
         "min_answers": 3,
+        "every_group": False,
     }
     assert Rule.from_dict({}) == rule
     assert Rule.from_dict(rule.as_dict()) == rule
@@ -473,6 +474,7 @@ def test_rule_defaults_and_round_trip() -> None:
     assert Rule.from_dict({"preset": "cos", "min_answers": 5, "min_share": 0}) == Rule(
         preset="cos", min_answers=5, min_share=0.0
     )
+    assert Rule.from_dict({"every_group": True}) == Rule(every_group=True)
 
 
 @pytest.mark.parametrize(
@@ -498,6 +500,8 @@ def test_rule_defaults_and_round_trip() -> None:
         {"min_answers": 2.5},
         {"min_answers": True},
         {"min_answers": 10**6},
+        {"every_group": 1},
+        {"every_group": "yes"},
     ],
 )
 def test_rule_from_dict_refuses_thresholds_out_of_range(settings_: dict[str, object]) -> None:
@@ -528,6 +532,7 @@ def test_per_factor_verdict() -> None:
         "too_few": [2],
         "divided": [],
         "small_panel": False,
+        "groups_behind": [],
     }
     met = consensus.per_factor_verdict({1: "in", 3: "out"}, agreements, rule, ballots=9)
     assert (met.reached, met.progress, met.small_panel) == (True, 1.0, True)
@@ -568,6 +573,7 @@ def test_concordance_verdict() -> None:
         "too_few": [],
         "divided": [],
         "small_panel": False,
+        "groups_behind": [],
     }
     halfway = consensus.concordance_verdict(concordance_of(0.35), rule)
     assert (halfway.reached, halfway.progress) == (False, pytest.approx(0.5))

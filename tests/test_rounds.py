@@ -201,8 +201,8 @@ def test_proxies_vote_through_the_facilitator(make_room: Any) -> None:
     assert "Gunnel" not in str(record)
     # The anonymised ballots: participant numbers only, the proxy's marked.
     assert record["rounds"][-1]["answers"] == [
-        {"participant": 1, "proxy": False, "entries": {str(u): 2}},
-        {"participant": 2, "proxy": True, "entries": {str(u): 4}},
+        {"participant": 1, "proxy": False, "group": None, "entries": {str(u): 2}},
+        {"participant": 2, "proxy": True, "group": None, "entries": {str(u): 4}},
     ]
 
 
@@ -215,6 +215,7 @@ def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:
         "kendall_w": 0.7,
         "min_share": 0.7,
         "min_answers": 3,
+        "every_group": False,
     }
     assert room.state(room.board)["state"]["rule"] == defaults
     data = room.ok(room.console, "workshop.configure", consensus_agreement=0.8)

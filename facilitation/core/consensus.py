@@ -289,6 +289,10 @@ SMALL_PANEL = 10
 
 MIN_ANSWERS_MAX = 1000
 
+# No figure is shown for a group of fewer people than this: below it, a group's result
+# tells what each of its members answered.
+GROUP_MIN = 3
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -300,7 +304,9 @@ class Rule:
     Gracht 2012). `kendall_w`: the concordance a ranking, dot or points round must reach
     (0.7, "strong agreement": Schmidt 1997, Decision Sciences). A factor is judged only when at
     least `min_share` of the round's ballots answered it (70 %, the response rate Sumsion 1998
-    asks of a Delphi round) and at least `min_answers` gave an opinion (3)."""
+    asks of a Delphi round) and at least `min_answers` gave an opinion (3). With
+    `every_group`, a factor has a verdict in or out only when every stakeholder group that
+    voted reaches that same verdict (as core outcome set studies ask: Williamson et al. 2017)."""
 
     agreement: float = 0.75
     kendall_w: float = 0.7
@@ -308,6 +314,7 @@ class Rule:
     iqr: float = 1.0
     min_share: float = 0.7
     min_answers: int = 3
+    every_group: bool = False
 
     def __post_init__(self) -> None:
         # Below one half, a keep/remove majority would always count as agreement.
@@ -332,6 +339,7 @@ class Rule:
             "kendall_w": self.kendall_w,
             "min_share": self.min_share,
             "min_answers": self.min_answers,
+            "every_group": self.every_group,
         }
 
     @classmethod
@@ -350,6 +358,10 @@ class Rule:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError("the fewest answers must be a whole number")
             given["min_answers"] = value
+        if "every_group" in d:
+            if not isinstance(d["every_group"], bool):
+                raise ValueError("in every group must be true or false")
+            given["every_group"] = d["every_group"]
         if "preset" in d:
             if not isinstance(d["preset"], str):
                 raise ValueError("the preset must be a name")
@@ -430,7 +442,9 @@ class Verdict:
     when `reached`). `value` is the measure compared with `threshold`; `factors_meeting` and
     `factors` count the factors with a verdict in or out, and all factors (None for measures
     over the whole round). `too_few` and `divided` name the factors that hold the round back
-    for those reasons; `small_panel` says that fewer than SMALL_PANEL ballots were cast."""
+    for those reasons; `small_panel` says that fewer than SMALL_PANEL ballots were cast;
+    `groups_behind` names the stakeholder groups in which the rule is not met, when the rule
+    asks for consensus in every group."""
 
     reached: bool
     progress: float
@@ -442,6 +456,7 @@ class Verdict:
     too_few: tuple[Any, ...] = ()
     divided: tuple[Any, ...] = ()
     small_panel: bool = False
+    groups_behind: tuple[Any, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -455,6 +470,7 @@ class Verdict:
             "too_few": list(self.too_few),
             "divided": list(self.divided),
             "small_panel": self.small_panel,
+            "groups_behind": list(self.groups_behind),
         }
 
 
@@ -517,3 +533,35 @@ def concordance_verdict(
         too_few=too_few,
         small_panel=ballots < SMALL_PANEL,
     )
+
+
+# --- Stakeholder groups ----------------------------------------------------------------------
+
+
+def in_every_group(overall: str, groups: Iterable[str]) -> str:
+    """A factor's verdict when the rule asks for consensus in every group: the room's verdict
+    in or out holds only if every group that voted reaches it too. Otherwise the reason a
+    group falls short decides, the most basic first: too few answers in a group, then two
+    camps in one, then no consensus."""
+    if overall not in AGREED:
+        return overall
+    verdicts = set(groups)
+    for reason in (TOO_FEW, DIVIDED):
+        if reason in verdicts:
+            return reason
+    return overall if verdicts <= {overall} else NONE
+
+
+def shown_groups(sizes: Mapping[K, int], total: int) -> set[K]:
+    """The groups whose figures may be shown, given how many of the `total` ballots (or
+    people) each group holds: every group of at least GROUP_MIN, unless what the shown groups
+    leave of the whole would be one or two people, whose answers anyone could then work out
+    by subtraction; then the smallest shown groups are held back too, until the rest is
+    nobody or at least GROUP_MIN (secondary suppression, as statistics offices do)."""
+    shown = {group for group, size in sizes.items() if size >= GROUP_MIN}
+    for group in sorted(shown, key=lambda g: (sizes[g], str(g))):
+        rest = total - sum(sizes[g] for g in shown)
+        if rest == 0 or rest >= GROUP_MIN:
+            break
+        shown.discard(group)
+    return shown

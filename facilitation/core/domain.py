@@ -92,6 +92,8 @@ CATEGORY_MAX = 60
 NICKNAME_MAX = 40
 WORKSHOP_TITLE_MAX = 200
 CATEGORIES_MAX = 12
+GROUP_NAME_MAX = 60
+GROUPS_MAX = 12
 FACTORS_MAX = 500
 # What participants' proposals may take of a workshop, so that however many cookies someone
 # holds, the facilitator can always add, approve and merge. Proposals stop once the
@@ -336,6 +338,38 @@ def check_categories(names: Iterable[str]) -> list[str]:
             max=CATEGORIES_MAX,
         )
     return cleaned
+
+
+def check_groups(names: Iterable[str]) -> list[str]:
+    """Stakeholder group names as stored: cleaned, unique regardless of case; none at all
+    is a workshop without groups."""
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        text = clean_title(name, field="groups", max_length=GROUP_NAME_MAX)
+        if text.casefold() in seen:
+            raise DomainError(
+                "duplicate_group", N_("The group %(name)s appears twice."), name=text
+            ).at("groups")
+        seen.add(text.casefold())
+        cleaned.append(text)
+    if len(cleaned) > GROUPS_MAX:
+        raise DomainError(
+            "too_many_groups",
+            N_("A workshop can have at most %(max)s groups."),
+            max=GROUPS_MAX,
+        ).at("groups")
+    return cleaned
+
+
+def check_group_change(*, has_voted: bool, required: bool, group_chosen: bool) -> None:
+    """A participant picks their stakeholder group, or leaves it open where that is allowed,
+    until they first vote: after that their answers are counted in it, and a change would
+    rewrite what the group said."""
+    if required and not group_chosen:
+        raise DomainError("group_required", N_("Choose the group you belong to."))
+    if has_voted:
+        raise DomainError("group_fixed", N_("Your group cannot change once you have voted."))
 
 
 def plan_categories(

@@ -11,7 +11,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from facilitation.core.domain import CATEGORIES_MAX, FACTORS_MAX, ID_MAX, Method, Step
+from facilitation.core.domain import (
+    CATEGORIES_MAX,
+    FACTORS_MAX,
+    GROUPS_MAX,
+    ID_MAX,
+    Method,
+    Step,
+)
 
 # Sizes here are transport limits, generous on purpose: the core checks the real lengths
 # after normalising whitespace, with messages people can act on.
@@ -74,13 +81,15 @@ class WorkshopConfigure(Command):
     approval_required: StrictBool | None = None
     # The consensus rule (consensus.Rule; its own checks give the ranges): how factors are
     # judged, agreement per factor (0.5–1), the widest IQR, Kendall's W (0–1], the share of
-    # ballots that must answer a factor (0–1) and the fewest opinions.
+    # ballots that must answer a factor (0–1), the fewest opinions, and whether every
+    # stakeholder group must agree too.
     consensus_preset: Literal["agreement", "cos", "iqr", "agreement_iqr"] | None = None
     consensus_agreement: StrictFloat | StrictInt | None = None
     consensus_iqr: StrictFloat | StrictInt | None = None
     consensus_kendall_w: StrictFloat | StrictInt | None = None
     consensus_min_share: StrictFloat | StrictInt | None = None
     consensus_min_answers: StrictInt | None = None
+    consensus_every_group: StrictBool | None = None
     # A round whose results were seen, to be judged by the changed rule too (logged, and
     # shown wherever the round is).
     consensus_round_id: Id | None = None
@@ -142,6 +151,7 @@ class BallotSubmit(Command):
 
 class ProxyAdd(Command):
     label: ShortText = ""
+    group_id: Id | None = None
 
 
 class FactorMerge(Command):
@@ -151,6 +161,29 @@ class FactorMerge(Command):
 
 class ParticipantRename(Command):
     nickname: ShortText
+
+
+class GroupIn(Strict):
+    """A stakeholder group as the facilitator lists it: an existing one by id (renamed if
+    its name changed), or a new one without."""
+
+    id: Id | None = None
+    name: ShortText
+
+
+class GroupsSet(Command):
+    """The workshop's stakeholder groups: those left out are removed. `required`
+    and `shown` (whether the room sees the groups side by side) stay as they are if None."""
+
+    groups: Annotated[list[GroupIn], Field(max_length=GROUPS_MAX * 2)]
+    required: StrictBool | None = None
+    shown: StrictBool | None = None
+
+
+class GroupChoose(Command):
+    """A participant says which group they belong to (None: they would rather not say)."""
+
+    group_id: Id | None
 
 
 class SeedFactorIn(Strict):

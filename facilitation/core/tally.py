@@ -7,7 +7,8 @@ JSON: services store a closed round's tally with the round, so history never cha
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
@@ -25,10 +26,15 @@ def tally(
     factor_ids: Sequence[int],
     ballots: Sequence[Ballot],
     previous_scores: Mapping[int, float] | None = None,
+    *,
+    groups: Mapping[int, Sequence[Ballot]] | None = None,
 ) -> dict[str, Any]:
     """The results of a round over `factor_ids` (answers on other factors are left out):
     a row per factor, the concordance where the method has one, the group's scores, and
-    their stability since the previous round of the same method."""
+    their stability since the previous round of the same method. `groups` holds the ballots
+    of each stakeholder group that voted, by group id (a subset of `ballots`); each group
+    gets its own rows and concordance, or, where its figures would tell what one or two
+    people answered, only the note that they are withheld (consensus.shown_groups)."""
     ids = list(factor_ids)
     rows, scores, concordance = _TALLIES[method](settings, ids, ballots)
     stability = consensus.spearman(previous_scores, scores) if previous_scores else None
@@ -39,7 +45,34 @@ def tally(
         "concordance": concordance.as_dict() if concordance else None,
         "scores": {str(f): s for f, s in scores.items()},
         "stability": stability,
+        "groups": _groups(method, settings, ids, len(ballots), groups or {}),
     }
+
+
+def _groups(
+    method: Method,
+    settings: RoundSettings,
+    ids: list[int],
+    total: int,
+    groups: Mapping[int, Sequence[Ballot]],
+) -> list[dict[str, Any]]:
+    shown = consensus.shown_groups({g: len(b) for g, b in groups.items()}, total)
+    tallied: list[dict[str, Any]] = []
+    for group_id in sorted(groups):
+        if group_id not in shown:
+            tallied.append({"group_id": group_id, "withheld": True})
+            continue
+        rows, _, concordance = _TALLIES[method](settings, ids, groups[group_id])
+        tallied.append(
+            {
+                "group_id": group_id,
+                "withheld": False,
+                "ballots": len(groups[group_id]),
+                "factors": rows,
+                "concordance": concordance.as_dict() if concordance else None,
+            }
+        )
+    return tallied
 
 
 # Methods whose consensus is the group's concordance; the others judge agreement per factor.
@@ -72,9 +105,8 @@ def answers(method: Method, row: Mapping[str, Any]) -> consensus.Answers:
     )
 
 
-def factor_verdicts(results: Mapping[str, Any], rule: Rule) -> dict[int, str]:
-    """Each factor's verdict (consensus.IN, OUT, NONE, DIVIDED, TOO_FEW) under the rule."""
-    method = Method(results["method"])
+def _own_verdicts(method: Method, results: Mapping[str, Any], rule: Rule) -> dict[int, str]:
+    """Each factor's verdict by the answers of `results` alone (the room's, or a group's)."""
     ballots = results["ballots"]
     return {
         row["factor_id"]: consensus.factor_verdict(answers(method, row), ballots, rule)
@@ -82,12 +114,75 @@ def factor_verdicts(results: Mapping[str, Any], rule: Rule) -> dict[int, str]:
     }
 
 
+def _voting_groups(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The stakeholder groups that voted in the round (a tally stored before groups: none)."""
+    return list(results.get("groups") or [])
+
+
+def group_verdicts(results: Mapping[str, Any], rule: Rule) -> dict[int, dict[int, str]]:
+    """Each group's verdict per factor, by group id: a withheld group has too few answers
+    on every factor."""
+    method = Method(results["method"])
+    ids = [row["factor_id"] for row in results["factors"]]
+    return {
+        group["group_id"]: dict.fromkeys(ids, consensus.TOO_FEW)
+        if group["withheld"]
+        else _own_verdicts(method, group, rule)
+        for group in _voting_groups(results)
+    }
+
+
+def factor_verdicts(results: Mapping[str, Any], rule: Rule) -> dict[int, str]:
+    """Each factor's verdict (consensus.IN, OUT, NONE, DIVIDED, TOO_FEW) under the rule;
+    with `every_group`, the room's verdict stands only where every group reaches it."""
+    overall = _own_verdicts(Method(results["method"]), results, rule)
+    if not rule.every_group:
+        return overall
+    groups = group_verdicts(results, rule).values()
+    return {
+        factor: consensus.in_every_group(verdict, (g[factor] for g in groups))
+        for factor, verdict in overall.items()
+    }
+
+
 def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
     """How far a tallied round is from the consensus rule (judged anew when the rule
-    changes; the tally itself never does)."""
-    verdicts = factor_verdicts(results, rule)
+    changes; the tally itself never does). With `every_group`, the rule must be met in
+    every group that voted as well, and the groups where it is not are named."""
+    method = Method(results["method"])
+    verdict = _judge(method, results, rule, factor_verdicts(results, rule))
+    if not rule.every_group:
+        return verdict
+    behind = tuple(
+        group_id
+        for group_id, judged in judge_groups(results, rule).items()
+        if judged is None or not judged.reached
+    )
+    return dataclasses.replace(
+        verdict, reached=verdict.reached and not behind, groups_behind=behind
+    )
+
+
+def judge_groups(results: Mapping[str, Any], rule: Rule) -> dict[int, consensus.Verdict | None]:
+    """Each voting group's own verdict by the rule, by group id (None where withheld)."""
+    method = Method(results["method"])
+    return {
+        group["group_id"]: None if group["withheld"] else _judge(method, group, rule)
+        for group in _voting_groups(results)
+    }
+
+
+def _judge(
+    method: Method,
+    results: Mapping[str, Any],
+    rule: Rule,
+    verdicts: Mapping[int, str] | None = None,
+) -> consensus.Verdict:
+    """The verdict of the answers of `results` alone (the room's, or a group's)."""
+    if verdicts is None:
+        verdicts = _own_verdicts(method, results, rule)
     ballots = results["ballots"]
-    if Method(results["method"]) in BY_CONCORDANCE:
+    if method in BY_CONCORDANCE:
         measured = results["concordance"] or {}
         concordance = Concordance(
             w=measured.get("w"),
@@ -100,6 +195,43 @@ def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
         return consensus.concordance_verdict(concordance, rule, verdicts, ballots=ballots)
     agreements = {row["factor_id"]: row["agreement"] for row in results["factors"]}
     return consensus.per_factor_verdict(verdicts, agreements, rule, ballots=ballots)
+
+
+def participation(
+    joined: Mapping[int, int | None],
+    answered: Iterable[int],
+    answered_before: Iterable[int] | None = None,
+) -> dict[str, Any]:
+    """Who took part in a round: of the people who had `joined` by its end (their group id,
+    or None, by participant id), how many `answered` and how many skipped it, and how many of
+    those who answered the round before (`answered_before`; None for the first round) did
+    not answer this one (dropped out). The same per stakeholder group, where its counts
+    cannot single anyone out (consensus.shown_groups)."""
+    answered, before = set(answered), None if answered_before is None else set(answered_before)
+
+    def counts(people: set[int]) -> dict[str, Any]:
+        took_part = len(people & answered)
+        return {
+            "joined": len(people),
+            "answered": took_part,
+            "skipped": len(people) - took_part,
+            "dropped": None if before is None else len(people & before - answered),
+        }
+
+    members: dict[int, set[int]] = {}
+    for person, group in joined.items():
+        if group is not None:
+            members.setdefault(group, set()).add(person)
+    shown = consensus.shown_groups({g: len(m) for g, m in members.items()}, len(joined))
+    return {
+        **counts(set(joined)),
+        "groups": [
+            {"group_id": g, "withheld": False, **counts(members[g])}
+            if g in shown
+            else {"group_id": g, "withheld": True}
+            for g in sorted(members)
+        ],
+    }
 
 
 Tallied = tuple[list[dict[str, Any]], dict[int, float], Concordance | None]

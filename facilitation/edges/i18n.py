@@ -294,6 +294,7 @@ def _client_messages(language: str) -> dict[str, Any]:
         "rule_iqr": gettext("middle half within %(iqr)s"),
         "rule_w": gettext("Kendall's W at least %(w)s"),
         "rule_enough": gettext("judged when %(share)s of ballots answer, at least %(n)s"),
+        "rule_every_group": gettext("in every group"),
         "too_few_on": gettext("Too few answers: %(factors)s"),
         "divided_on": gettext("Divided: %(factors)s"),
         "small_panel": gettext(
@@ -302,6 +303,29 @@ def _client_messages(language: str) -> dict[str, Any]:
         "rule_changed": gettext(
             "The rule was changed after the results were seen. Declared: %(rule)s"
         ),
+        "by_group": gettext("By stakeholder group"),
+        "group_line": gettext("%(group)s: %(verdict)s"),
+        "groups_behind": gettext("Not yet agreed in every group: %(groups)s"),
+        "groups_withheld": gettext(
+            "No figures for %(groups)s: fewer than three answered, or the figures would show"
+            " what one or two people answered."
+        ),
+        "turnout": gettext("%(joined)s joined · %(answered)s answered · %(skipped)s skipped"),
+        "turnout_dropped": gettext("%(n)s who answered the round before did not answer this one"),
+        "turnout_group": gettext("%(group)s: %(answered)s of %(joined)s answered"),
+        "group": {
+            "heading": gettext("Which group do you belong to?"),
+            "why": gettext(
+                "The results are also shown per group. Nobody sees which group you chose,"
+                " and no group's figures are shown when fewer than three in it answered."
+            ),
+            "none": gettext("I would rather not say"),
+            "save": gettext("Save"),
+            "chosen": gettext("You are in the group %(group)s."),
+            "fixed": gettext("Your group is set once you have voted."),
+            "change": gettext("Change group"),
+            "required": gettext("Choose your group before you vote."),
+        },
         "history": gettext("The rounds so far"),
         "stability": gettext("order kept: %(rho)s"),
         "live": gettext("live"),
@@ -350,6 +374,8 @@ def _client_messages(language: str) -> dict[str, Any]:
             "doors_closed": gettext("The doors are closed: nobody new can join."),
             "doors_opened": gettext("The doors are open: new participants can join."),
             "vote_for": gettext("Enter their votes"),
+            "no_group": gettext("No group"),
+            "group_number": gettext("Group %(n)s"),
             "by_a_participant": gettext("by a participant"),
             "actions": {
                 "workshop.created": gettext("Workshop created"),
@@ -371,6 +397,7 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "round.closed": gettext("Round closed"),
                 "round.revealed": gettext("Results shown"),
                 "proxy.added": gettext("Proxy added"),
+                "groups.set": gettext("Stakeholder groups changed"),
                 "doors.closed": gettext("Doors closed to new participants"),
                 "doors.opened": gettext("Doors opened to new participants"),
             },

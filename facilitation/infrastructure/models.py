@@ -50,6 +50,10 @@ class Workshop(Base):
     doors_closed: Mapped[bool] = mapped_column(default=False)
     # When the facilitator's countdown ends (UTC), if one runs: every screen counts to it.
     timer_ends_at: Mapped[datetime | None]
+    # Whether a phone must pick a stakeholder group before it takes part (when groups exist),
+    # and whether the room sees the groups' results side by side (the console always does).
+    group_required: Mapped[bool] = mapped_column(default=False)
+    groups_shown: Mapped[bool] = mapped_column(default=True)
     # The consensus rule's thresholds (consensus.Rule); empty means the defaults.
     consensus: Mapped[dict[str, Any]] = mapped_column(default=dict)
     facilitator_secret_hash: Mapped[str] = mapped_column(String(64))
@@ -76,6 +80,19 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(60))
 
 
+class ParticipantGroup(Base):
+    """A stakeholder group of a workshop (companies, business organisations, regional
+    partners…) that a participant may say they belong to."""
+
+    __tablename__ = "participant_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(60))
+
+
 class Participant(Base):
     __tablename__ = "participants"
     __table_args__ = (
@@ -91,6 +108,10 @@ class Participant(Base):
     number: Mapped[int]
     nickname: Mapped[str | None] = mapped_column(String(40))
     is_proxy: Mapped[bool] = mapped_column(default=False)
+    # The stakeholder group they said they belong to, if any; fixed once they have voted.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant_groups.id", ondelete="SET NULL")
+    )
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

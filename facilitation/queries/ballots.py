@@ -60,18 +60,62 @@ def tally_round(
         if previous is not None and previous.results
         else None
     )
+    ballots = read_ballots(session, round_.id)
+    people = _joined_by(session, workshop, round_)
+    by_group: dict[int, list[dict[int, Answer]]] = defaultdict(list)
+    for participant_id, ballot in ballots.items():
+        if (group := people.get(participant_id)) is not None:
+            by_group[group].append(ballot)
     factor_ids = session.scalars(
         select(models.Factor.id)
         .join(models.Category)
         .where(models.Factor.workshop_id == workshop.id, models.Factor.status == "active")
         .order_by(models.Category.position, models.Factor.id)  # the board's order
     ).all()
-    return tally.tally(
+    tallied = tally.tally(
         Method(round_.method),
         RoundSettings.from_dict(round_.settings),
         list(factor_ids),
-        list(read_ballots(session, round_.id).values()),
+        list(ballots.values()),
         previous_scores,
+        groups=by_group,
+    )
+    tallied["participation"] = tally.participation(
+        people, ballots.keys(), _answered_before(session, workshop, round_)
+    )
+    return tallied
+
+
+def _joined_by(
+    session: Session, workshop: models.Workshop, round_: models.Round
+) -> dict[int, int | None]:
+    """Everyone who had joined the workshop by the round's end (by now, while it is open),
+    proxies included, with the group they are in (or None), by participant id."""
+    end = round_.closed_at or models.utcnow()
+    rows = session.execute(
+        select(models.Participant.id, models.Participant.group_id).where(
+            models.Participant.workshop_id == workshop.id, models.Participant.joined_at <= end
+        )
+    )
+    return {participant_id: group_id for participant_id, group_id in rows}
+
+
+def _answered_before(
+    session: Session, workshop: models.Workshop, round_: models.Round
+) -> list[int] | None:
+    """Who answered the round just before this one, whatever its method (None for the
+    first round)."""
+    before = session.scalar(
+        select(models.Round.id).where(
+            models.Round.workshop_id == workshop.id, models.Round.number == round_.number - 1
+        )
+    )
+    if before is None:
+        return None
+    return list(
+        session.scalars(
+            select(models.Ballot.participant_id).where(models.Ballot.round_id == before)
+        )
     )
 
 

@@ -24,6 +24,8 @@ from facilitation.queries.views import (
     ConsoleView,
     Entries,
     Factor,
+    Group,
+    GroupResult,
     HistoryEntry,
     LogEntry,
     Me,
@@ -66,6 +68,17 @@ def _factors(s: Session, w: models.Workshop) -> list[models.Factor]:
             .order_by(models.Category.position, models.Factor.id)
         )
     )
+
+
+def _groups(s: Session, w: models.Workshop) -> list[Group]:
+    return [
+        {"id": g.id, "name": g.name}
+        for g in s.scalars(
+            select(models.ParticipantGroup)
+            .where(models.ParticipantGroup.workshop_id == w.id)
+            .order_by(models.ParticipantGroup.id)
+        )
+    ]
 
 
 def _rounds(s: Session, w: models.Workshop) -> list[models.Round]:
@@ -168,6 +181,7 @@ def results(
     rule = _round_rule(r, w)
     declared = Rule.from_dict(r.declared_rule) if r.declared_rule is not None else rule
     verdicts = tally.factor_verdicts(tallied, rule)
+    groups = _group_results(tallied, rule) if not for_room or w.groups_shown else []
     by_id = {f.id: f for f in factors}
     rows: list[ResultRow] = []
     for row in tallied["factors"]:
@@ -193,7 +207,23 @@ def results(
         "rule": _rule_view(rule),
         "declared_rule": _rule_view(declared),
         "rule_changed": rule != declared,
+        "groups": groups,
     }
+
+
+def _group_results(tallied: Tally, rule: Rule) -> list[GroupResult]:
+    """Each voting group's tally with its verdicts, side by side."""
+    verdicts = tally.group_verdicts(tallied, rule)
+    judged = tally.judge_groups(tallied, rule)
+    shown: list[GroupResult] = []
+    for group in tallied.get("groups", []):
+        result = cast(GroupResult, dict(group))
+        own = judged[group["group_id"]]
+        if own is not None:  # not withheld
+            result["verdicts"] = {str(f): v for f, v in verdicts[group["group_id"]].items()}
+            result["verdict"] = cast(Verdict, own.as_dict())
+        shown.append(result)
+    return shown
 
 
 def _visible(r: models.Round | None) -> bool:
@@ -240,10 +270,13 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
             "step": w.step,
             "approval_required": w.approval_required,
             "doors_closed": w.doors_closed,
+            "group_required": w.group_required,
+            "groups_shown": w.groups_shown,
         },
         "rule": _rule_view(_rule(w)),
         "timer": {"ends_at": w.timer_ends_at.isoformat() + "Z"} if w.timer_ends_at else None,
         "categories": [{"id": c.id, "name": c.name} for c in _categories(s, w)],
+        "groups": _groups(s, w),
         "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
         "round": _round_summary(round_) if round_ else None,
         "participation": {
@@ -386,6 +419,13 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
         previous = previous_round(rounds, round_)
         if round_.state == RoundState.OPEN and previous is not None:
             previous_own = _own_entries(s, previous, ids)
+    voted = set(
+        s.scalars(
+            select(models.Ballot.participant_id)
+            .where(models.Ballot.participant_id.in_(ids))
+            .distinct()
+        )
+    )
     proposals: dict[int, list[Proposal]] = defaultdict(list)
     for f in s.scalars(
         select(models.Factor)
@@ -405,6 +445,8 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
         p.id: {
             "version": w.version,
             "participant": {"number": p.number, "nickname": p.nickname},
+            "group_id": p.group_id,
+            "group_fixed": p.id in voted,
             "ballot": (
                 {"round_id": round_.id, "entries": own[p.id]}
                 if round_ is not None and own is not None
@@ -427,12 +469,24 @@ def personal_view(s: Session, w: models.Workshop, p: models.Participant) -> Me:
 
 
 def _answers(
-    s: Session, r: models.Round, people: list[models.Participant], *, nicknames: bool
+    s: Session,
+    r: models.Round,
+    people: list[models.Participant],
+    groups: list[Group],
+    *,
+    nicknames: bool,
 ) -> list[RecordAnswer]:
     """A round's ballots, anonymised: each under the participant's number in the workshop,
     proxies marked; with nicknames only when the facilitator asks for them."""
     by_id = {p.id: p for p in people}
     method = Method(r.method)
+    # A ballot names its group only where the round shows that group's figures.
+    names = {g["id"]: g["name"] for g in groups}
+    shown = {
+        g["group_id"]: names.get(g["group_id"])
+        for g in (r.results or {}).get("groups", [])
+        if not g["withheld"]
+    }
     answers: list[RecordAnswer] = []
     for pid, entries in sorted(
         read_ballots(s, r.id).items(), key=lambda item: by_id[item[0]].number
@@ -441,6 +495,7 @@ def _answers(
             "participant": by_id[pid].number,
             "proxy": by_id[pid].is_proxy,
             "nickname": by_id[pid].nickname,
+            "group": shown.get(by_id[pid].group_id or 0),
             "entries": entries_out(method, entries),
         }
         if not nicknames:
@@ -458,6 +513,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
     people = list(
         s.scalars(select(models.Participant).where(models.Participant.workshop_id == w.id))
     )
+    groups = _groups(s, w)
     return {
         "workshop": {
             "code": w.code,
@@ -471,6 +527,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             "consensus_rule": _rule_view(_rule(w)),
         },
         "categories": list(categories.values()),
+        "groups": groups,
         "factors": [
             {
                 "id": f.id,
@@ -488,7 +545,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             {
                 **_round_summary(r),
                 **results(s, w, r, factors, for_room=False),
-                "answers": _answers(s, r, people, nicknames=nicknames),
+                "answers": _answers(s, r, people, groups, nicknames=nicknames),
             }
             for r in _rounds(s, w)
             if r.state != RoundState.OPEN

@@ -34,6 +34,7 @@ class Rule(TypedDict):
     kendall_w: float
     min_share: float
     min_answers: int
+    every_group: bool
 
 
 class Verdict(TypedDict):
@@ -49,6 +50,7 @@ class Verdict(TypedDict):
     too_few: list[int]
     divided: list[int]
     small_panel: bool
+    groups_behind: list[int]
 
 
 class Concordance(TypedDict):
@@ -193,8 +195,46 @@ class MatrixRow(Sides):
 TallyRow = KeepRemoveRow | DotsRow | PointsRow | RatingRow | RankingRow | MatrixRow
 
 
+class GroupTally(TypedDict):
+    """A stakeholder group's own tally in a round; only `group_id` and `withheld` where its
+    figures could tell what one or two people answered (consensus.shown_groups)."""
+
+    group_id: int
+    withheld: bool
+    ballots: NotRequired[int]
+    factors: NotRequired[list[TallyRow]]
+    concordance: NotRequired[Concordance | None]
+
+
+class Turnout(TypedDict):
+    """Who took part in a round (tally.participation): of those who had joined by its end,
+    who answered, who skipped it, and who answered the round before but not this one."""
+
+    joined: int
+    answered: int
+    skipped: int
+    dropped: int | None
+
+
+class GroupTurnout(TypedDict):
+    """A group's turnout; only `group_id` and `withheld` where its counts could single
+    someone out."""
+
+    group_id: int
+    withheld: bool
+    joined: NotRequired[int]
+    answered: NotRequired[int]
+    skipped: NotRequired[int]
+    dropped: NotRequired[int | None]
+
+
+class RoundParticipation(Turnout):
+    groups: list[GroupTurnout]
+
+
 class Tally(TypedDict):
-    """A round's tally, as stored with the round when it closes (tally.tally)."""
+    """A round's tally, as stored with the round when it closes (tally.tally); a tally
+    stored before stakeholder groups has neither `groups` nor `participation`."""
 
     method: str
     ballots: int
@@ -202,6 +242,8 @@ class Tally(TypedDict):
     concordance: Concordance | None
     scores: dict[str, float]
     stability: float | None
+    groups: NotRequired[list[GroupTally]]
+    participation: NotRequired[RoundParticipation]
 
 
 class FactorNow(TypedDict):
@@ -262,6 +304,14 @@ RESULT_ROWS: dict[str, type] = {
 }
 
 
+class GroupResult(GroupTally):
+    """A group's tally as screens show it, with each factor's verdict in the group (by
+    factor id) and the group's own verdict, unless withheld."""
+
+    verdicts: NotRequired[dict[str, str]]
+    verdict: NotRequired[Verdict]
+
+
 class Results(TypedDict):
     """A round's results as screens and exports show them (state.results)."""
 
@@ -281,6 +331,10 @@ class Results(TypedDict):
     rule: Rule
     declared_rule: Rule
     rule_changed: bool
+    # Each voting group's tally with its verdicts (by factor id) and its own verdict, side
+    # by side; empty where the room is not shown the groups.
+    groups: list[GroupResult]
+    participation: NotRequired[RoundParticipation]
 
 
 # --- The room's state: boards, phones and the console (docs/protocol.md) ---------------------
@@ -293,6 +347,13 @@ class WorkshopInfo(TypedDict):
     step: str
     approval_required: bool
     doors_closed: bool
+    group_required: bool
+    groups_shown: bool
+
+
+class Group(TypedDict):
+    id: int
+    name: str
 
 
 class Timer(TypedDict):
@@ -343,6 +404,7 @@ class _Room(TypedDict):
     rule: Rule
     timer: Timer | None
     categories: list[Category]
+    groups: list[Group]
     round: RoundSummary | None
     results: Results | None
     previous: Results | None
@@ -418,6 +480,9 @@ class Me(TypedDict):
 
     version: int
     participant: Person
+    # The stakeholder group they are in, and whether it is fixed (once they have voted).
+    group_id: int | None
+    group_fixed: bool
     ballot: OwnBallot | None
     previous_ballot: OwnBallot | None
     proposals: list[Proposal]
@@ -462,6 +527,8 @@ class RecordAnswer(TypedDict):
     participant: int
     proxy: bool
     nickname: NotRequired[str | None]  # only when the facilitator asks for nicknames
+    # The stakeholder group, where the round shows the group's figures (else None).
+    group: str | None
     entries: Entries
 
 
@@ -478,6 +545,7 @@ class Record(TypedDict):
 
     workshop: RecordWorkshop
     categories: list[str]
+    groups: list[Group]
     factors: list[RecordFactor]
     rounds: list[RecordRound]
     log: list[LogEntry]

@@ -114,12 +114,17 @@ def add_proxy(tx: Tx, p: schemas.ProxyAdd) -> dict[str, Any]:
     """The facilitator adds a proxy: an anonymous participant for someone without a phone,
     whose ballots the facilitator enters. The optional label is seen only by the facilitator."""
     label = _optional_name(p.label)
+    if p.group_id is not None:
+        group = tx.session.get(models.ParticipantGroup, p.group_id)
+        if group is None or group.workshop_id != tx.workshop.id:
+            raise DomainError("unknown_group", N_("There is no such group."))
     proxy = models.Participant(
         workshop_id=tx.workshop.id,
         token=new_token(),
         number=_next_number(tx.session, tx.workshop),
         nickname=label,
         is_proxy=True,
+        group_id=p.group_id,
     )
     tx.session.add(proxy)
     tx.session.flush()

@@ -98,6 +98,8 @@ def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
     refused (a proxy's, for the proxy)."""
     assert tx.participant is not None
     participant = tx.participant
+    if tx.workshop.group_required and participant.group_id is None and not participant.is_proxy:
+        raise DomainError("group_required", N_("Choose the group you belong to."))
     round_ = tx.round(p.round_id)
     method = Method(round_.method)
     entries = {int(k): _answer(method, v) for k, v in p.entries.items()}

@@ -111,6 +111,7 @@ def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
             "kendall_w": p.consensus_kendall_w,
             "min_share": p.consensus_min_share,
             "min_answers": p.consensus_min_answers,
+            "every_group": p.consensus_every_group,
         }.items()
         if value is not None
     }

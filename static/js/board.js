@@ -73,7 +73,7 @@ function render(room) {
   announce(room.results);
   if (room.results) {
     $("results-heading").textContent = resultsHeading(room.results, M);
-    renderResults($("results-body"), room.results, { M, rounds: room.history, chart: true });
+    renderResults($("results-body"), room.results, { M, rounds: room.history, chart: true, groups: room.groups });
     return;
   }
   const groups = byCategory(room.categories, room.factors);

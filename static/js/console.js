@@ -61,6 +61,10 @@ function render() {
     renderFactors();
   }
   if (changed("proxies", room.proxies)) renderProxies();
+  // Not while a name is being typed; the next state after that draws it.
+  const typingGroup = document.activeElement?.matches?.("#groups-form input:not([type=checkbox])");
+  if (!typingGroup && changed("groups", room.groups, room.workshop.group_required,
+    room.workshop.groups_shown)) renderGroups();
   if (changed("rule", room.rule) && !$("rule-form").contains(document.activeElement)) {
     $("rule-preset").value = room.rule.preset;
     $("rule-agreement").value = Math.round(room.rule.agreement * 100);
@@ -68,6 +72,7 @@ function render() {
     $("rule-iqr").value = room.rule.iqr;
     $("rule-share").value = Math.round(room.rule.min_share * 100);
     $("rule-fewest").value = room.rule.min_answers;
+    $("rule-every-group").checked = room.rule.every_group;
   }
   // A round whose results were seen is judged anew only when the facilitator says so.
   $("rule-apply-row").hidden = !(room.round && (room.round.state !== "open" || room.round.settings.live));
@@ -124,7 +129,7 @@ function renderRound() {
   }
   if (room.results) {
     const results = h("div", {});
-    renderResults(results, room.results, { M, rounds: room.history, chart: true });
+    renderResults(results, room.results, { M, rounds: room.history, chart: true, groups: room.groups });
     parts.push(results);
   }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
@@ -321,6 +326,20 @@ function renderProxies() {
     h("a", { href: `/proxy/${page.code}/${p.number}`, target: "_blank", rel: "noopener" }, C.vote_for))));
 }
 
+/** The stakeholder groups as a list of names to edit (empty one to remove it), and the proxy
+ * form's choice of group. */
+function renderGroups() {
+  replaceChildren($("groups-list"), room.groups.map((g, i) => h("li", { class: "field" },
+    h("label", { for: `group-${g.id}`, class: "visually-hidden" }, fmt(C.group_number, { n: i + 1 })),
+    h("input", { id: `group-${g.id}`, value: g.name, maxlength: 60, dataset: { id: g.id }, autocomplete: "off" }))));
+  $("groups-required").checked = room.workshop.group_required;
+  $("groups-shown").checked = room.workshop.groups_shown;
+  const select = $("proxy-group");
+  select.hidden = !room.groups.length;
+  replaceChildren(select, [h("option", { value: "" }, C.no_group),
+    ...room.groups.map((g) => h("option", { value: g.id }, g.name))]);
+}
+
 const time = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 function renderLog() {
@@ -390,8 +409,25 @@ $("replace-link").addEventListener("submit", async (event) => {
 
 $("proxy-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const answer = await command("proxy.add", { label: event.target.label.value });
+  const group = event.target.group_id.value;
+  const answer = await command("proxy.add",
+    { label: event.target.label.value, ...(group ? { group_id: Number(group) } : {}) });
   if (answer.ok) event.target.label.value = "";
+});
+
+$("groups-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const groups = [...$("groups-list").querySelectorAll("input")]
+    .filter((input) => input.value.trim())
+    .map((input) => ({ id: Number(input.dataset.id), name: input.value }));
+  if (form.new.value.trim()) groups.push({ name: form.new.value });
+  const answer = await command("groups.set",
+    { groups, required: form.required.checked, shown: form.shown.checked }, $("groups-message"));
+  if (answer.ok) {
+    form.new.value = "";
+    say($("groups-message"), M.saved);
+  }
 });
 
 $("rule-form").addEventListener("submit", async (event) => {
@@ -404,6 +440,7 @@ $("rule-form").addEventListener("submit", async (event) => {
     consensus_iqr: Number(form.iqr.value),
     consensus_min_share: Number(form.min_share.value) / 100,
     consensus_min_answers: Number(form.min_answers.value),
+    consensus_every_group: form.every_group.checked,
     ...(form.apply.checked && !$("rule-apply-row").hidden ? { consensus_round_id: room.round.id } : {}),
   }, $("rule-message"));
   form.apply.checked = false;

@@ -97,10 +97,75 @@ function render() {
   // Nothing changes in a closed workshop, a nickname included.
   document.querySelector(".nickname")?.toggleAttribute("hidden", step === "closed");
   $("factor-overview").hidden = open || Boolean(room.results) || step === "closed";
+  renderGroup();
+  // Where the workshop asks for a group, voting waits until one is chosen.
+  if (mustChooseGroup()) $("vote").hidden = true;
   if (step === "complete") renderPropose();
-  if (open) renderVote(round);
-  if (room.results) renderResults($("results-body"), room.results, { M, rounds: room.history });
+  if (open && !mustChooseGroup()) renderVote(round);
+  if (room.results) renderResults($("results-body"), room.results, { M, rounds: room.history, groups: room.groups });
   renderFactors();
+}
+
+// --- The stakeholder group -------------------------------------------------------------------
+
+const G = M.group;
+let groupDrawn = null;
+let groupEditing = false;
+let groupDeclined = false;
+
+function mustChooseGroup() {
+  return Boolean(me && room.workshop.group_required && room.groups.length && me.group_id === null
+    && !page.proxy && !preview);
+}
+
+/** Which group the participant is in: asked until they choose (or, where allowed, decline),
+ * then one line, with a way to change it until they vote. */
+function renderGroup() {
+  const panel = $("group");
+  if (!panel) return;
+  const shown = Boolean(me && room.groups.length) && room.workshop.step !== "closed";
+  panel.hidden = !shown;
+  if (!shown) return;
+  const asking = !me.group_fixed && (groupEditing || (me.group_id === null && !groupDeclined));
+  const signature = JSON.stringify([room.groups, room.workshop.group_required, me.group_id, me.group_fixed, asking]);
+  if (signature === groupDrawn) return;
+  groupDrawn = signature;
+  const current = room.groups.find((g) => g.id === me.group_id);
+  $("group-heading").textContent = G.heading;
+  if (!asking) {
+    replaceChildren($("group-body"), [
+      h("p", {}, current ? fmt(G.chosen, { group: current.name }) : G.none),
+      me.group_fixed ? h("p", { class: "hint" }, G.fixed)
+        : h("button", { type: "button", onclick: () => { groupEditing = true; renderGroup(); } }, G.change),
+    ]);
+    return;
+  }
+  const options = room.groups.map((g) => [String(g.id), g.name]);
+  if (!room.workshop.group_required) options.push(["", G.none]);
+  replaceChildren($("group-body"), h("form", { class: "stack", onsubmit: chooseGroup },
+    h("fieldset", { class: "choices" },
+      h("legend", { class: "visually-hidden" }, G.heading),
+      options.map(([value, name]) => h("label", { class: "choice" },
+        h("input", { type: "radio", name: "group", value, checked: value === String(me.group_id ?? "") && (value !== "" || groupDeclined) }),
+        ` ${name}`))),
+    h("p", { class: "hint" }, room.workshop.group_required ? `${G.required} ${G.why}` : G.why),
+    h("button", { type: "submit", class: "primary" }, G.save)));
+}
+
+async function chooseGroup(event) {
+  event.preventDefault();
+  const checked = event.target.querySelector('input[name="group"]:checked');
+  if (!checked) return;
+  const picked = checked.value;
+  const answer = await live.send("group.choose", { group_id: picked ? Number(picked) : null });
+  if (!answer.ok) {
+    say($("group-message"), fmt(M.error, { message: answer.error.message }), "error");
+    return;
+  }
+  groupEditing = false;
+  groupDeclined = !picked;
+  say($("group-message"), M.saved);
+  render();
 }
 
 function renderFactors() {

@@ -43,8 +43,10 @@ function distribution(counts) {
   }));
 }
 
-// Set by renderResults for the rows it draws: the words of the five verdicts.
+// Set by renderResults for the rows it draws: the words of the five verdicts, and each
+// stakeholder group's line under a factor.
 let verdictWords = {};
+let groupLines = () => null;
 
 function item(row, title, figure, detail, graphic) {
   const gone = ["removed", "merged"].includes(row.status);
@@ -54,7 +56,33 @@ function item(row, title, figure, detail, graphic) {
       row.verdict ? h("span", { class: `verdict verdict-${row.verdict}` }, verdictWords[row.verdict]) : null,
       h("span", { class: "result-figure" }, figure)),
     graphic ?? null,
-    detail ? h("p", { class: "result-detail" }, detail) : null);
+    detail ? h("p", { class: "result-detail" }, detail) : null,
+    groupLines(row));
+}
+
+/** The groups side by side under each factor: each shown group's verdict and figure. */
+function bySide(results, names, M) {
+  const shown = (results.groups ?? []).filter((g) => !g.withheld);
+  if (!shown.length) return () => null;
+  return (row) => h("ul", { class: "group-results", "aria-label": M.by_group },
+    shown.map((group) => {
+      const verdict = group.verdicts[row.factor_id];
+      const figure = previousSummary({ method: results.method, factors: group.factors }, row.factor_id, M);
+      return h("li", { dataset: { group: group.group_id, verdict } },
+        fmt(M.group_line, { group: names.get(group.group_id) ?? "?", verdict: verdictWords[verdict] }),
+        figure ? ` · ${figure}` : "");
+    }));
+}
+
+/** Who took part in the round, and per group where that can be shown. */
+function turnout(results, names, M) {
+  const p = results.participation;
+  if (!p) return null;
+  const lines = [fmt(M.turnout, p)];
+  if (p.dropped) lines.push(fmt(M.turnout_dropped, { n: p.dropped }));
+  const groups = p.groups.filter((g) => !g.withheld)
+    .map((g) => fmt(M.turnout_group, { ...g, group: names.get(g.group_id) ?? "?" }));
+  return h("p", { class: "turnout" }, [...lines, ...groups].join(" · "));
 }
 
 /** "3." before a factor's title, or "–." for one nobody rated (it has no place). */
@@ -135,30 +163,36 @@ export function ruleText(method, rule, M) {
   }
   if (BY_CONCORDANCE.includes(method)) parts.push(fmt(M.rule_w, { w: number(rule.kendall_w, 2) }));
   parts.push(fmt(M.rule_enough, { share: percent(rule.min_share), n: rule.min_answers }));
+  if (rule.every_group) parts.push(M.rule_every_group);
   return parts.join(" · ");
 }
 
 /** What holds the verdict back, named; a caution for small panels; a changed rule. */
-function notes(results, M) {
+function notes(results, names, M) {
   const titles = (ids) => ids.map((id) => results.factors.find((r) => r.factor_id === id)?.title)
     .filter(Boolean).join(", ");
+  const groupNames = (ids) => ids.map((id) => names.get(id) ?? "?").join(", ");
   const verdict = results.verdict;
+  const withheld = (results.groups ?? []).filter((g) => g.withheld).map((g) => g.group_id);
   return [
     verdict.too_few.length ? fmt(M.too_few_on, { factors: titles(verdict.too_few) }) : null,
     verdict.divided.length ? fmt(M.divided_on, { factors: titles(verdict.divided) }) : null,
+    verdict.groups_behind?.length ? fmt(M.groups_behind, { groups: groupNames(verdict.groups_behind) }) : null,
+    withheld.length ? fmt(M.groups_withheld, { groups: groupNames(withheld) }) : null,
     verdict.small_panel && results.ballots ? M.small_panel : null,
     results.rule_changed
       ? fmt(M.rule_changed, { rule: ruleText(results.method, results.declared_rule, M) }) : null,
   ].filter(Boolean).map((text) => h("p", { class: "consensus-note" }, text));
 }
 
-function meter(results, M) {
+function meter(results, names, M) {
   const verdict = results.verdict;
   return h("div", { class: `consensus${verdict.reached ? " reached" : ""}` },
     h("p", { class: "consensus-text" }, verdict.reached ? "✓ " : "", verdictText(verdict, results.rule, M)),
     bar(verdict.progress),
     h("p", { class: "consensus-rule" }, fmt(M.rule_text, { rule: ruleText(results.method, results.rule, M) })),
-    notes(results, M));
+    notes(results, names, M),
+    turnout(results, names, M));
 }
 
 /** How the group moved: each revealed round's verdict, and the order's stability. */
@@ -216,15 +250,18 @@ export function matrixChart(results, M) {
     "aria-label": M.matrix_label }, parts);
 }
 
-/** Fill `container` with a round's results: meter, chart (the matrix, when asked for), list. */
-export function renderResults(container, results, { M, rounds = null, chart = false }) {
+/** Fill `container` with a round's results: meter, chart (the matrix, when asked for), list,
+ * with the stakeholder groups (`groups`: the room's `{id, name}`) side by side. */
+export function renderResults(container, results, { M, rounds = null, chart = false, groups = [] }) {
+  const names = new Map(groups.map((g) => [g.id, g.name]));
   verdictWords = M.verdicts;
+  groupLines = bySide(results, names, M);
   const max = Math.max(0, ...results.factors.map((r) => r.dots ?? r.points ?? 0));
   const list = h("ol", { class: "results" },
     results.factors.map((row) => ROWS[results.method](row, M, max, results)));
   const withChart = chart && results.method === "matrix";
   const next = h("div", { class: `results-inner${withChart ? " with-chart" : ""}` },
-    [meter(results, M), withChart ? matrixChart(results, M) : null, list,
+    [meter(results, names, M), withChart ? matrixChart(results, M) : null, list,
       history(rounds, M)].filter(Boolean));
   // Update what is on screen in place, so that bars grow and shrink instead of redrawing.
   const current = container.firstElementChild;
