@@ -61,6 +61,7 @@ function render() {
     renderFactors();
   }
   if (changed("proxies", room.proxies)) renderProxies();
+  if (savedGroups && savedGroups.every((g) => room.groups.some((r) => r.id === g.id))) savedGroups = null;
   // Not while a name is being typed; the next state after that draws it.
   const typingGroup = document.activeElement?.matches?.("#groups-form input:not([type=checkbox])");
   if (!typingGroup && changed("groups", room.groups, room.workshop.group_required,
@@ -326,6 +327,10 @@ function renderProxies() {
     h("a", { href: `/proxy/${page.code}/${p.number}`, target: "_blank", rel: "noopener" }, C.vote_for))));
 }
 
+// The groups as the last save answered, until the room's state holds them: a second save
+// before that must not remove what the first one added.
+let savedGroups = null;
+
 /** The stakeholder groups as a list of names to edit (empty one to remove it), and the proxy
  * form's choice of group. */
 function renderGroups() {
@@ -418,15 +423,18 @@ $("proxy-form").addEventListener("submit", async (event) => {
 $("groups-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const groups = [...$("groups-list").querySelectorAll("input")]
-    .filter((input) => input.value.trim())
-    .map((input) => ({ id: Number(input.dataset.id), name: input.value }));
+  const known = new Map([...(savedGroups ?? []), ...room.groups].map((g) => [g.id, g.name]));
+  const typed = new Map([...$("groups-list").querySelectorAll("input")]
+    .map((input) => [Number(input.dataset.id), input.value]));
+  const groups = [...known].map(([id, name]) => ({ id, name: typed.get(id) ?? name }))
+    .filter((g) => g.name.trim());
   if (form.new.value.trim()) groups.push({ name: form.new.value });
   const answer = await command("groups.set",
     { groups, required: form.required.checked, shown: form.shown.checked }, $("groups-message"));
   if (answer.ok) {
     form.new.value = "";
     say($("groups-message"), M.saved);
+    savedGroups = answer.data.groups;
   }
 });
 
