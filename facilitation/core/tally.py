@@ -24,13 +24,23 @@ def tally(
     settings: RoundSettings,
     factor_ids: Sequence[int],
     ballots: Sequence[Ballot],
-    previous_scores: Mapping[int, float] | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results of a round over `factor_ids` (answers on other factors are left out):
-    a row per factor, the concordance where the method has one, the group's scores, and
-    their stability since the previous round of the same method."""
+    a row per factor with how far its answers moved (`change`), the concordance where the
+    method has one, the group's scores, and their stability, both since `previous`, the
+    stored tally of the previous round of the same method."""
     ids = list(factor_ids)
     rows, scores, concordance = _TALLIES[method](settings, ids, ballots)
+    if previous is not None and previous.get("method") != method.value:
+        previous = None
+    before = {row["factor_id"]: row for row in previous["factors"]} if previous else {}
+    for row in rows:
+        earlier = before.get(row["factor_id"])
+        row["change"] = change(method, earlier, row) if earlier is not None else None
+    # Stored scores are keyed by the factor id as text (JSON's keys).
+    stored = previous.get("scores", {}) if previous else {}
+    previous_scores = {f: stored[str(f)] for f in ids if str(f) in stored}
     stability = consensus.spearman(previous_scores, scores) if previous_scores else None
     return {
         "method": method.value,
@@ -55,6 +65,38 @@ def _spread(method: Method, row: Mapping[str, Any]) -> float | None:
         spreads = [row[axis]["iqr"] for axis in ("impact", "uncertainty")]
         return None if None in spreads else max(spreads)
     return None
+
+
+def categories(method: Method, row: Mapping[str, Any]) -> list[int] | None:
+    """How many answers a factor's row has in each answer category, for the change between
+    rounds: a rating's points of the scale ("no opinion" out); keep and remove; and for dots,
+    points and rankings the top third, the middle and the bottom third that its verdict reads
+    (dots and points: given any, given none). None for a row stored without them."""
+    if method is Method.RATING:
+        return row.get("distribution")
+    if method is Method.KEEP_REMOVE:
+        return [row["keep"], row["remove"]] if "keep" in row and "remove" in row else None
+    if not all(key in row for key in ("opinions", "high", "low")):
+        return None
+    return [row["high"], row["opinions"] - row["high"] - row["low"], row["low"]]
+
+
+def change(method: Method, before: Mapping[str, Any], after: Mapping[str, Any]) -> float | None:
+    """How far a factor's answers moved between two rounds of `method` (Scheibe et al. 1975,
+    consensus.distribution_change); for the matrix, the larger of its two axes' changes.
+    None when either round has nothing to compare (no answers, or a row stored without the
+    categories, or a different scale)."""
+    if method is Method.MATRIX:
+        moved = [
+            _moved((before.get(axis) or {}).get("distribution"), after[axis]["distribution"])
+            for axis in ("impact", "uncertainty")
+        ]
+        return None if None in moved else max(m for m in moved if m is not None)
+    return _moved(categories(method, before), categories(method, after))
+
+
+def _moved(before: Sequence[int] | None, after: Sequence[int] | None) -> float | None:
+    return None if before is None or after is None else consensus.distribution_change(before, after)
 
 
 def answers(method: Method, row: Mapping[str, Any]) -> consensus.Answers:
@@ -100,6 +142,22 @@ def judge(results: Mapping[str, Any], rule: Rule) -> consensus.Verdict:
         return consensus.concordance_verdict(concordance, rule, verdicts, ballots=ballots)
     agreements = {row["factor_id"]: row["agreement"] for row in results["factors"]}
     return consensus.per_factor_verdict(verdicts, agreements, rule, ballots=ballots)
+
+
+def recommendation(
+    results: Mapping[str, Any], rule: Rule, *, rounds: int
+) -> consensus.Recommendation:
+    """What to do after a tallied round, the `rounds`-th held of its kind (consensus.recommend):
+    the factors that count are those not yet settled — for a rule judged per factor, those
+    without a verdict in or out; for a rule on the whole order (Kendall's W), every factor."""
+    verdicts = factor_verdicts(results, rule)
+    by_order = Method(results["method"]) in BY_CONCORDANCE
+    changes = {
+        row["factor_id"]: row.get("change")
+        for row in results["factors"]
+        if by_order or verdicts[row["factor_id"]] not in consensus.AGREED
+    }
+    return consensus.recommend(judge(results, rule).reached, changes, rule, rounds=rounds)
 
 
 Tallied = tuple[list[dict[str, Any]], dict[int, float], Concordance | None]
@@ -247,6 +305,7 @@ def _scale_summary(values: Sequence[int], scale: int) -> dict[str, Any]:
     centre = consensus.median(values)
     high, low = _thirds(values, scale)
     return {
+        "distribution": [values.count(v) for v in range(1, scale + 1)],
         "median": centre,
         "q1": quartiles[0] if quartiles else None,
         "q3": quartiles[1] if quartiles else None,
@@ -275,7 +334,6 @@ def _rating(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) 
                 "no_opinion": given.count(NO_OPINION),
                 "responses": len(given),
                 "opinions": len(ratings),
-                "distribution": [ratings.count(v) for v in range(1, settings.scale + 1)],
                 **summary,
             }
         )
