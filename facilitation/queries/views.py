@@ -34,6 +34,8 @@ class Rule(TypedDict):
     kendall_w: float
     min_share: float
     min_answers: int
+    stable_change: float
+    max_rounds: int | None
 
 
 class Verdict(TypedDict):
@@ -49,6 +51,18 @@ class Verdict(TypedDict):
     too_few: list[int]
     divided: list[int]
     small_panel: bool
+
+
+class Recommendation(TypedDict):
+    """The next step after a closed round (consensus.Recommendation): "stop_consensus",
+    "stop_stable", "stop_max_rounds" or "continue", with the factors still moving."""
+
+    next: str
+    moving: list[int]
+    unmeasured: list[int]
+    threshold: float
+    rounds: int
+    max_rounds: int | None
 
 
 class Concordance(TypedDict):
@@ -101,7 +115,8 @@ class Sides(TypedDict):
     """What a verdict reads of a factor (consensus.Answers): who answered it ("no opinion"
     included), whose answer enters a statistic, how many answered in the top and the bottom
     third, the side its agreement points to ("in", "out" or null), and whether the answers
-    form two camps."""
+    form two camps; and how far its answers moved since the previous round (0–1, null with
+    nothing to compare: tally.change)."""
 
     responses: int
     opinions: int
@@ -109,6 +124,7 @@ class Sides(TypedDict):
     low: int
     lean: str | None
     divided: bool
+    change: float | None
 
 
 class KeepRemoveRow(Sides):
@@ -145,6 +161,7 @@ class PointsRow(Sides):
 class ScaleSummary(TypedDict):
     """Answers on a scale summed up: a rating's, or one axis of the matrix."""
 
+    distribution: list[int]
     median: float | None
     q1: float | None
     q3: float | None
@@ -281,6 +298,8 @@ class Results(TypedDict):
     rule: Rule
     declared_rule: Rule
     rule_changed: bool
+    # What to do next, once the round is closed (null while it is open).
+    recommendation: Recommendation | None
 
 
 # --- The room's state: boards, phones and the console (docs/protocol.md) ---------------------
