@@ -159,14 +159,15 @@ def results(
     w: models.Workshop,
     r: models.Round,
     factors: list[models.Factor],
-    rounds: list[models.Round],
+    rounds: list[models.Round] | None = None,
     *,
     for_room: bool = True,
 ) -> Results:
     """A round's results: the tally stored when it closed (or, live, one made now), each
     factor named as it is now, judged by the round's consensus rule, with the next step it
-    recommends once closed (`rounds`: the workshop's). The room never sees hidden or
-    proposed factors; a factor removed or merged since keeps its row and says so."""
+    recommends once closed (`rounds`: the workshop's, read if not given). The room never
+    sees hidden or proposed factors; a factor removed or merged since keeps its row and says
+    so."""
     tallied = _tally(r.results if r.results is not None else tally_round(s, w, r))
     rule = _round_rule(r, w)
     declared = Rule.from_dict(r.declared_rule) if r.declared_rule is not None else rule
@@ -197,7 +198,9 @@ def results(
         "rule": _rule_view(rule),
         "declared_rule": _rule_view(declared),
         "rule_changed": rule != declared,
-        "recommendation": _recommendation(r, rounds, tallied, rule),
+        "recommendation": _recommendation(
+            r, rounds if rounds is not None else _rounds(s, w), tallied, rule
+        ),
     }
 
 
