@@ -394,6 +394,44 @@ def test_spearman_by_hand() -> None:
     )
 
 
+def test_distribution_change_by_hand() -> None:
+    # Ratings 1–5: 10 answers then 8. Shares 0.1 0.2 0.4 0.3 0 → 0 0.125 0.5 0.25 0.125;
+    # |differences| 0.1 0.075 0.1 0.05 0.125 sum to 0.45, half of it 0.225.
+    assert consensus.distribution_change([1, 2, 4, 3, 0], [0, 1, 4, 2, 1]) == 0.225
+    # Keep/remove 8/2 → 6/4: a fifth of the answers moved.
+    assert consensus.distribution_change([8, 2], [6, 4]) == pytest.approx(0.2, abs=1e-15)
+    # Only the shares count: twice the answers in the same proportions is no change.
+    assert consensus.distribution_change([1, 2, 3], [2, 4, 6]) == 0.0
+    # Every answer moved to another category.
+    assert consensus.distribution_change([5, 0, 0], [0, 3, 4]) == 1.0
+
+
+def test_distribution_change_without_anything_to_compare_is_none() -> None:
+    assert consensus.distribution_change([], []) is None
+    assert consensus.distribution_change([0, 0], [1, 2]) is None
+    assert consensus.distribution_change([1, 2], [0, 0]) is None
+    # Different categories (a scale of 5 points, then of 7) do not compare.
+    assert consensus.distribution_change([1, 1, 1, 1, 1], [1] * 7) is None
+
+
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=9).flatmap(
+        lambda a: st.tuples(
+            st.just(a), st.lists(st.integers(0, 30), min_size=len(a), max_size=len(a))
+        )
+    )
+)
+def test_distribution_change_matches_numpy(pair: tuple[list[int], list[int]]) -> None:
+    before, after = pair
+    assume(sum(before) and sum(after))
+    p, q = np.array(before) / sum(before), np.array(after) / sum(after)
+    expected = 0.5 * np.abs(p - q).sum()
+    moved = consensus.distribution_change(before, after)
+    assert moved == pytest.approx(expected, abs=1e-12)
+    assert moved is not None and 0 <= moved <= 1
+    assert consensus.distribution_change(after, before) == moved
+
+
 def test_spearman_degenerate_cases_have_no_value() -> None:
     assert consensus.spearman({}, {}) is None
     assert consensus.spearman({1: 1.0}, {1: 2.0}) is None
@@ -464,6 +502,8 @@ def test_rule_defaults_and_round_trip() -> None:
         "min_share": 0.7,
         "min_answers": 3,
         "every_group": False,
+        "stable_change": 0.15,
+        "max_rounds": None,
     }
     assert Rule.from_dict({}) == rule
     assert Rule.from_dict(rule.as_dict()) == rule
@@ -502,11 +542,34 @@ def test_rule_defaults_and_round_trip() -> None:
         {"min_answers": 10**6},
         {"every_group": 1},
         {"every_group": "yes"},
+        {"stable_change": -0.01},
+        {"stable_change": 1.5},
+        {"stable_change": math.nan},
+        {"stable_change": "15 %"},
+        {"stable_change": True},
+        {"max_rounds": 51},
+        {"max_rounds": -1},
+        {"max_rounds": 2.5},
+        {"max_rounds": True},
+        {"max_rounds": "3"},
     ],
 )
 def test_rule_from_dict_refuses_thresholds_out_of_range(settings_: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Rule.from_dict(settings_)
+
+
+def test_rule_stopping_settings_round_trip() -> None:
+    rule = Rule.from_dict({"stable_change": 0, "max_rounds": 3})
+    assert (rule.stable_change, rule.max_rounds) == (0.0, 3)
+    assert isinstance(rule.stable_change, float)
+    assert Rule.from_dict(rule.as_dict()) == rule
+    assert Rule.from_dict({"stable_change": 1, "max_rounds": 50}).as_dict()["max_rounds"] == 50
+    # 0 and null both say "no maximum"; a rule stored before these settings takes the defaults.
+    assert Rule.from_dict({"max_rounds": 0}).max_rounds is None
+    assert Rule.from_dict({"max_rounds": None}).max_rounds is None
+    old = {"preset": "agreement", "agreement": 0.75, "iqr": 1.0, "kendall_w": 0.7}
+    assert Rule.from_dict(old) == Rule()
 
 
 def test_rule_cannot_be_built_out_of_range() -> None:
@@ -639,3 +702,61 @@ def test_every_public_name_is_documented() -> None:
     assert {"kendall_w", "Rule", "per_factor_verdict"} <= public
     documented = set(re.findall(r"`(\w+)", DOCS))
     assert public - documented == set()
+
+
+# --- When to stop ----------------------------------------------------------------------------
+
+
+def test_recommend_stops_when_the_rule_is_met() -> None:
+    # Consensus comes first, whatever else holds: moving factors, the maximum reached.
+    said = consensus.recommend(True, {}, Rule(max_rounds=2), rounds=2)
+    assert said.next == consensus.STOP_CONSENSUS
+    moving = consensus.recommend(True, {1: 0.5, 2: None}, Rule(max_rounds=1), rounds=3)
+    assert (moving.next, moving.moving, moving.unmeasured) == ("stop_consensus", (1,), (2,))
+
+
+def test_recommend_stops_when_every_unsettled_factor_is_stable() -> None:
+    rule = Rule()
+    said = consensus.recommend(False, {1: 0.0, 2: 0.15, 3: 0.1}, rule, rounds=2)
+    assert said.as_dict() == {
+        "next": "stop_stable",
+        "moving": [],
+        "unmeasured": [],
+        "threshold": 0.15,
+        "rounds": 2,
+        "max_rounds": None,
+    }
+    # 0.15 is within the threshold up to binary rounding (0.35 − 0.2 = 0.15000000000000002).
+    assert consensus.recommend(False, {1: 0.35 - 0.2}, rule, rounds=2).next == "stop_stable"
+    # Stable comes before the maximum: it says more about the result.
+    assert consensus.recommend(False, {1: 0.1}, Rule(max_rounds=2), rounds=2).next == (
+        "stop_stable"
+    )
+    # The threshold is the rule's.
+    assert consensus.recommend(False, {1: 0.1}, Rule(stable_change=0.05), rounds=2).moving == (1,)
+
+
+def test_recommend_never_calls_a_round_without_comparison_stable() -> None:
+    rule = Rule()
+    first = consensus.recommend(False, {1: None, 2: None}, rule, rounds=1)
+    assert (first.next, first.unmeasured) == ("continue", (1, 2))
+    # A factor new this round keeps the others' stability from counting.
+    new = consensus.recommend(False, {1: 0.0, 2: None}, rule, rounds=2)
+    assert (new.next, new.moving, new.unmeasured) == ("continue", (), (2,))
+    # Nothing unsettled to compare, yet no consensus (no factors): not stable either.
+    assert consensus.recommend(False, {}, rule, rounds=2).next == "continue"
+
+
+def test_recommend_stops_at_the_maximum_declared() -> None:
+    rule = Rule(max_rounds=3)
+    assert consensus.recommend(False, {1: 0.4}, rule, rounds=2).next == "continue"
+    at_most = consensus.recommend(False, {1: 0.4, 2: 0.05}, rule, rounds=3)
+    assert (at_most.next, at_most.moving, at_most.max_rounds) == ("stop_max_rounds", (1,), 3)
+    assert consensus.recommend(False, {1: None}, rule, rounds=4).next == "stop_max_rounds"
+    # No maximum: go on as long as answers move.
+    assert consensus.recommend(False, {1: 0.4}, Rule(), rounds=50).next == "continue"
+
+
+def test_recommend_names_the_factors_still_moving() -> None:
+    said = consensus.recommend(False, {1: 0.16, 2: 0.15, 3: 0.9, 4: None}, Rule(), rounds=3)
+    assert (said.next, said.moving, said.unmeasured) == ("continue", (1, 3), (4,))

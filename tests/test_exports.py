@@ -377,3 +377,73 @@ def test_the_report_names_the_rule_the_verdicts_and_what_holds_the_round_back(
     assert "För få svar Tyst" in text and "Splittrade Delad" in text
     assert "enighet: med (4 av 4)" in text and "för få svar (1 av 4)" in text
     assert "Färre än 10 röstsedlar" in text
+
+
+@pytest.fixture
+def repeated(make_room: Any) -> Room:
+    """Two rating rounds of four phones under a rule of at most two rounds: one factor's
+    answers move a quarter, the other's not at all."""
+    room = make_room(
+        language="sv",
+        factors=[
+            {"title": "Rörlig", "category": "Sociala"},
+            {"title": "Fast", "category": "Sociala"},
+        ],
+    )
+    room.phones = [room.phone()[1] for _ in range(4)]
+    room.ok(room.console, "step.set", step="prioritise")
+    room.ok(room.console, "workshop.configure", consensus_max_rounds=2)
+    moving, still = room.factor("Rörlig"), room.factor("Fast")
+    first = [{moving: v, still: s} for v, s in ((1, 1), (2, 5), (4, 1), (5, 5))]
+    room.run_round("rating", first, scale=5)
+    # One of four moves from 1 to 3: shares .25 .25 0 .25 .25 → 0 .25 .25 .25 .25, a quarter
+    # moved, and still no consensus (3 2 4 5: half within one step of the median 3.5).
+    again = [{moving: 3, still: 1}, *first[1:]]
+    room.run_round("rating", again, scale=5)
+    return room
+
+
+def test_the_exports_carry_each_factors_change_and_the_next_step(repeated: Room) -> None:
+    document = json.loads(export(repeated, "json").data)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    first, second = document["rounds"]
+    assert {row["title"]: row["change"] for row in second["factors"]} == {
+        "Rörlig": 0.25,
+        "Fast": 0.0,
+    }
+    assert {row["change"] for row in first["factors"]} == {None}
+    assert first["recommendation"]["next"] == "continue"
+    moving = next(row["factor_id"] for row in second["factors"] if row["title"] == "Rörlig")
+    assert second["recommendation"] == {
+        "next": "stop_max_rounds",
+        "moving": [moving],
+        "unmeasured": [],
+        "threshold": 0.15,
+        "rounds": 2,
+        "max_rounds": 2,
+    }
+    assert second["rule"]["max_rounds"] == 2 and first["rule"]["max_rounds"] == 2
+    text = export(repeated, "csv").data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
+    by = {(r["Omgång"], r["Faktor"]): r for r in rows}
+    assert by[("2", "Rörlig")]["Förändring sedan föregående omgång"] == "0,25"
+    assert by[("2", "Fast")]["Förändring sedan föregående omgång"] == "0"
+    assert by[("1", "Fast")]["Förändring sedan föregående omgång"] == ""
+    steps = {r["Omgång"]: r["Rekommenderat nästa steg"] for r in rows}
+    assert steps == {
+        "1": "en omgång till",
+        "2": "avsluta: det största antalet omgångar som bestämts i förväg har hållits",
+    }
+    book = openpyxl.load_workbook(io.BytesIO(export(repeated, "xlsx").data))
+    table = list(book["Omgångar"].iter_rows(values_only=True))
+    headers = list(table[0])
+    changes = {
+        (r[0], r[headers.index("Faktor")]): r[headers.index("Förändring sedan föregående omgång")]
+        for r in table[1:]
+    }
+    assert changes[(2, "Rörlig")] == 0.25
+    pages = PdfReader(io.BytesIO(export(repeated, "pdf").data)).pages
+    report = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "Rekommenderat nästa steg avsluta: det största antalet omgångar" in report
+    assert "Rör sig fortfarande Rörlig" in report
+    assert "rörde sig 25 %" in report

@@ -315,8 +315,6 @@ def test_the_follow_page_is_what_its_type_declares(
 
 # --- The export schema ------------------------------------------------------------------
 
-# Keys the record always has that the schema leaves optional: exports made before them.
-OLDER_EXPORTS_LACK = {"workshop.doors_closed"}
 ROW_DEFS = {
     "keep_remove": "keepRemoveRow",
     "dots": "dotsRow",
@@ -324,6 +322,20 @@ ROW_DEFS = {
     "rating": "ratingRow",
     "ranking": "rankingRow",
     "matrix": "matrixRow",
+}
+# Keys the record always has that the schema leaves optional: exports made before them.
+OLDER_EXPORTS_LACK = {
+    "workshop.doors_closed",
+    # The stopping settings, the recommendation and the change per factor (issue #17).
+    *(
+        f"{rule}.{key}"
+        for rule in ("workshop.consensus_rule", "rounds.rule", "rounds.declared_rule")
+        for key in ("stable_change", "max_rounds")
+    ),
+    "rounds.recommendation",
+    *(f"{row}.change" for row in ROW_DEFS.values()),
+    "matrixRow.impact.distribution",
+    "matrixRow.uncertainty.distribution",
 }
 
 

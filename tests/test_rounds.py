@@ -85,6 +85,66 @@ def test_a_three_round_delphi_on_ratings_reaches_consensus(make_room: Any) -> No
         "Åldrande befolkning": "out",
         "Elektrifiering": "out",
     }
+    # The rule is met: the console's next step is to stop.
+    console = room.state(room.console)["state"]["results"]["recommendation"]
+    assert (console["next"], console["rounds"]) == ("stop_consensus", 3)
+
+
+def test_stability_and_when_to_stop(make_room: Any) -> None:
+    """Three rating rounds: the first has nothing to compare with, the second moves one
+    factor and reaches the maximum of two rounds declared before it, the third moves nothing
+    and is stable. Each round's changes are stored with its tally."""
+    room = make_room(factors=FACTORS)
+    ids = prepare(room, 5)
+    u, a, k, e = (
+        ids[t]
+        for t in ("Urbanisering", "Åldrande befolkning", "Kompetensförsörjning", "Elektrifiering")
+    )
+    first = [
+        {u: 5, a: 1, k: 3, e: 2},
+        {u: 1, a: 5, k: 4, e: 5},
+        {u: 4, a: 2, k: 1, e: 3},
+        {u: 2, a: 4, k: 5, e: 1},
+        {u: 5, a: 3, k: 2, e: 4},
+    ]
+    # Participant 3 moves Kompetensförsörjning from 1 to 3; everything else stays.
+    second = [dict(answers) for answers in first]
+    second[2][k] = 3
+
+    def next_step() -> dict[str, Any]:
+        recommendation: dict[str, Any] = room.state(room.console)["state"]["results"][
+            "recommendation"
+        ]
+        return recommendation
+
+    board = run_round(room, "rating", first)
+    assert {row["change"] for row in board["results"]["factors"]} == {None}
+    said = next_step()
+    assert (said["next"], said["rounds"], said["moving"]) == ("continue", 1, [])
+    assert sorted(said["unmeasured"]) == sorted([u, a, k, e])
+
+    room.ok(room.console, "workshop.configure", consensus_max_rounds=2)
+    board = run_round(room, "rating", second)
+    changes = {row["factor_id"]: row["change"] for row in board["results"]["factors"]}
+    # Kompetensförsörjning: 1 2 3 4 5 → 2 3 3 4 5; shares .2 each → 0 .2 .4 .2 .2: 20 % moved.
+    assert changes == {u: 0.0, a: 0.0, k: 0.2, e: 0.0}
+    said = next_step()
+    assert (said["next"], said["rounds"], said["max_rounds"]) == ("stop_max_rounds", 2, 2)
+    assert (said["moving"], said["unmeasured"]) == ([k], [])
+
+    board = run_round(room, "rating", second)
+    assert {row["change"] for row in board["results"]["factors"]} == {0.0}
+    # Stable says more than the maximum: the group has stopped moving.
+    assert next_step()["next"] == "stop_stable"
+
+    # The changes are stored with each round; the export carries them and the next steps.
+    record = room.facilitator_http.get(f"/api/workshops/{room.code}/export.json").json
+    stored = [
+        {r["factor_id"]: r["change"] for r in round_["factors"]} for round_ in record["rounds"]
+    ]
+    assert stored[1] == changes and stored[0][k] is None
+    steps = [round_["recommendation"]["next"] for round_ in record["rounds"]]
+    assert steps == ["continue", "stop_max_rounds", "stop_stable"]
 
 
 def test_a_three_round_delphi_on_rankings_reaches_concordance(make_room: Any) -> None:
@@ -216,6 +276,8 @@ def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:
         "min_share": 0.7,
         "min_answers": 3,
         "every_group": False,
+        "stable_change": 0.15,
+        "max_rounds": None,
     }
     assert room.state(room.board)["state"]["rule"] == defaults
     data = room.ok(room.console, "workshop.configure", consensus_agreement=0.8)
@@ -229,10 +291,21 @@ def test_the_consensus_rule_is_the_facilitators(make_room: Any) -> None:
         {"consensus_iqr": -1},
         {"consensus_min_share": 1.5},
         {"consensus_min_answers": 0},
+        {"consensus_stable_change": 1.5},
+        {"consensus_stable_change": -0.1},
+        {"consensus_max_rounds": 51},
+        {"consensus_max_rounds": -1},
     ):
         assert room.send(room.console, "workshop.configure", **bad)["error"]["code"] == "bad_rule"
     room.flush()
     assert room.latest(room.board)["rule"]["agreement"] == 0.8
+    # When to stop: set, then cleared again with 0.
+    data = room.ok(
+        room.console, "workshop.configure", consensus_stable_change=0.1, consensus_max_rounds=4
+    )
+    assert (data["consensus"]["stable_change"], data["consensus"]["max_rounds"]) == (0.1, 4)
+    data = room.ok(room.console, "workshop.configure", consensus_max_rounds=0)
+    assert (data["consensus"]["stable_change"], data["consensus"]["max_rounds"]) == (0.1, None)
 
 
 def test_a_points_round_shares_out_100_points_and_measures_concordance(make_room: Any) -> None:

@@ -3,6 +3,7 @@ consensus rule's verdict (the maths itself is tested in test_consensus.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -39,6 +40,8 @@ def test_keep_remove_counts_the_majority_and_its_share() -> None:
         "low": 1,
         "lean": "in",
         "divided": False,
+        # No previous round to compare with.
+        "change": None,
     }
     # One against two is two camps.
     assert (by_factor[2]["lean"], by_factor[2]["divided"]) == ("out", True)
@@ -121,9 +124,8 @@ def test_the_matrix_places_factors_in_quadrants() -> None:
 
 def test_stability_compares_the_group_order_with_the_previous_round() -> None:
     first = tally.tally(Method.DOTS, RoundSettings(budget=3, cap=3), IDS, [{1: 3}, {2: 2, 3: 1}])
-    previous = {int(f): s for f, s in first["scores"].items()}
     again = tally.tally(
-        Method.DOTS, RoundSettings(budget=3, cap=3), IDS, [{1: 3}, {2: 2, 3: 1}], previous
+        Method.DOTS, RoundSettings(budget=3, cap=3), IDS, [{1: 3}, {2: 2, 3: 1}], first
     )
     assert again["stability"] == pytest.approx(1.0)
     assert first["stability"] is None
@@ -242,3 +244,133 @@ def test_points_and_shares_add_up(ballots: list[dict[int, int]]) -> None:
     # The same ballots as dots imply the same ranks, so the same concordance.
     dots = tally.tally(Method.DOTS, RoundSettings(budget=160, cap=40), IDS, ballots)
     assert result["concordance"] == dots["concordance"]
+
+
+# --- How far each factor's answers moved since the previous round ---------------------------
+
+
+def stored(result: dict[str, Any]) -> dict[str, Any]:
+    """A tally as the round keeps it: through JSON, factor ids as text in the scores."""
+    return json.loads(json.dumps(result))
+
+
+def changes(result: dict[str, Any]) -> dict[int, float | None]:
+    return {row["factor_id"]: row["change"] for row in result["factors"]}
+
+
+def test_change_of_ratings_compares_the_distributions_over_the_scale() -> None:
+    scale = RoundSettings(scale=5)
+    # Factor 1: 1 2 2 3 → 2 2 3 3: shares .25 .5 .25 → 0 .5 .5: half of .25 + .25 = .25.
+    # Factor 2: the same answers, one more "no opinion" (left out): no change.
+    first = tally.tally(
+        Method.RATING, scale, [1, 2], [{1: 1, 2: 4}, {1: 2, 2: 4}, {1: 2, 2: 5}, {1: 3, 2: 5}]
+    )
+    again = tally.tally(
+        Method.RATING,
+        scale,
+        [1, 2, 3],
+        [{1: 2, 2: 4}, {1: 2, 2: 4}, {1: 3, 2: 5}, {1: 3, 2: 5}, {2: NO_OPINION, 3: 4}],
+        stored(first),
+    )
+    # Factor 3 is new this round: nothing to compare with.
+    assert changes(again) == {1: 0.25, 2: 0.0, 3: None}
+    assert all(change is None for change in changes(first).values())
+
+
+def test_change_of_keep_remove_dots_points_and_rankings() -> None:
+    kr = tally.tally(Method.KEEP_REMOVE, RoundSettings(), [1], [{1: KEEP}] * 8 + [{1: REMOVE}] * 2)
+    kr2 = tally.tally(
+        Method.KEEP_REMOVE, RoundSettings(), [1], [{1: KEEP}] * 6 + [{1: REMOVE}] * 4, stored(kr)
+    )
+    assert changes(kr2)[1] == pytest.approx(0.2, abs=1e-15)
+    # Dots: given any / none. Factor 1 from 2 of 4 ballots to 3 of 4: a quarter moved.
+    budget = RoundSettings(budget=3, cap=3)
+    dots = tally.tally(Method.DOTS, budget, [1, 2], [{1: 3}, {1: 3}, {2: 3}, {2: 3}])
+    dots2 = tally.tally(
+        Method.DOTS, budget, [1, 2], [{1: 3}, {1: 1, 2: 2}, {1: 2, 2: 1}, {2: 3}], stored(dots)
+    )
+    assert changes(dots2) == {1: 0.25, 2: 0.25}
+    points = RoundSettings(budget=100, cap=100)
+    given = tally.tally(Method.POINTS, points, [1, 2], [{1: 100}, {2: 100}])
+    assert changes(
+        tally.tally(Method.POINTS, points, [1, 2], [{1: 50, 2: 50}] * 2, stored(given))
+    ) == {
+        1: 0.5,
+        2: 0.5,
+    }
+    # Rankings of four: places in the top, middle and bottom third. Factor 1 first on every
+    # ballot, then last on one of two: half moved from the top third to the bottom.
+    top = RoundSettings(top_k=4)
+    ranked = tally.tally(Method.RANKING, top, IDS, [{1: 1, 2: 2, 3: 3, 4: 4}] * 2)
+    again = tally.tally(
+        Method.RANKING,
+        top,
+        IDS,
+        [{1: 1, 2: 2, 3: 3, 4: 4}, {2: 1, 3: 2, 4: 3, 1: 4}],
+        stored(ranked),
+    )
+    assert changes(again)[1] == 0.5
+
+
+def test_change_of_the_matrix_is_the_larger_of_its_axes() -> None:
+    scale = RoundSettings(scale=5)
+    first = tally.tally(Method.MATRIX, scale, [1], [{1: (4, 2)}, {1: (4, 2)}])
+    # Impact unchanged; uncertainty half moved from 2 to 5.
+    again = tally.tally(Method.MATRIX, scale, [1], [{1: (4, 2)}, {1: (4, 5)}], stored(first))
+    assert changes(again) == {1: 0.5}
+    assert again["factors"][0]["impact"]["distribution"] == [0, 0, 0, 2, 0]
+
+
+def test_nothing_to_compare_gives_no_change() -> None:
+    scale = RoundSettings(scale=5)
+    # Nobody rated the factor before; or nobody rates it now.
+    empty = tally.tally(Method.RATING, scale, [1, 2], [{2: 3}])
+    again = tally.tally(Method.RATING, scale, [1, 2], [{1: 3}], stored(empty))
+    assert changes(again) == {1: None, 2: None}
+    # No ballots at all in either round.
+    nothing = tally.tally(Method.RATING, scale, [1], [])
+    assert changes(tally.tally(Method.RATING, scale, [1], [], stored(nothing))) == {1: None}
+    # Another scale: the categories differ.
+    nine = tally.tally(Method.RATING, RoundSettings(scale=9), [1], [{1: 3}])
+    assert changes(tally.tally(Method.RATING, scale, [1], [{1: 3}], stored(nine))) == {1: None}
+    # Another method is no previous round of this one.
+    kept = tally.tally(Method.KEEP_REMOVE, RoundSettings(), [1], [{1: KEEP}])
+    assert changes(
+        tally.tally(Method.DOTS, RoundSettings(budget=1, cap=1), [1], [{1: 1}], stored(kept))
+    ) == {1: None}
+
+
+def test_a_tally_stored_before_rows_carried_the_figures_gives_no_change() -> None:
+    scale = RoundSettings(scale=5)
+    old = stored(tally.tally(Method.MATRIX, scale, [1], [{1: (4, 2)}]))
+    for axis in ("impact", "uncertainty"):
+        del old["factors"][0][axis]["distribution"]
+    assert changes(tally.tally(Method.MATRIX, scale, [1], [{1: (4, 2)}], old)) == {1: None}
+    old_dots = stored(tally.tally(Method.DOTS, RoundSettings(budget=1, cap=1), [1], [{1: 1}]))
+    for key in ("responses", "opinions", "high", "low"):
+        del old_dots["factors"][0][key]
+    del old_dots["scores"]
+    again = tally.tally(Method.DOTS, RoundSettings(budget=1, cap=1), [1], [{1: 1}], old_dots)
+    assert changes(again) == {1: None} and again["stability"] is None
+    # Rows stored with nothing but the factor: still no figure, no error.
+    bare = {"method": "rating", "factors": [{"factor_id": 1}], "scores": {}}
+    assert changes(tally.tally(Method.RATING, scale, [1], [{1: 3}], bare)) == {1: None}
+
+
+def test_the_recommendation_reads_the_unsettled_factors() -> None:
+    scale = RoundSettings(scale=5)
+    agreed = [{1: 4, 2: v} for v in (1, 5, 1, 5, 3, 3)]
+    first = tally.tally(Method.RATING, scale, [1, 2], agreed)
+    again = tally.tally(Method.RATING, scale, [1, 2], agreed, stored(first))
+    # Factor 1 is in; factor 2 is not settled and did not move: stable.
+    assert tally.factor_verdicts(again, Rule()) == {1: "in", 2: "divided"}
+    said = tally.recommendation(again, Rule(), rounds=2)
+    assert (said.next, said.moving) == ("stop_stable", ())
+    assert tally.recommendation(first, Rule(), rounds=1).next == "continue"
+    assert tally.recommendation(first, Rule(max_rounds=1), rounds=1).next == "stop_max_rounds"
+    # A rule on the whole order counts every factor: one that moved keeps the round going.
+    budget = RoundSettings(budget=3, cap=3)
+    dots = tally.tally(Method.DOTS, budget, [1, 2], [{1: 3}, {2: 3}])
+    dots2 = tally.tally(Method.DOTS, budget, [1, 2], [{1: 3}, {1: 3}], stored(dots))
+    moved = tally.recommendation(dots2, Rule(), rounds=2)
+    assert (moved.next, set(moved.moving)) == ("continue", {1, 2})

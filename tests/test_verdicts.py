@@ -29,7 +29,7 @@ def _answer(value: Any) -> int:
     return CHOICES[value] if isinstance(value, str) else int(value)
 
 
-def tallied(example: dict[str, Any]) -> dict[str, Any]:
+def tallied(example: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
     answers: dict[str, list[Any]] = example["answers"]
     count = len(next(iter(answers.values())))
     ballots = [
@@ -37,7 +37,7 @@ def tallied(example: dict[str, Any]) -> dict[str, Any]:
         for i in range(count)
     ]
     settings = RoundSettings(scale=example.get("scale"))
-    return tally.tally(Method(example["method"]), settings, list(answers), ballots)
+    return tally.tally(Method(example["method"]), settings, list(answers), ballots, previous)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"{e['method']}-{e['rule']}")
@@ -49,6 +49,26 @@ def test_the_documented_examples(example: dict[str, Any]) -> None:
     assert verdict.reached == example["reached"]
     assert list(verdict.too_few) == example["too_few"]
     assert list(verdict.divided) == example["divided"]
+
+
+CHANGE_EXAMPLES = json.loads(re.search(r"```json change-examples\n(.*?)```", DOCS, re.S)[1])  # type: ignore[index]
+
+
+@pytest.mark.parametrize("example", CHANGE_EXAMPLES, ids=lambda e: f"{e['method']}-{e['next']}")
+def test_the_documented_changes_and_next_steps(example: dict[str, Any]) -> None:
+    """Each round tallied against the one before, as the service does with stored tallies."""
+    rule = Rule.from_dict(example["rule"])
+    results = None
+    for answers in example["rounds"]:
+        round_ = {**example, "answers": answers}
+        previous = json.loads(json.dumps(results)) if results else None  # as stored
+        results = tallied(round_, previous)
+    assert results is not None
+    changes = {row["factor_id"]: row["change"] for row in results["factors"]}
+    assert changes == pytest.approx(example["change"], abs=1e-12)
+    assert tally.factor_verdicts(results, rule) == example["verdicts"]
+    said = tally.recommendation(results, rule, rounds=len(example["rounds"]))
+    assert (said.next, list(said.moving)) == (example["next"], example["moving"])
 
 
 def test_the_reported_case_two_phones_one_answering_a_quarter_is_no_consensus() -> None:

@@ -267,6 +267,23 @@ def spearman(a: Mapping[K, float], b: Mapping[K, float]) -> float | None:
     return math.copysign(math.sqrt(float(r_squared)), covariance)
 
 
+def distribution_change(before: Sequence[int], after: Sequence[int]) -> float | None:
+    """How far the distribution of answers over the same categories moved between two rounds
+    (Scheibe, Skutsch & Schofer 1975): half the sum of the absolute differences between the
+    rounds' relative frequencies, 0 for the same distribution, 1 for answers that moved
+    entirely to other categories. None when the categories differ or either round has no
+    answers in them."""
+    if len(before) != len(after) or any(c < 0 for c in (*before, *after)):
+        return None
+    total_before, total_after = sum(before), sum(after)
+    if not total_before or not total_after:
+        return None
+    # Over the common denominator the differences are integers: the sum is exact, and the
+    # result one correctly rounded division, so that the same distribution gives exactly 0.
+    moved = sum(abs(b * total_after - a * total_before) for b, a in zip(before, after, strict=True))
+    return float(Fraction(moved, 2 * total_before * total_after))
+
+
 # --- The consensus rule ----------------------------------------------------------------------
 
 # A factor's verdict: consensus that it belongs (in) or does not (out); no consensus (none);
@@ -293,6 +310,12 @@ MIN_ANSWERS_MAX = 1000
 # tells what each of its members answered.
 GROUP_MIN = 3
 
+# A factor is stable when its answers moved at most this share between rounds: 15 %, the
+# threshold of Scheibe, Skutsch & Schofer (1975). A maximum of rounds is a whole number up to
+# MAX_ROUNDS_MAX (a Delphi rarely runs past three or four).
+STABLE_CHANGE = 0.15
+MAX_ROUNDS_MAX = 50
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -306,7 +329,11 @@ class Rule:
     least `min_share` of the round's ballots answered it (70 %, the response rate Sumsion 1998
     asks of a Delphi round) and at least `min_answers` gave an opinion (3). With
     `every_group`, a factor has a verdict in or out only when every stakeholder group that
-    voted reaches that same verdict (as core outcome set studies ask: Williamson et al. 2017)."""
+    voted reaches that same verdict (as core outcome set studies ask: Williamson et al. 2017).
+
+    When to stop (`recommend`): a factor is stable when its answers moved at most
+    `stable_change` since the previous round (15 %: Scheibe, Skutsch & Schofer 1975); after
+    `max_rounds` rounds (None: no maximum) the facilitator is told to stop."""
 
     agreement: float = 0.75
     kendall_w: float = 0.7
@@ -315,6 +342,8 @@ class Rule:
     min_share: float = 0.7
     min_answers: int = 3
     every_group: bool = False
+    stable_change: float = STABLE_CHANGE
+    max_rounds: int | None = None
 
     def __post_init__(self) -> None:
         # Below one half, a keep/remove majority would always count as agreement.
@@ -331,6 +360,11 @@ class Rule:
         if not 1 <= self.min_answers <= MIN_ANSWERS_MAX:
             raise ValueError(f"the fewest answers must be between 1 and {MIN_ANSWERS_MAX}")
 
+        if not 0 <= self.stable_change <= 1:
+            raise ValueError("the stable change must be between 0 and 1")
+        if self.max_rounds is not None and not 1 <= self.max_rounds <= MAX_ROUNDS_MAX:
+            raise ValueError(f"the most rounds must be between 1 and {MAX_ROUNDS_MAX}")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "preset": self.preset,
@@ -340,6 +374,8 @@ class Rule:
             "min_share": self.min_share,
             "min_answers": self.min_answers,
             "every_group": self.every_group,
+            "stable_change": self.stable_change,
+            "max_rounds": self.max_rounds,
         }
 
     @classmethod
@@ -362,6 +398,17 @@ class Rule:
             if not isinstance(d["every_group"], bool):
                 raise ValueError("in every group must be true or false")
             given["every_group"] = d["every_group"]
+        if "stable_change" in d:
+            value = d["stable_change"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError("the stable change must be a number")
+            given["stable_change"] = float(value)
+        if "max_rounds" in d:
+            value = d["max_rounds"]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError("the most rounds must be a whole number")
+            # 0 says "no maximum" where a missing value means "unchanged" (a command's field).
+            given["max_rounds"] = value or None
         if "preset" in d:
             if not isinstance(d["preset"], str):
                 raise ValueError("the preset must be a name")
@@ -565,3 +612,76 @@ def shown_groups(sizes: Mapping[K, int], total: int) -> set[K]:
             break
         shown.discard(group)
     return shown
+
+
+# --- When to stop ----------------------------------------------------------------------------
+
+# The next step after a round (docs/consensus.md, "Stability and when to stop").
+STOP_CONSENSUS, STOP_STABLE, STOP_MAX_ROUNDS, CONTINUE = (
+    "stop_consensus",
+    "stop_stable",
+    "stop_max_rounds",
+    "continue",
+)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What the facilitator is advised to do after a round: `next` is STOP_CONSENSUS,
+    STOP_STABLE, STOP_MAX_ROUNDS or CONTINUE. `moving` names the unsettled factors whose
+    answers moved more than `threshold` since the previous round, `unmeasured` those with no
+    figure to compare (new this round, or no previous round); `rounds` is the rounds held
+    and `max_rounds` the maximum declared (None: none)."""
+
+    next: str
+    moving: tuple[Any, ...]
+    unmeasured: tuple[Any, ...]
+    threshold: float
+    rounds: int
+    max_rounds: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "next": self.next,
+            "moving": list(self.moving),
+            "unmeasured": list(self.unmeasured),
+            "threshold": self.threshold,
+            "rounds": self.rounds,
+            "max_rounds": self.max_rounds,
+        }
+
+
+def recommend(
+    reached: bool,
+    changes: Mapping[Any, float | None],
+    rule: Rule,
+    *,
+    rounds: int,
+) -> Recommendation:
+    """The next step after a round that was held (closed with ballots), the `rounds`-th of
+    its kind. `changes` holds how far the answers moved since the previous round for each
+    factor that is not yet settled (None: nothing to compare with). In this order:
+
+    1. STOP_CONSENSUS: the rule is met;
+    2. STOP_STABLE: some factors were compared, and every unsettled one moved at most
+       `rule.stable_change`: another round will not move them (a round without a previous
+       one to compare with is never stable);
+    3. STOP_MAX_ROUNDS: the maximum declared in advance was reached;
+    4. CONTINUE, naming the factors still moving.
+    """
+    threshold = rule.stable_change
+    moving = tuple(
+        key
+        for key, change in changes.items()
+        if change is not None and change > threshold + _WITHIN_SLACK
+    )
+    unmeasured = tuple(key for key, change in changes.items() if change is None)
+    if reached:
+        step = STOP_CONSENSUS
+    elif changes and not moving and not unmeasured:
+        step = STOP_STABLE
+    elif rule.max_rounds is not None and rounds >= rule.max_rounds:
+        step = STOP_MAX_ROUNDS
+    else:
+        step = CONTINUE
+    return Recommendation(step, moving, unmeasured, threshold, rounds, rule.max_rounds)

@@ -90,6 +90,10 @@ class WorkshopConfigure(Command):
     consensus_min_share: StrictFloat | StrictInt | None = None
     consensus_min_answers: StrictInt | None = None
     consensus_every_group: StrictBool | None = None
+    # When to stop: the most a factor's answers may move and still count as stable (0–1), and
+    # the most rounds of a method (1–50; 0 for no maximum).
+    consensus_stable_change: StrictFloat | StrictInt | None = None
+    consensus_max_rounds: StrictInt | None = None
     # A round whose results were seen, to be judged by the changed rule too (logged, and
     # shown wherever the round is).
     consensus_round_id: Id | None = None

@@ -25,18 +25,25 @@ def tally(
     settings: RoundSettings,
     factor_ids: Sequence[int],
     ballots: Sequence[Ballot],
-    previous_scores: Mapping[int, float] | None = None,
+    previous: Mapping[str, Any] | None = None,
     *,
     groups: Mapping[int, Sequence[Ballot]] | None = None,
 ) -> dict[str, Any]:
     """The results of a round over `factor_ids` (answers on other factors are left out):
-    a row per factor, the concordance where the method has one, the group's scores, and
-    their stability since the previous round of the same method. `groups` holds the ballots
-    of each stakeholder group that voted, by group id (a subset of `ballots`); each group
-    gets its own rows and concordance, or, where its figures would tell what one or two
-    people answered, only the note that they are withheld (consensus.shown_groups)."""
+    a row per factor with how far its answers moved (`change`), the concordance where the
+    method has one, the group's scores, and their stability, both since `previous`, the
+    stored tally of the previous round of the same method. `groups` holds the ballots of
+    each stakeholder group that voted, by group id (a subset of `ballots`); each group gets
+    its own rows and concordance, or, where its figures would tell what one or two people
+    answered, only the note that they are withheld (consensus.shown_groups)."""
     ids = list(factor_ids)
     rows, scores, concordance = _TALLIES[method](settings, ids, ballots)
+    if previous is not None and previous.get("method") != method.value:
+        previous = None
+    _changes(method, rows, previous["factors"] if previous else [])
+    # Stored scores are keyed by the factor id as text (JSON's keys).
+    stored = previous.get("scores", {}) if previous else {}
+    previous_scores = {f: stored[str(f)] for f in ids if str(f) in stored}
     stability = consensus.spearman(previous_scores, scores) if previous_scores else None
     return {
         "method": method.value,
@@ -45,8 +52,18 @@ def tally(
         "concordance": concordance.as_dict() if concordance else None,
         "scores": {str(f): s for f, s in scores.items()},
         "stability": stability,
-        "groups": _groups(method, settings, ids, len(ballots), groups or {}),
+        "groups": _groups(method, settings, ids, len(ballots), groups or {}, previous),
     }
+
+
+def _changes(
+    method: Method, rows: list[dict[str, Any]], before: Sequence[Mapping[str, Any]]
+) -> None:
+    """Give each row how far its answers moved since the matching row `before`."""
+    earlier = {row["factor_id"]: row for row in before}
+    for row in rows:
+        match = earlier.get(row["factor_id"])
+        row["change"] = change(method, match, row) if match is not None else None
 
 
 def _groups(
@@ -55,14 +72,22 @@ def _groups(
     ids: list[int],
     total: int,
     groups: Mapping[int, Sequence[Ballot]],
+    previous: Mapping[str, Any] | None,
 ) -> list[dict[str, Any]]:
+    """Each group's tally; a group's change is against its own previous figures."""
     shown = consensus.shown_groups({g: len(b) for g, b in groups.items()}, total)
+    before = {
+        g["group_id"]: g["factors"]
+        for g in (previous or {}).get("groups") or []
+        if not g["withheld"]
+    }
     tallied: list[dict[str, Any]] = []
     for group_id in sorted(groups):
         if group_id not in shown:
             tallied.append({"group_id": group_id, "withheld": True})
             continue
         rows, _, concordance = _TALLIES[method](settings, ids, groups[group_id])
+        _changes(method, rows, before.get(group_id, []))
         tallied.append(
             {
                 "group_id": group_id,
@@ -88,6 +113,38 @@ def _spread(method: Method, row: Mapping[str, Any]) -> float | None:
         spreads = [row[axis]["iqr"] for axis in ("impact", "uncertainty")]
         return None if None in spreads else max(spreads)
     return None
+
+
+def categories(method: Method, row: Mapping[str, Any]) -> list[int] | None:
+    """How many answers a factor's row has in each answer category, for the change between
+    rounds: a rating's points of the scale ("no opinion" out); keep and remove; and for dots,
+    points and rankings the top third, the middle and the bottom third that its verdict reads
+    (dots and points: given any, given none). None for a row stored without them."""
+    if method is Method.RATING:
+        return row.get("distribution")
+    if method is Method.KEEP_REMOVE:
+        return [row["keep"], row["remove"]] if "keep" in row and "remove" in row else None
+    if not all(key in row for key in ("opinions", "high", "low")):
+        return None
+    return [row["high"], row["opinions"] - row["high"] - row["low"], row["low"]]
+
+
+def change(method: Method, before: Mapping[str, Any], after: Mapping[str, Any]) -> float | None:
+    """How far a factor's answers moved between two rounds of `method` (Scheibe et al. 1975,
+    consensus.distribution_change); for the matrix, the larger of its two axes' changes.
+    None when either round has nothing to compare (no answers, or a row stored without the
+    categories, or a different scale)."""
+    if method is Method.MATRIX:
+        moved = [
+            _moved((before.get(axis) or {}).get("distribution"), after[axis]["distribution"])
+            for axis in ("impact", "uncertainty")
+        ]
+        return None if None in moved else max(m for m in moved if m is not None)
+    return _moved(categories(method, before), categories(method, after))
+
+
+def _moved(before: Sequence[int] | None, after: Sequence[int] | None) -> float | None:
+    return None if before is None or after is None else consensus.distribution_change(before, after)
 
 
 def answers(method: Method, row: Mapping[str, Any]) -> consensus.Answers:
@@ -232,6 +289,22 @@ def participation(
             for g in sorted(members)
         ],
     }
+
+
+def recommendation(
+    results: Mapping[str, Any], rule: Rule, *, rounds: int
+) -> consensus.Recommendation:
+    """What to do after a tallied round, the `rounds`-th held of its kind (consensus.recommend):
+    the factors that count are those not yet settled — for a rule judged per factor, those
+    without a verdict in or out; for a rule on the whole order (Kendall's W), every factor."""
+    verdicts = factor_verdicts(results, rule)
+    by_order = Method(results["method"]) in BY_CONCORDANCE
+    changes = {
+        row["factor_id"]: row.get("change")
+        for row in results["factors"]
+        if by_order or verdicts[row["factor_id"]] not in consensus.AGREED
+    }
+    return consensus.recommend(judge(results, rule).reached, changes, rule, rounds=rounds)
 
 
 Tallied = tuple[list[dict[str, Any]], dict[int, float], Concordance | None]
@@ -379,6 +452,7 @@ def _scale_summary(values: Sequence[int], scale: int) -> dict[str, Any]:
     centre = consensus.median(values)
     high, low = _thirds(values, scale)
     return {
+        "distribution": [values.count(v) for v in range(1, scale + 1)],
         "median": centre,
         "q1": quartiles[0] if quartiles else None,
         "q3": quartiles[1] if quartiles else None,
@@ -407,7 +481,6 @@ def _rating(settings: RoundSettings, ids: list[int], ballots: Sequence[Ballot]) 
                 "no_opinion": given.count(NO_OPINION),
                 "responses": len(given),
                 "opinions": len(ratings),
-                "distribution": [ratings.count(v) for v in range(1, settings.scale + 1)],
                 **summary,
             }
         )

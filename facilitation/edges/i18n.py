@@ -328,6 +328,28 @@ def _client_messages(language: str) -> dict[str, Any]:
         },
         "history": gettext("The rounds so far"),
         "stability": gettext("order kept: %(rho)s"),
+        # How far a factor's answers moved since the previous round, and the next step the
+        # console recommends (docs/consensus.md, "Stability and when to stop").
+        "change_moved": gettext("moved %(percent)s since the previous round"),
+        "change_stable": gettext("stable: moved %(percent)s since the previous round"),
+        "next_step": {
+            "stop_consensus": gettext("Next step: stop. The group has reached consensus."),
+            "stop_stable": gettext(
+                "Next step: stop. No consensus, but the answers are stable: no factor without "
+                "consensus moved more than %(percent)s since the previous round, so another "
+                "round will not move them."
+            ),
+            "stop_max_rounds": gettext(
+                "Next step: stop. The %(max)s rounds set in advance have been held."
+            ),
+            "continue": gettext("Next step: another round."),
+        },
+        "still_moving": gettext("Still moving (more than %(percent)s): %(factors)s"),
+        "nothing_to_compare": gettext("Nothing to compare with yet: %(factors)s"),
+        "nothing_to_compare_yet": gettext(
+            "This is the first round of its kind: nothing to compare with yet."
+        ),
+        "rounds_held": gettext("Rounds held: %(rounds)s of at most %(max)s"),
         "live": gettext("live"),
         "time_up": gettext("Time is up"),
         "time_left": gettext("%(time)s left"),

@@ -103,6 +103,13 @@ WORDS = {
         "iqr": N_("interquartile range"),
         "agreement_iqr": N_("agreement share and interquartile range"),
     },
+    # The next step a round recommends (consensus.recommend).
+    "next_step": {
+        "stop_consensus": N_("stop: consensus reached"),
+        "stop_stable": N_("stop: the answers are stable"),
+        "stop_max_rounds": N_("stop: the most rounds set in advance were held"),
+        "continue": N_("another round"),
+    },
     "agreement": {
         "agree": N_("The groups agree"),
         "partly": N_("The groups partly agree"),
@@ -166,6 +173,11 @@ _COLUMNS: list[tuple[str, _Cell]] = [
     ),
     (N_("Rank"), lambda f, r, row, _: row.get("rank")),
     (N_("Verdict"), lambda f, r, row, _: row.get("verdict")),
+    (N_("Change since the previous round"), lambda f, r, row, _: row.get("change")),
+    (
+        N_("Recommended next step"),
+        lambda f, r, row, _: (r.get("recommendation") or {}).get("next"),
+    ),
     (N_("Answered"), lambda f, r, row, gettext: coverage(gettext, row, r)),
     (
         N_("Rule in force"),
@@ -187,6 +199,7 @@ _CODED = {
     N_("Method"): "method",
     N_("Quadrant"): "quadrant",
     N_("Verdict"): "verdict",
+    N_("Recommended next step"): "next_step",
 }
 
 

@@ -9,7 +9,7 @@ Column headers are messages (`N_`), translated when the table is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,6 +265,26 @@ def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
     stability = r.get("stability")
     stable = doc.num(stability, 2) if stability is not None else DASH
     rows.append((_("Stability since the previous round"), stable))
+    rows += _next_step(doc, r, titles)
+    return rows
+
+
+def _next_step(doc: Document, r: Row, titles: Mapping[int, str]) -> list[tuple[str, str]]:
+    """The next step the round recommended under its rule, with the factors still moving."""
+    _, next_ = doc._, r.get("recommendation")
+    if not next_:
+        return []
+    said = word(_, "next_step", next_["next"])
+    rule = r.get("rule") or {}
+    threshold = _("stable when at most %(percent)s moved") % {
+        "percent": doc.pct(next_["threshold"])
+    }
+    if rule.get("max_rounds"):
+        threshold += "; " + _("most rounds: %(n)s") % {"n": rule["max_rounds"]}
+    rows = [(_("Recommended next step"), f"{said} ({threshold})")]
+    moving = [titles.get(i, str(i)) for i in next_.get("moving") or []]
+    if moving and next_["next"] != "stop_consensus":
+        rows.append((_("Still moving"), "; ".join(moving)))
     return rows
 
 
@@ -272,4 +292,7 @@ def verdict_cell(doc: Document, r: Row, f: Row) -> str:
     """A factor's verdict in words, with how many of the round's ballots answered it."""
     said = word(doc._, "verdict", f.get("verdict"))
     answered = coverage(doc._, f, r)
+    if f.get("change") is not None:
+        moved = doc._("moved %(percent)s") % {"percent": doc.pct(f["change"])}
+        answered = f"{answered}; {moved}" if answered else moved
     return f"{said} ({answered})" if said and answered else said or DASH

@@ -41,7 +41,7 @@ def tally_round(
     session: Session, workshop: models.Workshop, round_: models.Round
 ) -> dict[str, Any]:
     """The round's tally over the factors on the board now, compared with the previous
-    round of the same method."""
+    round of the same method: its tally as stored when it closed."""
     previous = session.scalars(
         select(models.Round)
         .where(
@@ -55,11 +55,6 @@ def tally_round(
         .order_by(models.Round.number.desc())
         .limit(1)
     ).one_or_none()
-    previous_scores = (
-        {int(f): s for f, s in previous.results["scores"].items()}
-        if previous is not None and previous.results
-        else None
-    )
     ballots = read_ballots(session, round_.id)
     people = _joined_by(session, workshop, round_)
     by_group: dict[int, list[dict[int, Answer]]] = defaultdict(list)
@@ -77,7 +72,7 @@ def tally_round(
         RoundSettings.from_dict(round_.settings),
         list(factor_ids),
         list(ballots.values()),
-        previous_scores,
+        previous.results if previous is not None else None,
         groups=by_group,
     )
     tallied["participation"] = tally.participation(

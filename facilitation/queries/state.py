@@ -32,6 +32,7 @@ from facilitation.queries.views import (
     Person,
     PhoneView,
     Proposal,
+    Recommendation,
     Record,
     RecordAnswer,
     ResultRow,
@@ -171,12 +172,15 @@ def results(
     w: models.Workshop,
     r: models.Round,
     factors: list[models.Factor],
+    rounds: list[models.Round] | None = None,
     *,
     for_room: bool = True,
 ) -> Results:
     """A round's results: the tally stored when it closed (or, live, one made now), each
-    factor named as it is now, judged by the round's consensus rule. The room never sees
-    hidden or proposed factors; a factor removed or merged since keeps its row and says so."""
+    factor named as it is now, judged by the round's consensus rule, with the next step it
+    recommends once closed (`rounds`: the workshop's, read if not given). The room never
+    sees hidden or proposed factors; a factor removed or merged since keeps its row and says
+    so."""
     tallied = _tally(r.results if r.results is not None else tally_round(s, w, r))
     rule = _round_rule(r, w)
     declared = Rule.from_dict(r.declared_rule) if r.declared_rule is not None else rule
@@ -195,7 +199,8 @@ def results(
             "merged_into_id": factor.merged_into_id,
             "verdict": verdicts[row["factor_id"]],
         }
-        rows.append(cast(ResultRow, {**row, **now}))
+        # A row stored before rows carried their change has none to show.
+        rows.append(cast(ResultRow, {"change": None, **row, **now}))
     return {
         **tallied,
         "factors": rows,
@@ -208,6 +213,9 @@ def results(
         "declared_rule": _rule_view(declared),
         "rule_changed": rule != declared,
         "groups": groups,
+        "recommendation": _recommendation(
+            r, rounds if rounds is not None else _rounds(s, w), tallied, rule
+        ),
     }
 
 
@@ -224,6 +232,24 @@ def _group_results(tallied: Tally, rule: Rule) -> list[GroupResult]:
             result["verdict"] = cast(Verdict, own.as_dict())
         shown.append(result)
     return shown
+
+
+def _recommendation(
+    r: models.Round, rounds: list[models.Round], tallied: Mapping[str, Any], rule: Rule
+) -> Recommendation | None:
+    """The next step after a closed round (none while it is open), counting as held the
+    rounds of its method up to it that closed with ballots (docs/consensus.md)."""
+    if r.state == RoundState.OPEN:
+        return None
+    held = sum(
+        1
+        for o in rounds
+        if o.method == r.method
+        and o.number <= r.number
+        and o.state != RoundState.OPEN
+        and (o.results or {}).get("ballots")
+    )
+    return cast(Recommendation, tally.recommendation(tallied, rule, rounds=held).as_dict())
 
 
 def _visible(r: models.Round | None) -> bool:
@@ -283,8 +309,8 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
             "joined": _joined(s, w),
             "voted": _ballot_count(s, round_.id) if round_ else 0,
         },
-        "results": results(s, w, round_, factors) if round_ and _visible(round_) else None,
-        "previous": results(s, w, previous, factors)
+        "results": results(s, w, round_, factors, rounds) if round_ and _visible(round_) else None,
+        "previous": results(s, w, previous, factors, rounds)
         if round_
         and round_.state == RoundState.OPEN
         and previous
@@ -338,7 +364,7 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
         for r in rounds
     ]
     if round_ and round_.state != RoundState.OPEN:
-        view["results"] = results(s, w, round_, factors, for_room=False)
+        view["results"] = results(s, w, round_, factors, rounds, for_room=False)
     view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
     view["log"] = _log(s, w, latest=LOG_SHOWN)
     return view
@@ -514,6 +540,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
         s.scalars(select(models.Participant).where(models.Participant.workshop_id == w.id))
     )
     groups = _groups(s, w)
+    rounds = _rounds(s, w)
     return {
         "workshop": {
             "code": w.code,
@@ -544,10 +571,10 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
         "rounds": [
             {
                 **_round_summary(r),
-                **results(s, w, r, factors, for_room=False),
+                **results(s, w, r, factors, rounds, for_room=False),
                 "answers": _answers(s, r, people, groups, nicknames=nicknames),
             }
-            for r in _rounds(s, w)
+            for r in rounds
             if r.state != RoundState.OPEN
         ],
         "log": _log(s, w),

@@ -35,6 +35,8 @@ class Rule(TypedDict):
     min_share: float
     min_answers: int
     every_group: bool
+    stable_change: float
+    max_rounds: int | None
 
 
 class Verdict(TypedDict):
@@ -51,6 +53,18 @@ class Verdict(TypedDict):
     divided: list[int]
     small_panel: bool
     groups_behind: list[int]
+
+
+class Recommendation(TypedDict):
+    """The next step after a closed round (consensus.Recommendation): "stop_consensus",
+    "stop_stable", "stop_max_rounds" or "continue", with the factors still moving."""
+
+    next: str
+    moving: list[int]
+    unmeasured: list[int]
+    threshold: float
+    rounds: int
+    max_rounds: int | None
 
 
 class Concordance(TypedDict):
@@ -103,7 +117,8 @@ class Sides(TypedDict):
     """What a verdict reads of a factor (consensus.Answers): who answered it ("no opinion"
     included), whose answer enters a statistic, how many answered in the top and the bottom
     third, the side its agreement points to ("in", "out" or null), and whether the answers
-    form two camps."""
+    form two camps; and how far its answers moved since the previous round (0–1, null with
+    nothing to compare: tally.change)."""
 
     responses: int
     opinions: int
@@ -111,6 +126,7 @@ class Sides(TypedDict):
     low: int
     lean: str | None
     divided: bool
+    change: float | None
 
 
 class KeepRemoveRow(Sides):
@@ -147,6 +163,7 @@ class PointsRow(Sides):
 class ScaleSummary(TypedDict):
     """Answers on a scale summed up: a rating's, or one axis of the matrix."""
 
+    distribution: list[int]
     median: float | None
     q1: float | None
     q3: float | None
@@ -335,6 +352,8 @@ class Results(TypedDict):
     # by side; empty where the room is not shown the groups.
     groups: list[GroupResult]
     participation: NotRequired[RoundParticipation]
+    # What to do next, once the round is closed (null while it is open).
+    recommendation: Recommendation | None
 
 
 # --- The room's state: boards, phones and the console (docs/protocol.md) ---------------------

@@ -112,6 +112,8 @@ def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
             "min_share": p.consensus_min_share,
             "min_answers": p.consensus_min_answers,
             "every_group": p.consensus_every_group,
+            "stable_change": p.consensus_stable_change,
+            "max_rounds": p.consensus_max_rounds,
         }.items()
         if value is not None
     }
@@ -147,7 +149,8 @@ def _set_rule(tx: Tx, given: dict[str, Any], round_id: int | None) -> dict[str, 
             N_(
                 "Agreement must be between 50 and 100 %, the interquartile range between 0 and"
                 " 10, Kendall's W above 0 and at most 1, the share that must answer between 0"
-                " and 100 %, and the fewest answers between 1 and 1000."
+                " and 100 %, the fewest answers between 1 and 1000, the stable change between 0"
+                " and 100 % and the most rounds between 0 (none) and 50."
             ),
         ) from None
     w.consensus = rule

@@ -74,6 +74,8 @@ function render() {
     $("rule-share").value = Math.round(room.rule.min_share * 100);
     $("rule-fewest").value = room.rule.min_answers;
     $("rule-every-group").checked = room.rule.every_group;
+    $("rule-stable").value = Math.round(room.rule.stable_change * 100);
+    $("rule-max-rounds").value = room.rule.max_rounds ?? 0;
   }
   // A round whose results were seen is judged anew only when the facilitator says so.
   $("rule-apply-row").hidden = !(room.round && (room.round.state !== "open" || room.round.settings.live));
@@ -130,7 +132,8 @@ function renderRound() {
   }
   if (room.results) {
     const results = h("div", {});
-    renderResults(results, room.results, { M, rounds: room.history, chart: true, groups: room.groups });
+    renderResults(results, room.results,
+      { M, rounds: room.history, chart: true, advice: true, groups: room.groups });
     parts.push(results);
   }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
@@ -449,6 +452,8 @@ $("rule-form").addEventListener("submit", async (event) => {
     consensus_min_share: Number(form.min_share.value) / 100,
     consensus_min_answers: Number(form.min_answers.value),
     consensus_every_group: form.every_group.checked,
+    consensus_stable_change: Number(form.stable_change.value) / 100,
+    consensus_max_rounds: Number(form.max_rounds.value),
     ...(form.apply.checked && !$("rule-apply-row").hidden ? { consensus_round_id: room.round.id } : {}),
   }, $("rule-message"));
   form.apply.checked = false;

@@ -43,9 +43,11 @@ function distribution(counts) {
   }));
 }
 
-// Set by renderResults for the rows it draws: the words of the five verdicts, and each
-// stakeholder group's line under a factor.
+// Set by renderResults for the rows it draws: the words of the five verdicts, how a row's
+// change since the previous round is said (in words, not by colour), and each stakeholder
+// group's line under a factor.
 let verdictWords = {};
+let changeLine = () => null;
 let groupLines = () => null;
 
 function item(row, title, figure, detail, graphic) {
@@ -57,6 +59,7 @@ function item(row, title, figure, detail, graphic) {
       h("span", { class: "result-figure" }, figure)),
     graphic ?? null,
     detail ? h("p", { class: "result-detail" }, detail) : null,
+    changeLine(row),
     groupLines(row));
 }
 
@@ -83,6 +86,17 @@ function turnout(results, names, M) {
   const groups = p.groups.filter((g) => !g.withheld)
     .map((g) => fmt(M.turnout_group, { ...g, group: names.get(g.group_id) ?? "?" }));
   return h("p", { class: "turnout" }, [...lines, ...groups].join(" · "));
+}
+
+// Decimal steps have no exact binary form: a change this close to the threshold is within it.
+const SLACK = 1e-9;
+
+/** "stable: moved 3 % since the previous round", or "moved 20 % …"; nothing without a figure. */
+function changeSaid(row, threshold, M) {
+  if (row.change === null || row.change === undefined) return null;
+  const stable = row.change <= threshold + SLACK;
+  return h("p", { class: `result-change${stable ? " stable" : ""}` },
+    fmt(stable ? M.change_stable : M.change_moved, { percent: percent(row.change) }));
 }
 
 /** "3." before a factor's title, or "–." for one nobody rated (it has no place). */
@@ -167,10 +181,15 @@ export function ruleText(method, rule, M) {
   return parts.join(" · ");
 }
 
+/** The titles of the factors with these ids, in a list. */
+function titlesOf(results, ids) {
+  return ids.map((id) => results.factors.find((r) => r.factor_id === id)?.title)
+    .filter(Boolean).join(", ");
+}
+
 /** What holds the verdict back, named; a caution for small panels; a changed rule. */
 function notes(results, names, M) {
-  const titles = (ids) => ids.map((id) => results.factors.find((r) => r.factor_id === id)?.title)
-    .filter(Boolean).join(", ");
+  const titles = (ids) => titlesOf(results, ids);
   const groupNames = (ids) => ids.map((id) => names.get(id) ?? "?").join(", ");
   const verdict = results.verdict;
   const withheld = (results.groups ?? []).filter((g) => g.withheld).map((g) => g.group_id);
@@ -185,14 +204,38 @@ function notes(results, names, M) {
   ].filter(Boolean).map((text) => h("p", { class: "consensus-note" }, text));
 }
 
-function meter(results, names, M) {
+function meter(results, names, M, advice) {
   const verdict = results.verdict;
   return h("div", { class: `consensus${verdict.reached ? " reached" : ""}` },
     h("p", { class: "consensus-text" }, verdict.reached ? "✓ " : "", verdictText(verdict, results.rule, M)),
     bar(verdict.progress),
+    advice ? nextStep(results, M) : null,
     h("p", { class: "consensus-rule" }, fmt(M.rule_text, { rule: ruleText(results.method, results.rule, M) })),
     notes(results, names, M),
     turnout(results, names, M));
+}
+
+/** The next step the round recommends (for the facilitator): stop, and why, or another
+ * round, with the factors still moving named. */
+function nextStep(results, M) {
+  const next = results.recommendation;
+  if (!next) return null;
+  const threshold = percent(next.threshold);
+  const lines = [fmt(M.next_step[next.next], { percent: threshold, max: next.max_rounds })];
+  if (next.next !== "stop_consensus") {
+    if (next.moving.length) {
+      lines.push(fmt(M.still_moving, { percent: threshold, factors: titlesOf(results, next.moving) }));
+    }
+    // The first round of its kind has nothing to compare with: say so once, not per factor.
+    const first = results.factors.every((row) => row.change === null || row.change === undefined);
+    if (next.unmeasured.length) {
+      lines.push(first ? M.nothing_to_compare_yet
+        : fmt(M.nothing_to_compare, { factors: titlesOf(results, next.unmeasured) }));
+    }
+  }
+  if (next.max_rounds) lines.push(fmt(M.rounds_held, { rounds: next.rounds, max: next.max_rounds }));
+  return h("div", { class: `next-step next-${next.next}` },
+    lines.map((text, i) => h("p", { class: i ? "consensus-note" : "next-step-text" }, text)));
 }
 
 /** How the group moved: each revealed round's verdict, and the order's stability. */
@@ -250,18 +293,22 @@ export function matrixChart(results, M) {
     "aria-label": M.matrix_label }, parts);
 }
 
-/** Fill `container` with a round's results: meter, chart (the matrix, when asked for), list,
- * with the stakeholder groups (`groups`: the room's `{id, name}`) side by side. */
-export function renderResults(container, results, { M, rounds = null, chart = false, groups = [] }) {
+/** Fill `container` with a round's results: meter (with the next step, for the facilitator:
+ * `advice`), chart (the matrix, when asked for), list, with the stakeholder groups (`groups`:
+ * the room's `{id, name}`) side by side. */
+export function renderResults(container, results,
+  { M, rounds = null, chart = false, advice = false, groups = [] }) {
   const names = new Map(groups.map((g) => [g.id, g.name]));
   verdictWords = M.verdicts;
   groupLines = bySide(results, names, M);
+  const threshold = results.rule.stable_change ?? 0.15;
+  changeLine = (row) => changeSaid(row, threshold, M);
   const max = Math.max(0, ...results.factors.map((r) => r.dots ?? r.points ?? 0));
   const list = h("ol", { class: "results" },
     results.factors.map((row) => ROWS[results.method](row, M, max, results)));
   const withChart = chart && results.method === "matrix";
   const next = h("div", { class: `results-inner${withChart ? " with-chart" : ""}` },
-    [meter(results, names, M), withChart ? matrixChart(results, M) : null, list,
+    [meter(results, names, M, advice), withChart ? matrixChart(results, M) : null, list,
       history(rounds, M)].filter(Boolean));
   // Update what is on screen in place, so that bars grow and shrink instead of redrawing.
   const current = container.firstElementChild;

@@ -252,6 +252,9 @@ def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> No
     expect_text(board, "#results-body", "1 av 2 faktorer har enighet")
     expect_text(board, "#results-body", "Splittrat: Klimatomställning")
     expect_text(board, "#results-body", "Färre än 10 röster")
+    # The console recommends the next step: nothing to compare with yet, so another round.
+    expect_text(console, "#round-body", "Nästa steg: en omgång till.")
+    expect_text(console, "#round-body", "Det här är den första omgången av sitt slag")
 
     # Round 2: each phone sees the group and its own answer, starts from it, and revises.
     console.get_by_role("button", name="Öppna en ny omgång").click()
@@ -267,6 +270,10 @@ def test_rounds_until_consensus_in_the_browser(browser: Any, live: Server) -> No
     console.get_by_role("button", name="Visa resultatet för alla").click()
     expect_text(board, "#results-body", "Konsensus nådd")
     expect_text(board, "#announcement", "Gruppen har nått konsensus i omgång 2")
+    expect_text(console, "#round-body", "Nästa steg: avsluta. Gruppen har nått konsensus.")
+    # How far each factor moved, in words: climate from 1 5 4 to 4 4 4, two thirds.
+    expect_text(board, "#results-body", "stabil: rörde sig 0")
+    expect_text(board, "#results-body", "rörde sig 67")
     audit(board, "sv-7-consensus-board")
 
     # The matrix, drawn on the board.
