@@ -52,7 +52,7 @@ def tally(
         "concordance": concordance.as_dict() if concordance else None,
         "scores": {str(f): s for f, s in scores.items()},
         "stability": stability,
-        "groups": _groups(method, settings, ids, len(ballots), groups or {}, previous),
+        "groups": _groups(method, settings, ids, len(ballots), groups or {}, previous=previous),
     }
 
 
@@ -72,6 +72,7 @@ def _groups(
     ids: list[int],
     total: int,
     groups: Mapping[int, Sequence[Ballot]],
+    *,
     previous: Mapping[str, Any] | None,
 ) -> list[dict[str, Any]]:
     """Each group's tally; a group's change is against its own previous figures."""
