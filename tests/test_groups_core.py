@@ -138,3 +138,40 @@ def test_a_tally_stored_before_groups_reads_as_one_without_them() -> None:
     del result["groups"]
     assert tally.judge(result, Rule(every_group=True)).reached
     assert tally.group_verdicts(result, Rule()) == {}
+
+
+def test_a_groups_change_is_against_its_own_previous_figures() -> None:
+    first_a, first_b = [{1: KEEP}] * 4, [{1: REMOVE}] * 4
+    first = tally.tally(
+        Method.KEEP_REMOVE, RoundSettings(), [1], first_a + first_b, groups={1: first_a, 2: first_b}
+    )
+    # Group 2 comes round to keep; group 1 stays where it was.
+    again = tally.tally(
+        Method.KEEP_REMOVE,
+        RoundSettings(),
+        [1],
+        first_a + first_a,
+        first,
+        groups={1: first_a, 2: first_a},
+    )
+    changes = {g["group_id"]: g["factors"][0]["change"] for g in again["groups"]}
+    assert changes == {1: 0.0, 2: 1.0}
+    assert again["factors"][0]["change"] == 0.5
+    # A group held back before has nothing to compare with.
+    small = [{1: KEEP}] * 2
+    held = tally.tally(
+        Method.KEEP_REMOVE,
+        RoundSettings(),
+        [1],
+        first_a + small + first_a,  # four more without a group
+        groups={1: first_a, 3: small},
+    )
+    later = tally.tally(
+        Method.KEEP_REMOVE,
+        RoundSettings(),
+        [1],
+        first_a + first_a,
+        held,
+        groups={1: first_a, 3: first_a},
+    )
+    assert {g["group_id"]: g["factors"][0]["change"] for g in later["groups"]} == {1: 0.0, 3: None}
