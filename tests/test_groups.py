@@ -4,11 +4,14 @@ part per round, and the privacy rule that no figure is shown for fewer than thre
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import jsonschema
+import openpyxl
 from conftest import Room
+from pypdf import PdfReader
 from test_exports import SCHEMA, export
 from test_read_models import check
 
@@ -208,3 +211,21 @@ def test_no_figure_for_fewer_than_three(make_room: Any) -> None:
     room.flush()
     assert room.latest(room.board)["results"]["groups"] == []
     assert room.latest(room.console)["results"]["groups"] == shown
+
+
+def test_the_workbook_and_the_report_carry_groups_and_turnout(make_room: Any) -> None:
+    room = grouped_room(make_room, {COMPANIES: 4, PARTNERS: 3, "Kommunen": 2}, without=1)
+    k, e = room.factor("Kompetensförsörjning"), room.factor("Elektrifiering")
+    room.run_round("keep_remove", [{k: "keep", e: "keep"}] * 10)
+    book = openpyxl.load_workbook(io.BytesIO(export(room, "xlsx").data))
+    ballots = list(book["Röster"].iter_rows(values_only=True))
+    column = ballots[0].index("Intressentgrupp")
+    # The municipality's two and the one without a group leave three: partners show too.
+    assert sorted(str(row[column]) for row in ballots[1:]) == sorted(
+        ([COMPANIES] * 4 + [PARTNERS] * 3 + ["None"] * 3) * 2
+    )
+    pdf = PdfReader(io.BytesIO(export(room, "pdf").data))
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "10 anslutna, 10 svarade, 0 hoppade över" in text
+    assert f"Grupp {COMPANIES} Konsensus nådd (4 röster)" in text
+    assert "Deltog: Kommunen inga siffror: för få personer" in text

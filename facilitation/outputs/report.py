@@ -218,7 +218,7 @@ class _Report:
             return [*head, doc.para(_("No round was closed."))]
         out: list[Any] = []
         for r in self.record["rounds"]:
-            measures = doc.pairs(round_measures(doc, r))
+            measures = doc.pairs(round_measures(doc, r, self.record.get("groups") or []))
             out += doc.together([*head, *doc.heading(self.round_name(r), 1)], [measures])
             out += [Spacer(1, 6), self.per_factor(r)]
             head = []

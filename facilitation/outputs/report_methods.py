@@ -9,7 +9,7 @@ Column headers are messages (`N_`), translated when the table is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,10 +211,13 @@ def _settings(doc: Document, r: Row) -> str:
     return "; ".join(said)
 
 
-def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
-    """A round's ballots, state, settings, verdict under the rule and its statistics."""
+def round_measures(doc: Document, r: Row, groups: Sequence[Row] = ()) -> list[tuple[str, str]]:
+    """A round's ballots and who took part, its state, settings, verdict under the rule (per
+    stakeholder group too) and its statistics."""
     _, verdict = doc._, r.get("verdict") or {}
     rows = [(_("Ballots"), str(r["ballots"]))]
+    names = {g["id"]: g["name"] for g in groups}
+    rows += _turnout(doc, r, names)
     if r.get("state") in _ROUND_STATES:
         rows.append((_("State"), doc.word(_ROUND_STATES, r["state"])))
     said = _settings(doc, r)
@@ -247,6 +250,10 @@ def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
         named = [titles.get(i, str(i)) for i in verdict.get(key) or []]
         if named:
             rows.append((_(label), "; ".join(named)))
+    behind = [names.get(i, str(i)) for i in verdict.get("groups_behind") or []]
+    if behind:
+        rows.append((_("Not yet agreed in"), "; ".join(behind)))
+    rows += _by_group(doc, r, names)
     if verdict.get("small_panel"):
         caution = _(
             "Fewer than 10 ballots: the interquartile range and Kendall's W move a lot with "
@@ -266,6 +273,42 @@ def round_measures(doc: Document, r: Row) -> list[tuple[str, str]]:
     stable = doc.num(stability, 2) if stability is not None else DASH
     rows.append((_("Stability since the previous round"), stable))
     rows += _next_step(doc, r, titles)
+    return rows
+
+
+def _turnout(doc: Document, r: Row, names: Mapping[int, str]) -> list[tuple[str, str]]:
+    """Who took part: joined, answered, skipped, dropped out; per group where it may show."""
+    _, p = doc._, r.get("participation")
+    if not p:
+        return []
+
+    def said(t: Row) -> str:
+        text = _("%(joined)s joined, %(answered)s answered, %(skipped)s skipped") % t
+        if t.get("dropped"):
+            text += "; " + _("%(n)s dropped out since the round before") % {"n": t["dropped"]}
+        return str(text)
+
+    rows = [(_("Took part"), said(p))]
+    for g in p.get("groups") or []:
+        label = _("Took part: %(name)s") % {"name": names.get(g["group_id"], str(g["group_id"]))}
+        rows.append((label, _("no figures: too few people") if g["withheld"] else said(g)))
+    return rows
+
+
+def _by_group(doc: Document, r: Row, names: Mapping[int, str]) -> list[tuple[str, str]]:
+    """Each stakeholder group's own verdict on the round, or that its figures are held back."""
+    _, rows = doc._, []
+    for g in r.get("groups") or []:
+        name = names.get(g["group_id"], str(g["group_id"]))
+        if g["withheld"]:
+            said = _("no figures: too few people")
+        else:
+            reached = (g.get("verdict") or {}).get("reached")
+            said = _("%(verdict)s (%(n)s ballots)") % {
+                "verdict": _("Consensus reached") if reached else _("Not reached"),
+                "n": g["ballots"],
+            }
+        rows.append((_("Group %(name)s") % {"name": name}, said))
     return rows
 
 

@@ -118,17 +118,21 @@ def _summary(record: Mapping[str, Any], gettext: Gettext) -> list[list[Any]]:
 
 def _ballots(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
     """One row per answer: the round, the participant's number (never who), whether a proxy
-    gave it, the factor and the answer; a nickname only when the facilitator asked for it."""
+    gave it, the factor and the answer; a nickname only when the facilitator asked for it; the
+    stakeholder group where the workshop has groups (and the round may show it)."""
     titles = {f["id"]: f["title"] for f in record["factors"]}
     nicknames = any("nickname" in a for r in record["rounds"] for a in r["answers"])
+    grouped = bool(record.get("groups"))
     headers = [gettext(h) for h in (N_("Round"), N_("Method"), N_("Participant"), N_("Proxy"))]
     headers += [gettext("Nickname")] if nicknames else []
+    headers += [gettext("Stakeholder group")] if grouped else []
     headers += [gettext(h) for h in (N_("Factor"), N_("Answer"), N_("Uncertainty"))]
     rows = []
     for round_ in record["rounds"]:
         for answer in round_["answers"]:
             who: list[Any] = [answer["participant"], answer["proxy"]]
             who += [answer.get("nickname")] if nicknames else []
+            who += [answer.get("group")] if grouped else []
             for factor_id, value in answer["entries"].items():
                 first, second = value if isinstance(value, list) else (value, None)
                 if first == "no_opinion":
