@@ -543,3 +543,40 @@ def test_keep_remove_results_come_in_the_boards_order(make_room: Any) -> None:
     room.flush()
     results = room.latest(room.board)["results"]
     assert [r["factor_id"] for r in results["factors"]] == order
+
+
+def test_a_proposers_barred_ballot_does_not_count_against_their_factor(make_room: Any) -> None:
+    """Where nobody votes on their own proposal, the proposer's ballot cannot answer it: in a
+    room of three, two of three answering is everyone who could, not too few answers."""
+    room = make_room(factors=FACTORS)
+    room.phones = [room.phone()[1] for _ in range(3)]
+    room.ok(room.console, "step.set", step="complete")
+    sociala = room.category("Sociala")
+    mine = room.ok(room.phones[0], "factor.propose", title="Annas idé", category_id=sociala)[
+        "factor_id"
+    ]
+    u = room.factor("Urbanisering")
+    room.ok(room.console, "step.set", step="prune")
+    round_id = room.ok(room.console, "round.open", method="keep_remove", no_own_votes=True)[
+        "round_id"
+    ]
+    entries = [{u: "keep"}, {u: "keep", mine: "keep"}, {u: "keep", mine: "keep"}]
+    for phone, answer in zip(room.phones, entries, strict=True):
+        room.ok(
+            phone,
+            "ballot.submit",
+            round_id=round_id,
+            entries={str(f): v for f, v in answer.items()},
+        )
+    room.ok(room.console, "round.close", round_id=round_id)
+    rows = {r["factor_id"]: r for r in room.state(room.console)["state"]["results"]["factors"]}
+    assert rows[mine]["barred"] == 1 and "barred" not in rows[u]
+    # Two opinions are still fewer than the three the rule asks of any factor.
+    assert rows[mine]["verdict"] == "too_few"
+    room.ok(room.console, "workshop.configure", consensus_min_answers=2)
+    room.ok(room.console, "round.reveal", round_id=round_id)
+    room.ok(
+        room.console, "workshop.configure", consensus_min_answers=2, consensus_round_id=round_id
+    )
+    rows = {r["factor_id"]: r for r in room.state(room.console)["state"]["results"]["factors"]}
+    assert rows[mine]["verdict"] == "in"  # 2 of the 2 who could: not "too few answers"

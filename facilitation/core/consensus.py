@@ -439,7 +439,8 @@ class Answers:
     answers in the top and the bottom third (keep and remove; dots given and none). `agreement`
     and `iqr` are the factor's measures (None where the method has none); `lean` is the side
     its agreement points to (IN, OUT, or None for the middle or a tie); `divided`, whether its
-    answers form two camps."""
+    answers form two camps; `barred`, the ballots that could not answer it (its proposer's, in
+    a round where nobody votes on their own proposal)."""
 
     responses: int
     opinions: int
@@ -449,13 +450,15 @@ class Answers:
     lean: str | None
     iqr: float | None = None
     divided: bool = False
+    barred: int = 0
 
 
 def enough(answers: Answers, ballots: int, rule: Rule) -> bool:
-    """Whether a factor was answered by at least the rule's share of the round's ballots and
-    by at least its fewest opinions."""
+    """Whether a factor was answered by at least the rule's share of the round's ballots that
+    could answer it (its proposer's is not one of them where nobody votes on their own
+    proposal) and by at least its fewest opinions."""
     return (
-        answers.responses >= rule.min_share * ballots - _WITHIN_SLACK
+        answers.responses >= rule.min_share * (ballots - answers.barred) - _WITHIN_SLACK
         and answers.opinions >= rule.min_answers
     )
 

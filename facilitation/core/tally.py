@@ -28,6 +28,7 @@ def tally(
     previous: Mapping[str, Any] | None = None,
     *,
     groups: Mapping[int, Sequence[Ballot]] | None = None,
+    barred: Mapping[int | None, Mapping[int, int]] | None = None,
 ) -> dict[str, Any]:
     """The results of a round over `factor_ids` (answers on other factors are left out):
     a row per factor with how far its answers moved (`change`), the concordance where the
@@ -35,9 +36,14 @@ def tally(
     stored tally of the previous round of the same method. `groups` holds the ballots of
     each stakeholder group that voted, by group id (a subset of `ballots`); each group gets
     its own rows and concordance, or, where its figures would tell what one or two people
-    answered, only the note that they are withheld (consensus.shown_groups)."""
+    answered, only the note that they are withheld (consensus.shown_groups). `barred` counts,
+    by factor id, the ballots that could not answer a factor (its proposer's, where nobody
+    votes on their own proposal): under the key None for the room, under each group's id
+    for that group's."""
     ids = list(factor_ids)
+    barred = barred or {}
     rows, scores, concordance = _TALLIES[method](settings, ids, ballots)
+    _bar(rows, barred.get(None, {}))
     if previous is not None and previous.get("method") != method.value:
         previous = None
     _changes(method, rows, previous["factors"] if previous else [])
@@ -52,8 +58,17 @@ def tally(
         "concordance": concordance.as_dict() if concordance else None,
         "scores": {str(f): s for f, s in scores.items()},
         "stability": stability,
-        "groups": _groups(method, settings, ids, len(ballots), groups or {}, previous=previous),
+        "groups": _groups(
+            method, settings, ids, len(ballots), groups or {}, previous=previous, barred=barred
+        ),
     }
+
+
+def _bar(rows: list[dict[str, Any]], barred: Mapping[int, int]) -> None:
+    """Say on each row how many ballots could not answer its factor, where any could not."""
+    for row in rows:
+        if barred.get(row["factor_id"]):
+            row["barred"] = barred[row["factor_id"]]
 
 
 def _changes(
@@ -74,6 +89,7 @@ def _groups(
     groups: Mapping[int, Sequence[Ballot]],
     *,
     previous: Mapping[str, Any] | None,
+    barred: Mapping[int | None, Mapping[int, int]],
 ) -> list[dict[str, Any]]:
     """Each group's tally; a group's change is against its own previous figures."""
     shown = consensus.shown_groups({g: len(b) for g, b in groups.items()}, total)
@@ -89,6 +105,7 @@ def _groups(
             continue
         rows, _, concordance = _TALLIES[method](settings, ids, groups[group_id])
         _changes(method, rows, before.get(group_id, []))
+        _bar(rows, barred.get(group_id, {}))
         tallied.append(
             {
                 "group_id": group_id,
@@ -160,6 +177,7 @@ def answers(method: Method, row: Mapping[str, Any]) -> consensus.Answers:
         lean=row.get("lean"),
         iqr=_spread(method, row),
         divided=row.get("divided", False),
+        barred=row.get("barred", 0),
     )
 
 

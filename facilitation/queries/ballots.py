@@ -8,6 +8,7 @@ tally).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -74,11 +75,38 @@ def tally_round(
         list(ballots.values()),
         previous.results if previous is not None else None,
         groups=by_group,
+        barred=_barred(session, workshop, round_, ballots.keys(), people),
     )
     tallied["participation"] = tally.participation(
         people, ballots.keys(), _answered_before(session, workshop, round_)
     )
     return tallied
+
+
+def _barred(
+    session: Session,
+    workshop: models.Workshop,
+    round_: models.Round,
+    voters: Iterable[int],
+    people: dict[int, int | None],
+) -> dict[int | None, dict[int, int]]:
+    """In a round where nobody votes on their own proposal, the ballots that could not answer
+    each factor: its proposer's, if they cast one; for the room (None) and their group."""
+    if not RoundSettings.from_dict(round_.settings).no_own_votes:
+        return {}
+    proposers = session.execute(
+        select(models.Factor.id, models.Factor.proposed_by_id).where(
+            models.Factor.workshop_id == workshop.id, models.Factor.proposed_by_id.is_not(None)
+        )
+    )
+    voted = set(voters)
+    barred: dict[int | None, dict[int, int]] = defaultdict(dict)
+    for factor_id, proposer in proposers:
+        if proposer in voted:
+            barred[None][factor_id] = 1
+            if (group := people.get(proposer)) is not None:
+                barred[group][factor_id] = 1
+    return barred
 
 
 def _joined_by(

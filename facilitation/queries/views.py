@@ -118,7 +118,9 @@ class Sides(TypedDict):
     included), whose answer enters a statistic, how many answered in the top and the bottom
     third, the side its agreement points to ("in", "out" or null), and whether the answers
     form two camps; and how far its answers moved since the previous round (0–1, null with
-    nothing to compare: tally.change)."""
+    nothing to compare: tally.change). `barred`, only where any: the ballots that could not
+    answer the factor (its proposer's, in a round where nobody votes on their own proposal),
+    which the share that must answer leaves out."""
 
     responses: int
     opinions: int
@@ -127,6 +129,7 @@ class Sides(TypedDict):
     lean: str | None
     divided: bool
     change: float | None
+    barred: NotRequired[int]
 
 
 class KeepRemoveRow(Sides):
