@@ -60,6 +60,8 @@ _PARAM_WORDS: dict[str, Any] = {
     "hidden": _l("hidden"),
     "removed": _l("removed"),
     "merged": _l("merged"),
+    "pending": _l("waiting for approval"),
+    "shown": _l("shown"),
     "step": _l("step"),
     "method": _l("voting method"),
     "factor_id": _l("factor"),

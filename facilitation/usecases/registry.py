@@ -22,7 +22,15 @@ from typing import Any
 
 from facilitation.core import schemas
 from facilitation.core.domain import Role
-from facilitation.usecases import factors, library, participants, series, voting, workshops
+from facilitation.usecases import (
+    factors,
+    library,
+    participants,
+    reasons,
+    series,
+    voting,
+    workshops,
+)
 from facilitation.usecases.base import SeriesRole
 
 
@@ -57,6 +65,7 @@ COMMANDS = _table(
     Command("factor.propose", schemas.FactorPropose, PARTICIPANT, factors.propose),
     Command("ballot.submit", schemas.BallotSubmit, PARTICIPANT, voting.submit_ballot, staged=True),
     Command("participant.rename", schemas.ParticipantRename, PARTICIPANT, participants.rename),
+    Command("reason.submit", schemas.ReasonSubmit, PARTICIPANT, reasons.submit),
     Command("factor.add", schemas.FactorAdd, FACILITATOR, factors.add),
     Command("factor.edit", schemas.FactorEdit, FACILITATOR, factors.edit),
     Command("factor.approve", schemas.FactorRef, FACILITATOR, factors.approve),
@@ -75,6 +84,8 @@ COMMANDS = _table(
     Command("round.close", schemas.RoundRef, FACILITATOR, voting.close_round),
     Command("round.reveal", schemas.RoundRef, FACILITATOR, voting.reveal_round),
     Command("proxy.add", schemas.ProxyAdd, FACILITATOR, participants.add_proxy),
+    Command("reason.approve", schemas.ReasonRef, FACILITATOR, reasons.approve),
+    Command("reason.hide", schemas.ReasonRef, FACILITATOR, reasons.hide),
 )
 
 SERIES_COMMANDS = _table(
