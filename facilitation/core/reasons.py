@@ -45,10 +45,12 @@ class Outlying:
     q3: float
 
     def as_dict(self) -> dict[str, Any]:
+        """As the phone's own view carries it (queries/views.Outlying)."""
         return {"axis": self.axis, "answer": self.answer, "q1": self.q1, "q3": self.q3}
 
 
 def _outside_of(axis: str, answer: int, summary: Mapping[str, Any]) -> list[Outlying]:
+    """The answer, if it lies below `summary`'s q1 or above its q3 (a bound is inside)."""
     q1, q3 = summary.get("q1"), summary.get("q3")
     if q1 is None or q3 is None or q1 <= answer <= q3:
         return []

@@ -20,30 +20,30 @@ from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState, Step
 from facilitation.infrastructure import models
 from facilitation.queries.ballots import entries_out, read_ballots, tally_round
+from facilitation.queries.reasons import (
+    console_reasons,
+    outside_views,
+    record_reasons,
+    room_reasons,
+)
 from facilitation.queries.views import (
-    ConsoleReason,
     ConsoleView,
     Entries,
     Factor,
     HistoryEntry,
     LogEntry,
     Me,
-    Outlying,
     Outside,
-    OutsideFactor,
-    OwnReason,
     Person,
     PhoneView,
     Proposal,
     Record,
     RecordAnswer,
-    RecordReason,
     ResultRow,
     Results,
     RoomView,
     RoundSettings,
     RoundSummary,
-    SharedReason,
     Tally,
     Verdict,
 )
@@ -231,52 +231,6 @@ def _history(
     return history
 
 
-def _reasons_on(
-    s: Session, w: models.Workshop, round_ids: list[int], *, pending: bool = False
-) -> list[models.Reason]:
-    """The workshop's reasons on these rounds, and with `pending` every reason waiting for
-    the facilitator besides, oldest first."""
-    on_rounds = models.Reason.round_id.in_(round_ids)
-    condition = on_rounds | (models.Reason.status == reasons.ReasonStatus.PENDING.value)
-    return list(
-        s.scalars(
-            select(models.Reason)
-            .where(models.Reason.workshop_id == w.id, condition if pending else on_rounds)
-            .order_by(models.Reason.id)
-        )
-    )
-
-
-def _shared_reason(r: models.Reason, numbers: dict[int, int]) -> SharedReason:
-    return {
-        "round_id": r.round_id,
-        "number": numbers[r.round_id],
-        "factor_id": r.factor_id,
-        "text": r.text,
-    }
-
-
-def _room_reasons(
-    s: Session,
-    w: models.Workshop,
-    rounds: list[models.Round],
-    seen: list[models.Round],
-    factors: list[models.Factor],
-) -> list[SharedReason]:
-    """The reasons the room reads beside the results it sees: shown ones only, on factors
-    it sees, with nothing of who gave them."""
-    ids = [r.id for r in seen if r.state == RoundState.REVEALED]
-    if not ids:
-        return []
-    numbers = {r.id: r.number for r in rounds}
-    unseen = {f.id for f in factors if f.status in ("hidden", "proposed")}
-    return [
-        _shared_reason(r, numbers)
-        for r in _reasons_on(s, w, ids)
-        if r.status == reasons.ReasonStatus.SHOWN and r.factor_id not in unseen
-    ]
-
-
 def room_view(s: Session, w: models.Workshop) -> RoomView:
     """What the board and the phones see: results only once revealed (or live), and while a
     round is open, the previous round's revealed results for the group to revise against;
@@ -316,7 +270,7 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
         "results": results(s, w, round_, factors) if round_ and _visible(round_) else None,
         "previous": results(s, w, revising, factors) if revising else None,
         "history": _history(s, w, rounds, round_),
-        "reasons": _room_reasons(s, w, rounds, seen, factors),
+        "reasons": room_reasons(s, w, rounds, seen, factors),
     }
 
 
@@ -365,23 +319,10 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     ]
     if round_ and round_.state != RoundState.OPEN:
         view["results"] = results(s, w, round_, factors, for_room=False)
-    view["reasons"] = _console_reasons(s, w, rounds, room)
+    view["reasons"] = console_reasons(s, w, rounds, room)
     view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
     view["log"] = _log(s, w, latest=LOG_SHOWN)
     return view
-
-
-def _console_reasons(
-    s: Session, w: models.Workshop, rounds: list[models.Round], room: RoomView
-) -> list[ConsoleReason]:
-    """Every reason on the rounds the room sees, whatever its status, and every reason
-    waiting for the facilitator: what the console moderates."""
-    seen = [v["round_id"] for v in (room["results"], room["previous"]) if v is not None]
-    numbers = {r.id: r.number for r in rounds}
-    return [
-        {**_shared_reason(r, numbers), "id": r.id, "status": r.status}
-        for r in _reasons_on(s, w, seen, pending=True)
-    ]
 
 
 def _log(s: Session, w: models.Workshop, *, latest: int | None = None) -> list[LogEntry]:
@@ -443,57 +384,6 @@ def _entries(round_: models.Round, answers: dict[int, dict[int, Answer]], p: int
     return entries_out(Method(round_.method), answers.get(p, {}))
 
 
-def _outside(
-    s: Session,
-    round_: models.Round,
-    answers: dict[int, dict[int, Answer]],
-    participant_ids: list[int],
-) -> dict[int, Outside]:
-    """Where each participant's answers lay outside the middle half of `round_`, the round
-    reasons may now be given on, with their own reasons there: from the round's stored
-    tally and the ballots already read, and two queries for the whole batch (the factors
-    the room no longer sees, and the batch's reasons)."""
-    unseen = set(
-        s.scalars(
-            select(models.Factor.id).where(
-                models.Factor.workshop_id == round_.workshop_id,
-                models.Factor.status.in_(("hidden", "proposed")),
-            )
-        )
-    )
-    rows = [r for r in (round_.results or {}).get("factors", []) if r["factor_id"] not in unseen]
-    own: dict[tuple[int, int], OwnReason] = {
-        (r.participant_id or 0, r.factor_id): {"id": r.id, "text": r.text, "status": r.status}
-        for r in s.scalars(
-            select(models.Reason).where(
-                models.Reason.round_id == round_.id,
-                models.Reason.participant_id.in_(participant_ids),
-            )
-        )
-    }
-    method = Method(round_.method)
-    views: dict[int, Outside] = {}
-    for p in participant_ids:
-        found = reasons.outside_on(method, answers.get(p), rows)
-        if not found:
-            continue
-        factors: list[OutsideFactor] = [
-            {
-                "factor_id": factor_id,
-                "axes": [cast(Outlying, a.as_dict()) for a in axes],
-                "reason": own.get((p, factor_id)),
-            }
-            for factor_id, axes in found.items()
-        ]
-        views[p] = {
-            "round_id": round_.id,
-            "number": round_.number,
-            "method": round_.method,
-            "factors": factors,
-        }
-    return views
-
-
 def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) -> dict[int, Me]:
     """The personal views of these participants of the workshop, by participant id: a
     participant's number and nickname, their ballot in the round shown (and, while it is
@@ -526,7 +416,7 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
         edge = rounds[window]
         answers = own if round_ is not None and edge.id == round_.id else previous_own
         if answers is not None:
-            outside = _outside(s, edge, answers, ids)
+            outside = outside_views(s, edge, answers, ids)
     proposals: dict[int, list[Proposal]] = defaultdict(list)
     for f in s.scalars(
         select(models.Factor)
@@ -636,28 +526,6 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             for r in rounds
             if r.state != RoundState.OPEN
         ],
-        "reasons": _record_reasons(s, w, rounds, factors),
+        "reasons": record_reasons(s, w, rounds, factors),
         "log": _log(s, w),
     }
-
-
-def _record_reasons(
-    s: Session, w: models.Workshop, rounds: list[models.Round], factors: list[models.Factor]
-) -> list[RecordReason]:
-    """Every reason given in the workshop, whatever became of it, for the facilitator's
-    record: by round, then factor; never who gave it."""
-    numbers = {r.id: r.number for r in rounds}
-    titles = {f.id: f.title for f in factors}
-    given = s.scalars(select(models.Reason).where(models.Reason.workshop_id == w.id))
-    return [
-        {
-            "round": numbers[r.round_id],
-            "round_id": r.round_id,
-            "factor_id": r.factor_id,
-            "factor": titles[r.factor_id],
-            "text": r.text,
-            "status": r.status,
-            "created_at": r.created_at.isoformat() + "Z",
-        }
-        for r in sorted(given, key=lambda r: (numbers[r.round_id], r.factor_id, r.id))
-    ]

@@ -89,6 +89,7 @@ _LOGGED_AS = {"approve": "reason.approved", "hide": "reason.hidden"}
 
 
 def _moderate(tx: Tx, reason_id: int, action: str) -> dict[str, Any]:
+    """Apply the facilitator's `action` to a reason of this workshop, logged."""
     reason = tx.session.get(models.Reason, reason_id)
     if reason is None or reason.workshop_id != tx.workshop.id:
         raise DomainError("unknown_reason", N_("There is no such reason."))
