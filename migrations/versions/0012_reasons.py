@@ -1,8 +1,8 @@
 """Reasons from the edges: a participant whose answer lay outside the middle half of the
 group in a revealed round may tell the group why, shown anonymously beside the result
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 02:40:00.000000
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
