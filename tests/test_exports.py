@@ -109,7 +109,7 @@ def test_the_workbook_has_typed_sheets(held: Room) -> None:
     response = export(held, "xlsx")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Sammanfattning", "Faktorer", "Omgångar", "Röster", "Logg"]
+    assert book.sheetnames == ["Sammanfattning", "Faktorer", "Omgångar", "Röster", "Skäl", "Logg"]
     summary = {row[0]: row[1] for row in book["Sammanfattning"].iter_rows(values_only=True)}
     assert summary["Deltagare"] == 4 and summary["varav ombud"] == 1
     assert summary["Omgångar"] == 5 and isinstance(summary["Skapad (UTC)"], datetime)
@@ -232,6 +232,56 @@ def test_the_report_speaks_the_workshops_language(held: Room) -> None:
     ):
         assert expected in text, expected
     assert "Anna" not in text and "Gunnel" not in text
+
+
+# --- Reasons from the edges ---------------------------------------------------------------
+
+
+@pytest.fixture
+def reasoned(make_room: Any) -> Room:
+    """A rating round (1, 3, 3, 5 on Urbanisering) with a reason shown and a reason hidden."""
+    room = make_room(language="sv", factors=FACTORS[:3])
+    room.phones = [room.phone()[1] for _ in range(4)]
+    room.ok(room.phones[0], "participant.rename", nickname="Anna")
+    u = room.factor("Urbanisering")
+    room.ok(room.console, "step.set", step="prioritise")
+    round_id = room.run_round("rating", [{u: 1}, {u: 3}, {u: 3}, {u: 5}])
+    for phone, text in ((0, "=1+1 på landet flyttar folk"), (3, "Något som pekar ut mig")):
+        room.ok(room.phones[phone], "reason.submit", round_id=round_id, factor_id=u, text=text)
+    hidden = room.state(room.console)["state"]["reasons"][1]
+    room.ok(room.console, "reason.hide", reason_id=hidden["id"])
+    return room
+
+
+def test_the_exports_keep_the_reasons_and_never_who_gave_them(reasoned: Room) -> None:
+    document = json.loads(export(reasoned, "json").data)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert [(r["round"], r["factor"], r["text"], r["status"]) for r in document["reasons"]] == [
+        (1, "Urbanisering", "=1+1 på landet flyttar folk", "shown"),
+        (1, "Urbanisering", "Något som pekar ut mig", "hidden"),
+    ]
+    assert "Anna" not in json.dumps(document["reasons"])
+    # The results table: the shown texts (formula-like text neutralised), a count of the rest.
+    text = export(reasoned, "csv").data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
+    row = next(r for r in rows if r["Faktor"] == "Urbanisering")
+    assert row["Skäl som visats"] == "'=1+1 på landet flyttar folk"
+    assert row["Skäl dolda eller som väntar"] == "1"
+    assert "pekar ut mig" not in text
+    # The workbook's own sheet: every reason with what became of it.
+    book = openpyxl.load_workbook(io.BytesIO(export(reasoned, "xlsx").data))
+    sheet = list(book["Skäl"].iter_rows(values_only=True))
+    assert sheet == [
+        ("Omgång", "Faktor", "Skäl", "Status"),
+        (1, "Urbanisering", "=1+1 på landet flyttar folk", "visas"),
+        (1, "Urbanisering", "Något som pekar ut mig", "dold"),
+    ]
+    assert book["Skäl"]["C2"].data_type == "s"
+    # The report: the shown reason, and only how many others there were.
+    pdf = export(reasoned, "pdf")
+    report = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Skäl från kanterna" in report and "på landet flyttar folk" in report
+    assert "pekar ut mig" not in report and "Anna" not in report
 
 
 # --- 100 points ----------------------------------------------------------------------------

@@ -305,6 +305,7 @@ class Pool:
     factors: list[int] = field(default_factory=list)
     active: list[int] = field(default_factory=list)
     rounds: list[RoundInfo] = field(default_factory=list)
+    reasons: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, snapshot: Rows, workshop_id: int) -> Pool:
@@ -317,6 +318,7 @@ class Pool:
                 RoundInfo(r["id"], Method(r["method"]), r["settings"], r["state"])
                 for r in mine["rounds"]
             ],
+            reasons=[r["id"] for r in mine["reasons"]],
         )
 
     @property
@@ -404,7 +406,7 @@ def entries(draw: Draw, a: Pool, b: Pool) -> Any:
     return made
 
 
-TEXT_FIELDS = {"title", "description", "name", "reason", "nickname", "label"}
+TEXT_FIELDS = {"title", "description", "name", "reason", "nickname", "label", "text"}
 
 
 def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
@@ -422,6 +424,8 @@ def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
         return ids(draw, a.factors, b.factors, a.categories + round_ids)
     if name == "category_id":
         return ids(draw, a.categories, b.categories, a.factors)
+    if name == "reason_id":
+        return ids(draw, a.reasons, b.reasons, a.factors)
     if name == "round_id":
         open_round = a.open_round
         own = round_ids + [open_round.id] * len(round_ids) if open_round else round_ids

@@ -166,7 +166,11 @@ def lived(make_room: Any) -> tuple[Room, dict[str, list[dict[str, Any]]]]:
     collect()
     room.run_round("points", [{u: 60, a: 40}, {u: 100}, {a: 30}], cap=100)
     collect()
-    room.run_round("rating", [{u: 5, a: 2}, {u: 4, a: "no_opinion"}, {u: 4, a: 3}])
+    rating = room.run_round("rating", [{u: 5, a: 2}, {u: 4, a: "no_opinion"}, {u: 4, a: 3}])
+    # A reason from the phone whose answer lay outside the middle half.
+    outside = [p for p in room.phones if room.state(p)["me"]["outside"]]
+    assert outside
+    room.ok(outside[0], "reason.submit", round_id=rating, factor_id=u, text="Därför")
     collect()
     room.run_round("ranking", [{u: 1, a: 2}, {a: 1, u: 2}, {u: 1}], top_k=2)
     collect()
@@ -212,6 +216,9 @@ def test_every_state_and_me_sent_is_what_its_type_declares(
         "OwnBallot",
         "Person",
         "Participation",
+        "Outside",
+        "SharedReason",
+        "ConsoleReason",
     } <= seen
     assert any(m["previous"] for m in got["phone"]) and any(m["previous_ballot"] for m in got["me"])
 
@@ -249,7 +256,13 @@ def test_the_export_record_and_its_json_are_what_their_types_declare(
         seen = check(record, views.Record)
         for round_ in record["rounds"]:
             results_rows_by_method(round_)
-        assert {"KeepRemoveResult", "MatrixResult", "RecordAnswer", "LogEntry"} <= seen
+        assert {
+            "KeepRemoveResult",
+            "MatrixResult",
+            "RecordAnswer",
+            "RecordReason",
+            "LogEntry",
+        } <= seen
         answers = [a for r in record["rounds"] for a in r["answers"]]
         assert all(("nickname" in a) == nicknames for a in answers)
     response = room.facilitator_http.get(f"/api/workshops/{room.code}/export.json")
@@ -336,6 +349,17 @@ OLDER_EXPORTS_LACK = {
     *(f"{row}.change" for row in ROW_DEFS.values()),
     "matrixRow.impact.distribution",
     "matrixRow.uncertainty.distribution",
+    # Stakeholder groups, who took part, and reasons from the edges (issue #17).
+    "groups",
+    *(
+        f"{rule}.every_group"
+        for rule in ("workshop.consensus_rule", "rounds.rule", "rounds.declared_rule")
+    ),
+    "rounds.groups",
+    "rounds.verdict.groups_behind",
+    "rounds.groups.verdict.groups_behind",
+    "rounds.answers.group",
+    "reasons",
 }
 
 

@@ -66,6 +66,18 @@ class FactorRemove(Command):
     reason: LongText
 
 
+class ReasonSubmit(Command):
+    """A participant's reason for an answer outside the middle half of a revealed round."""
+
+    round_id: Id
+    factor_id: Id
+    text: ShortText
+
+
+class ReasonRef(Command):
+    reason_id: Id
+
+
 class CategoryAdd(Command):
     name: ShortText
 

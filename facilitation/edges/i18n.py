@@ -60,6 +60,8 @@ _PARAM_WORDS: dict[str, Any] = {
     "hidden": _l("hidden"),
     "removed": _l("removed"),
     "merged": _l("merged"),
+    "pending": _l("waiting for approval"),
+    "shown": _l("shown"),
     "step": _l("step"),
     "method": _l("voting method"),
     "factor_id": _l("factor"),
@@ -233,6 +235,30 @@ def _client_messages(language: str) -> dict[str, Any]:
         ),
         "reuse_previous": gettext("Start from my previous answers"),
         "group_last_time": gettext("Group last time: %(summary)s"),
+        # Reasons from the edges (core/reasons.py): kind words, nobody named.
+        "reasons_heading": gettext("Why some answered differently · round %(number)s"),
+        "outside_value": gettext(
+            "You answered %(answer)s; the middle half of the group answered %(q1)s–%(q3)s."
+        ),
+        "outside_axis": gettext(
+            "%(axis)s: you answered %(answer)s; the middle half of the group answered "
+            "%(q1)s–%(q3)s."
+        ),
+        "reason_label": gettext("Your reason (optional, at most 280 characters)"),
+        "reason_send": gettext("Share my reason"),
+        "reason_change": gettext("Change my reason"),
+        "reason_sent": gettext(
+            "Thank you. Your reason is shown beside the result, without your name."
+        ),
+        "reason_waiting": gettext(
+            "Thank you. Your reason is shown without your name once the facilitator has approved it."
+        ),
+        "reason_states": {
+            "pending": gettext("waiting for the facilitator"),
+            "shown": gettext("shown to the group"),
+            "hidden": gettext("hidden by the facilitator"),
+        },
+        "your_reason": gettext("Your reason (%(state)s): %(text)s"),
         "you_last_time": gettext("you: %(answer)s"),
         "no_opinion": gettext("No opinion"),
         "no_opinion_count": [
@@ -420,6 +446,9 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "round.revealed": gettext("Results shown"),
                 "proxy.added": gettext("Proxy added"),
                 "groups.set": gettext("Stakeholder groups changed"),
+                "reason.given": gettext("Reason given"),
+                "reason.approved": gettext("Reason approved"),
+                "reason.hidden": gettext("Reason hidden"),
                 "doors.closed": gettext("Doors closed to new participants"),
                 "doors.opened": gettext("Doors opened to new participants"),
             },
@@ -433,6 +462,12 @@ def _client_messages(language: str) -> dict[str, Any]:
             "points_budget": gettext("Points per participant: 100"),
             "no_cap": gettext("no cap"),
             "approve": gettext("Approve"),
+            "show_reason": gettext("Show"),
+            "reason_of": gettext("%(factor)s · round %(number)s"),
+            "no_reasons": gettext(
+                "No reasons yet. After a rating, 100-points or matrix round is shown, those "
+                "whose answer lay outside the middle half may give one."
+            ),
             "edit": gettext("Edit"),
             "hide": gettext("Hide"),
             "restore": gettext("Restore"),

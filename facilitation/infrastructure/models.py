@@ -194,6 +194,31 @@ class BallotEntry(Base):
     value2: Mapped[int | None]
 
 
+class Reason(Base):
+    """A participant's reason for an answer that lay outside the middle half of the group in
+    a revealed round (core/reasons.py): one per participant, factor and round, a new one
+    replacing the old. Shown without anyone's name; after anonymisation it keeps no link
+    to the participant (usecases/retention.py)."""
+
+    __tablename__ = "reasons"
+    __table_args__ = (UniqueConstraint("round_id", "factor_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    # The revealed round whose result the reason answers.
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    factor_id: Mapped[int] = mapped_column(ForeignKey("factors.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    # core/reasons.ReasonStatus: pending, shown or hidden.
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LogEntry(Base):
     """The audit log: every change, in order, with the role that made it."""
 

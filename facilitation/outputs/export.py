@@ -67,6 +67,12 @@ WORDS = {
         "closed": N_("Closed"),
     },
     "round_state": {"closed": N_("closed, not yet shown"), "revealed": N_("shown to everyone")},
+    # A reason from the edges (core/reasons.py).
+    "reason_status": {
+        "pending": N_("waiting for approval"),
+        "shown": N_("shown"),
+        "hidden": N_("hidden"),
+    },
     "method": {
         "keep_remove": N_("Keep or remove"),
         "dots": N_("Dot voting"),
@@ -167,6 +173,9 @@ _COLUMNS: list[tuple[str, _Cell]] = [
     (N_("Uncertainty (median)"), lambda f, r, row, _: (row.get("uncertainty") or {}).get("median")),
     (N_("Quadrant"), lambda f, r, row, _: row.get("quadrant")),
     (N_("Agreement"), lambda f, r, row, _: row.get("agreement")),
+    # Reasons from the edges: the texts the room was shown, and how many it was not.
+    (N_("Reasons shown"), lambda f, r, row, _: "\n".join(row.get("reasons_shown", [])) or None),
+    (N_("Reasons hidden or waiting"), lambda f, r, row, _: row.get("reasons_withheld")),
     (
         N_("Consensus reached in the round"),
         lambda f, r, row, _: (r.get("verdict") or {}).get("reached"),
@@ -239,6 +248,7 @@ def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str
     titles = {f["id"]: f["title"] for f in record["factors"]}
     factors = [{**f, "merged_into": titles.get(f["merged_into_id"])} for f in record["factors"]]
     words = Words(gettext, record["workshop"]["language"])
+    reasons = reasons_by_result(record)
     rows: list[list[Any]] = []
     in_a_round: set[int] = set()
     for round_ in record["rounds"]:
@@ -246,9 +256,27 @@ def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str
         for factor in factors:
             if factor["id"] in by_factor:
                 in_a_round.add(factor["id"])
-                rows.append(_row(factor, round_, by_factor[factor["id"]], words))
+                row = {**by_factor[factor["id"]], **reasons.get((round_["id"], factor["id"]), {})}
+                rows.append(_row(factor, round_, row, words))
     rows.extend(_row(f, {}, {}, words) for f in factors if f["id"] not in in_a_round)
     return [gettext(header) for header, _ in _COLUMNS], rows
+
+
+def reasons_by_result(record: Mapping[str, Any]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The reasons on each round's factor: the texts shown to the room (`reasons_shown`)
+    and how many were hidden or still waiting (`reasons_withheld`), by (round id, factor
+    id). The results table and the report show no more than that; the JSON and the
+    workbook's own sheet keep every reason with its status, never who gave it."""
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for reason in record.get("reasons", []):
+        entry = found.setdefault(
+            (reason["round_id"], reason["factor_id"]), {"reasons_shown": [], "reasons_withheld": 0}
+        )
+        if reason["status"] == "shown":
+            entry["reasons_shown"].append(reason["text"])
+        else:
+            entry["reasons_withheld"] += 1
+    return found
 
 
 def _row(

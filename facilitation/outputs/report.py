@@ -63,6 +63,7 @@ class _Report:
             *self.final_factors(),
             *self.charts(),
             *self.consensus(),
+            *self.reasons(),
             *self.removed(),
         ]
         title = self.record["workshop"]["title"]
@@ -248,6 +249,42 @@ class _Report:
             for i, w in enumerate(widths)
         ]
         return doc.table(header, body, [*widths, VERDICT_WIDTH])
+
+    def reasons(self) -> list[Any]:
+        """Reasons from the edges, per round: those the room was shown, beside their factor,
+        and how many the facilitator hid or never approved (their texts stay out of a
+        report that may be published). Nothing when no reason was given."""
+        doc, _ = self.doc, self._
+        given = self.record.get("reasons", [])
+        if not given:
+            return []
+        out: list[Any] = doc.heading(_("Reasons from the edges"))
+        out.append(
+            doc.para(
+                _(
+                    "After a round was shown, those whose answer lay outside the middle half "
+                    "of the group could tell the group why. Reasons are shown without names."
+                )
+            )
+        )
+        for r in self.record["rounds"]:
+            on_round = [g for g in given if g["round_id"] == r["id"]]
+            if not on_round:
+                continue
+            shown = [[g["factor"], g["text"]] for g in on_round if g["status"] == "shown"]
+            withheld = len(on_round) - len(shown)
+            blocks: list[Any] = []
+            if shown:
+                blocks.append(doc.table([_("Factor"), _("Reason")], shown, [0.35, 0.65]))
+            if withheld:
+                blocks.append(
+                    doc.para(
+                        _("Reasons hidden by the facilitator or not approved: %(n)s")
+                        % {"n": withheld}
+                    )
+                )
+            out += doc.together(doc.heading(self.round_name(r), 1), blocks)
+        return out
 
     def removed(self) -> list[Any]:
         """The factors that left the board: removed with the reason, or merged into another."""

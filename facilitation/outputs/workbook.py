@@ -1,5 +1,5 @@
 """The Excel workbook of a workshop: a summary, the factors, the results of every round, the
-anonymised ballots and the audit log, one sheet each.
+anonymised ballots, the reasons from the edges and the audit log, one sheet each.
 
 Layer: outputs, like export.py: the record in, bytes out. Cells are typed (numbers as
 numbers, times as times, yes/no as booleans); text is always stored as text, so nothing a
@@ -70,6 +70,17 @@ def to_xlsx(record: Mapping[str, Any], gettext: Gettext) -> bytes:
 
     ballots = book.create_sheet(gettext("Ballots"))
     _fill(ballots, *_ballots(record, gettext))
+
+    # Reasons from the edges, each with what became of it: the facilitator's record.
+    reasons = book.create_sheet(gettext("Reasons"))
+    _fill(
+        reasons,
+        [gettext(h) for h in (N_("Round"), N_("Factor"), N_("Reason"), N_("Status"))],
+        (
+            [r["round"], r["factor"], r["text"], word(gettext, "reason_status", r["status"])]
+            for r in record.get("reasons", [])
+        ),
+    )
 
     log = book.create_sheet(gettext("Log"))
     _fill(

@@ -38,6 +38,23 @@ def read_ballots(session: Session, round_id: int) -> dict[int, dict[int, Answer]
     return result
 
 
+def read_ballot(session: Session, round_id: int, participant_id: int) -> dict[int, Answer] | None:
+    """One participant's ballot in a round (empty if it holds nothing), or None without one."""
+    rows = session.execute(
+        select(models.BallotEntry.factor_id, models.BallotEntry.value, models.BallotEntry.value2)
+        .select_from(models.Ballot)
+        .outerjoin(models.BallotEntry)
+        .where(models.Ballot.round_id == round_id, models.Ballot.participant_id == participant_id)
+    ).all()
+    if not rows:
+        return None
+    return {
+        factor_id: value if value2 is None else (value, value2)
+        for factor_id, value, value2 in rows
+        if factor_id is not None
+    }
+
+
 def tally_round(
     session: Session, workshop: models.Workshop, round_: models.Round
 ) -> dict[str, Any]:

@@ -14,12 +14,18 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from facilitation.core import ballots, tally
+from facilitation.core import ballots, reasons, tally
 from facilitation.core.ballots import Answer
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState, Step
 from facilitation.infrastructure import models
 from facilitation.queries.ballots import entries_out, read_ballots, tally_round
+from facilitation.queries.reasons import (
+    console_reasons,
+    outside_views,
+    record_reasons,
+    room_reasons,
+)
 from facilitation.queries.views import (
     ConsoleView,
     Entries,
@@ -29,6 +35,7 @@ from facilitation.queries.views import (
     HistoryEntry,
     LogEntry,
     Me,
+    Outside,
     Person,
     PhoneView,
     Proposal,
@@ -282,11 +289,21 @@ def _history(
 
 def room_view(s: Session, w: models.Workshop) -> RoomView:
     """What the board and the phones see: results only once revealed (or live), and while a
-    round is open, the previous round's revealed results for the group to revise against."""
+    round is open, the previous round's revealed results for the group to revise against;
+    beside them, the reasons shown on those rounds."""
     factors = _factors(s, w)
     rounds = _rounds(s, w)
     round_ = shown_round(rounds, Step(w.step))
     previous = previous_round(rounds, round_) if round_ else None
+    revising = (
+        previous
+        if round_
+        and round_.state == RoundState.OPEN
+        and previous
+        and previous.state == RoundState.REVEALED
+        else None
+    )
+    seen = [r for r in (round_, revising) if r is not None]
     return {
         "version": w.version,
         "workshop": {
@@ -310,13 +327,9 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
             "voted": _ballot_count(s, round_.id) if round_ else 0,
         },
         "results": results(s, w, round_, factors, rounds) if round_ and _visible(round_) else None,
-        "previous": results(s, w, previous, factors, rounds)
-        if round_
-        and round_.state == RoundState.OPEN
-        and previous
-        and previous.state == RoundState.REVEALED
-        else None,
+        "previous": results(s, w, revising, factors, rounds) if revising else None,
         "history": _history(s, w, rounds, round_),
+        "reasons": room_reasons(s, w, rounds, seen, factors),
     }
 
 
@@ -365,6 +378,7 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     ]
     if round_ and round_.state != RoundState.OPEN:
         view["results"] = results(s, w, round_, factors, rounds, for_room=False)
+    view["reasons"] = console_reasons(s, w, rounds, room)
     view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
     view["log"] = _log(s, w, latest=LOG_SHOWN)
     return view
@@ -398,10 +412,11 @@ def _proposer(people: dict[int, models.Participant], f: models.Factor) -> Person
     return _person(proposer) if proposer else None
 
 
-def _own_entries(
+def _own_answers(
     s: Session, round_: models.Round, participant_ids: list[int]
-) -> dict[int, Entries]:
-    """Each participant's answers in the round, as clients get them (empty if none)."""
+) -> dict[int, dict[int, Answer]]:
+    """The ballots of these participants in the round, by participant id (one who cast
+    none is absent; one whose ballot holds nothing has an empty one)."""
     rows = s.execute(
         select(
             models.Ballot.participant_id,
@@ -409,16 +424,23 @@ def _own_entries(
             models.BallotEntry.value,
             models.BallotEntry.value2,
         )
-        .join(models.Ballot)
+        .select_from(models.Ballot)
+        .outerjoin(models.BallotEntry)
         .where(
             models.Ballot.round_id == round_.id, models.Ballot.participant_id.in_(participant_ids)
         )
     ).all()
-    answers: dict[int, dict[int, Answer]] = defaultdict(dict)
+    answers: dict[int, dict[int, Answer]] = {}
     for participant_id, factor, v, v2 in rows:
-        answers[participant_id][factor] = v if v2 is None else (v, v2)
-    method = Method(round_.method)
-    return {p: entries_out(method, answers.get(p, {})) for p in participant_ids}
+        ballot = answers.setdefault(participant_id, {})
+        if factor is not None:
+            ballot[factor] = v if v2 is None else (v, v2)
+    return answers
+
+
+def _entries(round_: models.Round, answers: dict[int, dict[int, Answer]], p: int) -> Entries:
+    """A participant's answers in the round, as clients get them (empty if none)."""
+    return entries_out(Method(round_.method), answers.get(p, {}))
 
 
 def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) -> dict[int, Me]:
@@ -441,10 +463,10 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
     own = previous_own = None
     previous = None
     if round_ is not None:
-        own = _own_entries(s, round_, ids)
+        own = _own_answers(s, round_, ids)
         previous = previous_round(rounds, round_)
         if round_.state == RoundState.OPEN and previous is not None:
-            previous_own = _own_entries(s, previous, ids)
+            previous_own = _own_answers(s, previous, ids)
     voted = set(
         s.scalars(
             select(models.Ballot.participant_id)
@@ -452,6 +474,15 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
             .distinct()
         )
     )
+    # The round reasons may be given on is the one shown (revealed) or the one the open
+    # round revises: its ballots are read already.
+    window = reasons.reason_round(Step(w.step), _keys(rounds))
+    outside: dict[int, Outside] = {}
+    if window is not None:
+        edge = rounds[window]
+        answers = own if round_ is not None and edge.id == round_.id else previous_own
+        if answers is not None:
+            outside = outside_views(s, edge, answers, ids)
     proposals: dict[int, list[Proposal]] = defaultdict(list)
     for f in s.scalars(
         select(models.Factor)
@@ -474,16 +505,17 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
             "group_id": p.group_id,
             "group_fixed": p.id in voted,
             "ballot": (
-                {"round_id": round_.id, "entries": own[p.id]}
+                {"round_id": round_.id, "entries": _entries(round_, own, p.id)}
                 if round_ is not None and own is not None
                 else None
             ),
             "previous_ballot": (
-                {"round_id": previous.id, "entries": previous_own[p.id]}
+                {"round_id": previous.id, "entries": _entries(previous, previous_own, p.id)}
                 if previous is not None and previous_own is not None
                 else None
             ),
             "proposals": proposals.get(p.id, []),
+            "outside": outside.get(p.id),
         }
         for p in people
     }
@@ -577,5 +609,6 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             for r in rounds
             if r.state != RoundState.OPEN
         ],
+        "reasons": record_reasons(s, w, rounds, factors),
         "log": _log(s, w),
     }

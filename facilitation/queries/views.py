@@ -433,10 +433,21 @@ class _Room(TypedDict):
     history: list[HistoryEntry]
 
 
+class SharedReason(TypedDict):
+    """A reason shown beside a factor's result in a revealed round: its text only, never
+    who gave it (core/reasons.py)."""
+
+    round_id: int
+    number: int
+    factor_id: int
+    text: str
+
+
 class PhoneView(_Room):
     """The room's view as phones get it: without the live participation counts."""
 
     factors: list[Factor]
+    reasons: list[SharedReason]
 
 
 class RoomView(PhoneView):
@@ -456,10 +467,18 @@ class ConsoleRound(RoundSummary):
     verdict: Verdict | None
 
 
+class ConsoleReason(SharedReason):
+    """A reason as the facilitator moderates it (still without who gave it)."""
+
+    id: int
+    status: str
+
+
 class ConsoleView(_Room):
     """The room's view with what only the facilitator sees (state.console_view)."""
 
     factors: list[ConsoleFactor]
+    reasons: list[ConsoleReason]
     participation: Participation
     rounds: list[ConsoleRound]
     proxies: list[Person]
@@ -497,6 +516,38 @@ class Proposal(TypedDict):
     removal_reason: str | None
 
 
+class Outlying(TypedDict):
+    """One axis on which one's answer lay outside the middle half (`value`, or the matrix's
+    `impact` or `uncertainty`), with the group's quartiles."""
+
+    axis: str
+    answer: int
+    q1: float
+    q3: float
+
+
+class OwnReason(TypedDict):
+    id: int
+    text: str
+    status: str
+
+
+class OutsideFactor(TypedDict):
+    factor_id: int
+    axes: list[Outlying]
+    reason: OwnReason | None
+
+
+class Outside(TypedDict):
+    """Where one's answers lay outside the middle half of the round reasons may be given on
+    (only while they may: from its reveal until the next round closes)."""
+
+    round_id: int
+    number: int
+    method: str
+    factors: list[OutsideFactor]
+
+
 class Me(TypedDict):
     """A participant's own part, sent to their phones as `me` (state.personal_view)."""
 
@@ -508,6 +559,7 @@ class Me(TypedDict):
     ballot: OwnBallot | None
     previous_ballot: OwnBallot | None
     proposals: list[Proposal]
+    outside: Outside | None
 
 
 class Snapshot(TypedDict):
@@ -562,6 +614,18 @@ class RecordRound(Results):
     answers: list[RecordAnswer]
 
 
+class RecordReason(TypedDict):
+    """A reason, of every status, for the facilitator's record: never who gave it."""
+
+    round: int
+    round_id: int
+    factor_id: int
+    factor: str
+    text: str
+    status: str
+    created_at: str
+
+
 class Record(TypedDict):
     """The complete workshop for exports (state.record)."""
 
@@ -570,6 +634,7 @@ class Record(TypedDict):
     groups: list[Group]
     factors: list[RecordFactor]
     rounds: list[RecordRound]
+    reasons: list[RecordReason]
     log: list[LogEntry]
 
 

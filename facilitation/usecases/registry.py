@@ -27,6 +27,7 @@ from facilitation.usecases import (
     groups,
     library,
     participants,
+    reasons,
     series,
     voting,
     workshops,
@@ -66,6 +67,7 @@ COMMANDS = _table(
     Command("ballot.submit", schemas.BallotSubmit, PARTICIPANT, voting.submit_ballot, staged=True),
     Command("participant.rename", schemas.ParticipantRename, PARTICIPANT, participants.rename),
     Command("group.choose", schemas.GroupChoose, PARTICIPANT, groups.choose),
+    Command("reason.submit", schemas.ReasonSubmit, PARTICIPANT, reasons.submit),
     Command("factor.add", schemas.FactorAdd, FACILITATOR, factors.add),
     Command("factor.edit", schemas.FactorEdit, FACILITATOR, factors.edit),
     Command("factor.approve", schemas.FactorRef, FACILITATOR, factors.approve),
@@ -85,6 +87,8 @@ COMMANDS = _table(
     Command("round.reveal", schemas.RoundRef, FACILITATOR, voting.reveal_round),
     Command("proxy.add", schemas.ProxyAdd, FACILITATOR, participants.add_proxy),
     Command("groups.set", schemas.GroupsSet, FACILITATOR, groups.set_groups),
+    Command("reason.approve", schemas.ReasonRef, FACILITATOR, reasons.approve),
+    Command("reason.hide", schemas.ReasonRef, FACILITATOR, reasons.hide),
 )
 
 SERIES_COMMANDS = _table(

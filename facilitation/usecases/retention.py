@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from facilitation.core.domain import Step
@@ -40,14 +40,21 @@ def due(session: Session, cutoff: datetime, action: str) -> list[str]:
 
 def anonymise(session: Session, workshop: models.Workshop) -> None:
     """Nicknames and proxies' labels go, each participant's cookie id is replaced by one no
-    browser holds, and the stored command answers go. What stays: the factors, the ballots
-    under participant numbers, the results and the audit log (which never names anyone)."""
+    browser holds, reasons lose their link to whoever gave them (with it, a reason's words
+    could be read beside that person's ballots), and the stored command answers go. What
+    stays: the factors, the ballots under participant numbers, the results, the reasons'
+    texts and the audit log (which never names anyone)."""
     participants = session.scalars(
         select(models.Participant).where(models.Participant.workshop_id == workshop.id)
     )
     for participant in participants:
         participant.nickname = None
         participant.token = new_token()
+    session.execute(
+        update(models.Reason)
+        .where(models.Reason.workshop_id == workshop.id)
+        .values(participant_id=None)
+    )
     session.execute(
         delete(models.CommandRecord).where(models.CommandRecord.workshop_id == workshop.id)
     )

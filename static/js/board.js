@@ -3,7 +3,7 @@
 import { h, pageData, fmt, plural, byCategory } from "./dom.js";
 import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
-import { renderResults, resultsHeading } from "./results.js";
+import { reasonList, renderResults, resultsHeading } from "./results.js";
 
 const page = pageData();
 const M = page.messages;
@@ -73,13 +73,16 @@ function render(room) {
   announce(room.results);
   if (room.results) {
     $("results-heading").textContent = resultsHeading(room.results, M);
-    renderResults($("results-body"), room.results, { M, rounds: room.history, chart: true, groups: room.groups });
+    renderResults($("results-body"), room.results,
+      { M, rounds: room.history, chart: true, groups: room.groups, reasons: room.reasons });
     return;
   }
   const groups = byCategory(room.categories, room.factors);
   $("board-factors").replaceChildren(...(groups.length ? groups.map(({ category, factors }) =>
     h("section", { class: "category-block" },
       h("h2", { class: "category-name" }, category.name),
-      h("ul", { class: "plain" }, factors.map((f) => h("li", { class: "factor-item" }, f.title)))))
+      // In a Delphi round, the reasons given on the round it revises stay in view.
+      h("ul", { class: "plain" }, factors.map((f) => h("li", { class: "factor-item" }, f.title,
+        room.previous ? reasonList(room.reasons, room.previous.round_id, f.id, M) : null)))))
     : [h("p", { class: "participation-text" }, M.no_factors)]));
 }

@@ -55,7 +55,8 @@ function render() {
   if (changed("steps", room.workshop.step, room.round?.state)) renderSteps();
   const open = room.round?.state === "open";
   if (changed("round", room.workshop.step, room.round, room.results, open && room.participation,
-    room.factors.length)) renderRound();
+    room.factors.length, room.reasons)) renderRound();
+  if (changed("reasons", room.reasons, room.factors)) renderReasons();
   if (changed("factors", room.factors, room.categories)) {
     renderModeration();
     renderFactors();
@@ -132,8 +133,8 @@ function renderRound() {
   }
   if (room.results) {
     const results = h("div", {});
-    renderResults(results, room.results,
-      { M, rounds: room.history, chart: true, advice: true, groups: room.groups });
+    renderResults(results, room.results, { M, rounds: room.history, chart: true, advice: true,
+      groups: room.groups, reasons: room.reasons });
     parts.push(results);
   }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
@@ -233,6 +234,28 @@ function renderModeration() {
         h("button", { type: "button", class: "danger", "data-key": `reject:${f.id}`,
           onclick: () => removeFactor(f) }, M.remove))))
     : [h("li", { class: "hint" }, M.nothing_pending)]);
+}
+
+/** Reasons from the edges: the ones waiting first, then the newest; each can be shown or
+ * hidden. Nobody is named here either. */
+function renderReasons() {
+  const order = { pending: 0, shown: 1, hidden: 2 };
+  const reasons = [...room.reasons].sort((a, b) => order[a.status] - order[b.status] || b.id - a.id);
+  $("reasons-count").textContent = reasons.filter((r) => r.status === "pending").length;
+  replaceChildren($("reasons-list"), reasons.length ? reasons.map((r) => {
+    const title = room.factors.find((f) => f.id === r.factor_id)?.title ?? "";
+    return h("li", {},
+      h("div", { class: "factor-text" },
+        h("span", { class: "factor-title" }, fmt(C.reason_of, { factor: title, number: r.number })),
+        h("span", { class: "status-tag" }, M.reason_states[r.status]),
+        h("p", { class: "factor-description own-reason" }, r.text)),
+      h("div", { class: "actions" },
+        r.status !== "shown" ? h("button", { type: "button", class: "primary", "data-key": `reason-show:${r.id}`,
+          onclick: () => command("reason.approve", { reason_id: r.id }) },
+        r.status === "pending" ? C.approve : C.show_reason) : null,
+        r.status !== "hidden" ? h("button", { type: "button", class: "danger", "data-key": `reason-hide:${r.id}`,
+          onclick: () => command("reason.hide", { reason_id: r.id }) }, C.hide) : null));
+  }) : [h("li", { class: "hint" }, C.no_reasons)]);
 }
 
 function factorText(f, { withCategory = false } = {}) {

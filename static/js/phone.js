@@ -4,7 +4,8 @@ import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, 
 import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
 import { orderSeed, ownOrder } from "./order.js";
-import { previousSummary, renderResults } from "./results.js";
+import { reasonList, previousSummary, renderResults } from "./results.js";
+import { renderOutside } from "./reasons.js";
 
 const page = pageData();
 const M = page.messages;
@@ -32,6 +33,11 @@ let room = null;
 let me = null;
 // The round the phone last saw: a new one brings a new ballot (and the one it revises).
 let seenRound = null;
+// The round last seen revealed: a reveal may tell this phone its answer lay outside the
+// middle half (`me.outside`), which only `me` carries.
+let seenReveal = null;
+// The methods whose answers have a middle half (core/reasons.py).
+const QUARTILE_METHODS = ["rating", "points", "matrix"];
 // The participant's own ballot as they have set it here: { roundId, entries }. It wins over
 // what the server last said while a submission is still on its way.
 let ballot = { roundId: null, entries: {} };
@@ -49,6 +55,7 @@ const live = connect({
     if (code === "doors_closed") document.querySelector(".nickname")?.setAttribute("hidden", "");
   },
   onState(next) {
+    const first = room === null;
     room = next;
     $("doors-closed").hidden = true;
     if (!preview && (next.round?.id ?? null) !== seenRound) {
@@ -56,6 +63,12 @@ const live = connect({
       // A Delphi round shows one's own previous answer, which only `me` carries. Spread the
       // room's requests over two seconds instead of all phones asking at once.
       if (next.previous) setTimeout(live.resync, Math.random() * 2000);
+    }
+    const revealed = next.round?.state === "revealed" ? next.round.id : null;
+    if (!preview && revealed !== null && revealed !== seenReveal) {
+      seenReveal = revealed;
+      // The first state came with `me`; after a reveal, ask within two random seconds.
+      if (!first && QUARTILE_METHODS.includes(next.round.method)) setTimeout(live.resync, Math.random() * 2000);
     }
     render();
   },
@@ -102,7 +115,12 @@ function render() {
   if (mustChooseGroup()) $("vote").hidden = true;
   if (step === "complete") renderPropose();
   if (open && !mustChooseGroup()) renderVote(round);
-  if (room.results) renderResults($("results-body"), room.results, { M, rounds: room.history, groups: room.groups });
+  if (room.results) {
+    renderResults($("results-body"), room.results,
+      { M, rounds: room.history, groups: room.groups, reasons: room.reasons });
+  }
+  // A proxy's answers are the facilitator's entries: a reason is the person's own to give.
+  if (!preview && !page.proxy) renderOutside($("outside"), $("outside-list"), { room, me, M, send: live.send });
   renderFactors();
 }
 
@@ -332,7 +350,9 @@ function factorHead(factor, round) {
     h("span", { class: "factor-title", id: `f-${id}` }, factor.title),
     factor.description ? h("p", { class: "factor-description" }, factor.description) : null,
     evidence(factor.id),
-    hints.length ? h("p", { class: "delphi" }, hints.join(" · ")) : null);
+    hints.length ? h("p", { class: "delphi" }, hints.join(" · ")) : null,
+    // What those who answered outside the middle half said last time, without their names.
+    room.previous ? reasonList(room.reasons, room.previous.round_id, factor.id, M) : null);
 }
 
 function answerText(method, answer) {

@@ -4,7 +4,7 @@
 // told by colour, position or length alone.
 import { h, svg, fmt, morph, plural, percent } from "./dom.js";
 
-const number = (value, digits = 1) =>
+export const number = (value, digits = 1) =>
   value === null || value === undefined
     ? "–"
     : new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: digits }).format(value);
@@ -293,11 +293,24 @@ export function matrixChart(results, M) {
     "aria-label": M.matrix_label }, parts);
 }
 
+/** The reasons shown beside a factor's result in a round (reasons from the edges): a
+ * labelled list of their texts, never who gave them; null without any. The console's
+ * reasons carry a status, and only shown ones are listed here. */
+export function reasonList(reasons, roundId, factorId, M) {
+  const shown = (reasons ?? []).filter((r) => r.round_id === roundId && r.factor_id === factorId
+    && (r.status ?? "shown") === "shown");
+  if (!shown.length) return null;
+  const id = `reasons-${roundId}-${factorId}`;
+  return h("div", { class: "reasons" },
+    h("p", { class: "reasons-heading", id }, fmt(M.reasons_heading, { number: shown[0].number })),
+    h("ul", { class: "reasons-list", "aria-labelledby": id }, shown.map((r) => h("li", {}, r.text))));
+}
+
 /** Fill `container` with a round's results: meter (with the next step, for the facilitator:
  * `advice`), chart (the matrix, when asked for), list, with the stakeholder groups (`groups`:
- * the room's `{id, name}`) side by side. */
+ * the room's `{id, name}`) side by side and under each factor the reasons shown on it. */
 export function renderResults(container, results,
-  { M, rounds = null, chart = false, advice = false, groups = [] }) {
+  { M, rounds = null, chart = false, advice = false, groups = [], reasons = [] }) {
   const names = new Map(groups.map((g) => [g.id, g.name]));
   verdictWords = M.verdicts;
   groupLines = bySide(results, names, M);
@@ -305,7 +318,12 @@ export function renderResults(container, results,
   changeLine = (row) => changeSaid(row, threshold, M);
   const max = Math.max(0, ...results.factors.map((r) => r.dots ?? r.points ?? 0));
   const list = h("ol", { class: "results" },
-    results.factors.map((row) => ROWS[results.method](row, M, max, results)));
+    results.factors.map((row) => {
+      const li = ROWS[results.method](row, M, max, results);
+      const given = reasonList(reasons, results.round_id, row.factor_id, M);
+      if (given) li.append(given);
+      return li;
+    }));
   const withChart = chart && results.method === "matrix";
   const next = h("div", { class: `results-inner${withChart ? " with-chart" : ""}` },
     [meter(results, names, M, advice), withChart ? matrixChart(results, M) : null, list,

@@ -410,6 +410,8 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
     board = workshop.connect("board")
     http, phone = clients.phone(workshop.code)
     tab = clients.connect(http, workshop.code, "phone")
+    # Another participant, so that the first can answer outside the middle half.
+    _, other = clients.phone(workshop.code)
     senders = {"f": (console, board), "p": (phone, tab)}
     delivered: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
 
@@ -457,6 +459,18 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
     twice("f", "timer.set", seconds=300)
     twice("f", "doors.set", closed=True)  # the participant's reconnections below still pass
     twice("f", "step.set", step="prioritise")
+    # A rating round, shown: ratings 1 and 5 leave both outside the middle half (2–4).
+    rating = twice("f", "round.open", method="rating")["round_id"]
+    twice("p", "ballot.submit", round_id=rating, entries={str(proposed["factor_id"]): 1})
+    other.ok("ballot.submit", round_id=rating, entries={str(proposed["factor_id"]): 5})
+    twice("f", "round.close", round_id=rating)
+    twice("f", "round.reveal", round_id=rating)
+    given = twice(
+        "p", "reason.submit", round_id=rating, factor_id=proposed["factor_id"], text="Därför"
+    )
+    assert given["status"] == "pending"  # the workshop asks for approval
+    twice("f", "reason.approve", reason_id=given["reason_id"])
+    twice("f", "reason.hide", reason_id=given["reason_id"])
     round_id = twice("f", "round.open", method="dots", budget=5, cap=3)["round_id"]
     twice("f", "round.configure", round_id=round_id, live=True)
     duplicate, target = workshop.factor_ids()["Urbanisering"], proposed["factor_id"]
@@ -475,7 +489,7 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
     final = seen(console, phone)
     state = final["state"]
     assert len(state["factors"]) == len(SEED["factors"]) + 2
-    assert len(state["proxies"]) == 1 and len(state["rounds"]) == 1
+    assert len(state["proxies"]) == 1 and len(state["rounds"]) == 2
     assert final["me"]["participant"]["nickname"] == "Kim"
     logged = Counter(entry["action"] for entry in state["log"])
     assert logged == Counter(
@@ -496,14 +510,15 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
                     "proxy.added",
                     "timer.set",
                     "doors.closed",
-                    "round.opened",
                     "round.configured",
                     "factor.merged",
-                    "round.closed",
-                    "round.revealed",
+                    "reason.given",
+                    "reason.approved",
+                    "reason.hidden",
                 ],
                 1,
             ),
+            **dict.fromkeys(["round.opened", "round.closed", "round.revealed"], 2),
             "step.changed": 3,
         }
     )
