@@ -306,6 +306,7 @@ class Pool:
     active: list[int] = field(default_factory=list)
     rounds: list[RoundInfo] = field(default_factory=list)
     reasons: list[int] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, snapshot: Rows, workshop_id: int) -> Pool:
@@ -319,6 +320,7 @@ class Pool:
                 for r in mine["rounds"]
             ],
             reasons=[r["id"] for r in mine["reasons"]],
+            groups=[g["id"] for g in mine["participant_groups"]],
         )
 
     @property
@@ -426,6 +428,21 @@ def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
         return ids(draw, a.categories, b.categories, a.factors)
     if name == "reason_id":
         return ids(draw, a.reasons, b.reasons, a.factors)
+    if name == "group_id":
+        if draw(st.integers(0, 5)) == 0:  # "I would rather not say"
+            return None
+        return ids(draw, a.groups, b.groups, a.factors)
+    if name == "groups":
+        # The groups as they are (kept or renamed), some left out, some new; or odd shapes.
+        picks, names = draw(st.lists(INDEX, max_size=4)), draw(st.lists(texts, max_size=7))
+        kept = list(dict.fromkeys(a.groups[p % len(a.groups)] for p in picks)) if a.groups else []
+        listed: list[dict[str, Any]] = [
+            {"id": g, "name": name} for g, name in zip(kept, names, strict=False)
+        ]
+        listed += [{"name": name} for name in names[len(kept) :]]
+        return pick(
+            draw, (6, st.just(listed)), (1, json_values), (1, st.lists(json_values, max_size=3))
+        )
     if name == "round_id":
         open_round = a.open_round
         own = round_ids + [open_round.id] * len(round_ids) if open_round else round_ids
@@ -445,7 +462,15 @@ def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
             (2, st.integers(0, 150) | st.sampled_from(EDGE_INTS)),
             (1, json_values),
         )
-    if name in ("live", "shuffle", "no_own_votes", "approval_required", "closed"):
+    if name in (
+        "live",
+        "shuffle",
+        "no_own_votes",
+        "approval_required",
+        "closed",
+        "required",
+        "shown",
+    ):
         return pick(draw, (6, st.booleans()), (1, st.sampled_from([0, 1, "true", None])))
     if name == "language":
         odd = st.sampled_from(["SV", "de", "", "sv-SE"])
