@@ -89,6 +89,8 @@ def valid_payloads(room: Room, round_id: int) -> dict[str, dict[str, Any]]:
         "round.close": {"round_id": round_id},
         "round.reveal": {"round_id": round_id},
         "proxy.add": {"label": "Bertil"},
+        "groups.set": {"groups": [{"name": "Företag"}], "required": True},
+        "group.choose": {"group_id": None},
         # Well formed; the role is checked before whether there is anything to give a
         # reason on or to moderate.
         "reason.submit": {"round_id": round_id, "factor_id": factor, "text": "Därför"},

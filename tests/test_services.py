@@ -345,6 +345,7 @@ def test_results_are_hidden_until_revealed(world: World) -> None:
         "low": 3,
         "lean": "out",
         "divided": False,
+        "change": None,  # the first round of its kind: nothing to compare with
         "verdict": "out",
     }
     # The group wants it gone: the facilitator removes it, and the results say so.
