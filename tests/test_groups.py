@@ -73,6 +73,11 @@ def test_the_facilitator_lists_renames_and_removes_groups(make_room: Any) -> Non
     room.ok(phone, "group.choose", group_id=companies)
     answer = room.send(room.console, "groups.set", groups=[{"name": PARTNERS}])
     assert answer["error"]["code"] == "group_chosen"
+    # The switches alone, and nothing at all.
+    room.ok(room.console, "groups.set", shown=False)
+    state = room.state(room.board)["state"]
+    assert state["workshop"]["groups_shown"] is False and len(state["groups"]) == 2
+    assert room.send(room.console, "groups.set")["error"]["code"] == "nothing_to_change"
     # Without groups, nobody can be asked for one.
     other = make_room(factors=FACTORS)
     other.ok(other.console, "groups.set", groups=[], required=True)

@@ -188,10 +188,11 @@ class GroupIn(Strict):
 
 
 class GroupsSet(Command):
-    """The workshop's stakeholder groups: those left out are removed. `required`
-    and `shown` (whether the room sees the groups side by side) stay as they are if None."""
+    """The workshop's stakeholder groups (those left out are removed), whether a phone must
+    pick one, and whether the room sees them side by side (`shown`); each left as it is
+    when None."""
 
-    groups: Annotated[list[GroupIn], Field(max_length=GROUPS_MAX * 2)]
+    groups: Annotated[list[GroupIn], Field(max_length=GROUPS_MAX * 2)] | None = None
     required: StrictBool | None = None
     shown: StrictBool | None = None
 

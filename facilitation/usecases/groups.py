@@ -32,10 +32,30 @@ def set_groups(tx: Tx, p: schemas.GroupsSet) -> dict[str, Any]:
     """The facilitator lists the groups: existing ones (by id) keep their members and are
     renamed if their name changed, new ones are added, and those left out are removed, which
     is refused for a group someone has picked. Without groups nobody can be asked for one."""
-    names = domain.check_groups(g.name for g in p.groups)
+    domain.check_something_to_change(p.groups, p.required, p.shown)
+    if p.groups is not None:
+        _list(tx, p.groups)
+    w = tx.workshop
+    if p.required is not None:
+        w.group_required = p.required
+    if p.shown is not None:
+        w.groups_shown = p.shown
+    listed = workshop_groups(tx)
+    w.group_required = w.group_required and bool(listed)
+    tx.log(
+        "groups.set",
+        groups=[g.name for g in listed],
+        required=w.group_required,
+        shown=w.groups_shown,
+    )
+    return {"groups": [{"id": g.id, "name": g.name} for g in listed]}
+
+
+def _list(tx: Tx, given: list[schemas.GroupIn]) -> None:
+    names = domain.check_groups(g.name for g in given)
     existing = {g.id: g for g in workshop_groups(tx)}
-    kept = {g.id for g in p.groups if g.id is not None}
-    if not kept <= existing.keys() or len(kept) < sum(1 for g in p.groups if g.id):
+    kept = {g.id for g in given if g.id is not None}
+    if not kept <= existing.keys() or len(kept) < sum(1 for g in given if g.id):
         raise DomainError("unknown_group", N_("There is no such group.")).at("groups")
     for gone in existing.keys() - kept:
         if tx.session.scalar(select(exists().where(models.Participant.group_id == gone))):
@@ -45,20 +65,12 @@ def set_groups(tx: Tx, p: schemas.GroupsSet) -> dict[str, Any]:
                 name=existing[gone].name,
             ).at("groups")
         tx.session.delete(existing[gone])
-    for given, name in zip(p.groups, names, strict=True):
-        if given.id is None:
+    for g, name in zip(given, names, strict=True):
+        if g.id is None:
             tx.session.add(models.ParticipantGroup(workshop_id=tx.workshop.id, name=name))
         else:
-            existing[given.id].name = name
-    w = tx.workshop
-    if p.required is not None:
-        w.group_required = p.required
-    if p.shown is not None:
-        w.groups_shown = p.shown
-    w.group_required = w.group_required and bool(names)
+            existing[g.id].name = name
     tx.session.flush()
-    tx.log("groups.set", groups=names, required=w.group_required, shown=w.groups_shown)
-    return {"groups": [{"id": g.id, "name": g.name} for g in workshop_groups(tx)]}
 
 
 def choose(tx: Tx, p: schemas.GroupChoose) -> dict[str, Any]:

@@ -446,6 +446,16 @@ $("proxy-form").addEventListener("submit", async (event) => {
   if (answer.ok) event.target.label.value = "";
 });
 
+// Whether a phone must choose, and whether the room sees the groups: at once, as the other
+// switches of the console.
+for (const [id, field] of [["groups-required", "required"], ["groups-shown", "shown"]]) {
+  $(id).addEventListener("change", async (event) => {
+    const answer = await command("groups.set", { [field]: event.target.checked }, $("groups-message"));
+    if (answer.ok) say($("groups-message"), M.saved);
+    else event.target.checked = room.workshop[field === "required" ? "group_required" : "groups_shown"];
+  });
+}
+
 $("groups-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
@@ -455,8 +465,7 @@ $("groups-form").addEventListener("submit", async (event) => {
   const groups = [...known].map(([id, name]) => ({ id, name: typed.get(id) ?? name }))
     .filter((g) => g.name.trim());
   if (form.new.value.trim()) groups.push({ name: form.new.value });
-  const answer = await command("groups.set",
-    { groups, required: form.required.checked, shown: form.shown.checked }, $("groups-message"));
+  const answer = await command("groups.set", { groups }, $("groups-message"));
   if (answer.ok) {
     form.new.value = "";
     say($("groups-message"), M.saved);

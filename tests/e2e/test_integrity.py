@@ -449,6 +449,8 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
     proposed = twice("p", "factor.propose", title="Ensamhet", category_id=category)
     assert proposed["status"] == "proposed"
     twice("p", "participant.rename", nickname="Kim")
+    listed = twice("f", "groups.set", groups=[{"name": "Företag"}, {"name": "Kommunen"}])
+    twice("p", "group.choose", group_id=listed["groups"][0]["id"])  # before their first vote
     twice("f", "factor.approve", factor_id=proposed["factor_id"])
     added = twice("f", "factor.add", title="Vätgas", category_id=category)["factor_id"]
     twice("f", "factor.edit", factor_id=added, title="Vätgas i industrin")
@@ -508,6 +510,7 @@ def test_every_command_delivered_twice_is_answered_alike_and_applied_once(
                     "factor.restored",
                     "factor.removed",
                     "proxy.added",
+                    "groups.set",
                     "timer.set",
                     "doors.closed",
                     "round.configured",
