@@ -348,7 +348,7 @@ def _client_messages(language: str) -> dict[str, Any]:
             "none": gettext("I would rather not say"),
             "save": gettext("Save"),
             "chosen": gettext("You are in the group %(group)s."),
-            "fixed": gettext("Your group is set once you have voted."),
+            "fixed": gettext("Your group stays as it is now that you have voted."),
             "change": gettext("Change group"),
             "required": gettext("Choose your group before you vote."),
         },
