@@ -4,6 +4,7 @@ part per round, and the privacy rule that no figure is shown for fewer than thre
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from typing import Any
@@ -234,3 +235,25 @@ def test_the_workbook_and_the_report_carry_groups_and_turnout(make_room: Any) ->
     assert "10 anslutna, 10 svarade, 0 hoppade över" in text
     assert f"Grupp {COMPANIES} Konsensus nådd (4 röster)" in text
     assert "Deltog: Kommunen inga siffror: för få personer" in text
+
+
+def test_the_csv_and_the_workbook_give_each_groups_verdict_and_the_rule(make_room: Any) -> None:
+    room = grouped_room(make_room, {COMPANIES: 4, PARTNERS: 4})
+    k, e = room.factor("Kompetensförsörjning"), room.factor("Elektrifiering")
+    room.ok(room.console, "workshop.configure", consensus_every_group=True)
+    answers = [{k: "keep", e: "keep"}] * 6 + [{k: "keep", e: "remove"}] * 2
+    room.run_round("keep_remove", answers)
+    text = export(room, "csv").data.decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    by_factor = {row["Faktor"]: row for row in table}
+    assert by_factor["Elektrifiering"]["Utlåtande per intressentgrupp"] == (
+        f"{COMPANIES}: enighet: med; {PARTNERS}: splittrat"
+    )
+    assert by_factor["Elektrifiering"]["Regel som gäller"].endswith("; i varje intressentgrupp")
+    book = openpyxl.load_workbook(io.BytesIO(export(room, "xlsx").data))
+    rows = list(book["Omgångar"].iter_rows(values_only=True))
+    column = rows[0].index("Utlåtande per intressentgrupp")
+    assert {row[column] for row in rows[1:]} == {
+        f"{COMPANIES}: enighet: med; {PARTNERS}: enighet: med",
+        f"{COMPANIES}: enighet: med; {PARTNERS}: splittrat",
+    }

@@ -182,6 +182,7 @@ _COLUMNS: list[tuple[str, _Cell]] = [
     ),
     (N_("Rank"), lambda f, r, row, _: row.get("rank")),
     (N_("Verdict"), lambda f, r, row, _: row.get("verdict")),
+    (N_("Verdict by stakeholder group"), lambda f, r, row, _: row.get("verdict_by_group")),
     (N_("Change since the previous round"), lambda f, r, row, _: row.get("change")),
     (
         N_("Recommended next step"),
@@ -238,7 +239,7 @@ def rule_words(gettext: Gettext, rule: Mapping[str, Any] | None, language: str) 
         "w": format_decimal(rule["kendall_w"], locale=language),
         "share": round(rule["min_share"] * 100),
         "answers": rule["min_answers"],
-    }
+    } + ("; " + gettext("in every stakeholder group") if rule.get("every_group") else "")
 
 
 def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str], list[list[Any]]]:
@@ -249,6 +250,7 @@ def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str
     factors = [{**f, "merged_into": titles.get(f["merged_into_id"])} for f in record["factors"]]
     words = Words(gettext, record["workshop"]["language"])
     reasons = reasons_by_result(record)
+    names = {g["id"]: g["name"] for g in record.get("groups", [])}
     rows: list[list[Any]] = []
     in_a_round: set[int] = set()
     for round_ in record["rounds"]:
@@ -256,10 +258,30 @@ def results_table(record: Mapping[str, Any], gettext: Gettext) -> tuple[list[str
         for factor in factors:
             if factor["id"] in by_factor:
                 in_a_round.add(factor["id"])
-                row = {**by_factor[factor["id"]], **reasons.get((round_["id"], factor["id"]), {})}
+                row = {
+                    **by_factor[factor["id"]],
+                    **reasons.get((round_["id"], factor["id"]), {}),
+                    "verdict_by_group": _by_group(round_, factor["id"], names, gettext),
+                }
                 rows.append(_row(factor, round_, row, words))
     rows.extend(_row(f, {}, {}, words) for f in factors if f["id"] not in in_a_round)
     return [gettext(header) for header, _ in _COLUMNS], rows
+
+
+def _by_group(
+    round_: Mapping[str, Any], factor_id: int, names: Mapping[int, str], gettext: Gettext
+) -> str | None:
+    """Each stakeholder group's verdict on a factor in a round, in words ("Företag: consensus
+    in; Kommunen: no figures"); None without groups."""
+    said = []
+    for group in round_.get("groups") or []:
+        name = names.get(group["group_id"], str(group["group_id"]))
+        if group["withheld"]:
+            said.append(f"{name}: {gettext('no figures')}")
+        else:
+            verdict = (group.get("verdicts") or {}).get(str(factor_id))
+            said.append(f"{name}: {word(gettext, 'verdict', verdict) or '–'}")
+    return "; ".join(said) or None
 
 
 def reasons_by_result(record: Mapping[str, Any]) -> dict[tuple[int, int], dict[str, Any]]:
