@@ -315,20 +315,26 @@ def parse_seed_lines(text: str, categories: Iterable[str]) -> list[SeedFactor]:
     return factors
 
 
-def check_categories(names: Iterable[str]) -> list[str]:
-    """Category names as stored: cleaned, unique regardless of case, at least one."""
+def _distinct(
+    names: Iterable[str], *, field: str, max_length: int, twice: tuple[str, str]
+) -> list[str]:
+    """Names as stored: cleaned, each once regardless of case (`twice`: the code and the
+    message that name the one given again)."""
     cleaned: list[str] = []
     seen: set[str] = set()
     for name in names:
-        text = clean_title(name, field="category", max_length=CATEGORY_MAX)
+        text = clean_title(name, field=field, max_length=max_length)
         if text.casefold() in seen:
-            raise DomainError(
-                "duplicate_category",
-                N_("The category %(name)s appears twice."),
-                name=text,
-            )
+            raise DomainError(*twice, name=text)
         seen.add(text.casefold())
         cleaned.append(text)
+    return cleaned
+
+
+def check_categories(names: Iterable[str]) -> list[str]:
+    """Category names as stored: cleaned, unique regardless of case, at least one."""
+    twice = ("duplicate_category", N_("The category %(name)s appears twice."))
+    cleaned = _distinct(names, field="category", max_length=CATEGORY_MAX, twice=twice)
     if not cleaned:
         raise DomainError("no_categories", N_("A workshop needs at least one category."))
     if len(cleaned) > CATEGORIES_MAX:
@@ -343,16 +349,11 @@ def check_categories(names: Iterable[str]) -> list[str]:
 def check_groups(names: Iterable[str]) -> list[str]:
     """Stakeholder group names as stored: cleaned, unique regardless of case; none at all
     is a workshop without groups."""
-    cleaned: list[str] = []
-    seen: set[str] = set()
-    for name in names:
-        text = clean_title(name, field="groups", max_length=GROUP_NAME_MAX)
-        if text.casefold() in seen:
-            raise DomainError(
-                "duplicate_group", N_("The group %(name)s appears twice."), name=text
-            ).at("groups")
-        seen.add(text.casefold())
-        cleaned.append(text)
+    twice = ("duplicate_group", N_("The group %(name)s appears twice."))
+    try:
+        cleaned = _distinct(names, field="groups", max_length=GROUP_NAME_MAX, twice=twice)
+    except DomainError as error:
+        raise error.at("groups") from None
     if len(cleaned) > GROUPS_MAX:
         raise DomainError(
             "too_many_groups",
