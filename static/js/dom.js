@@ -52,12 +52,19 @@ export function morph(current, next) {
   before.slice(after.length).forEach((child) => child.remove());
 }
 
-/** Replace an element's children, keeping keyboard focus on the element with the same key. */
+/** Replace an element's children, keeping keyboard focus, and what is being typed there, on
+ * the element with the same key. */
 export function replaceChildren(parent, ...children) {
   const focused = document.activeElement;
   const key = focused && parent.contains(focused) ? focused.dataset.key : null;
+  // What is being typed in a text or number field has not been sent yet: a redraw in the
+  // middle of it (another phone's vote, an answer arriving) must not wipe it out.
+  const typing = key && focused.matches("input:not([type=checkbox]):not([type=radio]), textarea")
+    ? focused.value : null;
   parent.replaceChildren(...children.flat());
-  if (key) parent.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+  const again = key ? parent.querySelector(`[data-key="${CSS.escape(key)}"]`) : null;
+  if (again && typing !== null && again.matches("input, textarea")) again.value = typing;
+  again?.focus();
 }
 
 /** The page's data block (code, view, language, translated messages). */
