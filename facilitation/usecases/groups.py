@@ -19,6 +19,7 @@ from facilitation.usecases.base import Tx
 
 
 def workshop_groups(tx: Tx) -> list[models.ParticipantGroup]:
+    """The workshop's groups, in the order they were added."""
     return list(
         tx.session.scalars(
             select(models.ParticipantGroup)
@@ -52,6 +53,7 @@ def set_groups(tx: Tx, p: schemas.GroupsSet) -> dict[str, Any]:
 
 
 def _list(tx: Tx, given: list[schemas.GroupIn]) -> None:
+    """Keep, rename, add and remove groups to match the list given."""
     names = domain.check_groups(g.name for g in given)
     existing = {g.id: g for g in workshop_groups(tx)}
     kept = {g.id for g in given if g.id is not None}
