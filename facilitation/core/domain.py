@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
@@ -498,16 +498,25 @@ _MODERATION: dict[str, tuple[frozenset[FactorStatus], FactorStatus]] = {
 }
 
 
+S = TypeVar("S", bound=StrEnum)
+
+
+def transition(
+    moves: Mapping[str, tuple[frozenset[S], S]], status: S, action: str, refusal: str
+) -> S:
+    """The status an action leads to from `status` by the table `moves` (action: the
+    statuses it applies to, and the one it gives), or the error `refusal` (naming the
+    status) where it does not apply."""
+    allowed, result = moves[action]
+    if status not in allowed:
+        raise DomainError("wrong_status", refusal, status=status.value)
+    return result
+
+
 def moderate(status: FactorStatus, action: str) -> FactorStatus:
     """The status a factor gets from a moderation action, or an error if it does not apply."""
-    allowed, result = _MODERATION[action]
-    if status not in allowed:
-        raise DomainError(
-            "wrong_status",
-            N_("This factor is %(status)s; it cannot be changed that way."),
-            status=status.value,
-        )
-    return result
+    refusal = N_("This factor is %(status)s; it cannot be changed that way.")
+    return transition(_MODERATION, status, action, refusal)
 
 
 def check_merge(source: FactorStatus, target: FactorStatus, *, same: bool) -> None:

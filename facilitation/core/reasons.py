@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from facilitation.core import ballots
+from facilitation.core import ballots, domain
 from facilitation.core.ballots import NO_OPINION, Answer
 from facilitation.core.domain import N_, DomainError, Method, RoundState, Step
 
@@ -151,11 +151,5 @@ _REASON_MODERATION: dict[str, tuple[frozenset[ReasonStatus], ReasonStatus]] = {
 
 def moderate_reason(status: ReasonStatus, action: str) -> ReasonStatus:
     """The status a reason gets from the facilitator's action, or an error."""
-    allowed, result = _REASON_MODERATION[action]
-    if status not in allowed:
-        raise DomainError(
-            "wrong_status",
-            N_("This reason is %(status)s; it cannot be changed that way."),
-            status=status.value,
-        )
-    return result
+    refusal = N_("This reason is %(status)s; it cannot be changed that way.")
+    return domain.transition(_REASON_MODERATION, status, action, refusal)
