@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint format typecheck bench install install-dev translations clean
+.PHONY: run test test-fast lint format typecheck bench install install-dev translations vendor clean
 
 run: install ## Set up and start the app (SQLite, one process)
 	$(BIN)/python app.py
@@ -27,8 +27,9 @@ format: install-dev
 bench: install-dev ## Benchmarks (print figures; never part of the tests)
 	$(BIN)/python -m bench
 
-install: $(VENV)/.installed node_modules/.installed translations/.compiled
-install-dev: install $(VENV)/.installed-dev
+install: $(VENV)/.installed translations/.compiled
+# The test tools; npm's copy of the browser's client, against which tests check static/vendor/.
+install-dev: install $(VENV)/.installed-dev node_modules/.installed
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +45,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Message catalogues are compiled at set-up; the .mo files are not kept in git.
+# Message catalogues are compiled at set-up (and by the app at start when missing or
+# older than their text); the .mo files are not kept in git.
 translations/.compiled: $(wildcard translations/*/LC_MESSAGES/messages.po) $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d translations
 	touch $@
@@ -53,6 +55,11 @@ translations: install ## Re-extract UI strings and update the catalogues
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output --no-wrap \
 		--project Samsyn -o translations/messages.pot .
 	$(BIN)/pybabel update --no-wrap --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot -d translations
+
+vendor: node_modules/.installed ## Copy the browser's Socket.IO client from npm into static/vendor/
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js \
+		node_modules/socket.io-client/dist/socket.io.esm.min.js.map static/vendor/
+	cp node_modules/socket.io-client/LICENSE static/vendor/socket.io-client.LICENSE
 
 clean:
 	rm -rf $(VENV) node_modules translations/.compiled

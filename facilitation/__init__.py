@@ -37,6 +37,7 @@ from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
 from facilitation.edges.live.parts import LiveParts
 from facilitation.edges.live.presence import Presence
 from facilitation.edges.live.server import Live
+from facilitation.infrastructure import catalogues
 from facilitation.infrastructure.config import INSTANCE, ROOT, Config, instance_secret_key
 from facilitation.infrastructure.db import BUSY, Database
 from facilitation.infrastructure.metrics import Metrics
@@ -69,6 +70,8 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         instance_path=str(INSTANCE),
     )
     app.config.from_object(config)
+    # Compiled here when missing, so that a plain `python app.py` speaks Swedish too.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(catalogues.ready())
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
 
     db = Database(

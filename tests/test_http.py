@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import zxingcpp
-from conftest import SEED, Room, _path
+from conftest import SEED, Room, _path, unavailable
 from PIL import Image
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -402,6 +403,20 @@ def test_the_socket_io_client_is_served_from_our_origin(client: Any) -> None:
         assert b"export" in response.data
     assert client.get("/vendor/../package.json").status_code == 404
     assert client.get("/vendor/socket.io.js").status_code == 404
+
+
+def test_the_served_socket_io_client_is_the_one_npm_installs() -> None:
+    """The client is kept in git under static/vendor/, so that a plain `pip install -r
+    requirements.txt && python app.py` serves it too (before, without `make`, phones got a
+    404 and never connected); it must be the very file of the version package.json pins."""
+    root = Path(__file__).resolve().parent.parent
+    pinned = json.loads((root / "package.json").read_text())["dependencies"]["socket.io-client"]
+    kept = root / "static" / "vendor" / "socket.io.esm.min.js"
+    assert f"Socket.IO v{pinned}\n" in kept.read_text()
+    installed = root / "node_modules" / "socket.io-client" / "dist" / kept.name
+    if not installed.is_file():
+        unavailable("npm's socket.io-client (make install-dev)")
+    assert kept.read_bytes() == installed.read_bytes(), "run `make vendor`"
 
 
 def test_error_pages_are_friendly(client: Any) -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from facilitation.core.domain import N_
+from facilitation.infrastructure import catalogues
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEDISH = ROOT / "translations" / "sv" / "LC_MESSAGES" / "messages.po"
@@ -78,3 +82,70 @@ def test_browser_strings_come_in_the_pages_language(room: Any) -> None:
     assert swedish["keep"] == "Behåll" and english["keep"] == "Keep"
     assert swedish["steps"]["prioritise"] == "Prioritera"
     assert swedish.keys() == english.keys()
+
+
+def catalogues_without_compiled_forms(tmp_path: Path) -> Path:
+    """A copy of translations/ as git holds it: the text of each catalogue, none compiled."""
+    source = tmp_path / "translations"
+    for po in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        target = source / po.relative_to(ROOT / "translations")
+        target.parent.mkdir(parents=True)
+        target.write_bytes(po.read_bytes())
+    return source
+
+
+def test_a_plain_start_speaks_swedish_without_compiled_catalogues(
+    tmp_path: Path, make_app: Any, monkeypatch: Any
+) -> None:
+    """`pip install -r requirements.txt && python app.py` has no compiled catalogue (git keeps
+    only their text, and only `make` compiled them): the app compiles them as it starts,
+    instead of silently speaking English (issue #18, item 9)."""
+    source = catalogues_without_compiled_forms(tmp_path)
+    monkeypatch.setattr(catalogues, "SOURCE", source)
+    app = make_app()
+    page = app.test_client().get("/", headers={"Accept-Language": "sv"})
+    assert page.status_code == 200
+    assert 'lang="sv"' in page.text
+    assert "Skapa en workshop" in page.text
+    assert (source / "sv" / "LC_MESSAGES" / "messages.mo").is_file()
+
+
+def test_a_catalogue_older_than_its_text_is_compiled_again(tmp_path: Path) -> None:
+    source = catalogues_without_compiled_forms(tmp_path)
+    assert catalogues.ready(source, tmp_path / "spare") == source
+    po = source / "sv" / "LC_MESSAGES" / "messages.po"
+    po.write_text(
+        po.read_text(encoding="utf-8").replace('msgstr "Skapa en workshop"', 'msgstr "Starta"'),
+        encoding="utf-8",
+    )
+    mo = po.with_suffix(".mo")
+    os.utime(mo, (po.stat().st_mtime - 10, po.stat().st_mtime - 10))
+    catalogues.ready(source, tmp_path / "spare")
+    assert Translations.load(str(source), ["sv"]).gettext("Create a workshop") == "Starta"
+
+
+def test_a_read_only_installation_compiles_its_catalogues_under_the_instance_folder(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    source = catalogues_without_compiled_forms(tmp_path)
+    compile_into = catalogues._compile
+
+    def read_only(origin: Path, target: Path, language: str) -> None:
+        if target == origin:
+            raise PermissionError(f"read-only: {target}")
+        compile_into(origin, target, language)
+
+    monkeypatch.setattr(catalogues, "_compile", read_only)
+    spare = tmp_path / "instance" / "translations"
+    assert catalogues.ready(source, spare) == spare
+    assert not (source / "sv" / "LC_MESSAGES" / "messages.mo").exists()
+    swedish = Translations.load(str(spare), ["sv"])
+    assert swedish.gettext("Create a workshop") == "Skapa en workshop"
+
+
+def test_a_broken_catalogue_stops_the_start_with_its_name(tmp_path: Path) -> None:
+    source = catalogues_without_compiled_forms(tmp_path)
+    po = source / "sv" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8") + '\nmsgid "unterminated\n', encoding="utf-8")
+    with pytest.raises(catalogues.CatalogueError, match="'sv'"):
+        catalogues.ready(source, tmp_path / "spare")

@@ -114,7 +114,6 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = timedelta(days=14)
         self.SESSION_COOKIE_SECURE = bool(self.PUBLIC_URL and self.PUBLIC_URL.startswith("https:"))
         self.BABEL_DEFAULT_LOCALE = "sv"
-        self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
         self.COMPRESS_MIMETYPES = [
             "text/html",
             "text/css",

@@ -27,8 +27,7 @@ from babel.support import Translations
 from flask import Response, jsonify, request
 
 from facilitation.core.domain import N_, DomainError
-from facilitation.infrastructure import workers
-from facilitation.infrastructure.config import ROOT
+from facilitation.infrastructure import catalogues, workers
 from facilitation.infrastructure.db import Database
 from facilitation.infrastructure.workers import Pool
 from facilitation.outputs import export, report, series_report, workbook
@@ -115,7 +114,7 @@ def _write(
     name: str,
     writers: dict[str, Writer],
 ) -> bytes:
-    gettext = Translations.load(str(ROOT / "translations"), [language]).gettext
+    gettext = Translations.load(str(catalogues.ready()), [language]).gettext
     data = cast(dict[str, Any], record)  # the writers read records as plain dicts
     if fmt != "zip":
         workers.tell(job, 0.1, fmt)

@@ -36,7 +36,8 @@ from facilitation.usecases import WorkshopDesk, error_answer, is_grant
 
 bp = Blueprint("views", __name__)
 
-VENDOR = ROOT / "node_modules" / "socket.io-client" / "dist"
+# The browser's Socket.IO client, copied from its npm package by `make vendor`.
+VENDOR = ROOT / "static" / "vendor"
 
 
 def _workshops() -> WorkshopDesk:
@@ -285,7 +286,7 @@ def privacy() -> str:
 
 @bp.get("/vendor/<path:name>")
 def vendor(name: str) -> Response:
-    """Front-end dependencies installed from npm at set-up, served from our own origin."""
+    """Front-end dependencies from npm (kept under static/vendor/), served from our own origin."""
     if name not in {"socket.io.esm.min.js", "socket.io.esm.min.js.map"}:
         abort(404)
     return send_from_directory(VENDOR, name, max_age=86400)
