@@ -445,3 +445,38 @@ def test_typed_text_stays_text_in_series_pages_and_exports(app: Flask) -> None:
     pdf = organizer.http.get(f"/api/series/{series}/export.pdf").data
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "<script>alert(1)</script>" in text  # printed as typed, never parsed as markup
+
+
+def test_a_workshop_that_only_removed_a_factor_ranks_nothing(app: Flask) -> None:
+    """Issue #18, 19: a series whose only workshop ran keep/remove and removed a factor has
+    no priorities yet; the removed factor is not "1. – priority 0"."""
+    organizer = Organizer(app)
+    series = organizer.series()
+    economic = organizer.category(series, "Ekonomiska")
+    for title in ("Besöksnäring", "Digitalisering"):
+        organizer.factor(series, economic, title)
+    room = organizer.workshop(series, "Företag")
+    room.join(2)
+    room.ok(room.console, "step.set", step="prune")
+    ballots(room, "keep_remove", [{"Besöksnäring": "remove"}] * 2)
+    room.ok(room.console, "factor.remove", factor_id=room.ids()["Besöksnäring"], reason="Bort")
+    record = organizer.record(series)
+    by = {f["title"]: f for f in record["factors"]}
+    assert by["Besöksnäring"]["cells"][record["workshops"][0]["key"]]["status"] == "removed"
+    assert all(f["rank"] is None and f["priority"] is None for f in record["factors"])
+    assert record["concordance"]["w"] is None
+
+
+def test_a_workshop_still_pruning_leaves_the_agreement_of_the_others(app: Flask) -> None:
+    """Issue #18, 20: only workshops that prioritised are raters of Kendall's W."""
+    organizer, series, _, _ = two_workshops(app)
+    before = organizer.record(series)["concordance"]
+    third = organizer.workshop(series, "Föreningar")
+    third.join(2)
+    third.ok(third.console, "step.set", step="prune")
+    ballots(third, "keep_remove", [{"Digitalisering": "remove"}] * 2)
+    third.ok(third.console, "factor.remove", factor_id=third.ids()["Digitalisering"], reason="-")
+    after = organizer.record(series)
+    assert after["concordance"] == before
+    assert after["concordance"]["w"] == pytest.approx(150 / 228)
+    assert [f["rank"] for f in after["factors"]] == [1, 2, 3, 4]
