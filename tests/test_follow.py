@@ -149,6 +149,23 @@ def test_followers_hear_when_a_workshop_reveals_a_round_and_not_when_people_vote
     assert events(client, "unpublished") == [{}]
 
 
+def test_followers_hear_when_a_workshop_is_deleted(app: Flask) -> None:
+    """Issue #18, 21: an open follow page hears at once that a workshop is gone, without
+    waiting for some other change of the series."""
+    organizer, series, companies, _ = two_workshops(app)
+    path = opened(organizer, series)
+    app.extensions["samsyn"].followers.flush()  # the workshops' changes, heard by nobody
+    client = follower(app, path)
+    (first,) = events(client)
+    assert len(first["workshops"]) == 2
+    deleted = companies.facilitator_http.delete(f"/api/workshops/{companies.code}")
+    assert deleted.status_code == 204
+    app.extensions["samsyn"].followers.flush()
+    (after,) = events(client)
+    assert [w["stakeholder"] for w in after["workshops"]] == ["Regionala partner"]
+    assert all(len(f["cells"]) == 1 for f in after["factors"])
+
+
 # What the follow page holds, exactly (docs/process.md, "The public follow page"): any other
 # key is something the page was never meant to publish.
 PUBLIC_KEYS = {"series", "workshops", "categories", "factors", "concordance", "similarity"}
