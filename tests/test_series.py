@@ -480,3 +480,25 @@ def test_a_workshop_still_pruning_leaves_the_agreement_of_the_others(app: Flask)
     assert after["concordance"] == before
     assert after["concordance"]["w"] == pytest.approx(150 / 228)
     assert [f["rank"] for f in after["factors"]] == [1, 2, 3, 4]
+
+
+def test_a_workshop_made_while_logged_in_is_listed_outside_a_series(app: Flask) -> None:
+    """Issue #18, 23: the start page's form, sent by a logged-in organizer, makes a workshop
+    they own: their page lists it under "Workshops outside a series" (as docs/api.md says),
+    and only theirs."""
+    organizer = Organizer(app)
+    form = {"title": "Eget möte", "language": "sv", "category_set": "pestel", "factors": ""}
+    made = organizer.http.post("/workshops", data=form)
+    assert made.status_code == 303
+    code = made.headers["Location"].rsplit("/", 1)[1]
+    page = organizer.http.get("/organizer").get_data(as_text=True)
+    assert 'id="own-heading"' in page
+    assert "Eget möte" in page
+    anonymous = app.test_client().post("/workshops", data={**form, "title": "Någon annans"})
+    assert anonymous.status_code == 303
+    other = Organizer(app, "annan@example.se")
+    assert "Eget möte" not in other.http.get("/organizer").get_data(as_text=True)
+    assert "Någon annans" not in organizer.http.get("/organizer").get_data(as_text=True)
+    with app.extensions["samsyn"].db.read() as s:
+        owned = s.query(models.Workshop).filter_by(code=code).one()
+        assert owned.owner_id is not None and owned.series_id is None

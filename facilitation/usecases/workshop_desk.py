@@ -57,13 +57,22 @@ class WorkshopDesk(Desk):
         return participant
 
     def create(
-        self, *, title: str, language: str, categories: list[str] | None, seeds: list[SeedFactor]
+        self,
+        *,
+        title: str,
+        language: str,
+        categories: list[str] | None,
+        seeds: list[SeedFactor],
+        owner_id: int | None = None,
     ) -> tuple[str, str]:
-        """Create a workshop; returns its join code and the facilitator secret."""
+        """Create a workshop; returns its join code and the facilitator secret. Made by a
+        logged-in organizer (`owner_id`), it is theirs: listed on their page, and opened
+        through their login too."""
         with self.db.write() as s:
             workshop, secret = workshops.create(
                 s, title=title, language=language, categories=categories, seeds=seeds
             )
+            workshop.owner_id = owner_id
             code = workshop.code
         return code, secret
 
