@@ -87,6 +87,9 @@ def _fill(template: str, params: dict[str, Any]) -> str:
     words = {
         k: _word(v) if k in _WORD_PARAMS and isinstance(v, str) else v for k, v in params.items()
     }
+    for k, v in params.items():
+        if isinstance(v, dict) and "message" in v:  # a message inside the message
+            words[k] = _fill(v["message"], v.get("params") or {})
     return str(gettext(template, **words))
 
 
