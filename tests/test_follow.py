@@ -105,7 +105,9 @@ def test_the_follow_page_shows_nothing_about_participants(app: Flask) -> None:
         "final",
         "as_of",
         "follow_code",
+        "transparency",
     }
+    assert "Bort" not in document  # a removal's reason, until the organizer publishes it
     for w in view["workshops"]:
         assert not {"code", "ballots", "participants", "rule"} & set(w)
     for f in view["factors"]:
@@ -169,7 +171,10 @@ def test_followers_hear_when_a_workshop_is_deleted(app: Flask) -> None:
 # What the follow page holds, exactly (docs/process.md, "The public follow page"): any other
 # key is something the page was never meant to publish.
 PUBLIC_KEYS = {"series", "workshops", "categories", "factors", "concordance", "similarity"}
-PUBLIC_KEYS |= {"final", "as_of", "follow_code"}
+PUBLIC_KEYS |= {"final", "as_of", "follow_code", "transparency"}
+TRANSPARENCY_KEYS = {"process", "coming", "concluded_at", "workshops", "decisions", "group_min"}
+HELD_KEYS = {"key", "held_at", "participants", "few"}
+DECISION_KEYS = {"workshop", "title", "at", "reason"}
 SERIES_KEYS = {"title", "language", "description", "created_at", "concluded_at"}
 WORKSHOP_KEYS = {"key", "letter", "title", "stakeholder", "step", "language", "created_at"}
 WORKSHOP_KEYS |= {"revealed_rounds", "method", "consensus"}
@@ -185,6 +190,9 @@ def check_public_shape(view: dict[str, Any]) -> None:
     """The follow page's state holds the keys process.md names, and no others."""
     assert set(view) == PUBLIC_KEYS
     assert set(view["series"]) == SERIES_KEYS
+    assert set(view["transparency"]) == TRANSPARENCY_KEYS
+    assert all(set(w) == HELD_KEYS for w in view["transparency"]["workshops"])
+    assert all(set(d) == DECISION_KEYS for d in view["transparency"]["decisions"])
     for w in view["workshops"]:
         assert set(w) == WORKSHOP_KEYS
     for f in view["factors"]:
