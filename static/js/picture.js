@@ -92,8 +92,8 @@ function about(record) {
   const t = record.transparency;
   if (!t || (!t.process && !t.coming)) return null;
   return [
-    t.process ? [h("h2", {}, M.open.about), paragraphs(t.process)] : null,
-    t.coming ? [h("h2", {}, M.open.coming), paragraphs(t.coming)] : null,
+    ...(t.process ? [h("h2", {}, M.open.about), ...paragraphs(t.process)] : []),
+    ...(t.coming ? [h("h2", {}, M.open.coming), ...paragraphs(t.coming)] : []),
   ];
 }
 
