@@ -5,6 +5,7 @@ workshop reveals a round, and nothing when people merely vote."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from conftest import socketio
@@ -166,6 +167,26 @@ def test_followers_hear_when_a_workshop_is_deleted(app: Flask) -> None:
     (after,) = events(client)
     assert [w["stakeholder"] for w in after["workshops"]] == ["Regionala partner"]
     assert all(len(f["cells"]) == 1 for f in after["factors"])
+
+
+def test_followers_hear_when_retention_deletes_a_workshop(app: Flask) -> None:
+    """The retention command deleting a closed workshop of a series tells its follow pages
+    too (issue #18, 21)."""
+    organizer, series, companies, _ = two_workshops(app)
+    companies.ok(companies.console, "step.set", step="closed")
+    path = opened(organizer, series)
+    samsyn = app.extensions["samsyn"]
+    samsyn.followers.flush()
+    client = follower(app, path)
+    events(client)
+    with samsyn.db.write() as s:
+        closed = s.query(models.Workshop).filter_by(code=companies.code).one()
+        closed.updated_at = models.utcnow() - timedelta(days=100)
+    cutoff = models.utcnow() - timedelta(days=90)
+    assert samsyn.services.operations.apply_retention(cutoff, "delete") == 1
+    samsyn.followers.flush()
+    (after,) = events(client)
+    assert [w["stakeholder"] for w in after["workshops"]] == ["Regionala partner"]
 
 
 # What the follow page holds, exactly (docs/process.md, "The public follow page"): any other
