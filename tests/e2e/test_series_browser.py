@@ -215,6 +215,9 @@ def test_the_transparency_page_and_the_help_page(browser: Any, live: Server) -> 
         expect_text(stranger, "#picture", f"Skäl: {reason}")
         assert stranger.locator("#picture b").count() == 0
         audit(stranger, "follow-1-transparency-phone")
+        page.goto(live.url + follow_path)  # and on a wide screen
+        expect_text(page, "#picture", f"Skäl: {reason}")
+        audit(page, "follow-4-transparency-desktop")
 
         # Samsyn's own help page, in Swedish and in English.
         stranger.get_by_role("link", name="Så beräknas den samlade bilden").click()
