@@ -502,3 +502,9 @@ def test_a_workshop_made_while_logged_in_is_listed_outside_a_series(app: Flask) 
     with app.extensions["samsyn"].db.read() as s:
         owned = s.query(models.Workshop).filter_by(code=code).one()
         assert owned.owner_id is not None and owned.series_id is None
+    # From another computer, the login opens its console; another organizer's does not.
+    elsewhere = Organizer(app, create=False)
+    opened = elsewhere.http.post(f"/organizer/workshops/{code}/console", data={"to": "console"})
+    assert opened.status_code == 303 and elsewhere.http.get(f"/console/{code}").status_code == 200
+    refused = other.http.post(f"/organizer/workshops/{code}/console", data={"to": "console"})
+    assert refused.status_code == 404
