@@ -180,3 +180,32 @@ def test_groups_with_one_order_agree_completely(order: list[str], count: int) ->
     assert all(c.agreement == combined.AGREE for c in picture.factors)
     assert all(rho == 1 for rho in picture.similarity.values())
     assert [c.key for c in picture.factors] == order
+
+
+def test_a_workshop_that_only_pruned_gives_no_priorities() -> None:
+    """Issue #18, 19: with no revealed prioritisation round a workshop has no order, so a
+    factor it removed is not "priority 0 – ranked first" but unranked, as the docs say."""
+    picture = combine(
+        ["x", "y"],
+        {"W": {"x": Outcome(REMOVED), "y": Outcome(KEPT)}},
+    )
+    by = {c.key: c for c in picture.factors}
+    assert by["x"].priority is None and by["x"].rank is None and by["x"].coverage == 0
+    assert by["x"].cells["W"].status == REMOVED and by["x"].cells["W"].tier is None
+    assert by["x"].removed == 1 and not by["x"].kept_overall
+    assert by["y"].priority is None and by["y"].rank is None
+    assert picture.concordance.w is None
+
+
+def test_only_prioritising_workshops_are_raters() -> None:
+    """Issue #18, 20: a third workshop still at keep/remove, having removed one factor, must
+    not shrink Kendall's W of the two that prioritised to that one factor."""
+    factors = [f"f{i}" for i in range(20)]
+    a = {f: Outcome(KEPT, 20 - i) for i, f in enumerate(factors)}
+    b = {f: Outcome(KEPT, (20 - i) if i % 4 else i) for i, f in enumerate(factors)}
+    two = combine(factors, {"A": a, "B": b})
+    three = combine(factors, {"A": a, "B": b, "C": {"f3": Outcome(REMOVED)}})
+    assert two.concordance.w is not None and two.concordance.items == 20
+    assert three.concordance.w == pytest.approx(two.concordance.w)
+    assert three.concordance.items == 20
+    assert [c.priority for c in three.factors] == [c.priority for c in two.factors]

@@ -5,6 +5,7 @@ workshop reveals a round, and nothing when people merely vote."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from conftest import socketio
@@ -105,7 +106,9 @@ def test_the_follow_page_shows_nothing_about_participants(app: Flask) -> None:
         "final",
         "as_of",
         "follow_code",
+        "transparency",
     }
+    assert "Bort" not in document  # a removal's reason, until the organizer publishes it
     for w in view["workshops"]:
         assert not {"code", "ballots", "participants", "rule"} & set(w)
     for f in view["factors"]:
@@ -149,10 +152,50 @@ def test_followers_hear_when_a_workshop_reveals_a_round_and_not_when_people_vote
     assert events(client, "unpublished") == [{}]
 
 
+def test_followers_hear_when_a_workshop_is_deleted(app: Flask) -> None:
+    """Issue #18, 21: an open follow page hears at once that a workshop is gone, without
+    waiting for some other change of the series."""
+    organizer, series, companies, _ = two_workshops(app)
+    path = opened(organizer, series)
+    app.extensions["samsyn"].followers.flush()  # the workshops' changes, heard by nobody
+    client = follower(app, path)
+    (first,) = events(client)
+    assert len(first["workshops"]) == 2
+    deleted = companies.facilitator_http.delete(f"/api/workshops/{companies.code}")
+    assert deleted.status_code == 204
+    app.extensions["samsyn"].followers.flush()
+    (after,) = events(client)
+    assert [w["stakeholder"] for w in after["workshops"]] == ["Regionala partner"]
+    assert all(len(f["cells"]) == 1 for f in after["factors"])
+
+
+def test_followers_hear_when_retention_deletes_a_workshop(app: Flask) -> None:
+    """The retention command deleting a closed workshop of a series tells its follow pages
+    too (issue #18, 21)."""
+    organizer, series, companies, _ = two_workshops(app)
+    companies.ok(companies.console, "step.set", step="closed")
+    path = opened(organizer, series)
+    samsyn = app.extensions["samsyn"]
+    samsyn.followers.flush()
+    client = follower(app, path)
+    events(client)
+    with samsyn.db.write() as s:
+        closed = s.query(models.Workshop).filter_by(code=companies.code).one()
+        closed.updated_at = models.utcnow() - timedelta(days=100)
+    cutoff = models.utcnow() - timedelta(days=90)
+    assert samsyn.services.operations.apply_retention(cutoff, "delete") == 1
+    samsyn.followers.flush()
+    (after,) = events(client)
+    assert [w["stakeholder"] for w in after["workshops"]] == ["Regionala partner"]
+
+
 # What the follow page holds, exactly (docs/process.md, "The public follow page"): any other
 # key is something the page was never meant to publish.
 PUBLIC_KEYS = {"series", "workshops", "categories", "factors", "concordance", "similarity"}
-PUBLIC_KEYS |= {"final", "as_of", "follow_code"}
+PUBLIC_KEYS |= {"final", "as_of", "follow_code", "transparency"}
+TRANSPARENCY_KEYS = {"process", "coming", "concluded_at", "workshops", "decisions", "group_min"}
+HELD_KEYS = {"key", "held_at", "participants", "few"}
+DECISION_KEYS = {"workshop", "title", "at", "reason"}
 SERIES_KEYS = {"title", "language", "description", "created_at", "concluded_at"}
 WORKSHOP_KEYS = {"key", "letter", "title", "stakeholder", "step", "language", "created_at"}
 WORKSHOP_KEYS |= {"revealed_rounds", "method", "consensus"}
@@ -168,6 +211,9 @@ def check_public_shape(view: dict[str, Any]) -> None:
     """The follow page's state holds the keys process.md names, and no others."""
     assert set(view) == PUBLIC_KEYS
     assert set(view["series"]) == SERIES_KEYS
+    assert set(view["transparency"]) == TRANSPARENCY_KEYS
+    assert all(set(w) == HELD_KEYS for w in view["transparency"]["workshops"])
+    assert all(set(d) == DECISION_KEYS for d in view["transparency"]["decisions"])
     for w in view["workshops"]:
         assert set(w) == WORKSHOP_KEYS
     for f in view["factors"]:

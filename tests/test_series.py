@@ -445,3 +445,66 @@ def test_typed_text_stays_text_in_series_pages_and_exports(app: Flask) -> None:
     pdf = organizer.http.get(f"/api/series/{series}/export.pdf").data
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "<script>alert(1)</script>" in text  # printed as typed, never parsed as markup
+
+
+def test_a_workshop_that_only_removed_a_factor_ranks_nothing(app: Flask) -> None:
+    """Issue #18, 19: a series whose only workshop ran keep/remove and removed a factor has
+    no priorities yet; the removed factor is not "1. – priority 0"."""
+    organizer = Organizer(app)
+    series = organizer.series()
+    economic = organizer.category(series, "Ekonomiska")
+    for title in ("Besöksnäring", "Digitalisering"):
+        organizer.factor(series, economic, title)
+    room = organizer.workshop(series, "Företag")
+    room.join(2)
+    room.ok(room.console, "step.set", step="prune")
+    ballots(room, "keep_remove", [{"Besöksnäring": "remove"}] * 2)
+    room.ok(room.console, "factor.remove", factor_id=room.ids()["Besöksnäring"], reason="Bort")
+    record = organizer.record(series)
+    by = {f["title"]: f for f in record["factors"]}
+    assert by["Besöksnäring"]["cells"][record["workshops"][0]["key"]]["status"] == "removed"
+    assert all(f["rank"] is None and f["priority"] is None for f in record["factors"])
+    assert record["concordance"]["w"] is None
+
+
+def test_a_workshop_still_pruning_leaves_the_agreement_of_the_others(app: Flask) -> None:
+    """Issue #18, 20: only workshops that prioritised are raters of Kendall's W."""
+    organizer, series, _, _ = two_workshops(app)
+    before = organizer.record(series)["concordance"]
+    third = organizer.workshop(series, "Föreningar")
+    third.join(2)
+    third.ok(third.console, "step.set", step="prune")
+    ballots(third, "keep_remove", [{"Digitalisering": "remove"}] * 2)
+    third.ok(third.console, "factor.remove", factor_id=third.ids()["Digitalisering"], reason="-")
+    after = organizer.record(series)
+    assert after["concordance"] == before
+    assert after["concordance"]["w"] == pytest.approx(150 / 228)
+    assert [f["rank"] for f in after["factors"]] == [1, 2, 3, 4]
+
+
+def test_a_workshop_made_while_logged_in_is_listed_outside_a_series(app: Flask) -> None:
+    """Issue #18, 23: the start page's form, sent by a logged-in organizer, makes a workshop
+    they own: their page lists it under "Workshops outside a series" (as docs/api.md says),
+    and only theirs."""
+    organizer = Organizer(app)
+    form = {"title": "Eget möte", "language": "sv", "category_set": "pestel", "factors": ""}
+    made = organizer.http.post("/workshops", data=form)
+    assert made.status_code == 303
+    code = made.headers["Location"].rsplit("/", 1)[1]
+    page = organizer.http.get("/organizer").get_data(as_text=True)
+    assert 'id="own-heading"' in page
+    assert "Eget möte" in page
+    anonymous = app.test_client().post("/workshops", data={**form, "title": "Någon annans"})
+    assert anonymous.status_code == 303
+    other = Organizer(app, "annan@example.se")
+    assert "Eget möte" not in other.http.get("/organizer").get_data(as_text=True)
+    assert "Någon annans" not in organizer.http.get("/organizer").get_data(as_text=True)
+    with app.extensions["samsyn"].db.read() as s:
+        owned = s.query(models.Workshop).filter_by(code=code).one()
+        assert owned.owner_id is not None and owned.series_id is None
+    # From another computer, the login opens its console; another organizer's does not.
+    elsewhere = Organizer(app, create=False)
+    opened = elsewhere.http.post(f"/organizer/workshops/{code}/console", data={"to": "console"})
+    assert opened.status_code == 303 and elsewhere.http.get(f"/console/{code}").status_code == 200
+    refused = other.http.post(f"/organizer/workshops/{code}/console", data={"to": "console"})
+    assert refused.status_code == 404

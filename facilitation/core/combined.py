@@ -117,8 +117,9 @@ def place_workshop(outcomes: Mapping[Hashable, Outcome]) -> dict[Hashable, Place
     """One workshop's outcomes on the common scale. The kept factors with a score are put in
     the group's order (ties share their fractional place); with n of them, place r gives
     the priority (n − r) / (n − 1), so the first has 1 and the last 0 (a single one has 1).
-    A removed factor has priority 0. The tier is the third of the order the factor's place
-    falls in, a tie counting at its lowest place."""
+    A removed factor has priority 0 when the workshop has an order at all: one that has not
+    prioritised yet (it only pruned) gives no priorities, and so no ranks. The tier is the
+    third of the order the factor's place falls in, a tie counting at its lowest place."""
     scores = {
         key: o.score for key, o in outcomes.items() if o.status == KEPT and o.score is not None
     }
@@ -133,7 +134,7 @@ def place_workshop(outcomes: Mapping[Hashable, Outcome]) -> dict[Hashable, Place
             lowest = sum(1 for s in scores.values() if s >= scores[key])
             third = tier((n - lowest) / (n - 1) if n > 1 else 1.0)
             placed[key] = Placed(o.status, priority, third, places[key], n, o.consensus)
-        elif o.status == REMOVED:
+        elif o.status == REMOVED and places:
             placed[key] = Placed(o.status, 0.0, REMOVED, None, n, o.consensus)
         else:
             placed[key] = Placed(o.status, None, None, None, n, o.consensus)

@@ -132,7 +132,9 @@ def library_seed(category: str, title: str, description: str, evidence: Any) -> 
         description=clean_text(
             description, field="description", max_length=DESCRIPTION_MAX, required=False
         ),
-        evidence=tuple(evidence if isinstance(evidence, list) else parse_evidence(evidence)),
+        evidence=tuple(
+            clean_evidence(evidence) if isinstance(evidence, list) else parse_evidence(evidence)
+        ),
     )
 
 
@@ -170,12 +172,16 @@ def parse_csv(data: bytes) -> list[LibrarySeed]:
         ) from None
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
+    # Each row with its number as a spreadsheet shows it: blank rows and the header count,
+    # a line break inside quotes does not.
     rows = [
-        r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(map(plain_text, r))
+        (number, r)
+        for number, r in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
+        if any(map(plain_text, r))
     ]
     if not rows:
         raise DomainError("empty_file", N_("The file has no factors."))
-    header = [c.strip().casefold() for c in rows[0]]
+    header = [c.strip().casefold() for c in rows[0][1]]
     named = {
         column: header.index(name)
         for column, names in _COLUMNS.items()
@@ -191,7 +197,7 @@ def parse_csv(data: bytes) -> list[LibrarySeed]:
             "too_many_factors", N_("A workshop can have at most %(max)s factors."), max=FACTORS_MAX
         )
     seeds = []
-    for number, row in enumerate(rows, start=2 if "title" in header else 1):
+    for number, row in rows:
 
         def cell(column: str, row: list[str] = row) -> str:
             index = named.get(column)
@@ -203,8 +209,10 @@ def parse_csv(data: bytes) -> list[LibrarySeed]:
                 library_seed(cell("category") or "–", cell("title"), cell("description"), evidence)
             )
         except DomainError as error:
+            # The problem travels as a message of its own, translated with the row's.
+            problem = {"message": error.message, "params": error.params}
             raise DomainError(
-                "bad_row", N_("Row %(row)s: %(problem)s"), row=number, problem=str(error)
+                "bad_row", N_("Row %(row)s: %(problem)s"), row=number, problem=problem
             ) from None
     check_categories(dict.fromkeys(s.category for s in seeds))
     return seeds

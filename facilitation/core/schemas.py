@@ -250,6 +250,15 @@ class SeriesConfigure(FormCommand):
     public: bool | None = None
 
 
+class SeriesPublish(FormCommand):
+    """What the follow page tells of the process besides the picture (its transparency)."""
+
+    process: LongText = ""
+    coming: LongText = ""
+    participation: bool = False
+    factor_ids: Annotated[list[FormId], Field(max_length=FACTORS_MAX)] = []
+
+
 class SeriesConclude(FormCommand):
     factor_ids: Annotated[list[FormId], Field(max_length=FACTORS_MAX)] = []
 

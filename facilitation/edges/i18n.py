@@ -87,6 +87,9 @@ def _fill(template: str, params: dict[str, Any]) -> str:
     words = {
         k: _word(v) if k in _WORD_PARAMS and isinstance(v, str) else v for k, v in params.items()
     }
+    for k, v in params.items():
+        if isinstance(v, dict) and "message" in v:  # a message inside the message
+            words[k] = _fill(v["message"], v.get("params") or {})
     return str(gettext(template, **words))
 
 
@@ -589,6 +592,22 @@ def _picture_messages(language: str) -> dict[str, Any]:
         "evidence": gettext("Evidence"),
         "updated": gettext("The picture was updated."),
         "unpublished": gettext("This page is no longer public."),
+        "open": {
+            "about": gettext("About the process"),
+            "coming": gettext("Coming workshops"),
+            "held": gettext("held %(date)s"),
+            "not_held": gettext("not held yet"),
+            "took_part": [gettext("%(n)s person took part"), gettext("%(n)s people took part")],
+            "few": gettext("fewer than %(n)s took part"),
+            "concluded": gettext("The final list was concluded on %(date)s."),
+            "decisions": gettext("Decisions"),
+            "decisions_note": gettext(
+                "Factors of the starting list that a workshop removed, with the reasons the organizer published."
+            ),
+            "decision": gettext("%(group)s removed “%(title)s”"),
+            "reason": gettext("Reason: %(reason)s"),
+            "no_decisions": gettext("No workshop has removed a factor of the starting list."),
+        },
         "figures": {
             "median": gettext("median %(median)s"),
             "dots": [gettext("%(n)s dot"), gettext("%(n)s dots")],

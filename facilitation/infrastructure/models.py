@@ -339,6 +339,14 @@ class Series(Base):
     concluded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The transparency page (the follow page's account of the process): the organizer's
+    # own words about the process and the coming workshops, whether each workshop's
+    # participation is shown (never below a small group), and the workshop factors whose
+    # removal reasons are published.
+    public_process: Mapped[str] = mapped_column(Text, default="")
+    public_coming: Mapped[str] = mapped_column(Text, default="")
+    public_participation: Mapped[bool] = mapped_column(default=False)
+    public_reasons: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class SeriesMember(Base):

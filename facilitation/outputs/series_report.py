@@ -168,9 +168,9 @@ class _SeriesReport:
         note = _(
             "Within a workshop, a factor's priority is its place in the group's order of the "
             "factors it kept, from 1 (first) to 0 (last); a factor the group removed counts 0. "
-            "Across workshops it is the mean of those priorities, each workshop weighing the "
-            "same. The groups agree on a factor when all put it in the same third of their "
-            "order, and differ when one puts it in its top third and another in its bottom "
-            "third or out."
+            "A workshop that has not prioritised yet gives no priorities. Across workshops it "
+            "is the mean of those priorities, each workshop weighing the same. The groups "
+            "agree on a factor when all put it in the same third of their order, and differ "
+            "when one puts it in its top third and another in its bottom third or out."
         )
         return [*self.doc.heading(_("How the picture is combined")), self.doc.para(note)]

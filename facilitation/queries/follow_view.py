@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from facilitation.infrastructure import models
 from facilitation.queries import picture
 from facilitation.queries.picture import Notes, Read
+from facilitation.queries.transparency import transparency
 from facilitation.queries.views import FollowView, PublicCell, PublicFactor
 
 
@@ -39,6 +40,7 @@ def follow_view(s: Session, series: models.Series) -> FollowView:
         "final": picture.final(series),
         "as_of": picture.as_of(),
         "follow_code": series.follow_code,
+        "transparency": transparency(s, series),
     }
 
 

@@ -810,12 +810,43 @@ class CombinedRecord(_Picture):
     added: list[Added]
 
 
+class HeldAt(TypedDict):
+    """When a workshop was held (its first round opened), and how many took part in it:
+    only if the organizer opted in, and never fewer than `group_min` (`few` says so)."""
+
+    key: str
+    held_at: str | None
+    participants: int | None
+    few: bool
+
+
+class Decision(TypedDict):
+    """A workshop removed a library factor: when, and why if the organizer published it."""
+
+    workshop: str
+    title: str
+    at: str | None
+    reason: str | None
+
+
+class Transparency(TypedDict):
+    """What the follow page tells of the process besides the picture (docs/process.md)."""
+
+    process: str
+    coming: str
+    concluded_at: str | None
+    workshops: list[HeldAt]
+    decisions: list[Decision]
+    group_min: int
+
+
 class FollowView(_Picture):
     """The public follow page's state: nothing about any participant (docs/process.md)."""
 
     workshops: list[PublicWorkshop]
     factors: list[PublicFactor]
     follow_code: str
+    transparency: Transparency
 
 
 class FollowPage(FollowView):

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from facilitation.infrastructure.db import lock_workshop
 from facilitation.usecases import retention
-from facilitation.usecases.base import Change
+from facilitation.usecases.base import Change, SeriesChange
 from facilitation.usecases.commands import Desk
 
 
@@ -39,11 +39,14 @@ class Operations(Desk):
                 workshop = lock_workshop(s, code)
                 if workshop is None or not retention.is_due(workshop, cutoff, action):
                     continue
-                workshop_id = workshop.id
+                workshop_id, series_id = workshop.id, workshop.series_id
                 if action == retention.DELETE:
                     retention.remove(s, workshop)
                 else:
                     retention.anonymise(s, workshop)
             self.publisher.publish(Change(workshop_id))
+            if action == retention.DELETE and series_id is not None:
+                # Its series' follow pages: once deleted, only this says where it was.
+                self.publisher.publish(SeriesChange(0, series_id=series_id))
             done += 1
         return done

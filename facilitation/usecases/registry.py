@@ -95,6 +95,7 @@ SERIES_COMMANDS = _table(
     Command("series.configure", schemas.SeriesConfigure, OWNER, series.configure),
     Command("series.invite", schemas.Nothing, OWNER, series.invite, secret="token"),
     Command("series.conclude", schemas.SeriesConclude, OWNER, series.conclude),
+    Command("series.publish", schemas.SeriesPublish, OWNER, series.publish),
     Command("series.reopen", schemas.Nothing, OWNER, series.reopen),
     Command("member.remove", schemas.MemberRemove, OWNER, series.remove_member),
     Command("workshop.add", schemas.SeriesWorkshopAdd, ORGANIZER, series.add_workshop),

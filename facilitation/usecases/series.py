@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from facilitation.core import domain, factor_library, schemas
 from facilitation.core.domain import N_, DomainError, SeedFactor
 from facilitation.infrastructure import models
+from facilitation.queries import transparency
 from facilitation.queries.combined_record import combined_record
 from facilitation.queries.series import series_workshops
 from facilitation.usecases import library, workshops
@@ -206,6 +207,11 @@ def page(s: Session, organizer_id: int, series_id: int) -> dict[str, Any]:
         "description": series.description,
         "public": series.public,
         "follow_code": series.follow_code,
+        "public_process": series.public_process,
+        "public_coming": series.public_coming,
+        "public_participation": series.public_participation,
+        "removals": list(transparency.removals(s, series).values()),
+        "public_text_max": PUBLIC_TEXT_MAX,
         "concluded_at": series.concluded_at,
         "final": series.final,
         "role": role,
@@ -236,6 +242,32 @@ def configure(tx: SeriesTx, p: schemas.SeriesConfigure) -> dict[str, Any]:
         changed["public"] = tx.series.public = p.public
     tx.log("series.configured", **{k: v for k, v in changed.items() if k != "description"})
     return changed
+
+
+# The organizer's words on the transparency page: a few paragraphs each.
+PUBLIC_TEXT_MAX = 2000
+
+
+def publish(tx: SeriesTx, p: schemas.SeriesPublish) -> dict[str, Any]:
+    """The owner writes what the follow page tells of the process and of the coming
+    workshops, chooses whether each workshop's participation is shown (never below a small
+    group), and which removals' reasons are published (the others show without one)."""
+
+    def text(value: str, field: str) -> str:
+        return domain.clean_text(
+            value, field=field, max_length=PUBLIC_TEXT_MAX, required=False
+        ).strip()
+
+    removals = set(transparency.removals(tx.session, tx.series))
+    if not set(p.factor_ids) <= removals:
+        raise DomainError("unknown_factor", N_("There is no such factor."))
+    series = tx.series
+    series.public_process = text(p.process, "description")
+    series.public_coming = text(p.coming, "description")
+    series.public_participation = p.participation
+    series.public_reasons = sorted(set(p.factor_ids)) or None
+    tx.log("series.published", reasons=len(p.factor_ids), participation=p.participation)
+    return {}
 
 
 def add_workshop(tx: SeriesTx, p: schemas.SeriesWorkshopAdd) -> dict[str, Any]:

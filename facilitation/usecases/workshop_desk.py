@@ -22,6 +22,7 @@ from facilitation.usecases.base import (
     AccessEnded,
     Actor,
     Change,
+    SeriesChange,
     bump,
     hash_secret,
     new_secret,
@@ -56,13 +57,22 @@ class WorkshopDesk(Desk):
         return participant
 
     def create(
-        self, *, title: str, language: str, categories: list[str] | None, seeds: list[SeedFactor]
+        self,
+        *,
+        title: str,
+        language: str,
+        categories: list[str] | None,
+        seeds: list[SeedFactor],
+        owner_id: int | None = None,
     ) -> tuple[str, str]:
-        """Create a workshop; returns its join code and the facilitator secret."""
+        """Create a workshop; returns its join code and the facilitator secret. Made by a
+        logged-in organizer (`owner_id`), it is theirs: listed on their page, and opened
+        through their login too."""
         with self.db.write() as s:
             workshop, secret = workshops.create(
                 s, title=title, language=language, categories=categories, seeds=seeds
             )
+            workshop.owner_id = owner_id
             code = workshop.code
         return code, secret
 
@@ -99,10 +109,13 @@ class WorkshopDesk(Desk):
         so none could be kept, and deleting it again is refused as unknown anyway."""
         with self.db.write() as s:
             workshop = _locked_for_facilitator(s, code, secret)
-            workshop_id = workshop.id
+            workshop_id, series_id = workshop.id, workshop.series_id
             s.add(workshops.deletion(s, workshop))
             s.delete(workshop)
         self.publisher.publish(Change(workshop_id))
+        if series_id is not None:
+            # Its series' follow pages: the workshop is gone, so only the series says where.
+            self.publisher.publish(SeriesChange(0, series_id=series_id))
 
     def replace_secret(self, code: str, secret: str | None) -> str:
         """The facilitator replaces their link (it leaked, or was shared too widely): returns

@@ -52,6 +52,22 @@ function cellText(cell) {
   return parts.join(" · ");
 }
 
+/** A date as people of the page's language write it (the day only). */
+function day(iso) {
+  return new Intl.DateTimeFormat(document.documentElement.lang, { dateStyle: "long" }).format(new Date(iso));
+}
+
+/** When a workshop was held, and how many took part (follow page, if published). */
+function heldLine(record, w) {
+  const held = record.transparency?.workshops.find((x) => x.key === w.key);
+  if (!held) return null;
+  const parts = [held.held_at ? fmt(M.open.held, { date: day(held.held_at) }) : M.open.not_held];
+  if (held.participants !== null) {
+    parts.push(fmt(M.open.took_part[held.participants === 1 ? 0 : 1], { n: held.participants }));
+  } else if (held.few) parts.push(fmt(M.open.few, { n: record.transparency.group_min }));
+  return h("span", { class: "hint held" }, ` · ${parts.join(" · ")}`);
+}
+
 function workshops(record) {
   if (!record.workshops.length) return [h("h2", {}, M.workshops), h("p", {}, M.no_workshops)];
   return [h("h2", {}, M.workshops), h("ul", { class: "plain workshops" }, record.workshops.map((w) =>
@@ -59,9 +75,40 @@ function workshops(record) {
       h("span", { class: "letter", "aria-hidden": "true" }, w.letter), " ",
       h("strong", {}, fmt(M.workshop_line, { letter: w.letter, group: groupName(w) })),
       w.stakeholder ? h("span", { class: "hint" }, ` · ${w.title}`) : null,
+      heldLine(record, w),
       h("span", { class: "status-tag" }, M.steps[w.step]),
       w.method ? h("span", { class: "status-tag" }, M.methods[w.method]) : null,
       w.consensus === null ? null : h("span", { class: "status-tag" }, w.consensus ? M.consensus_reached : M.consensus_not))))];
+}
+
+/** The organizer's own words: paragraphs as they were typed, set as text. */
+function paragraphs(text) {
+  return text.split(/\n\s*\n/).map((p) => h("p", { class: "organizer-text" }, p.trim()));
+}
+
+/** The follow page's account of the process: the organizer's words about it and about the
+ * coming workshops (only what they wrote). */
+function about(record) {
+  const t = record.transparency;
+  if (!t || (!t.process && !t.coming)) return null;
+  return [
+    ...(t.process ? [h("h2", {}, M.open.about), ...paragraphs(t.process)] : []),
+    ...(t.coming ? [h("h2", {}, M.open.coming), ...paragraphs(t.coming)] : []),
+  ];
+}
+
+/** What the workshops decided about the starting list, and why when it was published. */
+function decisions(record) {
+  const t = record.transparency;
+  if (!t) return null;
+  const names = Object.fromEntries(record.workshops.map((w) => [w.key, `${w.letter}: ${groupName(w)}`]));
+  return [h("h2", {}, M.open.decisions), h("p", { class: "hint" }, M.open.decisions_note),
+    t.decisions.length
+      ? h("ul", { class: "plain decisions" }, t.decisions.map((d) => h("li", {},
+        h("strong", {}, fmt(M.open.decision, { group: names[d.workshop] || "", title: d.title })),
+        d.at ? h("span", { class: "hint" }, ` · ${day(d.at)}`) : null,
+        d.reason ? h("p", { class: "result-detail" }, fmt(M.open.reason, { reason: d.reason })) : null)))
+      : h("p", {}, M.open.no_decisions)];
 }
 
 function evidence(f) {
@@ -125,13 +172,16 @@ function table(record) {
 
 function finalList(record) {
   const final = record.final?.factors;
-  return [h("h2", {}, M.final), final?.length
+  const concluded = record.transparency && record.series.concluded_at
+    ? h("p", { class: "hint" }, fmt(M.open.concluded, { date: day(record.series.concluded_at) })) : null;
+  return [h("h2", {}, M.final), concluded, final?.length
     ? h("ol", { class: "final-list" }, final.map((f) => h("li", {}, f.title, h("span", { class: "hint" }, ` (${f.category})`))))
     : h("p", {}, M.final_none)];
 }
 
 function render(record) {
-  const sections = [workshops(record), finalList(record), picture(record), differences(record), table(record)];
+  const sections = [about(record), workshops(record), finalList(record), decisions(record),
+    picture(record), differences(record), table(record)].filter(Boolean);
   $("picture").replaceChildren(...sections.map((parts) => h("section", { class: "card" }, parts)));
 }
 

@@ -6,10 +6,13 @@ docs/process.md lists, and nothing a workshop typed (issue #15, finding 9)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
 from test_follow import check_public_shape
+
+from facilitation.edges.live.followers import FOLLOW_INTERVAL
 
 from .conftest import Clients
 from .organizing import Browser, Follower
@@ -90,3 +93,28 @@ def test_the_follow_page_shows_the_librarys_words_and_each_fate(clients: Clients
     assert {k: v for k, v in live.items() if k != "as_of"} == {
         k: v for k, v in view.items() if k != "as_of"
     }
+
+
+def test_an_open_follow_page_hears_that_a_workshop_was_deleted(clients: Clients) -> None:
+    """Issue #18, 21: the deletion reaches an open follow page with nothing else changing."""
+    organizer = Browser(clients)
+    organizer.first_account("kommun@example.se")
+    series = organizer.series()
+    organizer.library(series, "kategori;titel\nEkonomiska;Digitalisering\n")
+    kept = organizer.workshop(series, "Företag")
+    gone = organizer.workshop(series, "Regionala partner")
+    path = organizer.follow_path(series)
+    # Let the follow ticker pass the workshops' making while nobody follows (so nothing
+    # remembers whose they are); the assertions below wait for events, never for time.
+    time.sleep(3 * FOLLOW_INTERVAL)
+    follower = Follower(clients.server.url, path)
+    try:
+        first = follower.wait_for("series", lambda v: len(v["workshops"]) == 2)
+        assert [w["stakeholder"] for w in first["workshops"]] == ["Företag", "Regionala partner"]
+        deleted = organizer.http.delete(f"{clients.server.url}/api/workshops/{gone}", timeout=10)
+        assert deleted.status_code == 204
+        after = follower.wait_for("series", lambda v: len(v["workshops"]) == 1)
+        assert [w["stakeholder"] for w in after["workshops"]] == ["Företag"]
+        assert kept != gone
+    finally:
+        follower.close()

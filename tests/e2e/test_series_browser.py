@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from .conftest import PHONE, Clients, Requests, Server, audit, expect_text
+from .organizing import Browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -132,6 +133,100 @@ def test_a_two_workshop_series_with_its_combined_view_and_live_follow_page(
         with page.expect_download() as download:
             page.get_by_role("link", name="Rapport (PDF)").click()
         assert download.value.suggested_filename.endswith(".pdf")
+        assert seen.foreign(live.url) == []
+    finally:
+        clients.close()
+
+
+def test_the_transparency_page_and_the_help_page(browser: Any, live: Server) -> None:
+    """Issue #18, item 24: the owner writes what the follow page tells of the process on the
+    series' page; a stranger's phone reads it with the workshops' dates, the decision and
+    its published reason and the participation; the help page explains the picture in
+    Swedish and English. axe-core checks every page; the screenshots are follow-*.png."""
+    seen = Requests()
+    clients = Clients(live)
+    organizer = Browser(clients)
+    try:
+        organizer.first_account("naringsliv@kommun.se")
+        series = organizer.series()
+        titles = ["Kompetensförsörjning", "Elektrifiering", "Besöksnäring", "Digitalisering"]
+        organizer.library(series, "kategori;titel\n" + "".join(f"Ekonomiska;{t}\n" for t in titles))
+        code = organizer.workshop(series, "Företag, industri")
+        organizer.workshop(series, "Regionala partner")  # coming, not held yet
+        follow_path = organizer.follow_path(series)
+        console = clients.connect(organizer.http, code, "console")
+        phones = [clients.phone(code)[1] for _ in range(3)]
+        ids = {f["title"]: f["id"] for f in console.state()["state"]["factors"]}
+
+        def reveal(method: str, ballots: list[dict[str, Any]], **settings: Any) -> None:
+            round_id = console.ok("round.open", method=method, **settings)["round_id"]
+            for phone, ballot in zip(phones, ballots, strict=True):
+                entries = {str(ids[t]): v for t, v in ballot.items()}
+                phone.ok("ballot.submit", round_id=round_id, entries=entries)
+            console.ok("round.close", round_id=round_id)
+            console.ok("round.reveal", round_id=round_id)
+
+        console.ok("step.set", step="prune")
+        reveal("keep_remove", [{"Besöksnäring": "remove"}] * 3)
+        reason = "Besöksnäringen har en egen strategi"
+        console.ok("factor.remove", factor_id=ids["Besöksnäring"], reason=reason)
+        console.ok("step.set", step="prioritise")
+        reveal(
+            "dots",
+            [{"Kompetensförsörjning": 3}, {"Digitalisering": 2, "Elektrifiering": 1}] * 1
+            + [{"Kompetensförsörjning": 2, "Digitalisering": 1}],
+            budget=3,
+            cap=3,
+        )
+
+        # The owner writes and chooses on the series' page, in the browser.
+        laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv-SE")
+        laptop.add_cookies(
+            [
+                {"name": c.name, "value": c.value or "", "url": live.url}
+                for c in organizer.http.cookies
+            ]
+        )
+        page = seen.watch(laptop.new_page())
+        page.goto(f"{live.url}/series/{series}")
+        page.get_by_label("Processen, i klarspråk").fill(
+            "Kommunen förnyar sin näringslivsstrategi tillsammans med företag och partner.\n\n"
+            "Varje grupp väljer själv vad som väger tyngst. <b>Ingen markup</b>."
+        )
+        page.get_by_label("Kommande workshoppar").fill("Regionala partner: 12 maj, stadshuset.")
+        page.get_by_label("Visa hur många som deltog", exact=False).check()
+        page.get_by_label(reason, exact=False).check()
+        audit(page, "follow-0-organizer-choices")
+        page.get_by_role("button", name="Spara det som följsidan berättar").click()
+        page.wait_for_load_state()
+        assert page.get_by_label("Kommande workshoppar").input_value().startswith("Regionala")
+
+        # A stranger's phone reads the transparency page.
+        stranger = seen.watch(browser.new_context(**PHONE, locale="sv-SE").new_page())
+        stranger.goto(live.url + follow_path)
+        expect_text(stranger, "#connection", "Ansluten")
+        expect_text(stranger, "#picture", "Om processen")
+        expect_text(stranger, "#picture", "<b>Ingen markup</b>")  # shown as text
+        expect_text(stranger, "#picture", "Kommande workshoppar")
+        expect_text(stranger, "#picture", "3 personer deltog")
+        expect_text(stranger, "#picture", "inte hållen ännu")
+        expect_text(stranger, "#picture", "hölls ")
+        expect_text(stranger, "#picture", "A: Företag, industri tog bort ”Besöksnäring”")
+        expect_text(stranger, "#picture", f"Skäl: {reason}")
+        assert stranger.locator("#picture b").count() == 0
+        audit(stranger, "follow-1-transparency-phone")
+        page.goto(live.url + follow_path)  # and on a wide screen
+        expect_text(page, "#picture", f"Skäl: {reason}")
+        audit(page, "follow-4-transparency-desktop")
+
+        # Samsyn's own help page, in Swedish and in English.
+        stranger.get_by_role("link", name="Så beräknas den samlade bilden").click()
+        stranger.wait_for_url("**/help/combined")
+        expect_text(stranger, "h1", "Så beräknas den samlade bilden")
+        audit(stranger, "follow-2-help-sv")
+        stranger.goto(f"{live.url}/language/en?next=/help/combined")
+        expect_text(stranger, "h1", "How the combined picture is computed")
+        audit(stranger, "follow-3-help-en")
         assert seen.foreign(live.url) == []
     finally:
         clients.close()

@@ -300,6 +300,14 @@ def follow_json(code: str) -> Response:
     return jsonify(_public(code))
 
 
+@bp.get("/help/combined")
+def help_combined() -> str:
+    """How the combined picture and the agreement between the groups are computed, in
+    plain words, for the follow page's readers and the organizers (docs/consensus.md,
+    "Across workshops", says it for developers)."""
+    return render_template("series/help.html")
+
+
 @bp.app_context_processor
 def picture_context() -> dict[str, Any]:
     """The combined picture's words for its script, and `command_id()`: a fresh id for each

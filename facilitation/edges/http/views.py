@@ -29,6 +29,7 @@ from facilitation.core import domain
 from facilitation.core.domain import CATEGORY_SETS, LANGUAGES, DomainError
 from facilitation.edges import i18n, identity
 from facilitation.edges.http import links, qr, tries
+from facilitation.edges.http.organizers import current_login
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.config import ROOT
@@ -109,8 +110,13 @@ def create() -> BaseResponse | tuple[str, int]:
     try:
         known = domain.category_names(language) | {c.casefold() for c in categories}
         seeds = domain.parse_seed_lines(form.get("factors", ""), known)
+        login = current_login()  # a logged-in organizer's workshop is theirs
         code, secret = _workshops().create(
-            title=form.get("title", ""), language=language, categories=categories, seeds=seeds
+            title=form.get("title", ""),
+            language=language,
+            categories=categories,
+            seeds=seeds,
+            owner_id=login.organizer_id if login else None,
         )
     except DomainError as error:
         return _index_error(i18n.localise(error_answer(error), language)["error"]["message"])

@@ -3,7 +3,7 @@
 Layer: edge (live); may import live/parts.py, live/followers.py and the layers below. A
 read-only namespace for anyone with the page's address — no cookie, no commands, nothing
 private — whose pages are sent the series' public state whenever it changes: when one of
-its workshops reveals a round, changes step, or the organizers change the series
+its workshops reveals a round, changes step or is deleted, or the organizers change the series
 (followers.py sends it). Apart from the workshops' namespace (realtime.py) on purpose.
 """
 
