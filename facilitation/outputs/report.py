@@ -147,6 +147,7 @@ class _Report:
                 (_("Participants"), participants),
                 (_("Consensus rule"), f"{agreement}\n{concordance}"),
                 (_("Step at export"), doc.word(_STEPS, w.get("step"))),
+                (_("Time zone"), doc.time_zone),
             ],
         )
 
