@@ -6,7 +6,6 @@ Socket.IO. Facilitator pages check the secret in the session against the databas
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -202,8 +201,6 @@ def console(code: str) -> str:
         ),
         new_link=request.args.get("link") == "new",
         by_organizer=by_organizer,
-        # The names a time zone may be given by, offered as the facilitator types.
-        time_zones=sorted(zoneinfo.available_timezones()),
     )
 
 
