@@ -347,7 +347,8 @@ def test_a_points_round_is_in_the_pdf_report(pointed: Room) -> None:
         "Andel av poängen",
         "Poäng per faktor, flest först.",
         "1. Urbanisering",
-        "Urbanisering 1 160 64 %",  # 70 + 40 + 50 points of the 250 given
+        # The final factors: 70 + 40 + 50 points of the 250 given.
+        "Urbanisering 1 Poäng: 160; Andel av poängen: 64 %",
     ):
         assert expected in text, expected
     # The archive holds the report too.

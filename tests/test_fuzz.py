@@ -475,6 +475,10 @@ def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
     if name == "language":
         odd = st.sampled_from(["SV", "de", "", "sv-SE"])
         return pick(draw, (6, st.sampled_from(["sv", "en"])), (1, odd | json_values))
+    if name == "time_zone":
+        odd = st.sampled_from(["Europe/Gotham", "", "europe/stockholm", "../etc", "UTC+1"])
+        zones = st.sampled_from(["Europe/Stockholm", "UTC", "America/New_York"])
+        return pick(draw, (6, zones), (1, odd | json_values))
     if name.startswith("consensus_"):
         return pick(
             draw,

@@ -339,6 +339,7 @@ ROW_DEFS = {
 # Keys the record always has that the schema leaves optional: exports made before them.
 OLDER_EXPORTS_LACK = {
     "workshop.doors_closed",
+    "workshop.time_zone",
     # The stopping settings, the recommendation and the change per factor (issue #17).
     *(
         f"{rule}.{key}"

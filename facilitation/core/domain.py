@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -91,6 +92,10 @@ REASON_MAX = 500
 CATEGORY_MAX = 60
 NICKNAME_MAX = 40
 WORKSHOP_TITLE_MAX = 200
+# The time zone a workshop's times are written in (exports): an IANA name. Stockholm for
+# every language: Samsyn is made for Swedish public bodies, and a workshop held in English
+# is still held in the same room (the facilitator sets another zone when it is not).
+DEFAULT_TIME_ZONE = "Europe/Stockholm"
 CATEGORIES_MAX = 12
 GROUP_NAME_MAX = 60
 GROUPS_MAX = 12
@@ -405,6 +410,16 @@ def plan_categories(
 
 
 # --- Steps ---------------------------------------------------------------------------------
+
+
+def check_time_zone(name: str) -> str:
+    """An IANA time zone name the system knows ("Europe/Stockholm"), as given."""
+    if name not in zoneinfo.available_timezones():
+        raise DomainError(
+            "bad_time_zone",
+            N_("Give a time zone by its standard name, such as Europe/Stockholm or UTC."),
+        ).at("time_zone")
+    return name
 
 
 def check_something_to_change(*values: object) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from facilitation.core.domain import (
     CATEGORIES_MAX,
+    DEFAULT_TIME_ZONE,
     FACTORS_MAX,
     GROUPS_MAX,
     ID_MAX,
@@ -90,6 +91,8 @@ class CategoryRename(Command):
 class WorkshopConfigure(Command):
     title: ShortText | None = None
     language: Language | None = None
+    # An IANA time zone name, for the times in the exports (domain.check_time_zone).
+    time_zone: Annotated[StrictStr, Field(max_length=64)] | None = None
     approval_required: StrictBool | None = None
     # The consensus rule (consensus.Rule; its own checks give the ranges): how factors are
     # judged, agreement per factor (0.5–1), the widest IQR, Kendall's W (0–1], the share of
@@ -214,6 +217,7 @@ class WorkshopCreate(Strict):
 
     title: ShortText
     language: Language = "sv"
+    time_zone: Annotated[StrictStr, Field(max_length=64)] = DEFAULT_TIME_ZONE
     categories: Annotated[list[ShortText], Field(max_length=CATEGORIES_MAX)] | None = None
     factors: Annotated[list[SeedFactorIn], Field(max_length=FACTORS_MAX)] | None = None
 

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from facilitation.core.domain import DEFAULT_TIME_ZONE
+
 
 def utcnow() -> datetime:
     """Now, in UTC (stored without a zone; every timestamp in the database is UTC)."""
@@ -41,6 +43,8 @@ class Workshop(Base):
     title: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))
     step: Mapped[str] = mapped_column(String(20))
+    # The IANA time zone the exports write its times in (domain.check_time_zone).
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE)
     # Grows with every change, in the same transaction; clients order messages by it.
     version: Mapped[int] = mapped_column(default=1)
     approval_required: Mapped[bool] = mapped_column(default=False)

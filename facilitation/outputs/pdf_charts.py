@@ -12,10 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from reportlab.graphics.shapes import Drawing, Line, Rect
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Table, TableStyle
 
 from facilitation.outputs.export import WORDS
-from facilitation.outputs.pdf import FILL, INK, MUTED, RULE, WIDTH, Matrix, fit, text
+from facilitation.outputs.pdf import (
+    BOLD,
+    FILL,
+    FONT,
+    INK,
+    MUTED,
+    RULE,
+    WIDTH,
+    Matrix,
+    drawable,
+    fit,
+    text,
+)
 from facilitation.outputs.pdf_document import Document
 
 BARS_PER_CHART = 40  # a drawing never splits across pages, so long bar charts come in parts
@@ -37,23 +51,45 @@ def points(doc: Document, r: dict[str, Any]) -> list[Any]:
     return _bars(doc, r, "points", intro, doc._("Factors that received no points: %(n)s"))
 
 
+def label(doc: Document, row: dict[str, Any]) -> str:
+    """A factor's label on a chart: its place in the round, if it has one, and its title."""
+    title = doc.factor_title(row)
+    return title if row.get("rank") is None else f"{row['rank']}. {title}"
+
+
+def wrapped(words: str, width: float, size: float = 8) -> tuple[list[str], float]:
+    """`words` in lines that fit `width` points, broken between words, in a type small enough
+    for the longest word to fit (never below 5.5 points): the lines and the size."""
+    words = drawable(words)
+    longest = max((pdfmetrics.stringWidth(w, FONT, size) for w in words.split()), default=0.0)
+    if longest > width:
+        size = max(5.5, size * width / longest)
+    return simpleSplit(words, FONT, size, width) or [""], size
+
+
 def _bars(doc: Document, r: dict[str, Any], key: str, intro: str, none: str) -> list[Any]:
     """Each factor's total of `key` as a horizontal bar, in the round's order, each with its
-    number; then how many factors got nothing."""
+    number and its whole title (on more lines if need be); then how many factors got nothing."""
     rows = [row for row in r["factors"] if row[key]]
     most = max((row[key] for row in rows), default=1)
-    label_w, value_w, height = 0.4 * WIDTH, 40.0, 14.0
+    label_w, value_w, line = 0.4 * WIDTH, 40.0, 9.5
     out: list[Any] = [doc.para(intro)]
     for start in range(0, len(rows), BARS_PER_CHART):
-        part = rows[start : start + BARS_PER_CHART]
-        d = Drawing(WIDTH, height * len(part) + 2)
-        for i, row in enumerate(part):
-            y = d.height - (i + 1) * height
-            label = fit(f"{row['rank']}. {doc.factor_title(row)}", label_w - 6, 8)
-            text(d, 0, y + 4, label)
+        part = [
+            (row, *wrapped(label(doc, row), label_w - 6))
+            for row in rows[start : start + BARS_PER_CHART]
+        ]
+        heights = [max(14.0, line * len(lines) + 4) for _, lines, _ in part]
+        d = Drawing(WIDTH, sum(heights) + 2)
+        y = d.height
+        for (row, lines, size), height in zip(part, heights, strict=True):
+            y -= height
+            for i, words in enumerate(lines):
+                text(d, 0, y + height - 10 - i * line, words, size)
             length = (WIDTH - label_w - value_w) * row[key] / most
-            d.add(Rect(label_w, y + 2, length, height - 4, fillColor=FILL, strokeColor=None))
-            text(d, label_w + length + 4, y + 4, doc.num(row[key]))
+            top = y + height - 2
+            d.add(Rect(label_w, top - 10, length, 10, fillColor=FILL, strokeColor=None))
+            text(d, label_w + length + 4, top - 8, doc.num(row[key]))
         d.add(Line(label_w, 0, label_w, d.height, strokeColor=INK, strokeWidth=0.5))
         out.append(d)
     unvoted = len(r["factors"]) - len(rows)
@@ -65,12 +101,20 @@ def _bars(doc: Document, r: dict[str, Any], key: str, intro: str, none: str) -> 
 def ratings(doc: Document, r: dict[str, Any]) -> list[Any]:
     """How many gave each rating, a small chart per factor, counts written on the bars."""
     scale = int(r["settings"].get("scale") or 5)
+    rated = [row for row in r["factors"] if row.get("answers")]
+    # Fewer charts a line when a title's longest word would not fit one in small type.
+    longest = max(
+        (pdfmetrics.stringWidth(w, BOLD, 6.5) for row in rated for w in label(doc, row).split()),
+        default=0.0,
+    )
     per_line = 4 if scale <= 6 else 3
+    while per_line > 2 and longest > WIDTH / per_line - 20:
+        per_line -= 1
     cell_w = WIDTH / per_line
     chart_w, chart_h = cell_w - 12, 44.0
     slot = chart_w / scale
     cells = []
-    for row in r["factors"]:
+    for row in rated:
         counts = row.get("distribution") or [0] * scale
         most = max(*counts, 1)
         d = Drawing(chart_w, chart_h + 20)
@@ -85,8 +129,8 @@ def ratings(doc: Document, r: dict[str, Any]) -> list[Any]:
             "iqr": doc.num(row["iqr"], 2),
             "n": row["answers"],
         }
-        title = fit(f"{row['rank']}. {doc.factor_title(row)}", chart_w * 2.6, 8)
-        cells.append([doc.para(title, "th"), d, doc.para(stats, "small")])
+        title = doc.para(label(doc, row), "th", width=cell_w - 12)
+        cells.append([title, d, doc.para(stats, "small", width=cell_w - 12)])
     # A table per line of charts, so that pages break between lines.
     lines = []
     for start in range(0, len(cells), per_line):
@@ -96,7 +140,11 @@ def ratings(doc: Document, r: dict[str, Any]) -> list[Any]:
         lines.append(line)
     legend = doc._("1 = very little, %(scale)s = very much.") % {"scale": scale}
     intro = doc._("How many gave each rating, per factor.")
-    return [doc.para(f"{intro} {legend}"), *lines]
+    out = [doc.para(f"{intro} {legend}"), *lines]
+    unrated = len(r["factors"]) - len(rated)
+    if unrated:
+        out.append(doc.para(doc._("Factors that nobody rated: %(n)s") % {"n": unrated}))
+    return out
 
 
 def matrix(doc: Document, r: dict[str, Any]) -> list[Any]:
@@ -124,7 +172,11 @@ def matrix(doc: Document, r: dict[str, Any]) -> list[Any]:
     ]
     header = ["#", _("Factor"), _("Impact"), _("Uncertainty"), _("Quadrant")]
     widths = [0.07, 0.43, 0.15, 0.15, 0.2]
-    return [doc.para(note, "small"), grid.drawing, doc.table(header, table, widths)]
+    out = [doc.para(note, "small"), grid.drawing, doc.table(header, table, widths)]
+    unplaced = len(r["factors"]) - len(answered)
+    if unplaced:
+        out.append(doc.para(_("Factors that nobody placed: %(n)s") % {"n": unplaced}))
+    return out
 
 
 def priorities(doc: Document, factors: list[dict[str, Any]], letters: dict[str, str]) -> list[Any]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
@@ -20,6 +22,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -31,22 +34,31 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from facilitation.core.domain import DEFAULT_TIME_ZONE
 from facilitation.outputs import pdf
 from facilitation.outputs.export import WORDS
 from facilitation.outputs.pdf import BOLD, DASH, FONT, MUTED, RULE, WIDTH, FooterCanvas, markup
 
 _GONE = WORDS["status"]
+# A table cell's padding, left and right; the smallest type a cell shrinks to for a long word.
+_PADDING, _SMALLEST = 4.0, 5.5
+# A text as a cell of `Document.table`: paragraphs, each (style, text).
+Cell = list[tuple[str, str]]
 
 
 class Document:
     """One PDF being written, in the language `gettext` translates to and `language` (sv or
-    en) writes numbers and dates in."""
+    en) writes numbers and dates in, its times in `time_zone` (an IANA name)."""
 
-    def __init__(self, gettext: Callable[[str], str], language: str | None) -> None:
+    def __init__(
+        self, gettext: Callable[[str], str], language: str | None, time_zone: str | None = None
+    ) -> None:
         pdf.glyphs()
         self._ = gettext
         language = language or "en"
         self.locale = language if language in ("sv", "en") else "en"
+        self.time_zone = time_zone or DEFAULT_TIME_ZONE
+        self.zone = ZoneInfo(self.time_zone)
         self.styles = {
             "title": ParagraphStyle("title", fontName=BOLD, fontSize=20, leading=25),
             "h1": ParagraphStyle("h1", fontName=BOLD, fontSize=14, leading=18, spaceBefore=14),
@@ -87,11 +99,14 @@ class Document:
             return f"= {DASH}"
         return f"< {self.num(0.001, 3)}" if p < 0.001 else f"= {self.num(p, 3)}"
 
+    def local(self, iso: str) -> datetime:
+        """A time of the record (UTC) in the workshop's time zone."""
+        at = datetime.fromisoformat(iso)
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(self.zone)
+
     def date(self, iso: str) -> str:
-        """A day as the language writes it in full (4 mars 2026)."""
-        return str(
-            format_date(datetime.fromisoformat(iso).date(), format="long", locale=self.locale)
-        )
+        """A day, in the workshop's time zone, as the language writes it in full (4 mars 2026)."""
+        return str(format_date(self.local(iso).date(), format="long", locale=self.locale))
 
     def word(self, words: dict[str, str], code: str | None) -> str:
         """The word for a code of the record (a step, a quadrant …), or a dash for none."""
@@ -99,19 +114,49 @@ class Document:
         return self._(message) if message else DASH
 
     def factor_title(self, row: dict[str, Any]) -> str:
-        """A factor's title as it is now, with its fate if it left the board since."""
-        title = row["title"]
-        gone = _GONE.get(row.get("status") or "active")
+        """A factor's title as it is now, with its fate if it left the board since (a kept
+        factor's title alone: most are kept)."""
+        title, status = row["title"], row.get("status") or "active"
+        gone = _GONE.get(status) if status != "active" else None
         return f"{title} ({self._(gone)})" if gone else title
 
     # --- Building blocks --------------------------------------------------------------------
 
-    def para(self, text: str, style: str = "body", *, outline: int | None = None) -> Paragraph:
-        """A paragraph of plain text (escaped); headings with an `outline` level get a bookmark."""
-        paragraph = Paragraph(markup(text), self.styles[style])
+    def para(
+        self,
+        text: str,
+        style: str = "body",
+        *,
+        outline: int | None = None,
+        width: float | None = None,
+    ) -> Paragraph:
+        """A paragraph of plain text (escaped); headings with an `outline` level get a bookmark.
+        Within a `width`, its type shrinks until its longest word fits: lines break between
+        words, never inside one ("sammanslag|en")."""
+        paragraph = Paragraph(markup(text), self.fitted(text, style, width))
         if outline is not None:
             paragraph.outline = (text, outline)
         return paragraph
+
+    def fitted(self, text: str, style: str, width: float | None) -> ParagraphStyle:
+        """`style`, or a smaller copy of it in which the longest word of `text` fits `width`."""
+        chosen = self.styles[style]
+        if width is None:
+            return chosen
+        font, size = chosen.fontName, chosen.fontSize
+        longest = max(
+            (pdfmetrics.stringWidth(w, font, size) for w in re.split(r"\s+", pdf.drawable(text))),
+            default=0.0,
+        )
+        if longest <= width:
+            return chosen
+        smaller = max(_SMALLEST, math.floor(size * width / longest * 10) / 10)
+        return ParagraphStyle(
+            f"{chosen.name}-{smaller}",
+            parent=chosen,
+            fontSize=smaller,
+            leading=chosen.leading * smaller / size,
+        )
 
     def heading(self, text: str, level: int = 0) -> list[Any]:
         """A heading, on a new page if too little room is left below it for what follows."""
@@ -124,11 +169,22 @@ class Document:
         kept = [f for f in head if not isinstance(f, CondPageBreak)]
         return [KeepTogether(kept + blocks[:1]), *blocks[1:]]
 
+    def cell(self, value: Any, style: str, width: float) -> Any:
+        """A table's cell: text (a string, or a `Cell` of styled paragraphs) set to fit
+        `width` points; anything else (a drawing) as it is."""
+        inside = width - 2 * _PADDING
+        if isinstance(value, str):
+            return self.para(value, style, width=inside)
+        if isinstance(value, list) and all(isinstance(part, tuple) for part in value):
+            return [self.para(text, kind, width=inside) for kind, text in value]
+        return value
+
     def table(self, header: Sequence[str], rows: list[list[Any]], widths: Sequence[float]) -> Table:
         """A table with a repeated header row; `widths` are shares of the frame's width."""
-        head = [self.para(h, "th") for h in header]
-        body = [[self.para(c, "cell") if isinstance(c, str) else c for c in r] for r in rows]
-        table = Table([head, *body], colWidths=[w * WIDTH for w in widths], repeatRows=1)
+        points = [w * WIDTH for w in widths]
+        head = [self.cell(h, "th", w) for h, w in zip(header, points, strict=True)]
+        body = [[self.cell(c, "cell", w) for c, w in zip(r, points, strict=True)] for r in rows]
+        table = Table([head, *body], colWidths=points, repeatRows=1)
         table.setStyle(
             TableStyle(
                 [
@@ -138,8 +194,8 @@ class Document:
                     ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
                     ("TOPPADDING", (0, 0), (-1, -1), 2),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 4),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                    ("LEFTPADDING", (0, 0), (-1, -1), _PADDING),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), _PADDING),
                 ]
             )
         )
@@ -147,7 +203,9 @@ class Document:
 
     def pairs(self, rows: list[tuple[str, str]]) -> Table:
         """Label and value, one a line."""
-        cells = [[self.para(k, "th"), self.para(v, "cell")] for k, v in rows]
+        cells = [
+            [self.cell(k, "th", 0.3 * WIDTH), self.cell(v, "cell", 0.7 * WIDTH)] for k, v in rows
+        ]
         table = Table(cells, colWidths=[0.3 * WIDTH, 0.7 * WIDTH])
         table.setStyle(
             TableStyle(
@@ -156,6 +214,8 @@ class Document:
                     ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
                     ("TOPPADDING", (0, 0), (-1, -1), 2),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                    ("LEFTPADDING", (0, 0), (-1, -1), _PADDING),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), _PADDING),
                 ]
             )
         )
@@ -172,11 +232,11 @@ class Document:
             self.pairs([exported, *facts]),
         ]
 
-    def factor_cell(self, factor: dict[str, Any]) -> list[Paragraph]:
+    def factor_cell(self, factor: dict[str, Any]) -> Cell:
         """A factor's title with its description below it, small."""
-        cell = [self.para(factor["title"], "cell")]
+        cell = [("cell", factor["title"])]
         if factor.get("description"):
-            cell.append(self.para(factor["description"], "small"))
+            cell.append(("small", factor["description"]))
         return cell
 
     # --- The pages --------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""The PDF report: the agreed picture as a document to send on. The workshop, the steps taken,
-the final factors by category with their latest results, charts, every round's consensus
-measures, and what was removed or merged and why.
+"""The PDF report: the agreed picture as a document to send on. A first page that reads on
+its own (the picture agreed, the top priorities, key trends and critical uncertainties, the
+verdicts, participation per round), then the details: the steps taken, the final factors by
+category each with its last measured result, charts, every round's consensus measures, and
+what was removed or merged and why.
 
 Layer: outputs. Takes the record built by the read side (plain data) and writes an A4 PDF
 on a `Document` (pdf_document.py); how each voting method's rounds are shown is in
@@ -14,19 +16,20 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Collection
-from datetime import datetime
 from typing import Any
 
-from reportlab.platypus import Spacer
+from reportlab.platypus import PageBreak, Spacer
 
 from facilitation.core.domain import N_
-from facilitation.outputs.export import WORDS
+from facilitation.outputs.export import WORDS, word
 from facilitation.outputs.pdf import DASH
 from facilitation.outputs.pdf_document import Document
-from facilitation.outputs.report_methods import METHODS, round_measures, verdict_cell
+from facilitation.outputs.report_methods import METHODS, round_measures, turnout, verdict_cell
 
 # The share of a round's table that its verdict column takes ("för få svar (12 av 40)").
 VERDICT_WIDTH = 0.14
+# How many of the top priorities the first page names.
+TOP = 5
 
 _METHODS = WORDS["method"]
 _STEPS = WORDS["step"]
@@ -47,7 +50,8 @@ _COUNTED = (
 
 def to_pdf(record: dict[str, Any], gettext: Callable[[str], str]) -> bytes:
     """The workshop's report as an A4 PDF, in the language `gettext` translates to."""
-    return _Report(record, Document(gettext, record["workshop"].get("language"))).build()
+    w = record["workshop"]
+    return _Report(record, Document(gettext, w.get("language"), w.get("time_zone"))).build()
 
 
 class _Report:
@@ -59,6 +63,8 @@ class _Report:
     def build(self) -> bytes:
         story = [
             *self.title_page(),
+            *self.summary(),
+            PageBreak(),
             *self.steps(),
             *self.final_factors(),
             *self.charts(),
@@ -77,6 +83,41 @@ class _Report:
         """The latest closed round of one of `methods` in the record."""
         rounds = [r for r in self.record["rounds"] if r["method"] in methods]
         return rounds[-1] if rounds else None
+
+    def active(self) -> list[dict[str, Any]]:
+        """The factors on the board: the agreed picture."""
+        return [f for f in self.record["factors"] if f["status"] == "active"]
+
+    def last_measured(self, methods: Collection[str]) -> dict[int, tuple[dict[str, Any], Any]]:
+        """Each factor's last measured result in a round of `methods`: (round, row) by id. A
+        later round that did not measure a factor (nobody answered it, or it was not in it)
+        leaves its earlier result standing."""
+        found: dict[int, tuple[dict[str, Any], Any]] = {}
+        for r in self.record["rounds"]:
+            if r["method"] not in methods or not r["ballots"]:
+                continue
+            view = METHODS[r["method"]]
+            for row in r["factors"]:
+                if view.measured(row):
+                    found[row["factor_id"]] = (r, row)
+        return found
+
+    def widest(self) -> dict[str, Any] | None:
+        """The latest prioritisation round that measured the most of the kept factors: the
+        one whose order the top priorities follow (a later round on a few of them does not
+        make the others' order)."""
+        kept = {f["id"] for f in self.active()}
+        best, most = None, 0
+        for r in self.record["rounds"]:
+            if r["method"] not in _PRIORITISING or not r["ballots"]:
+                continue
+            view = METHODS[r["method"]]
+            count = sum(
+                1 for row in r["factors"] if row["factor_id"] in kept and view.measured(row)
+            )
+            if count and count >= most:
+                best, most = r, count
+        return best
 
     def title_page(self) -> list[Any]:
         w, doc, _ = self.record["workshop"], self.doc, self._
@@ -106,8 +147,110 @@ class _Report:
                 (_("Participants"), participants),
                 (_("Consensus rule"), f"{agreement}\n{concordance}"),
                 (_("Step at export"), doc.word(_STEPS, w.get("step"))),
+                (_("Time zone"), doc.time_zone),
             ],
         )
+
+    def summary(self) -> list[Any]:
+        """The first page's account, for a reader who reads nothing else: the picture agreed
+        by category, the top priorities, the key trends and critical uncertainties (where a
+        round placed factors on the matrix), the verdicts and who took part, round by round."""
+        doc, _ = self.doc, self._
+        out: list[Any] = [*doc.heading(_("The agreed picture"), 1)]
+        active = self.active()
+        if not active:
+            out.append(doc.para(_("No factors are on the board.")))
+        by_category = [
+            (c, [f["title"] for f in active if f["category"] == c])
+            for c in self.record["categories"]
+        ]
+        rows = [(f"{c} ({len(titles)})", " · ".join(titles)) for c, titles in by_category if titles]
+        if rows:
+            out.append(doc.pairs(rows))
+        out += self.top_priorities()
+        out += self.quadrants()
+        out += self.verdicts()
+        return out
+
+    def top_priorities(self) -> list[Any]:
+        """The first kept factors in the order of the round that measured most of them."""
+        doc, _ = self.doc, self._
+        widest = self.widest()
+        if widest is None:
+            return []
+        view = METHODS[widest["method"]]
+        kept = {f["id"] for f in self.active()}
+        rows = [
+            row
+            for row in widest["factors"]
+            if row["factor_id"] in kept and view.measured(row) and row.get("rank") is not None
+        ]
+        rows.sort(key=lambda row: row["rank"])
+        note = _("In the order of %(round)s.") % {"round": self.round_name(widest)}
+        body = [
+            [
+                str(row["rank"]),
+                row["title"],
+                view.standing(doc, row),
+                word(_, "verdict", row.get("verdict")) or DASH,
+            ]
+            for row in rows[:TOP]
+        ]
+        header = [_("Rank"), _("Factor"), _("Result"), _("Verdict")]
+        return [
+            *doc.heading(_("Top priorities"), 1),
+            doc.para(note, "small"),
+            doc.table(header, body, [0.09, 0.39, 0.36, 0.16]),
+        ]
+
+    def quadrants(self) -> list[Any]:
+        """The kept factors that the matrix last placed as key trends and as critical
+        uncertainties; nothing when no round placed factors on the matrix."""
+        doc, _ = self.doc, self._
+        placed = self.last_measured(["matrix"])
+        if not placed:
+            return []
+        out: list[Any] = []
+        for code, heading in (
+            ("key_trend", N_("Key trends")),
+            ("critical_uncertainty", N_("Critical uncertainties")),
+        ):
+            titles = [
+                f["title"]
+                for f in self.active()
+                if f["id"] in placed and placed[f["id"]][1].get("quadrant") == code
+            ]
+            out += doc.heading(_(heading), 1)
+            out.append(doc.para(" · ".join(titles) if titles else _("None.")))
+        return out
+
+    def verdicts(self) -> list[Any]:
+        """Each round's verdict under the rule, and who took part in it."""
+        doc, _ = self.doc, self._
+        rounds = self.record["rounds"]
+        if not rounds:
+            return [*doc.heading(_("Consensus verdicts"), 1), doc.para(_("No round was closed."))]
+        verdicts, people = [], []
+        for r in rounds:
+            verdict = r.get("verdict") or {}
+            said = _("Consensus reached") if verdict.get("reached") else _("Not reached")
+            if verdict.get("measure") == "agreement":
+                said += "; " + _("factors meeting the rule: %(meeting)s of %(factors)s") % {
+                    "meeting": verdict.get("factors_meeting") or 0,
+                    "factors": verdict.get("factors") or 0,
+                }
+            elif (r.get("concordance") or {}).get("w") is not None:
+                said += "; " + _("Kendall's W") + " " + doc.num(r["concordance"]["w"], 2)
+            verdicts.append((self.round_name(r), said))
+            took_part = turnout(doc, r["participation"]) if r.get("participation") else ""
+            ballots = _("%(n)s ballots") % {"n": r["ballots"]}
+            people.append((self.round_name(r), f"{ballots}; {took_part}" if took_part else ballots))
+        return [
+            *doc.heading(_("Consensus verdicts"), 1),
+            doc.pairs(verdicts),
+            *doc.heading(_("Participation per round"), 1),
+            doc.pairs(people),
+        ]
 
     def steps(self) -> list[Any]:
         """A readable account of the audit log: steps, counts of factor changes, the rounds."""
@@ -136,14 +279,12 @@ class _Report:
                 entry[kind] = e["at"]
         if not rounds:
             return [*out, Spacer(1, 6), doc.para(_("No rounds were held."))]
-        days = {datetime.fromisoformat(e["at"]).date() for e in log}
+        days = {doc.local(e["at"]).date() for e in log}
 
         def at(iso: str | None) -> str:
             if iso is None:
                 return DASH
-            return datetime.fromisoformat(iso).strftime(
-                "%H:%M" if len(days) == 1 else "%Y-%m-%d %H:%M"
-            )
+            return doc.local(iso).strftime("%H:%M" if len(days) == 1 else "%Y-%m-%d %H:%M")
 
         ballots = {r["number"]: r["ballots"] for r in self.record["rounds"]}
         table = [
@@ -162,40 +303,61 @@ class _Report:
             *out,
             Spacer(1, 8),
             doc.table([*header, _("Ballots")], table, [0.1, 0.3, 0.15, 0.15, 0.15, 0.15]),
-            doc.para(_("Times are in UTC."), "small"),
+            doc.para(_("Times in the time zone %(zone)s.") % {"zone": doc.time_zone}, "small"),
         ]
 
     def final_factors(self) -> list[Any]:
-        """The active factors by category, each with the latest prioritisation's result."""
+        """The active factors by category, each with its last measured result and the round
+        it comes from: a later round that did not measure a factor leaves its earlier result
+        standing. In each category, the most recently measured first, by their place."""
         doc, _ = self.doc, self._
         out: list[Any] = doc.heading(_("The final factors"))
-        latest = self.latest(_PRIORITISING)
-        if latest:
-            note = _("Results from the latest prioritisation round: %(round)s.")
-            out.append(doc.para(note % {"round": self.round_name(latest)}))
+        measured = self.last_measured(_PRIORITISING)
+        if self.latest(_PRIORITISING):
+            out.append(
+                doc.para(
+                    _(
+                        "Each factor's result comes from the last round that measured it, "
+                        "named beside it."
+                    )
+                )
+            )
         else:
             out.append(doc.para(_("No prioritisation round was closed.")))
-        active = [f for f in self.record["factors"] if f["status"] == "active"]
+        active = self.active()
         if not active:
             return [*out, doc.para(_("No factors are on the board."))]
-        rows = {row["factor_id"]: row for row in latest["factors"]} if latest else {}
-        columns = METHODS[latest["method"]].result if latest else None
-        header = [_("Factor"), *(_(h) for h in columns.header)] if columns else [_("Factor")]
-        widths = columns.widths if columns else (1.0,)
+
+        def order(factor: dict[str, Any]) -> tuple[float, float]:
+            if factor["id"] not in measured:
+                return (math.inf, math.inf)
+            r, row = measured[factor["id"]]
+            return (-r["number"], row.get("rank") or math.inf)
 
         def cells(factor: dict[str, Any]) -> list[Any]:
-            row = rows.get(factor["id"])
-            if columns is None:
-                return []
-            return columns.cells(doc, row) if row else [DASH] * len(columns.header)
+            if factor["id"] not in measured:
+                return [doc.factor_cell(factor), DASH, _("not measured"), DASH, DASH]
+            r, row = measured[factor["id"]]
+            rank = row.get("rank")
+            return [
+                doc.factor_cell(factor),
+                DASH if rank is None else str(rank),
+                METHODS[r["method"]].standing(doc, row),
+                word(_, "verdict", row.get("verdict")) or DASH,
+                self.round_name(r),
+            ]
 
+        if measured:
+            header = [_("Factor"), _("Rank"), _("Result"), _("Verdict"), _("Round")]
+            widths: tuple[float, ...] = (0.32, 0.09, 0.29, 0.15, 0.15)
+        else:
+            header, widths = [_("Factor")], (1.0,)
         for category in self.record["categories"]:
-            mine = [f for f in active if f["category"] == category]
+            mine = sorted((f for f in active if f["category"] == category), key=order)
             if not mine:
                 continue
-            mine.sort(key=lambda f: rows.get(f["id"], {}).get("rank") or math.inf)
             out += doc.heading(category, 1)
-            body = [[doc.factor_cell(f), *cells(f)] for f in mine]
+            body = [cells(f)[: len(header)] for f in mine]
             out.append(doc.table(header, body, widths))
         return out
 
@@ -235,18 +397,16 @@ class _Report:
             for f, line in zip(r["factors"], body, strict=True):
                 rank = f.get("rank")
                 line.insert(0, DASH if rank is None else str(rank))
-        # The verdict and the coverage take a column of their own, from the factor's title
-        # (up to a third of it: titles wrap), the rest from the figures' columns alike.
+        # The verdict and the coverage take a column of their own from the figures' columns
+        # alike: the rank and the factor's title keep their widths, for words to stay whole.
         header.append(_("Verdict"))
         for f, line in zip(r["factors"], body, strict=True):
             line.append(verdict_cell(doc, r, f))
         widths = list(view.round.widths)
-        title = header.index(_("Factor"))
-        given = min(widths[title] / 3, VERDICT_WIDTH)
-        others = sum(widths) - widths[title]
+        kept = {header.index(_("Factor")), *([0] if view.ranked else [])}
+        others = sum(w for i, w in enumerate(widths) if i not in kept)
         widths = [
-            w - given if i == title else w * (1 - (VERDICT_WIDTH - given) / others)
-            for i, w in enumerate(widths)
+            w if i in kept else w * (1 - VERDICT_WIDTH / others) for i, w in enumerate(widths)
         ]
         return doc.table(header, body, [*widths, VERDICT_WIDTH])
 

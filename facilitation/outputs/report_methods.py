@@ -53,6 +53,17 @@ class MethodView:
     # Its settings as (key in the round's settings, label, separator before the value).
     settings: tuple[tuple[str, str, str], ...] = ()
     ranked: bool = True
+    # Whether a factor's row in its round holds a result: someone answered it (no dots is a
+    # result of dot voting; no rating is none).
+    measured: Callable[[Row], bool] = lambda row: True
+
+    def standing(self, doc: Document, row: Row) -> str:
+        """A factor's result in its round in words, its place left out ("Median: 4; IQR: 1;
+        Agreement: 75 %"), from the columns of the final factors."""
+        if self.result is None:
+            return DASH
+        pairs = zip(self.result.header, self.result.cells(doc, row), strict=True)
+        return "; ".join(f"{doc._(h)}: {c}" for h, c in pairs if h != N_("Rank"))
 
 
 def _impact_and_uncertainty(doc: Document, f: Row) -> list[str]:
@@ -69,7 +80,7 @@ METHODS: dict[str, MethodView] = {
         measure="agreement",
         round=Columns(
             (N_("Keep"), N_("Remove"), N_("Agreement")),
-            (0.51, 0.16, 0.16, 0.17),
+            (0.45, 0.15, 0.15, 0.25),
             lambda doc, f: [str(f["keep"]), str(f["remove"]), doc.pct(f["agreement"])],
         ),
         result=None,
@@ -80,7 +91,7 @@ METHODS: dict[str, MethodView] = {
         measure="kendall_w",
         round=Columns(
             (N_("Dots"), N_("Voters")),
-            (0.11, 0.55, 0.16, 0.18),
+            (0.09, 0.51, 0.2, 0.2),
             lambda doc, f: [doc.num(f["dots"]), str(f["voters"])],
         ),
         result=Columns(
@@ -98,7 +109,7 @@ METHODS: dict[str, MethodView] = {
         measure="kendall_w",
         round=Columns(
             (N_("Points"), N_("Share of the points"), N_("Median"), N_("IQR"), N_("Voters")),
-            (0.11, 0.28, 0.1, 0.13, 0.1, 0.17, 0.11),
+            (0.09, 0.26, 0.1, 0.17, 0.1, 0.16, 0.12),
             lambda doc, f: [
                 doc.num(f["points"]),
                 doc.pct(f["share"]),
@@ -126,7 +137,7 @@ METHODS: dict[str, MethodView] = {
         measure="agreement",
         round=Columns(
             (N_("Median"), N_("IQR"), N_("Agreement"), N_("Answers"), N_("No opinion")),
-            (0.11, 0.24, 0.1, 0.16, 0.17, 0.1, 0.12),
+            (0.09, 0.29, 0.09, 0.15, 0.16, 0.11, 0.11),
             lambda doc, f: [
                 doc.num(f["median"]),
                 doc.num(f["iqr"], 2),
@@ -147,12 +158,13 @@ METHODS: dict[str, MethodView] = {
         ),
         chart=pdf_charts.ratings,
         settings=(("scale", N_("Scale from 1 to"), " "),),
+        measured=lambda row: bool(row.get("answers")),
     ),
     "ranking": MethodView(
         measure="kendall_w",
         round=Columns(
             (N_("Average place"), N_("Median place"), N_("Ranked by")),
-            (0.11, 0.41, 0.16, 0.16, 0.16),
+            (0.09, 0.35, 0.2, 0.18, 0.18),
             lambda doc, f: [
                 doc.num(f["mean_rank"], 2),
                 doc.num(f["median_rank"]),
@@ -166,12 +178,13 @@ METHODS: dict[str, MethodView] = {
         ),
         chart=None,
         settings=(("top_k", N_("Factors each person ranks"), ": "),),
+        measured=lambda row: row.get("mean_rank") is not None,
     ),
     "matrix": MethodView(
         measure="agreement",
         round=Columns(
             (N_("Impact"), N_("Uncertainty"), N_("Agreement")),
-            (0.11, 0.33, 0.19, 0.19, 0.18),
+            (0.09, 0.33, 0.19, 0.19, 0.2),
             _impact_and_uncertainty,
         ),
         result=Columns(
@@ -186,6 +199,7 @@ METHODS: dict[str, MethodView] = {
         ),
         chart=pdf_charts.matrix,
         settings=(("scale", N_("Scale from 1 to"), " "),),
+        measured=lambda row: bool(row.get("answers")),
     ),
 }
 
@@ -276,6 +290,15 @@ def round_measures(doc: Document, r: Row, groups: Sequence[Row] = ()) -> list[tu
     return rows
 
 
+def turnout(doc: Document, t: Row) -> str:
+    """Who took part in a round (or a group of it): joined, answered, skipped, dropped out."""
+    _ = doc._
+    text = _("%(joined)s joined, %(answered)s answered, %(skipped)s skipped") % t
+    if t.get("dropped"):
+        text += "; " + _("%(n)s dropped out since the round before") % {"n": t["dropped"]}
+    return str(text)
+
+
 def _turnout(doc: Document, r: Row, names: Mapping[int, str]) -> list[tuple[str, str]]:
     """Who took part: joined, answered, skipped, dropped out; per group where it may show."""
     _, p = doc._, r.get("participation")
@@ -283,10 +306,7 @@ def _turnout(doc: Document, r: Row, names: Mapping[int, str]) -> list[tuple[str,
         return []
 
     def said(t: Row) -> str:
-        text = _("%(joined)s joined, %(answered)s answered, %(skipped)s skipped") % t
-        if t.get("dropped"):
-            text += "; " + _("%(n)s dropped out since the round before") % {"n": t["dropped"]}
-        return str(text)
+        return turnout(doc, t)
 
     rows = [(_("Took part"), said(p))]
     for g in p.get("groups") or []:

@@ -578,6 +578,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             "code": w.code,
             "title": w.title,
             "language": w.language,
+            "time_zone": w.time_zone,
             "step": w.step,
             "created_at": w.created_at.isoformat() + "Z",
             "participants": len(people),

@@ -576,6 +576,9 @@ class RecordWorkshop(TypedDict):
     code: str
     title: str
     language: str
+    # The IANA time zone the workshop's times are written in by the PDF, CSV and workbook;
+    # every time in the record stays in UTC.
+    time_zone: str
     step: str
     created_at: str
     participants: int

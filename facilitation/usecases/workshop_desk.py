@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from facilitation.core import domain
-from facilitation.core.domain import N_, DomainError, Role, SeedFactor, Step
+from facilitation.core.domain import DEFAULT_TIME_ZONE, N_, DomainError, Role, SeedFactor, Step
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import lock_workshop
 from facilitation.queries import state
@@ -64,13 +64,19 @@ class WorkshopDesk(Desk):
         categories: list[str] | None,
         seeds: list[SeedFactor],
         owner_id: int | None = None,
+        time_zone: str = DEFAULT_TIME_ZONE,
     ) -> tuple[str, str]:
         """Create a workshop; returns its join code and the facilitator secret. Made by a
         logged-in organizer (`owner_id`), it is theirs: listed on their page, and opened
         through their login too."""
         with self.db.write() as s:
             workshop, secret = workshops.create(
-                s, title=title, language=language, categories=categories, seeds=seeds
+                s,
+                title=title,
+                language=language,
+                categories=categories,
+                seeds=seeds,
+                time_zone=time_zone,
             )
             workshop.owner_id = owner_id
             code = workshop.code

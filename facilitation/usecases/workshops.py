@@ -34,9 +34,11 @@ def create(
     language: str,
     categories: list[str] | None,
     seeds: list[SeedFactor],
+    time_zone: str = domain.DEFAULT_TIME_ZONE,
 ) -> tuple[models.Workshop, str]:
     """A new workshop with its categories and seed factors; returns it and the facilitator
     secret, which is stored only as a hash and shown once."""
+    domain.check_time_zone(time_zone)
     try:
         names, placement = domain.plan_categories(language, categories, seeds)
     except DomainError as error:
@@ -48,6 +50,7 @@ def create(
         code=_unused_code(session),
         title=domain.clean_title(title, max_length=domain.WORKSHOP_TITLE_MAX),
         language=language,
+        time_zone=time_zone,
         step=Step.PREPARE.value,
         facilitator_secret_hash=hash_secret(secret),
     )
@@ -100,7 +103,8 @@ def _unused_code(session: Session) -> str:
 
 
 def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
-    """Change the workshop's title, language or whether proposals need approval."""
+    """Change the workshop's title, language, time zone, whether proposals need approval, or
+    its consensus rule."""
     w = tx.workshop
     rule_given = {
         name: value
@@ -118,7 +122,12 @@ def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
         if value is not None
     }
     domain.check_something_to_change(
-        p.title, p.language, p.approval_required, *rule_given.values(), p.consensus_round_id
+        p.title,
+        p.language,
+        p.time_zone,
+        p.approval_required,
+        *rule_given.values(),
+        p.consensus_round_id,
     )
     changed: dict[str, Any] = {}
     if p.title is not None:
@@ -127,6 +136,8 @@ def configure(tx: Tx, p: schemas.WorkshopConfigure) -> dict[str, Any]:
         )
     if p.language is not None:
         changed["language"] = w.language = p.language
+    if p.time_zone is not None:
+        changed["time_zone"] = w.time_zone = domain.check_time_zone(p.time_zone)
     if p.approval_required is not None:
         changed["approval_required"] = w.approval_required = p.approval_required
     if rule_given or p.consensus_round_id is not None:

@@ -408,7 +408,8 @@ $("settings-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const answer = await command("workshop.configure",
-    { title: form.title.value, language: form.language.value }, $("settings-message"));
+    { title: form.title.value, language: form.language.value, time_zone: form.time_zone.value.trim() },
+    $("settings-message"));
   if (answer.ok) say($("settings-message"), M.saved);
 });
 

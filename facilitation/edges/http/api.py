@@ -73,7 +73,11 @@ def create_workshop() -> tuple[Response, int]:
     seeds = [SeedFactor(f.title, f.category, f.description) for f in data.factors or []]
     try:
         code, secret = _workshops().create(
-            title=data.title, language=data.language, categories=data.categories, seeds=seeds
+            title=data.title,
+            language=data.language,
+            categories=data.categories,
+            seeds=seeds,
+            time_zone=data.time_zone,
         )
     except DomainError as error:
         return _error(error_answer(error), 400)
