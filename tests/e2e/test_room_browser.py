@@ -142,7 +142,6 @@ def test_the_connection_states_pass_axe_with_the_transport_cut(
         expect_text(page, "#connection", w["offline"])
         assert page.locator("#connection").get_attribute("data-state") == "offline"
         audit(page, f"{language}-{name}-offline")
-        shot(page, f"{name}-offline")
         shape = page.evaluate("getComputedStyle(connection, '::before').content")
         assert "✕" in shape, shape  # a shape, not colour alone
         if name == "board":
@@ -154,6 +153,47 @@ def test_the_connection_states_pass_axe_with_the_transport_cut(
         page.reload()
         expect_text(page, "#connection", w["connected"])
         audit(page, f"{language}-{name}-online")
+
+
+def test_a_board_and_a_phone_cut_off_mid_vote_pass_axe(browser: Any, live: Server) -> None:
+    """The network goes mid-vote: the board keeps its factors and says it is offline, large;
+    the phone keeps the vote it makes meanwhile; both pass axe-core; both come back."""
+    w = WORDS["sv"]
+    created = create(live, "sv")
+    context = laptop(browser, created, "sv")
+    console = context.new_page()
+    console.goto(f"{live.url}/console/{created['code']}")
+    expect_text(console, "#connection", w["connected"])
+    board_context = laptop(browser, created, "sv")
+    board = board_context.new_page()
+    board.set_viewport_size({"width": 1920, "height": 1080})
+    board.goto(created["board_url"])
+    phone_context = browser.new_context(**PHONE, locale="sv")
+    phone = phone_context.new_page()
+    phone.goto(created["join_url"])
+    expect_text(phone, "#connection", w["connected"])
+    console.get_by_role("button", name=w["prune"], exact=True).click()
+    console.get_by_role("button", name=w["open_prune"]).click()
+    phone.locator(".vote-row").first.wait_for()
+    expect_text(board, "#participation-text", "0 av 1")
+
+    board_context.set_offline(True)
+    phone_context.set_offline(True)
+    expect_text(board, "#connection", w["offline"])
+    expect_text(phone, "#connection", w["offline"])
+    phone.locator(".vote-row").first.get_by_role("button", name=w["keep"]).click()
+    expect_text(phone, "#connection", "väntar")
+    assert board.locator(".category-block").count() == len(TITLES)
+    audit(board, "sv-board-offline-mid-vote")
+    audit(phone, "sv-phone-offline-mid-vote")
+    shot(board, "board-offline")  # for docs/screenshots
+    shot(phone, "phone-offline")
+
+    board_context.set_offline(False)
+    phone_context.set_offline(False)
+    expect_text(phone, "#vote-message", "Sparat", timeout=30_000)
+    expect_text(board, "#participation-text", "1 av 1", timeout=30_000)
+    expect_text(board, "#connection", w["connected"])
 
 
 def test_the_board_breaks_factor_titles_between_words(browser: Any, live: Server) -> None:
