@@ -302,6 +302,12 @@ def _client_messages(language: str) -> dict[str, Any]:
         ),
         "consensus_reached": gettext("Consensus reached"),
         "consensus_announce": gettext("The group has reached consensus in round %(number)s."),
+        # Said to screen readers, once, when a round opens, closes or is revealed.
+        "round_announce": {
+            "open": gettext("Round %(number)s is open: %(method)s."),
+            "closed": gettext("Round %(number)s is closed."),
+            "revealed": gettext("The results of round %(number)s are shown."),
+        },
         "consensus_w": gettext("Concordance (Kendall's W) %(w)s; consensus at %(rule)s"),
         "consensus_factors": gettext("%(meeting)s of %(factors)s factors have consensus"),
         "consensus_no_answers": gettext("No answers yet"),

@@ -4,12 +4,17 @@ import { h, pageData, fmt, plural, byCategory } from "./dom.js";
 import { showCountdown } from "./countdown.js";
 import { connect } from "./live.js";
 import { reasonList, renderResults, resultsHeading } from "./results.js";
+import { roundAnnouncer } from "./announce.js";
 
 const page = pageData();
 const M = page.messages;
 const $ = (id) => document.getElementById(id);
 // More factors than this and the board switches to a compact layout to avoid scrolling.
 const COMPACT_FROM = 30;
+// A word too long for its box is set smaller, down to this share of its size, before it may
+// break: a word cut in the middle is hard to read from the back of the room.
+const SMALLEST_SHARE = 0.6;
+const announceRound = roundAnnouncer($("round-announcement"), M);
 
 // While paused (WCAG 2.2.2), the board keeps the newest state and shows it on resume.
 let paused = false;
@@ -52,9 +57,12 @@ function render(room) {
   $("workshop-title").textContent = room.workshop.title;
   $("step-name").textContent = M.steps[room.workshop.step];
   showCountdown($("countdown"), room, M, { frozen: paused });
-  // Closed doors: the board stops inviting people in, and says why.
-  $("join-details").hidden = room.workshop.doors_closed;
-  $("doors-closed").hidden = !room.workshop.doors_closed;
+  // Closed doors, or a closed workshop: the board stops inviting people in, and says why.
+  const closed = room.workshop.step === "closed";
+  $("join-details").hidden = room.workshop.doors_closed || closed;
+  $("doors-closed").hidden = !room.workshop.doors_closed || closed;
+  $("workshop-closed").hidden = !closed;
+  announceRound(room);
   $("presence").textContent = `${plural(M.participants, room.participation.joined)} · ${fmt(M.connected, { n: room.connected })}`;
   document.body.dataset.density = room.factors.length > COMPACT_FROM ? "compact" : "normal";
 
@@ -85,4 +93,29 @@ function render(room) {
       h("ul", { class: "plain" }, factors.map((f) => h("li", { class: "factor-item" }, f.title,
         room.previous ? reasonList(room.reasons, room.previous.round_id, f.id, M) : null)))))
     : [h("p", { class: "participation-text" }, M.no_factors)]));
+  fitWords($("board-factors").querySelectorAll(".factor-item"), room.workshop.language);
+}
+
+/** Break factor titles between words, never inside one: the titles are marked in the
+ * workshop's language, so that a browser with its hyphenation dictionary hyphenates
+ * compounds properly; where a word is still wider than its box, the title is set smaller
+ * until it fits, and only a word that cannot fit even then is broken. */
+function fitWords(elements, language) {
+  for (const el of elements) {
+    el.lang = language;
+    el.style.fontSize = "";
+    el.classList.remove("break-anywhere");
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    let share = 1;
+    while (overflows(el) && share > SMALLEST_SHARE) {
+      share -= 0.05;
+      el.style.fontSize = `${size * share}px`;
+    }
+    if (overflows(el)) el.classList.add("break-anywhere");
+  }
+}
+
+/** Whether a word of the element sticks out of its box. */
+function overflows(el) {
+  return el.scrollWidth > el.clientWidth + 1;
 }

@@ -6,6 +6,7 @@ import { connect } from "./live.js";
 import { orderSeed, ownOrder } from "./order.js";
 import { reasonList, previousSummary, renderResults } from "./results.js";
 import { renderOutside } from "./reasons.js";
+import { roundAnnouncer } from "./announce.js";
 
 const page = pageData();
 const M = page.messages;
@@ -14,6 +15,8 @@ const $ = (id) => document.getElementById(id);
 // ones are open survives the list being drawn again.
 const EVIDENCE = JSON.parse(document.getElementById("evidence-data")?.textContent || "{}");
 const openEvidence = new Set();
+// A screen reader hears a round open, close or be revealed, once each.
+const announceRound = roundAnnouncer($("round-announcement"), M);
 
 function evidence(factorId) {
   const items = EVIDENCE.factors?.[String(factorId)];
@@ -71,6 +74,7 @@ const live = connect({
       if (!first && QUARTILE_METHODS.includes(next.round.method)) setTimeout(live.resync, Math.random() * 2000);
     }
     render();
+    announceRound(next);
   },
   onMe(next, { pending }) {
     me = next;
