@@ -152,6 +152,34 @@ def test_ballots_are_anonymised_unless_nicknames_are_asked_for(held: Room) -> No
     ] in {"Anna", "Bertil", "Cecilia"}
 
 
+def test_nicknames_never_export_a_proxys_label(held: Room) -> None:
+    """A proxy's label is typed by the facilitator (often a real name): no export carries
+    it, with or without nicknames (docs/api.md, docs/protocol.md `proxy.add`)."""
+    proxy = held.ok(held.console, "proxy.add", label="Gunnel Persson")["proxy"]
+    round_id = held.ok(held.console, "round.open", method="rating")["round_id"]
+    u = held.factor("Urbanisering")
+    for_proxy = held.connect(held.facilitator_http, "proxy", proxy=proxy)
+    held.ok(for_proxy, "ballot.submit", round_id=round_id, entries={str(u): 4})
+    held.ok(held.phones[0], "ballot.submit", round_id=round_id, entries={str(u): 2})
+    held.ok(held.console, "round.close", round_id=round_id)
+    answers = json.loads(export(held, "json", nicknames="1").data)["rounds"][-1]["answers"]
+    assert [(a["proxy"], a["nickname"]) for a in answers] == [(False, "Anna"), (True, None)]
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx", nicknames="1").data))
+    cells = {str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row}
+    assert "Anna" in cells
+    pdf = export(held, "pdf", nicknames="1").data
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    archive = zipfile.ZipFile(io.BytesIO(export(held, "zip", nicknames="1").data))
+    for name, content in (
+        ("csv", export(held, "csv", nicknames="1").data.decode()),
+        ("json", export(held, "json", nicknames="1").data.decode()),
+        ("xlsx", " ".join(cells)),
+        ("pdf", text),
+        *((n, archive.read(n).decode(errors="ignore")) for n in archive.namelist()),
+    ):
+        assert "Gunnel" not in content, name
+
+
 def test_the_json_document_follows_its_schema(held: Room) -> None:
     document = json.loads(export(held, "json").data)
     jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())

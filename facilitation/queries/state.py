@@ -552,7 +552,8 @@ def _answers(
         answer: RecordAnswer = {
             "participant": by_id[pid].number,
             "proxy": by_id[pid].is_proxy,
-            "nickname": by_id[pid].nickname,
+            # A proxy's label is the facilitator's note (often a real name): never exported.
+            "nickname": None if by_id[pid].is_proxy else by_id[pid].nickname,
             "group": shown.get(by_id[pid].group_id or 0),
             "entries": entries_out(method, entries),
         }
