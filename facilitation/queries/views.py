@@ -371,6 +371,8 @@ class WorkshopInfo(TypedDict):
     doors_closed: bool
     group_required: bool
     groups_shown: bool
+    # The facilitator's moderation policy, in their words (None: none written).
+    moderation_policy: str | None
 
 
 class Group(TypedDict):
@@ -582,6 +584,7 @@ class RecordWorkshop(TypedDict):
     proxies: int
     doors_closed: bool
     consensus_rule: Rule
+    moderation_policy: str | None
 
 
 class RecordFactor(TypedDict):
@@ -636,6 +639,8 @@ class Record(TypedDict):
     rounds: list[RecordRound]
     reasons: list[RecordReason]
     log: list[LogEntry]
+    # Exported before the workshop was closed: the results may still change.
+    preliminary: bool
 
 
 class WorkshopDocument(Record):
