@@ -259,6 +259,11 @@ def log_words(entry: Mapping[str, Any], gettext: Gettext) -> tuple[str, str]:
         if key in _DETAIL_SKIPPED or value is None:
             continue
         name = gettext(_DETAIL_WORDS[key]) if key in _DETAIL_WORDS else key
+        if action == "factor.edited" and isinstance(value, list) and len(value) == 2:
+            # An edit logs each field as [before, after].
+            change = f"{_detail(gettext, value[0])} → {_detail(gettext, value[1])}"
+            said.append(f"{name}: {change}")
+            continue
         said.append(f"{name}: {_detail(gettext, _coded(action, key, value, gettext))}")
     return what, "; ".join(said)
 
