@@ -243,6 +243,14 @@ _DETAIL_WORDS = {
     "policy": N_("policy"),
     "status": N_("status"),
     "groups": N_("groups"),
+    "before": N_("before"),
+    "after": N_("after"),
+    "live": N_("live"),
+    "required": N_("required"),
+    "shown": N_("shown"),
+    "approval_required": N_("approval required"),
+    "consensus": N_("consensus"),
+    "time_zone": N_("time zone"),
 }
 # Detail keys that only point into the record (shown by the columns beside them).
 _DETAIL_SKIPPED = {"into", "reason_id", "factor_id", "settings"}
