@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ import jsonschema
 import openpyxl
 import pandas
 import pytest
+from babel.support import Translations
 from conftest import Room
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from facilitation.infrastructure import models
+from facilitation.outputs import workbook
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "export-schema.json").read_text())
 FACTORS = [
@@ -63,9 +66,9 @@ def held(make_room: Any) -> Room:
 
 
 def export(room: Room, fmt: str, **query: str) -> Any:
-    response = room.facilitator_http.get(
-        f"/api/workshops/{room.code}/export.{fmt}", query_string=query
-    )
+    """The facilitator's export in `fmt`, or of the moderation log ("moderation.csv")."""
+    path = fmt if fmt.startswith("moderation.") else f"export.{fmt}"
+    response = room.facilitator_http.get(f"/api/workshops/{room.code}/{path}", query_string=query)
     assert response.status_code == 200, response.data[:300]
     return response
 
@@ -109,12 +112,20 @@ def test_the_workbook_has_typed_sheets(held: Room) -> None:
     response = export(held, "xlsx")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Sammanfattning", "Faktorer", "Omgångar", "Röster", "Skäl", "Logg"]
+    assert book.sheetnames == [
+        "Sammanfattning",
+        "Faktorer",
+        "Omgångar",
+        "Röster",
+        "Skäl",
+        "Moderering",
+        "Logg",
+    ]
     summary = {row[0]: row[1] for row in book["Sammanfattning"].iter_rows(values_only=True)}
     assert summary["Deltagare"] == 4 and summary["varav ombud"] == 1
-    assert summary["Omgångar"] == 5 and isinstance(summary["Skapad (UTC)"], datetime)
+    zone = json.loads(export(held, "json").data)["workshop"].get("time_zone", "UTC")
+    assert summary["Omgångar"] == 5 and isinstance(summary[f"Skapad ({zone})"], datetime)
     rounds = book["Omgångar"]
-    assert rounds.freeze_panes == "A2"
     headers = [c.value for c in rounds[1]]
     dots_col, agreement_col = headers.index("Prickar") + 1, headers.index("Samstämmighet") + 1
     dot_cells = [r[dots_col - 1] for r in rounds.iter_rows(min_row=2) if r[dots_col - 1].value]
@@ -126,13 +137,90 @@ def test_the_workbook_has_typed_sheets(held: Room) -> None:
     )
     assert isinstance(agreement.value, float) and agreement.number_format == "0%"
     assert rounds.column_dimensions["D"].width >= len("Åldrande befolkning")
-    # Formula-looking text stays text.
-    factors = book["Faktorer"]
-    evil = next(r[1] for r in factors.iter_rows(min_row=2) if str(r[1].value).startswith("="))
-    assert evil.data_type == "s"
-    log = book["Logg"]
-    assert isinstance(log["A2"].value, datetime)
-    assert any(r[2] == "factor.merged" for r in log.iter_rows(min_row=2, values_only=True))
+
+
+def test_every_table_of_the_workbook_filters_freezes_wraps_and_types(held: Room) -> None:
+    """Issue #18, item 15: a filter and a frozen header on every sheet, text that wraps,
+    and numbers as numbers (no cell holds a number as text)."""
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx").data))
+    looks_like_a_number = re.compile(r"^-?\d+([.,]\d+)?%?$")
+    for sheet in book:
+        assert sheet.freeze_panes == "A2", sheet.title
+        last = openpyxl.utils.get_column_letter(sheet.max_column)
+        assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}", sheet.title
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    assert cell.alignment.wrap_text, (sheet.title, cell.coordinate)
+                    assert not looks_like_a_number.match(cell.value), (sheet.title, cell.value)
+
+
+def test_formula_like_text_is_text_with_a_quote_prefix_not_an_apostrophe(held: Room) -> None:
+    """A hostile title stays exactly as typed, stored as text with the quote-prefix style:
+    nothing shows an apostrophe, and nothing can run (issue #18, item 15)."""
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx").data))
+    hostile = {FACTORS[3]["title"], "=SUM(A1) två av tre"}
+    found = [
+        cell
+        for sheet in book
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and cell.value.lstrip("'") in hostile
+    ]
+    assert {c.parent.title for c in found} >= {"Faktorer", "Omgångar"}
+    for cell in found:
+        assert cell.value in hostile  # no apostrophe added
+        assert cell.data_type == "s" and cell.quotePrefix, (cell.parent.title, cell.coordinate)
+    # Plain text carries no quote prefix.
+    assert not book["Faktorer"]["B2"].quotePrefix or book["Faktorer"]["B2"].value in hostile
+    # And a value like a DDE call, written straight through the writer, is text too.
+    record = json.loads(export(held, "json").data)
+    record["factors"][0]["title"] = '=cmd|" /C calc"!A0'
+    written = openpyxl.load_workbook(io.BytesIO(workbook.to_xlsx(record, _swedish())))
+    cell = next(
+        c
+        for row in written["Faktorer"].iter_rows()
+        for c in row
+        if c.value == record["factors"][0]["title"]
+    )
+    assert cell.data_type == "s" and cell.quotePrefix
+
+
+def _swedish() -> Any:
+    return Translations.load(str(Path(__file__).parent.parent / "translations"), ["sv"]).gettext
+
+
+def test_the_log_sheets_are_in_words_in_the_workshops_time_zone(held: Room) -> None:
+    """The Log sheet reads as sentences with readable columns, not raw JSON; its times are
+    in the record's time zone, named in the header (UTC without one)."""
+    record = json.loads(export(held, "json").data)
+    zone = record["workshop"].get("time_zone", "UTC")
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx").data))
+    log = list(book["Logg"].iter_rows(values_only=True))
+    assert log[0] == (f"Tid ({zone})", "Roll", "Vad som hände", "Faktor", "Detaljer")
+    assert all(isinstance(row[0], datetime) for row in log[1:])
+    assert not any("{" in str(cell) for row in log[1:] for cell in row)
+    said = {(row[2], row[3], row[4]) for row in log[1:]}
+    assert (
+        "Faktor sammanslagen med en annan",
+        "Urbanisation",
+        "till: Urbanisering; flyttade röster: 0",
+    ) in said
+    assert ("Faktor borttagen", "Kompetensförsörjning", "skäl: =SUM(A1) två av tre") in said
+    steps = [row[4] for row in log[1:] if row[1] == "processledare" and row[2] == "Steg bytt"]
+    assert steps[0] == "före: Förberedelse; efter: Behåll eller ta bort"
+    # Another zone: the header names it and the times move with it (UTC−5 in December);
+    # without one, UTC.
+    for named, hours in (("America/New_York", -5), (None, 0)):
+        record["workshop"]["time_zone"] = named
+        zoned = openpyxl.load_workbook(io.BytesIO(workbook.to_xlsx(record, _swedish())))
+        rows = list(zoned["Logg"].iter_rows(values_only=True))
+        assert rows[0][0] == f"Tid ({named or 'UTC'})"
+        utc = datetime.fromisoformat(record["log"][0]["at"].removesuffix("Z"))
+        # (a spreadsheet keeps times to the millisecond)
+        assert abs(rows[1][0] - utc - timedelta(hours=hours)) < timedelta(milliseconds=1)
+        summary = {row[0]: row[1] for row in zoned["Sammanfattning"].iter_rows(values_only=True)}
+        assert isinstance(summary[f"Skapad ({named or 'UTC'})"], datetime)
 
 
 def test_ballots_are_anonymised_unless_nicknames_are_asked_for(held: Room) -> None:
@@ -150,6 +238,64 @@ def test_ballots_are_anonymised_unless_nicknames_are_asked_for(held: Room) -> No
     assert json.loads(export(held, "json", nicknames="1").data)["rounds"][0]["answers"][0][
         "nickname"
     ] in {"Anna", "Bertil", "Cecilia"}
+
+
+def test_nicknames_never_export_a_proxys_label(held: Room) -> None:
+    """A proxy's label is typed by the facilitator (often a real name): no export carries
+    it, with or without nicknames (docs/api.md, docs/protocol.md `proxy.add`)."""
+    proxy = held.ok(held.console, "proxy.add", label="Gunnel Persson")["proxy"]
+    round_id = held.ok(held.console, "round.open", method="rating")["round_id"]
+    u = held.factor("Urbanisering")
+    for_proxy = held.connect(held.facilitator_http, "proxy", proxy=proxy)
+    held.ok(for_proxy, "ballot.submit", round_id=round_id, entries={str(u): 4})
+    held.ok(held.phones[0], "ballot.submit", round_id=round_id, entries={str(u): 2})
+    held.ok(held.console, "round.close", round_id=round_id)
+    answers = json.loads(export(held, "json", nicknames="1").data)["rounds"][-1]["answers"]
+    assert [(a["proxy"], a["nickname"]) for a in answers] == [(False, "Anna"), (True, None)]
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx", nicknames="1").data))
+    cells = {str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row}
+    assert "Anna" in cells
+    pdf = export(held, "pdf", nicknames="1").data
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    archive = zipfile.ZipFile(io.BytesIO(export(held, "zip", nicknames="1").data))
+    for name, content in (
+        ("csv", export(held, "csv", nicknames="1").data.decode()),
+        ("json", export(held, "json", nicknames="1").data.decode()),
+        ("xlsx", " ".join(cells)),
+        ("pdf", text),
+        *((n, archive.read(n).decode(errors="ignore")) for n in archive.namelist()),
+    ):
+        assert "Gunnel" not in content, name
+
+
+def test_exports_before_closing_are_marked_preliminary_in_every_format(held: Room) -> None:
+    """Issue #18, item 17: a first picture sent at the break says that it is one: the JSON
+    with `"preliminary": true`, the CSV in a first column, the workbook atop its summary,
+    the PDF under its title; once closed, none of them does."""
+    note = "Preliminärt: exporterat under workshopen"
+    document = json.loads(export(held, "json").data)
+    assert document["preliminary"] is True
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    rows = list(csv.reader(io.StringIO(export(held, "csv").data.decode()[1:]), delimiter=";"))
+    assert rows[0][0] == "Preliminärt" and all(row[0].startswith(note) for row in rows[1:])
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx").data))
+    first = next(book["Sammanfattning"].iter_rows(min_row=2, values_only=True))
+    assert first[0] == "Preliminärt" and first[1].startswith(note)
+    pdf = PdfReader(io.BytesIO(export(held, "pdf").data))
+    assert "Preliminär rapport, under workshopen" in pdf.pages[0].extract_text().split("\n")[:3]
+    moderation = export(held, "moderation.csv")
+    assert moderation.data.decode()[1:].startswith("Preliminärt")
+
+    held.ok(held.console, "step.set", step="closed")
+    assert json.loads(export(held, "json").data)["preliminary"] is False
+    rows = list(csv.reader(io.StringIO(export(held, "csv").data.decode()[1:]), delimiter=";"))
+    assert rows[0][0] == "Omgång" and not any(note in ";".join(row) for row in rows)
+    book = openpyxl.load_workbook(io.BytesIO(export(held, "xlsx").data))
+    assert "Preliminärt" not in {
+        row[0] for row in book["Sammanfattning"].iter_rows(values_only=True)
+    }
+    text = PdfReader(io.BytesIO(export(held, "pdf").data)).pages[0].extract_text()
+    assert "Workshoprapport" in text and "Preliminär" not in text
 
 
 def test_the_json_document_follows_its_schema(held: Room) -> None:
@@ -220,7 +366,7 @@ def test_the_report_speaks_the_workshops_language(held: Room) -> None:
     assert response.mimetype == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     for expected in (
-        "Workshoprapport",
+        "Preliminär rapport, under workshopen",  # not closed yet
         "Så gick arbetet till",
         "De slutliga faktorerna",
         "Konsensus, omgång för omgång",

@@ -236,9 +236,10 @@ ODD_TEXT = [
     "NULL",
     "\\u0000",
 ]
-# Around every limit: 40 (nickname), 60 (category), 200 (title), 500 (reason), 1,000 and
-# 5,000 (the schemas' transport limits).
-LENGTHS = [39, 40, 41, 59, 60, 61, 199, 200, 201, 500, 501, 999, 1000, 1001, 4999, 5000, 5001]
+# Around every limit: 40 (nickname), 60 (category), 200 (title), 500 (reason), 2,000 (a
+# moderation policy), 1,000 and 5,000 (the schemas' transport limits).
+LENGTHS = [39, 40, 41, 59, 60, 61, 199, 200, 201, 500, 501, 999, 1000, 1001, 1999, 2000, 2001]
+LENGTHS += [4999, 5000, 5001]
 REPEATED = ["a", "å", " ", "\u0301", FAMILY, "x\n", "\u200f", "\x00"]
 
 PLAIN_TEXT = ["Urbanisering", "Klimatförändringar", "Ökad export", "AI i vården", "X"]
@@ -408,7 +409,7 @@ def entries(draw: Draw, a: Pool, b: Pool) -> Any:
     return made
 
 
-TEXT_FIELDS = {"title", "description", "name", "reason", "nickname", "label", "text"}
+TEXT_FIELDS = {"title", "description", "name", "reason", "nickname", "label", "text", "policy"}
 
 
 def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:

@@ -361,6 +361,9 @@ OLDER_EXPORTS_LACK = {
     "rounds.groups.verdict.groups_behind",
     "rounds.answers.group",
     "reasons",
+    # Exports marked preliminary, and the moderation policy (issue #18).
+    "preliminary",
+    "workshop.moderation_policy",
 }
 
 

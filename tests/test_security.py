@@ -96,6 +96,7 @@ def valid_payloads(room: Room, round_id: int) -> dict[str, dict[str, Any]]:
         "reason.submit": {"round_id": round_id, "factor_id": factor, "text": "Därför"},
         "reason.approve": {"reason_id": 1},
         "reason.hide": {"reason_id": 1},
+        "moderation.policy_set": {"policy": "Vi döljer reklam."},
     }
 
 

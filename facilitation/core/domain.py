@@ -89,6 +89,8 @@ class RoundState(StrEnum):
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
 REASON_MAX = 500
+# A workshop's moderation policy, as the facilitator writes it for the phones.
+POLICY_MAX = 2000
 CATEGORY_MAX = 60
 NICKNAME_MAX = 40
 WORKSHOP_TITLE_MAX = 200

@@ -114,6 +114,11 @@ class WorkshopConfigure(Command):
     consensus_round_id: Id | None = None
 
 
+class ModerationPolicySet(Command):
+    # The facilitator's moderation policy; blank clears it (domain.POLICY_MAX after cleaning).
+    policy: LongText
+
+
 class TimerSet(Command):
     """A countdown of `seconds` from now; 0 stops it."""
 

@@ -48,6 +48,7 @@ _PARAM_WORDS: dict[str, Any] = {
     "category_id": _l("category"),
     "reason": _l("reason"),
     "nickname": _l("nickname"),
+    "policy": _l("moderation policy"),
     "name": _l("name"),
     "entries": _l("votes"),
     "budget": _l("budget"),

@@ -60,6 +60,8 @@ class Workshop(Base):
     groups_shown: Mapped[bool] = mapped_column(default=True)
     # The consensus rule's thresholds (consensus.Rule); empty means the defaults.
     consensus: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The facilitator's moderation policy, in their own words, which phones can read.
+    moderation_policy: Mapped[str | None] = mapped_column(Text)
     facilitator_secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

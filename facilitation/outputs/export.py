@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_decimal
 
@@ -65,6 +66,10 @@ WORDS = {
         "prioritise": N_("Prioritise"),
         "results": N_("Results"),
         "closed": N_("Closed"),
+    },
+    "role": {
+        "facilitator": N_("facilitator"),
+        "participant": N_("participant"),
     },
     "round_state": {"closed": N_("closed, not yet shown"), "revealed": N_("shown to everyone")},
     # A reason from the edges (core/reasons.py).
@@ -122,13 +127,13 @@ WORDS = {
         "differ": N_("The groups differ"),
     },
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> Any:
     """Text starting like a formula gets a leading apostrophe, which spreadsheets show as
     text (OWASP's advice against CSV injection). Numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -137,6 +142,195 @@ def word(gettext: Gettext, kind: str, code: str | None) -> str:
     """A code of the record (a status, a method …) in words of the export's language."""
     message = WORDS[kind].get(code or "")
     return gettext(message) if message else ""
+
+
+# --- Times, in the workshop's time zone ---------------------------------------------------
+
+
+def zone_of(record: Mapping[str, Any]) -> str:
+    """The time zone a record's times are written in: its workshop's (an IANA name), else
+    UTC (a record made before workshops had one, or a series' record)."""
+    return str((record.get("workshop") or {}).get("time_zone") or "UTC")
+
+
+def local_time(at: str, zone: str) -> datetime:
+    """A time of the record (ISO, in UTC) as the clock in `zone` showed it, without a zone:
+    spreadsheets keep none, so the column's header names it (see `timed`)."""
+    moment = datetime.fromisoformat(at.removesuffix("Z")).replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.replace(tzinfo=None)
+
+
+def timed(gettext: Gettext, header: str, zone: str) -> str:
+    """A header of times, naming their zone: "Time (Europe/Stockholm)"."""
+    return gettext("%(what)s (%(zone)s)") % {"what": gettext(header), "zone": zone}
+
+
+# --- Exports made before the workshop is closed ---------------------------------------------
+
+
+def preliminary_note(record: Mapping[str, Any], gettext: Gettext) -> str | None:
+    """What marks an export made while the workshop runs (None once it is closed): the
+    results may still change, and an open round is not in it."""
+    if not record.get("preliminary"):
+        return None
+    return gettext(
+        "Preliminary: exported during the workshop, before it was closed. The results may "
+        "still change; a round still open is not included."
+    )
+
+
+# --- The audit log, in words ------------------------------------------------------------------
+
+# What each logged action was, in words.
+LOG_WORDS = {
+    "factor.added": N_("Factor added by the facilitator"),
+    "factor.proposed": N_("Factor proposed by a participant"),
+    "factor.edited": N_("Factor edited"),
+    "factor.approved": N_("Proposal approved"),
+    "factor.hidden": N_("Factor hidden"),
+    "factor.removed": N_("Factor removed"),
+    "factor.restored": N_("Factor restored"),
+    "factor.merged": N_("Factor merged into another"),
+    "reason.given": N_("Reason given"),
+    "reason.approved": N_("Reason approved"),
+    "reason.hidden": N_("Reason hidden"),
+    "round.opened": N_("Round opened"),
+    "round.configured": N_("Round settings changed"),
+    "round.closed": N_("Round closed"),
+    "round.revealed": N_("Round results shown"),
+    "round.rule_changed": N_("Consensus rule changed"),
+    "workshop.configured": N_("Workshop settings changed"),
+    "step.changed": N_("Step changed"),
+    "doors.closed": N_("Joining closed"),
+    "doors.opened": N_("Joining opened"),
+    "timer.set": N_("Timer set"),
+    "category.added": N_("Category added"),
+    "category.renamed": N_("Category renamed"),
+    "proxy.added": N_("Proxy added"),
+    "groups.set": N_("Stakeholder groups set"),
+    "moderation.policy_set": N_("Moderation policy changed"),
+}
+# The log's moderation: what happened to factors and reasons at the facilitator's hand.
+MODERATION = {
+    "factor.edited",
+    "factor.approved",
+    "factor.hidden",
+    "factor.removed",
+    "factor.restored",
+    "factor.merged",
+    "factor.unmerged",
+    "reason.approved",
+    "reason.hidden",
+    "moderation.policy_set",
+}
+# Detail keys in words; other keys are written as they are.
+_DETAIL_WORDS = {
+    "reason": N_("reason"),
+    "round": N_("round"),
+    "title": N_("title"),
+    "description": N_("description"),
+    "category_id": N_("category"),
+    "into_title": N_("into"),
+    "ballots": N_("ballots moved"),
+    "method": N_("method"),
+    "number": N_("number"),
+    "seconds": N_("seconds"),
+    "name": N_("name"),
+    "language": N_("language"),
+    "policy": N_("policy"),
+    "status": N_("status"),
+    "groups": N_("groups"),
+    "before": N_("before"),
+    "after": N_("after"),
+    "live": N_("live"),
+    "required": N_("required"),
+    "shown": N_("shown"),
+    "approval_required": N_("approval required"),
+    "consensus": N_("consensus"),
+    "time_zone": N_("time zone"),
+}
+# Detail keys that only point into the record (shown by the columns beside them).
+_DETAIL_SKIPPED = {"into", "reason_id", "factor_id", "settings"}
+
+
+def log_words(entry: Mapping[str, Any], gettext: Gettext) -> tuple[str, str]:
+    """One entry of the audit log as a reader wants it: what happened, in words, and its
+    details ("reason: duplicate; round: 2"). An action this version does not know keeps
+    its code."""
+    action = entry["action"]
+    what = gettext(LOG_WORDS[action]) if action in LOG_WORDS else action
+    said = []
+    for key, value in (entry.get("details") or {}).items():
+        if key in _DETAIL_SKIPPED or value is None:
+            continue
+        name = gettext(_DETAIL_WORDS[key]) if key in _DETAIL_WORDS else key
+        if action == "factor.edited" and isinstance(value, list) and len(value) == 2:
+            # An edit logs each field as [before, after].
+            change = f"{_detail(gettext, value[0])} → {_detail(gettext, value[1])}"
+            said.append(f"{name}: {change}")
+            continue
+        said.append(f"{name}: {_detail(gettext, _coded(action, key, value, gettext))}")
+    return what, "; ".join(said)
+
+
+def _coded(action: str, key: str, value: Any, gettext: Gettext) -> Any:
+    """A detail that is a code of the record (a step, a method, a reason's status), in
+    words; any other as it is."""
+    kind = {"before": "step", "after": "step"}.get(key) if action == "step.changed" else None
+    if key == "method":
+        kind = "method"
+    elif key == "status" and action.startswith("reason."):
+        kind = "reason_status"
+    return word(gettext, kind, value) if kind and isinstance(value, str) else value
+
+
+def _detail(gettext: Gettext, value: Any) -> str:
+    """A detail's value as text: a change as "before → after", a list joined, yes/no."""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list) and len(value) == 2 and not all(isinstance(v, str) for v in value):
+        return f"{_detail(gettext, value[0])} → {_detail(gettext, value[1])}"
+    if isinstance(value, list):
+        return ", ".join(_detail(gettext, v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_detail(gettext, v)}" for k, v in value.items())
+    return "–" if value is None or value == "" else str(value)
+
+
+def log_table(
+    record: Mapping[str, Any], gettext: Gettext, *, moderation: bool = False
+) -> tuple[list[str], list[list[Any]]]:
+    """The audit log as a table: the time (in the workshop's zone), who (a role), what
+    happened in words, the factor (its title now) and the details. `moderation` keeps only
+    what happened to factors and reasons at the facilitator's hand, and the policy."""
+    zone = zone_of(record)
+    titles = {f["id"]: f["title"] for f in record["factors"]}
+    headers = [
+        timed(gettext, N_("Time"), zone),
+        gettext("Role"),
+        gettext("What happened"),
+        gettext("Factor"),
+        gettext("Details"),
+    ]
+    rows = []
+    for entry in record["log"]:
+        if moderation and entry["action"] not in MODERATION:
+            continue
+        what, details = log_words(entry, gettext)
+        role = word(gettext, "role", entry["actor"]) or entry["actor"]
+        rows.append(
+            [
+                local_time(entry["at"], zone),
+                role,
+                what,
+                titles.get(entry["factor_id"]),
+                details or None,
+            ]
+        )
+    return headers, rows
 
 
 # --- The table of results: one row per factor and round ------------------------------------
@@ -338,9 +532,48 @@ def _csv(headers: Iterable[Any], rows: Iterable[list[Any]], language: str, gette
 
 
 def to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
-    """The results table as CSV, in the dialect of the workshop's language (see _csv)."""
-    headers, rows = results_table(record, gettext)
+    """The results table as CSV, in the dialect of the workshop's language (see _csv).
+    Exported before the workshop is closed, its first column says so on every row."""
+    headers, rows = _marked(record, gettext, *results_table(record, gettext))
     return _csv(headers, rows, record["workshop"]["language"], gettext)
+
+
+def _marked(
+    record: Mapping[str, Any], gettext: Gettext, headers: list[str], rows: list[list[Any]]
+) -> tuple[list[str], list[list[Any]]]:
+    """A table with a first column "Preliminary" when the record is (see preliminary_note),
+    so that no row read alone passes for the final result; the table as it is otherwise."""
+    note = preliminary_note(record, gettext)
+    if note is None:
+        return headers, rows
+    return [gettext("Preliminary"), *headers], [[note, *row] for row in rows]
+
+
+def moderation_to_csv(record: Mapping[str, Any], gettext: Gettext) -> str:
+    """The moderation log as CSV (see log_table), its policy first when there is one."""
+    headers, rows = _marked(record, gettext, *log_table(record, gettext, moderation=True))
+    return _csv(headers, rows, record["workshop"]["language"], gettext)
+
+
+def moderation_to_json(record: Mapping[str, Any]) -> str:
+    """The moderation log as a JSON document: the workshop, its policy, and every entry of
+    the audit log that moderated a factor or a reason (or changed the policy)."""
+    titles = {f["id"]: f["title"] for f in record["factors"]}
+    w = record["workshop"]
+    return _json(
+        "samsyn.moderation",
+        SCHEMA_VERSION,
+        {
+            "preliminary": bool(record.get("preliminary")),
+            "workshop": {"code": w["code"], "title": w["title"], "language": w["language"]},
+            "moderation_policy": w.get("moderation_policy"),
+            "entries": [
+                {**entry, "factor": titles.get(entry["factor_id"])}
+                for entry in record["log"]
+                if entry["action"] in MODERATION
+            ],
+        },
+    )
 
 
 # --- JSON and the archive ----------------------------------------------------------------

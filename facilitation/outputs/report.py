@@ -141,7 +141,9 @@ class _Report:
         }
         return doc.front(
             w["title"],
-            _("Workshop report"),
+            _("Preliminary report, during the workshop")
+            if self.record.get("preliminary")
+            else _("Workshop report"),
             [
                 (_("Workshop created"), doc.date(w["created_at"])),
                 (_("Participants"), participants),

@@ -1,27 +1,38 @@
 """The Excel workbook of a workshop: a summary, the factors, the results of every round, the
-anonymised ballots, the reasons from the edges and the audit log, one sheet each.
+anonymised ballots, the reasons from the edges, the moderation log and the audit log, one
+sheet each, every table with a frozen header row and a filter.
 
 Layer: outputs, like export.py: the record in, bytes out. Cells are typed (numbers as
-numbers, times as times, yes/no as booleans); text is always stored as text, so nothing a
-participant typed can run as a formula.
+numbers, times as times in the workshop's time zone, yes/no as booleans); text is always
+stored as text and wraps, and text that starts like a formula carries the quote-prefix
+style, so nothing a participant typed can run as a formula, and nothing is added to it.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
 
 from facilitation.core.domain import N_
-from facilitation.outputs.export import Gettext, results_table, series_table, word
+from facilitation.outputs.export import (
+    FORMULA_START,
+    Gettext,
+    local_time,
+    log_table,
+    preliminary_note,
+    results_table,
+    series_table,
+    timed,
+    word,
+    zone_of,
+)
 
 # Columns are as wide as their longest text, within these bounds (in characters).
 WIDTH_MIN, WIDTH_MAX = 8, 60
@@ -82,24 +93,11 @@ def to_xlsx(record: Mapping[str, Any], gettext: Gettext) -> bytes:
         ),
     )
 
-    log = book.create_sheet(gettext("Log"))
-    _fill(
-        log,
-        [
-            gettext(h)
-            for h in (N_("Time (UTC)"), N_("Role"), N_("Action"), N_("Factor"), N_("Details"))
-        ],
-        (
-            [
-                datetime.fromisoformat(e["at"].removesuffix("Z")),
-                e["actor"],
-                e["action"],
-                titles.get(e["factor_id"]),
-                json.dumps(e["details"], ensure_ascii=False),
-            ]
-            for e in record["log"]
-        ),
-    )
+    # What the facilitator moderated, and why: the log's moderation on a sheet of its own.
+    moderation = book.create_sheet(gettext("Moderation"))
+    _fill(moderation, *log_table(record, gettext, moderation=True))
+
+    _fill(book.create_sheet(gettext("Log")), *log_table(record, gettext))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -109,11 +107,19 @@ def _summary(record: Mapping[str, Any], gettext: Gettext) -> list[list[Any]]:
     w = record["workshop"]
     rule = w["consensus_rule"]
     rounds = record["rounds"]
+    zone = zone_of(record)
+    note = preliminary_note(record, gettext)
     return [
+        *([[gettext("Preliminary"), note]] if note else []),
         [gettext("Workshop"), w["title"]],
         [gettext("Code"), w["code"]],
         [gettext("Language"), w["language"]],
-        [gettext("Created (UTC)"), datetime.fromisoformat(w["created_at"].removesuffix("Z"))],
+        [timed(gettext, N_("Created"), zone), local_time(w["created_at"], zone)],
+        *(
+            [[gettext("Moderation policy"), w["moderation_policy"]]]
+            if w.get("moderation_policy")
+            else []
+        ),
         [gettext("Participants"), w["participants"]],
         [gettext("of whom proxies"), w["proxies"]],
         [gettext("Agreement needed on every factor"), rule["agreement"]],
@@ -169,8 +175,9 @@ def _fill(
     rows: Iterable[list[Any]],
     percent: set[str] | None = None,
 ) -> None:
-    """Write a header row (bold, frozen) and the rows, columns as wide as their text. The
-    workbook is write-only (streamed), so the columns are sized before the rows go in."""
+    """Write a header row (bold, frozen, with a filter on every column) and the rows,
+    columns as wide as their text up to WIDTH_MAX, longer text wrapping. The workbook is
+    write-only (streamed), so the columns are sized before the rows go in."""
     rows = list(rows)
     for index, header in enumerate(headers):
         longest = max(
@@ -179,6 +186,7 @@ def _fill(
         width = max(WIDTH_MIN, min(WIDTH_MAX, longest + 2))
         sheet.column_dimensions[get_column_letter(index + 1)].width = width
     sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
     bold = Font(bold=True)
     sheet.append([_cell(sheet, header, font=bold) for header in headers])
     percents = {i for i, header in enumerate(headers) if percent and header in percent}
@@ -186,14 +194,22 @@ def _fill(
         sheet.append([_cell(sheet, value, percent=i in percents) for i, value in enumerate(row)])
 
 
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
 def _cell(sheet: Worksheet, value: Any, *, font: Font | None = None, percent: bool = False) -> Any:
     """A cell of its own type. openpyxl would store text starting with "=" as a formula;
-    here all text is stored as text."""
+    here all text is stored as text, and wraps. Text that a spreadsheet would read as a
+    formula once edited also gets the quote-prefix style, which keeps it text without a
+    visible apostrophe (OWASP's advice against formula injection, shown as a style)."""
     if not isinstance(value, str) and font is None and not (percent and isinstance(value, float)):
         return value  # plain values need no cell of their own
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"
+        cell.alignment = WRAP
+        if value.startswith(FORMULA_START):
+            cell.quotePrefix = True
     if font is not None:
         cell.font = font
     if percent and isinstance(value, float):
@@ -217,7 +233,7 @@ def series_to_xlsx(record: Mapping[str, Any], gettext: Gettext) -> bytes:
         [
             [gettext("Series"), s["title"]],
             [gettext("Language"), s["language"]],
-            [gettext("Created (UTC)"), datetime.fromisoformat(s["created_at"].removesuffix("Z"))],
+            [timed(gettext, N_("Created"), "UTC"), local_time(s["created_at"], "UTC")],
             [gettext("Workshops"), len(record["workshops"])],
             [gettext("Factors in the library"), len(record["factors"])],
             [gettext("Concordance between the groups (Kendall's W)"), concordance["w"]],

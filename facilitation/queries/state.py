@@ -315,6 +315,7 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
             "doors_closed": w.doors_closed,
             "group_required": w.group_required,
             "groups_shown": w.groups_shown,
+            "moderation_policy": w.moderation_policy,
         },
         "rule": _rule_view(_rule(w)),
         "timer": {"ends_at": w.timer_ends_at.isoformat() + "Z"} if w.timer_ends_at else None,
@@ -552,7 +553,8 @@ def _answers(
         answer: RecordAnswer = {
             "participant": by_id[pid].number,
             "proxy": by_id[pid].is_proxy,
-            "nickname": by_id[pid].nickname,
+            # A proxy's label is the facilitator's note (often a real name): never exported.
+            "nickname": None if by_id[pid].is_proxy else by_id[pid].nickname,
             "group": shown.get(by_id[pid].group_id or 0),
             "entries": entries_out(method, entries),
         }
@@ -585,6 +587,7 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
             "proxies": sum(1 for p in people if p.is_proxy),
             "doors_closed": w.doors_closed,
             "consensus_rule": _rule_view(_rule(w)),
+            "moderation_policy": w.moderation_policy,
         },
         "categories": list(categories.values()),
         "groups": groups,
@@ -612,4 +615,5 @@ def record(s: Session, w: models.Workshop, *, nicknames: bool = False) -> Record
         ],
         "reasons": record_reasons(s, w, rounds, factors),
         "log": _log(s, w),
+        "preliminary": w.step != Step.CLOSED,
     }

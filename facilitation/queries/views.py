@@ -371,6 +371,8 @@ class WorkshopInfo(TypedDict):
     doors_closed: bool
     group_required: bool
     groups_shown: bool
+    # The facilitator's moderation policy, in their words (None: none written).
+    moderation_policy: str | None
 
 
 class Group(TypedDict):
@@ -585,6 +587,7 @@ class RecordWorkshop(TypedDict):
     proxies: int
     doors_closed: bool
     consensus_rule: Rule
+    moderation_policy: str | None
 
 
 class RecordFactor(TypedDict):
@@ -639,6 +642,8 @@ class Record(TypedDict):
     rounds: list[RecordRound]
     reasons: list[RecordReason]
     log: list[LogEntry]
+    # Exported before the workshop was closed: the results may still change.
+    preliminary: bool
 
 
 class WorkshopDocument(Record):

@@ -26,6 +26,7 @@ from facilitation.usecases import (
     factors,
     groups,
     library,
+    moderation,
     participants,
     reasons,
     series,
@@ -89,6 +90,12 @@ COMMANDS = _table(
     Command("groups.set", schemas.GroupsSet, FACILITATOR, groups.set_groups),
     Command("reason.approve", schemas.ReasonRef, FACILITATOR, reasons.approve),
     Command("reason.hide", schemas.ReasonRef, FACILITATOR, reasons.hide),
+    Command(
+        "moderation.policy_set",
+        schemas.ModerationPolicySet,
+        FACILITATOR,
+        moderation.set_policy,
+    ),
 )
 
 SERIES_COMMANDS = _table(

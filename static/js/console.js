@@ -425,6 +425,14 @@ $("with-nicknames").addEventListener("change", (event) => {
   }
 });
 
+// The moderation policy phones can read: the facilitator's words, saved as written.
+$("policy-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await command("moderation.policy_set",
+    { policy: event.target.policy.value }, $("policy-message"));
+  if (answer.ok) say($("policy-message"), M.saved);
+});
+
 $("delete-workshop").addEventListener("click", async () => {
   $("delete-code").value = "";
   if (!(await openDialog($("delete-dialog")))) return;

@@ -126,6 +126,14 @@ function render() {
   // A proxy's answers are the facilitator's entries: a reason is the person's own to give.
   if (!preview && !page.proxy) renderOutside($("outside"), $("outside-list"), { room, me, M, send: live.send });
   renderFactors();
+  renderPolicy();
+}
+
+/** The facilitator's moderation policy, as written, in its fold-out (hidden when none). */
+function renderPolicy() {
+  const policy = room.workshop.moderation_policy ?? "";
+  $("moderation-policy").hidden = !policy;
+  if ($("moderation-policy-text").textContent !== policy) $("moderation-policy-text").textContent = policy;
 }
 
 // --- The stakeholder group -------------------------------------------------------------------

@@ -150,6 +150,38 @@ def export_workshop(code: str, fmt: str) -> Response | tuple[Response, int]:
     return parts.exports.answer(job, *_job_urls(workshop.code, job.id))
 
 
+MODERATION_FORMATS = DomainError("unknown_format", N_("Use csv or json."))
+
+
+@bp.get("/workshops/<code>/moderation.<fmt>")
+def export_moderation(code: str, fmt: str) -> Response | tuple[Response, int]:
+    """The workshop's moderation log as CSV or JSON, for its facilitator only: what was
+    hidden, merged, edited or removed, when and why, reasons' moderation too, and the
+    moderation policy. Written as a job, like the other exports."""
+    if fmt not in export_jobs.MODERATION:
+        return _error(error_answer(MODERATION_FORMATS), 404)
+    workshop = _facilitated(code)
+    if not isinstance(workshop, models.Workshop):
+        return workshop  # type: ignore[no-any-return]
+    g.workshop_language = workshop.language
+    parts = samsyn()
+    try:
+        job = parts.exports.start(
+            ("workshop", workshop.id),
+            _requester(workshop.code),
+            ("moderation", fmt),
+            f"samsyn-{workshop.code}-moderation.{fmt}",
+            export_jobs.write_workshop,
+            current_app.config["DATABASE_URL"],
+            workshop.code,
+            f"moderation.{fmt}",
+            False,
+        )
+    except export_jobs.TooManyExportsError:
+        return _error(error_answer(export_jobs.UNDER_WAY), 429)
+    return parts.exports.answer(job, *_job_urls(workshop.code, job.id))
+
+
 def _job_urls(code: str, job_id: str) -> tuple[str, str]:
     return (
         url_for("api.export_job", code=code, job_id=job_id),

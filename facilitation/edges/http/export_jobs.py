@@ -60,6 +60,11 @@ WORKSHOP: dict[str, Writer] = {
     "xlsx": workbook.to_xlsx,
     "pdf": report.to_pdf,
 }
+# The moderation log (what was hidden, merged, edited or removed, when and why), on its own.
+MODERATION: dict[str, Writer] = {
+    "csv": lambda record, _: export.moderation_to_csv(record, _).encode(),
+    "json": lambda record, _: export.moderation_to_json(record).encode(),
+}
 SERIES: dict[str, Writer] = {
     "csv": lambda record, _: export.series_to_csv(record, _).encode(),
     "json": lambda record, _: export.series_to_json(record).encode(),
@@ -88,11 +93,14 @@ def _reader(database_url: str) -> Services:
 
 
 def write_workshop(job: str, database_url: str, code: str, fmt: str, nicknames: bool) -> bytes:
-    """A workshop's export, in its language (run in a worker)."""
+    """A workshop's export, in its language (run in a worker): its record, or for a `fmt`
+    of "moderation.csv" or "moderation.json" its moderation log."""
     workers.tell(job, 0.02, "reading")
     record = _reader(database_url).workshops.record(code, nicknames=nicknames)
+    what, _, fmt = fmt.rpartition(".")
+    writers = MODERATION if what == "moderation" else WORKSHOP
     return _write(
-        job, record, record["workshop"]["language"], fmt, name=f"samsyn-{code}", writers=WORKSHOP
+        job, record, record["workshop"]["language"], fmt, name=f"samsyn-{code}", writers=writers
     )
 
 
