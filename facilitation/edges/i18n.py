@@ -440,6 +440,7 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "factor.removed": gettext("Factor removed"),
                 "factor.restored": gettext("Factor restored"),
                 "factor.merged": gettext("Factor merged"),
+                "factor.unmerged": gettext("Merge undone"),
                 "round.opened": gettext("Round opened"),
                 "round.configured": gettext("Live results switched"),
                 "round.closed": gettext("Round closed"),
