@@ -335,7 +335,6 @@ function renderFactors() {
       h("h3", { class: "category-name" }, category.name),
       factors.map((f) => h("div", { class: "admin-row", dataset: { status: f.status } },
         factorText(f),
-        mergedInto(f),
         h("div", { class: "actions" },
           h("button", { type: "button", "data-key": `edit:${f.id}`, onclick: () => editFactor(f) }, C.edit),
           f.status !== "removed"
@@ -349,7 +348,8 @@ function renderFactors() {
           f.status !== "removed"
             ? h("button", { type: "button", class: "danger", "data-key": `remove:${f.id}`,
                 onclick: () => removeFactor(f) }, M.remove)
-            : null))))) : [h("p", {}, M.no_factors)]);
+            : null),
+        mergedInto(f))))) : [h("p", {}, M.no_factors)]);
 }
 
 // --- Dialogs --------------------------------------------------------------------------------
