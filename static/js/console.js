@@ -308,10 +308,8 @@ function renderVotedOut() {
     threshold: percent(results.rule.agreement),
   });
   const removal = (row) => ({ factor_id: row.factor_id, reason: $(`voted-out-reason-${row.factor_id}`).value.trim() });
-  const send = (removals) => {
-    if (removals.some((r) => !r.reason)) return $(`voted-out-reason-${removals.find((r) => !r.reason).factor_id}`).focus();
-    command("factor.remove_many", { removals }, $("voted-out-message"));
-  };
+  // A reason left empty is refused by the server, whose message shows below the list.
+  const send = (removals) => command("factor.remove_many", { removals }, $("voted-out-message"));
   replaceChildren(box, [
     h("h3", {}, fmt(C.voted_out_heading, { number: results.number })),
     h("p", { class: "hint" }, C.voted_out_hint),

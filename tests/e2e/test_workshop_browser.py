@@ -145,6 +145,13 @@ def test_a_whole_swedish_workshop(browser: Any, live: Server) -> None:
         field = console.get_by_label(f"Skäl att ta bort {title}")
         assert field.input_value() == reason
     step(console, "voted-out")
+    # A reason left empty: the server refuses, says so, and removes nothing.
+    field = console.get_by_label("Skäl att ta bort Åldrande befolkning")
+    field.fill("")
+    console.get_by_role("button", name="Ta bort alla 3 bortröstade faktorer").click()
+    expect_text(console, "#voted-out-message", "Något gick fel")
+    assert console.locator("#voted-out li").count() == 3
+    field.fill(reason)
     console.get_by_role("button", name="Ta bort Fjärrarbete").click()
     console.wait_for_function(
         "() => !document.querySelector('#voted-out').textContent.includes('Fjärrarbete')"
