@@ -427,6 +427,16 @@ def field_value(draw: Draw, name: str, a: Pool, b: Pool) -> Any:
         return ids(draw, a.factors, b.factors, a.categories + round_ids)
     if name == "category_id":
         return ids(draw, a.categories, b.categories, a.factors)
+    if name == "removals":  # factor.remove_many: a few removals, each with a reason
+        n = draw(st.integers(0, 3))
+        listed = [
+            {
+                "factor_id": field_value(draw, "factor_id", a, b),
+                "reason": field_value(draw, "reason", a, b),
+            }
+            for _ in range(n)
+        ]
+        return pick(draw, (6, st.just(listed)), (1, json_values))
     if name == "reason_id":
         return ids(draw, a.reasons, b.reasons, a.factors)
     if name == "group_id":

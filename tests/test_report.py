@@ -19,7 +19,7 @@ from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 
 from facilitation.core.domain import Role, SeedFactor
-from facilitation.outputs import report
+from facilitation.outputs import export, report
 from facilitation.usecases import Actor
 
 FACTORS = [
@@ -30,7 +30,6 @@ FACTORS = [
 ]
 REASON = "Three of four wanted it gone"
 SECTIONS = [
-    "Workshop report",
     "The steps taken",
     "The final factors",
     "Charts",
@@ -111,6 +110,8 @@ def test_the_report_tells_the_whole_workshop(make_room: Any) -> None:
     assert reader.metadata is not None and reader.metadata.title == "Business strategy 2030"
     for heading in SECTIONS:
         assert heading in text, heading
+    # Still open: the report says it is preliminary (issue #18, item 17).
+    assert "Preliminary report, during the workshop" in text
     # The title area: the workshop, its people and its rule.
     assert "Business strategy 2030" in text
     assert "5, of whom 1 by proxy" in text
@@ -277,8 +278,11 @@ def test_every_fixed_text_goes_through_gettext_and_is_extracted(make_room: Any) 
     assert asked <= extracted, asked - extracted
     # A string literal inside a gettext call's argument (a dictionary key, say) is extracted
     # too: no key of the record may turn up as a message ("divided", "high" and "low" are
-    # both fields of a result row and words: a verdict's, a series tier's).
-    assert not extracted & (keys(record) - {"divided", "high", "low"})
+    # both fields of a result row and words: a verdict's, a series tier's; "participant" is a
+    # role; the log's detail names are fields of its entries and, in its column, words).
+    details = export._DETAIL_WORDS
+    words = {"divided", "high", "low", "participant"} | set(details) | set(details.values())
+    assert not extracted & (keys(record) - words), extracted & (keys(record) - words)
     for heading in SECTIONS:
         assert f"‹{heading}›" in text
     assert "‹Page 1 of" in text

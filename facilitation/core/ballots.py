@@ -373,3 +373,23 @@ def merge_entries(
     else:
         result.setdefault(target, moved)
     return result
+
+
+def unmerge_entries(
+    before: Mapping[int, Answer], after: Mapping[int, Answer], current: Mapping[int, Answer]
+) -> dict[int, Answer] | None:
+    """One participant's ballot after a merge is undone: as it was before the merge (`before`)
+    if it is still what the merge made of it (`after`); None, to leave it alone, if the
+    participant has voted again since (their latest ballot stands: they gave it knowing the
+    merge) or another change has touched it."""
+    return dict(before) if dict(current) == dict(after) else None
+
+
+def answers_to_json(entries: Mapping[int, Answer]) -> dict[str, Any]:
+    """A ballot's entries as JSON can hold them (keys as text, a matrix answer as a list)."""
+    return {str(f): list(a) if isinstance(a, tuple) else a for f, a in entries.items()}
+
+
+def answers_from_json(data: Mapping[str, Any]) -> dict[int, Answer]:
+    """The entries `answers_to_json` wrote."""
+    return {int(f): tuple(a) if isinstance(a, list) else int(a) for f, a in data.items()}

@@ -12,7 +12,7 @@ import re
 import secrets
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -538,7 +538,7 @@ def moderate(status: FactorStatus, action: str) -> FactorStatus:
 
 def check_merge(source: FactorStatus, target: FactorStatus, *, same: bool) -> None:
     """A duplicate (source) merges into a factor on the board (target); the source then
-    stays in the record as merged, never to come back."""
+    stays in the record as merged, until the facilitator undoes the merge."""
     if same:
         raise DomainError("merge_self", N_("A factor cannot be merged into itself."))
     if target is not FactorStatus.ACTIVE:
@@ -549,3 +549,22 @@ def check_merge(source: FactorStatus, target: FactorStatus, *, same: bool) -> No
             N_("This factor is %(status)s; it cannot be changed that way."),
             status=source.value,
         )
+
+
+def check_unmerge(status: FactorStatus) -> None:
+    """Only a merged factor can have its merge undone."""
+    if status is not FactorStatus.MERGED:
+        raise DomainError("not_merged", N_("This factor is not merged into another."))
+
+
+def unmerged_status(before: str | None) -> FactorStatus:
+    """The status a factor gets back when its merge is undone: the one it had before (a
+    merge recorded before merges could be undone brings it back as active)."""
+    statuses = (FactorStatus.PROPOSED, FactorStatus.ACTIVE, FactorStatus.HIDDEN)
+    return next((s for s in statuses if s.value == before), FactorStatus.ACTIVE)
+
+
+def check_distinct(factor_ids: Sequence[int]) -> None:
+    """A command that names factors names each once."""
+    if len(set(factor_ids)) != len(factor_ids):
+        raise DomainError("duplicate_factor", N_("The same factor is named twice."))

@@ -67,6 +67,17 @@ class FactorRemove(Command):
     reason: LongText
 
 
+class FactorRemoval(Strict):
+    factor_id: Id
+    reason: LongText
+
+
+class FactorRemoveMany(Command):
+    """Several removals at once (what a keep/remove round voted out), each with its reason."""
+
+    removals: Annotated[list[FactorRemoval], Field(min_length=1, max_length=FACTORS_MAX)]
+
+
 class ReasonSubmit(Command):
     """A participant's reason for an answer outside the middle half of a revealed round."""
 

@@ -424,6 +424,24 @@ def _client_messages(language: str) -> dict[str, Any]:
             "shuffled": gettext("each phone in its own order"),
             "own_excluded": gettext("no votes on one's own proposals"),
             "merge": gettext("Merge"),
+            "merged_here": gettext("Merged into this factor"),
+            "unmerge": gettext("Undo the merge"),
+            "unmerge_label": gettext("Undo the merge of %(title)s"),
+            "voted_out_heading": gettext("Voted out in round %(number)s"),
+            "voted_out_hint": gettext(
+                "The group voted to remove these factors. Check each reason, then remove "
+                "them one by one or all at once."
+            ),
+            "voted_out_reason": gettext(
+                "Voted out in round %(number)s: %(share)s voted to remove "
+                "(the rule asks for %(threshold)s)."
+            ),
+            "reason_for": gettext("Reason for removing %(title)s"),
+            "remove_one": gettext("Remove %(title)s"),
+            "remove_all": [
+                gettext("Remove the voted-out factor"),
+                gettext("Remove all %(n)s voted-out factors"),
+            ],
             "proxy_name": gettext("Proxy %(number)s"),
             "of_them_proxies": [
                 gettext("%(n)s of them a proxy"),
@@ -450,6 +468,7 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "factor.removed": gettext("Factor removed"),
                 "factor.restored": gettext("Factor restored"),
                 "factor.merged": gettext("Factor merged"),
+                "factor.unmerged": gettext("Merge undone"),
                 "round.opened": gettext("Round opened"),
                 "round.configured": gettext("Live results switched"),
                 "round.closed": gettext("Round closed"),

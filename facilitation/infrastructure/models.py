@@ -149,6 +149,9 @@ class Factor(Base):
     # The analysis behind it, as the library held it when the workshop began:
     # [{"text": ..., "url": ...}] (factor_library.py).
     evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What a merge changed, so that it can be undone (factors.merge, factors.unmerge):
+    # {"status": ..., "round_id": ..., "ballots": {participant: {"before": ..., "after": ...}}}.
+    merge_record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Round(Base):

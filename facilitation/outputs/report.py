@@ -45,6 +45,7 @@ _COUNTED = (
     ("factor.edited", N_("Edited")),
     ("factor.hidden", N_("Hidden")),
     ("factor.restored", N_("Restored")),
+    ("factor.unmerged", N_("Merge undone")),
 )
 
 

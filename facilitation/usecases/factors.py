@@ -1,4 +1,5 @@
-"""Use cases of factors: add, propose, edit, and moderate (approve, hide, remove, restore).
+"""Use cases of factors: add, propose, edit, and moderate (approve, hide, remove, restore,
+merge and undo a merge).
 
 Layer: use cases. Factors are never deleted while the workshop lives; moderation changes their
 status, and a removal keeps its reason.
@@ -146,8 +147,20 @@ def hide(tx: Tx, p: schemas.FactorRef) -> dict[str, Any]:
 
 def remove(tx: Tx, p: schemas.FactorRemove) -> dict[str, Any]:
     """The facilitator removes a factor; the reason is kept in the factor and the log."""
-    reason = domain.clean_text(p.reason, field="reason", max_length=domain.REASON_MAX)
-    return _moderate(tx, p.factor_id, "remove", reason)
+    return _remove(tx, p.factor_id, p.reason)
+
+
+def _remove(tx: Tx, factor_id: int, reason: str) -> dict[str, Any]:
+    reason = domain.clean_text(reason, field="reason", max_length=domain.REASON_MAX)
+    return _moderate(tx, factor_id, "remove", reason)
+
+
+def remove_many(tx: Tx, p: schemas.FactorRemoveMany) -> dict[str, Any]:
+    """The facilitator removes several factors at once (those the group voted out), each
+    with its own reason, all or none: one refusal and nothing is removed."""
+    domain.check_distinct([r.factor_id for r in p.removals])
+    removed = [_remove(tx, r.factor_id, r.reason) for r in p.removals]
+    return {"removed": [r["factor_id"] for r in removed]}
 
 
 def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
@@ -160,6 +173,7 @@ def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
         FactorStatus(source.status), FactorStatus(target.status), same=source.id == target.id
     )
     moved: dict[int, dict[int, ballots.Answer]] = {}
+    record: dict[str, Any] = {"status": source.status, "round_id": None, "ballots": {}}
     round_ = tx.open_round()
     if round_ is not None:
         method, settings = Method(round_.method), RoundSettings.from_dict(round_.settings)
@@ -173,13 +187,68 @@ def merge(tx: Tx, p: schemas.FactorMerge) -> dict[str, Any]:
                     target.id,
                     own_target=target.proposed_by_id == participant_id,
                 )
+                record["ballots"][str(participant_id)] = {
+                    "before": ballots.answers_to_json(entries),
+                    "after": ballots.answers_to_json(moved[participant_id]),
+                }
         write_ballots(tx.session, round_.id, moved)
         tx.change.participants.update(moved)
+        record["round_id"] = round_.id
     source.status = FactorStatus.MERGED.value
     source.merged_into_id = target.id
+    source.merge_record = record
     tx.log("factor.merged", source, into=target.id, into_title=target.title, ballots=len(moved))
     _touch_proposer(tx, source)
     return {"factor_id": source.id, "into_id": target.id, "ballots_moved": len(moved)}
+
+
+def unmerge(tx: Tx, p: schemas.FactorRef) -> dict[str, Any]:
+    """The facilitator undoes a merge: the factor comes back with the status it had, and,
+    while the round the merge happened in is still open, every ballot the merge moved is
+    as it was before the merge, unless its participant has voted again since (their latest
+    ballot stands). Once that round has closed its ballots stay as they were counted."""
+    source = tx.factor(p.factor_id)
+    domain.check_unmerge(FactorStatus(source.status))
+    record = source.merge_record or {}
+    into_id = source.merged_into_id
+    source.status = domain.unmerged_status(record.get("status")).value
+    source.merged_into_id = None
+    source.merge_record = None
+    restored: dict[int, dict[int, ballots.Answer]] = {}
+    kept = 0
+    round_ = tx.open_round()
+    moved = record.get("ballots") or {}
+    if round_ is not None and round_.id == record.get("round_id"):
+        tx.session.flush()  # the factor is votable again before its ballots come back
+        current = read_ballots(tx.session, round_.id)
+        for participant, change in moved.items():
+            ballot = ballots.unmerge_entries(
+                ballots.answers_from_json(change["before"]),
+                ballots.answers_from_json(change["after"]),
+                current.get(int(participant), {}),
+            )
+            if ballot is None:
+                kept += 1
+            else:
+                restored[int(participant)] = ballot
+        write_ballots(tx.session, round_.id, restored)
+        tx.change.participants.update(restored)
+    else:
+        kept = len(moved)
+    tx.log(
+        "factor.unmerged",
+        source,
+        into=into_id,
+        ballots=len(restored),
+        ballots_kept=kept,
+    )
+    _touch_proposer(tx, source)
+    return {
+        "factor_id": source.id,
+        "status": source.status,
+        "ballots_restored": len(restored),
+        "ballots_kept": kept,
+    }
 
 
 def restore(tx: Tx, p: schemas.FactorRef) -> dict[str, Any]:

@@ -76,6 +76,8 @@ COMMANDS = _table(
     Command("factor.remove", schemas.FactorRemove, FACILITATOR, factors.remove),
     Command("factor.restore", schemas.FactorRef, FACILITATOR, factors.restore),
     Command("factor.merge", schemas.FactorMerge, FACILITATOR, factors.merge),
+    Command("factor.unmerge", schemas.FactorRef, FACILITATOR, factors.unmerge),
+    Command("factor.remove_many", schemas.FactorRemoveMany, FACILITATOR, factors.remove_many),
     Command("category.add", schemas.CategoryAdd, FACILITATOR, workshops.add_category),
     Command("category.rename", schemas.CategoryRename, FACILITATOR, workshops.rename_category),
     Command("workshop.configure", schemas.WorkshopConfigure, FACILITATOR, workshops.configure),

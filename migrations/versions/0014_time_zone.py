@@ -2,7 +2,7 @@
 unless the facilitator sets another)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 05:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

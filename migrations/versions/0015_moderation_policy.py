@@ -2,7 +2,7 @@
 which phones can read
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 06:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

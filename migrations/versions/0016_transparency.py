@@ -3,7 +3,7 @@ coming workshops, whether each workshop's participation is shown, and which remo
 reasons are published
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 05:40:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
 // The facilitator's console: steps, voting rounds, moderation, factors and categories.
 import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, say } from "./dom.js";
+import { percent } from "./dom.js";
 import { showCountdown } from "./countdown.js";
 import { exportLinks } from "./exports.js";
 import { connect } from "./live.js";
@@ -61,6 +62,7 @@ function render() {
     renderModeration();
     renderFactors();
   }
+  if (changed("voted-out", room.factors, room.round, room.results)) renderVotedOut();
   if (changed("proxies", room.proxies)) renderProxies();
   if (savedGroups && savedGroups.every((g) => room.groups.some((r) => r.id === g.id))) savedGroups = null;
   // Not while a name is being typed; the next state after that draws it.
@@ -275,6 +277,54 @@ function factorText(f, { withCategory = false } = {}) {
 // Merged factors are shown under the factor they merged into, not as rows of their own.
 const MERGED = "merged";
 
+/** The factors merged into `factor` (and those merged into them), each with an undo. */
+function mergedInto(factor) {
+  const merged = room.factors.filter((f) => f.status === MERGED && f.merged_into_id === factor.id);
+  if (!merged.length) return null;
+  return h("div", { class: "merged-into" },
+    h("p", { class: "merged-heading" }, C.merged_here),
+    h("ul", { class: "plain" }, merged.map((f) => h("li", { class: "merged-row" },
+      h("span", { class: "factor-title" }, f.title),
+      h("button", { type: "button", "data-key": `unmerge:${f.id}`,
+        "aria-label": fmt(C.unmerge_label, { title: f.title }),
+        onclick: () => command("factor.unmerge", { factor_id: f.id }) }, C.unmerge),
+      mergedInto(f)))));
+}
+
+/** After a revealed keep/remove round: the factors it voted out that are still on the
+ * board, each with a reason drawn from the result, to remove one by one or all at once. */
+function renderVotedOut() {
+  const results = room.results;
+  const revealed = room.round?.state === "revealed" && results?.round_id === room.round.id
+    && results.method === "keep_remove";
+  const still = revealed ? results.factors.filter((row) => row.verdict === "out"
+    && room.factors.some((f) => f.id === row.factor_id && f.status === "active")) : [];
+  const box = $("voted-out");
+  box.hidden = !still.length;
+  if (!still.length) return replaceChildren(box, []);
+  const reasonOf = (row) => fmt(C.voted_out_reason, {
+    number: results.number,
+    share: percent(row.votes ? row.remove / row.votes : 0),
+    threshold: percent(results.rule.agreement),
+  });
+  const removal = (row) => ({ factor_id: row.factor_id, reason: $(`voted-out-reason-${row.factor_id}`).value.trim() });
+  // A reason left empty is refused by the server, whose message shows below the list.
+  const send = (removals) => command("factor.remove_many", { removals }, $("voted-out-message"));
+  replaceChildren(box, [
+    h("h3", {}, fmt(C.voted_out_heading, { number: results.number })),
+    h("p", { class: "hint" }, C.voted_out_hint),
+    h("ul", { class: "plain" }, still.map((row) => h("li", { class: "voted-out-row" },
+      h("label", { for: `voted-out-reason-${row.factor_id}` }, fmt(C.reason_for, { title: row.title })),
+      h("input", { type: "text", id: `voted-out-reason-${row.factor_id}`, "data-key": `reason:${row.factor_id}`,
+        maxlength: 500, value: reasonOf(row) }),
+      h("button", { type: "button", class: "danger", "data-key": `remove-voted-out:${row.factor_id}`,
+        onclick: () => send([removal(row)]) }, fmt(C.remove_one, { title: row.title }))))),
+    h("button", { type: "button", class: "danger", id: "remove-voted-out",
+      onclick: () => send(still.map(removal)) }, plural(C.remove_all, still.length)),
+    h("p", { id: "voted-out-message", role: "status" }),
+  ]);
+}
+
 function renderFactors() {
   const listed = room.factors.filter((f) => f.status !== "proposed" && f.status !== MERGED);
   const groups = byCategory(room.categories, listed);
@@ -296,7 +346,8 @@ function renderFactors() {
           f.status !== "removed"
             ? h("button", { type: "button", class: "danger", "data-key": `remove:${f.id}`,
                 onclick: () => removeFactor(f) }, M.remove)
-            : null))))) : [h("p", {}, M.no_factors)]);
+            : null),
+        mergedInto(f))))) : [h("p", {}, M.no_factors)]);
 }
 
 // --- Dialogs --------------------------------------------------------------------------------
