@@ -78,6 +78,8 @@ def valid_payloads(room: Room, round_id: int) -> dict[str, dict[str, Any]]:
         "factor.remove": {"factor_id": factor, "reason": "Dubblett"},
         "factor.restore": {"factor_id": factor},
         "factor.merge": {"factor_id": factor, "into_id": other},
+        "factor.unmerge": {"factor_id": factor},
+        "factor.remove_many": {"removals": [{"factor_id": factor, "reason": "Bortröstad"}]},
         "category.add": {"name": "Ny"},
         "category.rename": {"category_id": category, "name": "Annan"},
         "workshop.configure": {"title": "Annan"},
