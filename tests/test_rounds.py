@@ -580,3 +580,20 @@ def test_a_proposers_barred_ballot_does_not_count_against_their_factor(make_room
     )
     rows = {r["factor_id"]: r for r in room.state(room.console)["state"]["results"]["factors"]}
     assert rows[mine]["verdict"] == "in"  # 2 of the 2 who could: not "too few answers"
+
+
+def test_a_dot_round_opened_without_settings_fits_the_factors_in_it(make_room: Any) -> None:
+    """Issue #18, item 7: the console shows the defaults, and a round opened without a budget
+    or a cap gets them: a third of the active factors (hidden ones do not count), a cap below."""
+    many = [{"title": f"Faktor {n}", "category": "Sociala"} for n in range(16)]
+    room = make_room(factors=many)
+    phone = room.phone()[1]
+    room.ok(room.console, "factor.hide", factor_id=room.factor("Faktor 0"))
+    assert room.state(room.console)["state"]["dot_defaults"] == {"budget": 5, "cap": 3}
+    room.ok(room.console, "step.set", step="prioritise")
+    round_id = room.ok(room.console, "round.open", method="dots")["round_id"]
+    settings = room.state(room.console)["state"]["round"]["settings"]
+    assert (settings["budget"], settings["cap"]) == (5, 3)
+    one = str(room.factor("Faktor 1"))
+    over = room.send(phone, "ballot.submit", round_id=round_id, entries={one: 4})
+    assert over["error"]["code"] == "over_cap"

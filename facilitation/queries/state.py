@@ -381,6 +381,8 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     view["reasons"] = console_reasons(s, w, rounds, room)
     view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
     view["log"] = _log(s, w, latest=LOG_SHOWN)
+    budget = ballots.default_dot_budget(sum(f.status == FactorStatus.ACTIVE for f in factors))
+    view["dot_defaults"] = {"budget": budget, "cap": ballots.default_dot_cap(budget)}
     return view
 
 

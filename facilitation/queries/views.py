@@ -474,6 +474,14 @@ class ConsoleReason(SharedReason):
     status: str
 
 
+class DotDefaults(TypedDict):
+    """What a new dot-voting round gets unless the facilitator says otherwise
+    (ballots.default_dot_budget and default_dot_cap, over the active factors)."""
+
+    budget: int
+    cap: int
+
+
 class ConsoleView(_Room):
     """The room's view with what only the facilitator sees (state.console_view)."""
 
@@ -483,6 +491,7 @@ class ConsoleView(_Room):
     rounds: list[ConsoleRound]
     proxies: list[Person]
     log: list[LogEntry]
+    dot_defaults: DotDefaults
 
 
 # As `state` is sent: with the server's time, and for boards and consoles the participants

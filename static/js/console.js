@@ -55,7 +55,7 @@ function render() {
   if (changed("steps", room.workshop.step, room.round?.state)) renderSteps();
   const open = room.round?.state === "open";
   if (changed("round", room.workshop.step, room.round, room.results, open && room.participation,
-    room.factors.length, room.reasons)) renderRound();
+    room.factors.length, room.reasons, room.dot_defaults)) renderRound();
   if (changed("reasons", room.reasons, room.factors)) renderReasons();
   if (changed("factors", room.factors, room.categories)) {
     renderModeration();
@@ -164,11 +164,13 @@ function liveToggle(round) {
 }
 
 function numberField(name, label, value, min, max, { id = `round-${name}`, optional = false } = {}) {
-  // Keep what the facilitator typed when the panel is drawn again.
-  const typed = $(id)?.value;
+  // Keep what the facilitator typed when the panel is drawn again; a default left as it was
+  // follows the room (more factors, a bigger dot budget).
+  const drawnBefore = $(id);
+  const typed = drawnBefore && drawnBefore.value !== drawnBefore.dataset.default ? drawnBefore.value : "";
   return h("div", { class: "field" }, h("label", { for: id }, label),
     h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric",
-      "data-optional": optional }));
+      "data-optional": optional, "data-default": String(value) }));
 }
 
 function checkField(name, label, checked) {
@@ -183,10 +185,9 @@ function openRoundForm(methods, last) {
   // A new round of the method just used is the Delphi way; start from it.
   const chosen = $("round-method")?.value ?? (methods.includes(last?.method) ? last.method : methods[0]);
   const settings = {
-    dots: () => {
-      const budget = Math.max(3, Math.min(10, Math.round(active / 3)));
-      return [numberField("budget", C.budget, budget, 1, 100), numberField("cap", C.cap, Math.min(3, budget), 1, 100)];
-    },
+    // The server's defaults for the factors in the round (a third of them, a cap below).
+    dots: () => [numberField("budget", C.budget, room.dot_defaults.budget, 1, 100),
+      numberField("cap", C.cap, room.dot_defaults.cap, 1, 100)],
     // The budget is always 100; a cap is optional (its own field, so a dot cap is not kept).
     points: () => [numberField("cap", C.points_cap, "", 1, 100, { id: "round-points-cap", optional: true })],
     rating: () => [numberField("scale", C.scale_top, 5, 3, 10)],
