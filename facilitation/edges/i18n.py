@@ -395,6 +395,10 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "board on another computer, are disconnected and must be opened again with "
                 "the new link."
             ),
+            "link_copied": gettext("Copied. Keep the link somewhere safe."),
+            "link_not_copied": gettext(
+                "Could not copy: the link is selected, copy it with Ctrl+C (⌘C on a Mac)."
+            ),
             "open": {
                 "keep_remove": gettext("Open the keep-or-remove vote"),
                 "dots": gettext("Open dot voting"),

@@ -433,6 +433,30 @@ $("delete-workshop").addEventListener("click", async () => {
   if (response.ok) window.location.assign("/");
 });
 
+/** Copy the facilitator link: through the Clipboard API where the page may use it (a secure
+ * origin), else by selecting the text and the browser's copy command; either way the
+ * outcome is said where screen readers hear it. */
+async function copyLink() {
+  const field = $("facilitator-url");
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(field.value);
+    copied = true;
+  } catch {
+    // Plain http on the venue's network has no Clipboard API: select and copy instead.
+    field.focus();
+    field.select();
+    try {
+      copied = document.execCommand("copy");
+    } catch {
+      copied = false;
+    }
+  }
+  say($("copy-link-message"), copied ? C.link_copied : C.link_not_copied, copied ? "ok" : "error");
+  if (!copied) field.select();
+}
+$("copy-link")?.addEventListener("click", copyLink);
+
 // Replacing the link disconnects the board on the projector: ask first.
 $("replace-link").addEventListener("submit", async (event) => {
   event.preventDefault();
