@@ -482,6 +482,15 @@ class DotDefaults(TypedDict):
     cap: int
 
 
+class Duplicate(TypedDict):
+    """Two factors that look alike (core/similar.py): `factor_id`, the later, to merge into
+    `into_id`, the earlier; `score` 0-100."""
+
+    factor_id: int
+    into_id: int
+    score: float
+
+
 class ConsoleView(_Room):
     """The room's view with what only the facilitator sees (state.console_view)."""
 
@@ -492,6 +501,7 @@ class ConsoleView(_Room):
     proxies: list[Person]
     log: list[LogEntry]
     dot_defaults: DotDefaults
+    duplicates: list[Duplicate]
 
 
 # As `state` is sent: with the server's time, and for boards and consoles the participants

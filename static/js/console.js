@@ -61,6 +61,7 @@ function render() {
     renderModeration();
     renderFactors();
   }
+  if (changed("duplicates", room.duplicates, room.factors)) renderDuplicates();
   if (changed("proxies", room.proxies)) renderProxies();
   if (savedGroups && savedGroups.every((g) => room.groups.some((r) => r.id === g.id))) savedGroups = null;
   // Not while a name is being typed; the next state after that draws it.
@@ -298,6 +299,25 @@ function renderFactors() {
             ? h("button", { type: "button", class: "danger", "data-key": `remove:${f.id}`,
                 onclick: () => removeFactor(f) }, M.remove)
             : null))))) : [h("p", {}, M.no_factors)]);
+}
+
+/** Factors that look alike (the server's core/similar.py), each pair with a button that
+ * merges the later into the earlier, as the merge dialog would. */
+function renderDuplicates() {
+  const byId = new Map(room.factors.map((f) => [f.id, f]));
+  const pairs = (room.duplicates ?? []).filter((d) => byId.has(d.factor_id) && byId.has(d.into_id));
+  $("duplicates").hidden = !pairs.length;
+  replaceChildren($("duplicates-list"), pairs.map((d) => {
+    const from = byId.get(d.factor_id);
+    const into = byId.get(d.into_id);
+    return h("li", { class: "admin-row" },
+      h("span", { class: "factor-text" }, fmt(C.duplicate_pair, { from: from.title, into: into.title })),
+      h("div", { class: "actions" },
+        h("button", { type: "button", "data-key": `merge-duplicate:${from.id}:${into.id}`,
+          "aria-label": fmt(C.merge_duplicate_label, { from: from.title, into: into.title }),
+          onclick: () => command("factor.merge", { factor_id: from.id, into_id: into.id }) },
+        C.merge_duplicate)));
+  }));
 }
 
 // --- Dialogs --------------------------------------------------------------------------------
