@@ -65,8 +65,8 @@ def normalise(title: str) -> str:
     """A title as it is compared: folded, without accents, function words or endings."""
     folded = unicodedata.normalize("NFKD", title.casefold())
     plain = "".join(c for c in folded if not unicodedata.combining(c))
-    # A single letter is no word: the genitive of "EU:s", an English "a".
-    words = [_stem(w) for w in re.findall(r"[a-z0-9]{2,}", plain) if w not in STOP_WORDS]
+    # A single letter is no word (the genitive of "EU:s", an English "a"); a number is.
+    words = [_stem(w) for w in re.findall(r"[a-z]{2,}|[0-9]+", plain) if w not in STOP_WORDS]
     return " ".join(words)
 
 
@@ -77,9 +77,16 @@ def _comparable(normalised: str) -> bool:
 def score(a: str, b: str) -> float:
     """How alike two titles are, 0-100 (0 when either is too short to compare)."""
     na, nb = normalise(a), normalise(b)
-    if not (_comparable(na) and _comparable(nb)):
+    if not (_comparable(na) and _comparable(nb)) or _numbers_differ(na, nb):
         return 0.0
     return float(fuzz.token_set_ratio(na, nb))
+
+
+def _numbers_differ(na: str, nb: str) -> bool:
+    """Whether both titles carry numbers, not the same ones: "Etapp 1" is not "Etapp 2"."""
+    numbers_a = {w for w in na.split() if w.isdigit()}
+    numbers_b = {w for w in nb.split() if w.isdigit()}
+    return bool(numbers_a and numbers_b and numbers_a != numbers_b)
 
 
 def alike(text: str, titles: Mapping[int, str], *, limit: int = SHOWN) -> list[tuple[int, float]]:
@@ -104,6 +111,6 @@ def duplicates(titles: Mapping[int, str]) -> list[tuple[int, int, float]]:
     for row in range(len(usable)):
         for col in range(row):
             value = float(matrix[row][col])
-            if value >= THRESHOLD:
+            if value >= THRESHOLD and not _numbers_differ(names[row], names[col]):
                 pairs.append((ids[usable[row]], ids[usable[col]], value))
     return sorted(pairs, key=lambda p: (-p[2], p[1], p[0]))

@@ -243,7 +243,6 @@ function chooseAlike(factor) {
   const form = $("propose-form");
   form.title.value = "";
   form.description.value = "";
-  alikeShown = "";
   showAlike();
   say($("propose-message"), fmt(M.alike_chosen, { title: factor.title }));
   form.title.focus();

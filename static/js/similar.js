@@ -31,8 +31,8 @@ function stem(word) {
 /** A title as it is compared: folded, without accents, function words or endings. */
 export function normalise(title) {
   const plain = title.toLowerCase().replace(/ß/g, "ss").normalize("NFKD").replace(/\p{M}/gu, "");
-  // A single letter is no word: the genitive of "EU:s", an English "a".
-  return (plain.match(/[a-z0-9]{2,}/g) ?? []).filter((w) => !STOP_WORDS.has(w)).map(stem).join(" ");
+  // A single letter is no word (the genitive of "EU:s", an English "a"); a number is.
+  return (plain.match(/[a-z]{2,}|[0-9]+/g) ?? []).filter((w) => !STOP_WORDS.has(w)).map(stem).join(" ");
 }
 
 function comparable(normalised) {
@@ -74,11 +74,19 @@ function tokenSetRatio(s1, s2) {
     ratioOf((sect ? 1 : 0) + onlyB.length, sect + sectB));
 }
 
+/** Whether both titles carry numbers, not the same ones: "Etapp 1" is not "Etapp 2". */
+function numbersDiffer(na, nb) {
+  const numbers = (n) => [...new Set(n.split(" ").filter((w) => /^[0-9]+$/.test(w)))].sort().join(" ");
+  const a = numbers(na);
+  const b = numbers(nb);
+  return Boolean(a && b && a !== b);
+}
+
 /** How alike two titles are, 0-100 (0 when either is too short to compare). */
 export function score(a, b) {
   const na = normalise(a);
   const nb = normalise(b);
-  if (!comparable(na) || !comparable(nb)) return 0;
+  if (!comparable(na) || !comparable(nb) || numbersDiffer(na, nb)) return 0;
   return tokenSetRatio(na, nb);
 }
 
