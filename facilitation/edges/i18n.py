@@ -400,6 +400,17 @@ def _client_messages(language: str) -> dict[str, Any]:
             ),
             "link_copied": gettext("Copied. Keep the link somewhere safe."),
             "duplicate_pair": gettext("“%(from)s” looks like “%(into)s”"),
+            "moved": {
+                "caption": gettext("How the picture moved, round by round"),
+                "factor": gettext("Factor"),
+                "final": gettext("Where it ended"),
+                "kept_by": gettext("kept by %(percent)s"),
+                "hint": gettext(
+                    "Each revealed round's figure and verdict per factor. Where it ended is "
+                    "the factor's last measured result, with its round."
+                ),
+                "in_round": gettext("round %(number)s"),
+            },
             "merge_duplicate": gettext("Merge"),
             "merge_duplicate_label": gettext("Merge “%(from)s” into “%(into)s”"),
             "link_not_copied": gettext(

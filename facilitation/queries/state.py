@@ -26,6 +26,7 @@ from facilitation.queries.reasons import (
     record_reasons,
     room_reasons,
 )
+from facilitation.queries.trajectory import trajectory
 from facilitation.queries.views import (
     ConsoleView,
     Entries,
@@ -383,6 +384,11 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     view["log"] = _log(s, w, latest=LOG_SHOWN)
     budget = ballots.default_dot_budget(sum(f.status == FactorStatus.ACTIVE for f in factors))
     view["dot_defaults"] = {"budget": budget, "cap": ballots.default_dot_cap(budget)}
+    view["trajectory"] = trajectory(
+        results(s, w, r, factors, rounds, for_room=False)
+        for r in rounds
+        if r.state == RoundState.REVEALED
+    )
     # Likely duplicates among the factors on the board and those waiting for approval; the
     # later merges into the earlier, which must be on the board (domain.check_merge).
     mergeable = (FactorStatus.ACTIVE, FactorStatus.PROPOSED)

@@ -3,7 +3,7 @@ import { h, pageData, fmt, plural, byCategory, fillCategories, replaceChildren, 
 import { showCountdown } from "./countdown.js";
 import { exportLinks } from "./exports.js";
 import { connect } from "./live.js";
-import { renderResults, resultsHeading } from "./results.js";
+import { renderResults, resultsHeading, trajectoryTable } from "./results.js";
 
 const page = pageData();
 const M = page.messages;
@@ -55,7 +55,7 @@ function render() {
   if (changed("steps", room.workshop.step, room.round?.state)) renderSteps();
   const open = room.round?.state === "open";
   if (changed("round", room.workshop.step, room.round, room.results, open && room.participation,
-    room.factors.length, room.reasons, room.dot_defaults)) renderRound();
+    room.factors.length, room.reasons, room.dot_defaults, room.trajectory)) renderRound();
   if (changed("reasons", room.reasons, room.factors)) renderReasons();
   if (changed("factors", room.factors, room.categories)) {
     renderModeration();
@@ -137,6 +137,11 @@ function renderRound() {
     renderResults(results, room.results, { M, rounds: room.history, chart: true, advice: true,
       groups: room.groups, reasons: room.reasons });
     parts.push(results);
+  }
+  // In the Results step: how the picture moved over every revealed round, not only the last.
+  if (room.workshop.step === "results" || room.workshop.step === "closed") {
+    const moved = trajectoryTable(room.trajectory, M, C.moved);
+    if (moved) parts.push(moved);
   }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
   if (!methods && !round) parts.push(h("p", { class: "hint" }, C.voting_elsewhere));

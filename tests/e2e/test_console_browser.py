@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import PHONE, Server, audit, expect_text
+from .conftest import PHONE, Clients, Server, Workshop, audit, create_workshop, expect_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -81,3 +81,63 @@ def test_link_duplicates_and_defaults(browser: Any, live: Server) -> None:
     console.wait_for_selector("#round-budget")
     assert console.locator("#round-budget").input_value() == "5"
     assert console.locator("#round-cap").input_value() == "3"
+
+
+def test_the_results_step_shows_how_the_picture_moved(browser: Any, live: Server) -> None:
+    """Issue #18, item 3: a keep/remove round and two rating rounds, revealed; the console's
+    Results step shows every factor in every round and where it ended, as a table."""
+    titles = ["Urbanisering", "Åldrande befolkning", "Kompetensförsörjning", "Elektrifiering"]
+    created = create_workshop(
+        live.url,
+        title="Tre omgångar",
+        language="sv",
+        factors=[{"title": t, "category": "Sociala"} for t in titles],
+    )
+    clients = Clients(live)
+    try:
+        room = Workshop(clients, created)
+        phones = [clients.phone(room.code)[1] for _ in range(3)]
+        ids = room.factor_ids()
+        u, a, k, e = (str(ids[t]) for t in titles)
+
+        def run(method: str, answers: list[dict[str, Any]]) -> None:
+            round_id = room.console.ok("round.open", method=method)["round_id"]
+            for phone, entries in zip(phones, answers, strict=True):
+                phone.ok("ballot.submit", round_id=round_id, entries=entries)
+            room.console.ok("round.close", round_id=round_id)
+            room.console.ok("round.reveal", round_id=round_id)
+
+        room.console.ok("step.set", step="prune")
+        run("keep_remove", [{u: "keep", a: "keep", k: "keep", e: "remove"}] * 3)
+        room.console.ok("factor.remove", factor_id=int(e), reason="Alla ville ta bort den")
+        room.console.ok("step.set", step="prioritise")
+        run("rating", [{u: 5, a: 2, k: 4}, {u: 5, a: 1, k: 3}, {u: 4, a: 2, k: 5}])
+        run("rating", [{u: 5, a: 1, k: 4}, {u: 5, a: 1, k: 4}, {u: 5, a: 1, k: 4}])
+        room.console.ok("step.set", step="results")
+    finally:
+        clients.close()
+
+    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv")
+    console = laptop.new_page()
+    console.goto(created["facilitator_url"])
+    expect_text(console, "#connection", "Ansluten")
+    table = console.get_by_role("table", name="Hur bilden rörde sig, omgång för omgång")
+    table.wait_for()
+    headers = table.locator("thead th").all_inner_texts()
+    assert [" ".join(h.split()) for h in headers] == [
+        "Faktor",
+        "Omgång 1 Behåll eller ta bort",
+        "Omgång 2 Gradering",
+        "Omgång 3 Gradering",
+        "Där den landade",
+    ]
+    row = table.get_by_role("row", name="Urbanisering")
+    cells = [" ".join(c.split()) for c in row.locator("td").all_inner_texts()]
+    assert cells[0].startswith("behålls av 100") and "median 5" in cells[2]
+    assert "(omgång 3)" in cells[3]
+    removed = [
+        " ".join(c.split())
+        for c in table.get_by_role("row", name="Elektrifiering").locator("td").all_inner_texts()
+    ]
+    assert removed[1:3] == ["–", "–"] and "(omgång 1)" in removed[3]
+    audit(console, "sv-console-results-moved")
