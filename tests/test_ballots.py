@@ -50,16 +50,48 @@ def test_rounds_go_open_closed_revealed_and_never_back() -> None:
     assert error_code(ballots.check_live_change, RoundState.REVEALED) == "round_revealed"
 
 
-@given(st.integers(min_value=0, max_value=200))
+@given(st.integers(min_value=1, max_value=200))
 def test_default_budget_is_a_third_of_the_factors_within_3_to_10(n: int) -> None:
-    assert 3 <= ballots.default_dot_budget(n) <= 10
+    budget = ballots.default_dot_budget(n)
+    assert min(3, n) <= budget <= 10
+    assert budget <= n  # never more dots than factors to put them on
+    if 9 <= n <= 30:
+        assert budget == round(n / 3)
+    cap = ballots.default_dot_cap(budget)
+    assert 1 <= cap <= 3
+    assert cap < budget or budget == 1  # below the budget: no one puts every dot on one factor
+    assert cap * n >= budget  # every dot can be spent
+
+
+def test_default_budget_and_cap_follow_the_factors_in_the_round() -> None:
+    """Issue #18, item 7: the defaults a facilitator need not think about."""
+    defaults = {
+        n: (b := ballots.default_dot_budget(n), ballots.default_dot_cap(b))
+        for n in (1, 2, 3, 9, 12, 15, 24, 40)
+    }
+    assert defaults == {
+        1: (1, 1),
+        2: (2, 1),
+        3: (3, 2),
+        9: (3, 2),
+        12: (4, 3),
+        15: (5, 3),
+        24: (8, 3),
+        40: (10, 3),
+    }
+    settings = ballots.round_settings
+    assert settings(Method.DOTS, active_factors=15) == RoundSettings(budget=5, cap=3, shuffle=True)
+    # A budget given without a cap gets a cap below it.
+    assert settings(Method.DOTS, active_factors=15, budget=2) == RoundSettings(
+        budget=2, cap=1, shuffle=True
+    )
 
 
 def test_round_settings_fill_defaults_and_check_limits() -> None:
     settings = ballots.round_settings
     # A new round is shuffled unless the facilitator says not (tested below).
     made = partial(RoundSettings, shuffle=True)
-    assert settings(Method.DOTS, active_factors=12) == made(budget=4, cap=4)
+    assert settings(Method.DOTS, active_factors=12) == made(budget=4, cap=3)
     assert settings(Method.DOTS, active_factors=12, budget=5, cap=2) == made(5, 2)
     assert settings(Method.KEEP_REMOVE, active_factors=5, budget=5) == made()
     assert settings(Method.RATING, active_factors=5) == made(scale=5)

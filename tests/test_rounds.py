@@ -580,3 +580,49 @@ def test_a_proposers_barred_ballot_does_not_count_against_their_factor(make_room
     )
     rows = {r["factor_id"]: r for r in room.state(room.console)["state"]["results"]["factors"]}
     assert rows[mine]["verdict"] == "in"  # 2 of the 2 who could: not "too few answers"
+
+
+def test_a_dot_round_opened_without_settings_fits_the_factors_in_it(make_room: Any) -> None:
+    """Issue #18, item 7: the console shows the defaults, and a round opened without a budget
+    or a cap gets them: a third of the active factors (hidden ones do not count), a cap below."""
+    many = [{"title": f"Faktor {n}", "category": "Sociala"} for n in range(16)]
+    room = make_room(factors=many)
+    phone = room.phone()[1]
+    room.ok(room.console, "factor.hide", factor_id=room.factor("Faktor 0"))
+    assert room.state(room.console)["state"]["dot_defaults"] == {"budget": 5, "cap": 3}
+    room.ok(room.console, "step.set", step="prioritise")
+    round_id = room.ok(room.console, "round.open", method="dots")["round_id"]
+    settings = room.state(room.console)["state"]["round"]["settings"]
+    assert (settings["budget"], settings["cap"]) == (5, 3)
+    one = str(room.factor("Faktor 1"))
+    over = room.send(phone, "ballot.submit", round_id=round_id, entries={one: 4})
+    assert over["error"]["code"] == "over_cap"
+
+
+def test_the_console_sees_how_the_picture_moved_round_by_round(make_room: Any) -> None:
+    """Issue #18, item 3: every revealed round, factor by factor, and where each ended, its
+    last measured result (a factor the last round did not measure keeps its earlier one)."""
+    room = make_room(factors=FACTORS)
+    room.phones = [room.phone()[1] for _ in range(3)]
+    ids = {f["title"]: room.factor(f["title"]) for f in FACTORS}
+    u, a, k, e = (ids[f["title"]] for f in FACTORS)
+    room.ok(room.console, "step.set", step="prune")
+    room.run_round("keep_remove", [{u: "keep", a: "keep", k: "keep", e: "remove"}] * 3)
+    assert room.state(room.console)["state"]["trajectory"]["rounds"][0]["method"] == "keep_remove"
+    room.ok(room.console, "factor.remove", factor_id=e, reason="Alla ville ta bort den")
+    room.ok(room.console, "step.set", step="prioritise")
+    room.run_round("rating", [{u: 5, a: 2, k: 4}, {u: 5, a: 1, k: 4}, {u: 4, a: 2, k: 5}])
+    room.run_round("rating", [{u: 5, a: 1, k: 4}, {u: 5, a: 1, k: 4}, {u: 5, a: 1, k: 4}])
+    moved = room.state(room.console)["state"]["trajectory"]
+    assert [r["number"] for r in moved["rounds"]] == [1, 2, 3]
+    rows = {f["factor_id"]: f for f in moved["factors"]}
+    assert [c["value"] for c in rows[u]["cells"]] == [1.0, 5.0, 5.0]
+    assert [c["verdict"] for c in rows[u]["cells"]] == ["in", "in", "in"]
+    assert rows[u]["final"]["round_id"] == moved["rounds"][2]["round_id"]
+    # Removed after the first round: its row ends there, its standing that round's.
+    assert [c["value"] for c in rows[e]["cells"]] == [0.0]
+    assert rows[e]["status"] == "removed" and rows[e]["final"]["verdict"] == "out"
+    # Ordered as the last round placed them; the removed one after.
+    assert [f["factor_id"] for f in moved["factors"]] == [u, k, a, e]
+    room.flush()
+    assert "trajectory" not in room.latest(room.board)  # the console's alone

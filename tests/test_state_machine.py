@@ -53,7 +53,13 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facilitation.core.ballots import SCALE_DEFAULT, SCALE_MAX, SCALE_MIN, TOP_K_DEFAULT
+from facilitation.core.ballots import (
+    SCALE_DEFAULT,
+    SCALE_MAX,
+    SCALE_MIN,
+    TOP_K_DEFAULT,
+    default_dot_cap,
+)
 from facilitation.core.domain import DomainError, Method, Role, RoundState, SeedFactor, Step
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database
@@ -550,6 +556,7 @@ class WorkshopMachine(RuleBasedStateMachine):
                 cap = data.draw(caps, label="cap")
                 if cap is not None:
                     options["cap"] = cap
+                cap = default_dot_cap(budget) if cap is None and budget >= 1 else cap
                 cap = budget if cap is None else cap
                 settings_ |= {"budget": budget, "cap": cap}
                 if budget < 1:
@@ -595,11 +602,11 @@ class WorkshopMachine(RuleBasedStateMachine):
             return
         data_ = answer["data"]
         if method is Method.DOTS and "budget" not in options:
-            # The default budget: about a third of the factors, 3 to 10 dots; the cap is
-            # the whole budget.
+            # The default budget: about a third of the factors, 3 to 10 dots but no more
+            # than the factors; the cap below the budget (issue #18, item 7).
             budget = data_["settings"]["budget"]
-            assert 3 <= budget <= 10, data_
-            settings_ |= {"budget": budget, "cap": budget}
+            assert min(3, n) <= budget <= min(10, n), data_
+            settings_ |= {"budget": budget, "cap": default_dot_cap(budget)}
         assert data_["settings"] == settings_, (data_, settings_)
         number = max((r.number for r in self.rounds.values()), default=0) + 1
         assert data_["number"] == number

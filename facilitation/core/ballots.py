@@ -109,9 +109,20 @@ class RoundSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+DOT_BUDGET_MIN, DOT_BUDGET_MAX, DOT_CAP_MAX = 3, 10, 3
+
+
 def default_dot_budget(active_factors: int) -> int:
-    """A common rule of thumb: about a third of the factors, at least 3, at most 10."""
-    return max(3, min(10, round(active_factors / 3)))
+    """A common rule of thumb: about a third of the factors in the round, at least 3 and at
+    most 10, but never more dots than factors (two factors get two dots, one gets one)."""
+    third = max(DOT_BUDGET_MIN, min(DOT_BUDGET_MAX, round(active_factors / 3)))
+    return max(1, min(third, active_factors))
+
+
+def default_dot_cap(budget: int) -> int:
+    """A cap below the budget, so that nobody puts every dot on one factor: at most 3, and
+    one less than the budget (a budget of one dot can only be capped at one)."""
+    return max(1, min(DOT_CAP_MAX, budget - 1))
 
 
 def round_settings(
@@ -136,7 +147,7 @@ def round_settings(
             raise DomainError(
                 "bad_budget", N_("The budget must be between 1 and %(max)s dots."), max=BUDGET_MAX
             )
-        cap = budget if cap is None else cap
+        cap = default_dot_cap(budget) if cap is None else cap
         if not 1 <= cap <= budget:
             raise DomainError(
                 "bad_cap",

@@ -201,6 +201,9 @@ def _client_messages(language: str) -> dict[str, Any]:
         "sending": gettext("Sending…"),
         "proposal_sent": gettext("Thank you! Your factor is on the board."),
         "proposal_waiting": gettext("Thank you! The facilitator will look at your factor."),
+        "alike_choose": gettext("That's it"),
+        "alike_choose_label": gettext("“%(title)s” is what I meant"),
+        "alike_chosen": gettext("Good: “%(title)s” is already there, no need to propose it."),
         "waiting_round": gettext("Waiting for the facilitator to open the vote."),
         "round_closed": gettext(
             "The vote is closed. Results come when the facilitator shows them."
@@ -404,6 +407,24 @@ def _client_messages(language: str) -> dict[str, Any]:
                 "Replace the facilitator link? Screens opened with the old one, such as the "
                 "board on another computer, are disconnected and must be opened again with "
                 "the new link."
+            ),
+            "link_copied": gettext("Copied. Keep the link somewhere safe."),
+            "duplicate_pair": gettext("“%(from)s” looks like “%(into)s”"),
+            "moved": {
+                "caption": gettext("How the picture moved, round by round"),
+                "factor": gettext("Factor"),
+                "final": gettext("Where it ended"),
+                "kept_by": gettext("kept by %(percent)s"),
+                "hint": gettext(
+                    "Each revealed round's figure and verdict per factor. Where it ended is "
+                    "the factor's last measured result, with its round."
+                ),
+                "in_round": gettext("round %(number)s"),
+            },
+            "merge_duplicate": gettext("Merge"),
+            "merge_duplicate_label": gettext("Merge “%(from)s” into “%(into)s”"),
+            "link_not_copied": gettext(
+                "Could not copy: the link is selected, copy it with Ctrl+C (⌘C on a Mac)."
             ),
             "open": {
                 "keep_remove": gettext("Open the keep-or-remove vote"),

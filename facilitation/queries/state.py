@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from facilitation.core import ballots, reasons, tally
+from facilitation.core import ballots, reasons, similar, tally
 from facilitation.core.ballots import Answer
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import FactorStatus, Method, RoundState, Step
@@ -26,6 +26,7 @@ from facilitation.queries.reasons import (
     record_reasons,
     room_reasons,
 )
+from facilitation.queries.trajectory import trajectory
 from facilitation.queries.views import (
     ConsoleView,
     Entries,
@@ -382,6 +383,25 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
     view["reasons"] = console_reasons(s, w, rounds, room)
     view["proxies"] = [_person(p) for p in people.values() if p.is_proxy]
     view["log"] = _log(s, w, latest=LOG_SHOWN)
+    budget = ballots.default_dot_budget(sum(f.status == FactorStatus.ACTIVE for f in factors))
+    view["dot_defaults"] = {"budget": budget, "cap": ballots.default_dot_cap(budget)}
+    view["trajectory"] = trajectory(
+        results(s, w, r, factors, rounds, for_room=False)
+        for r in rounds
+        if r.state == RoundState.REVEALED
+    )
+    # Likely duplicates among the factors on the board and those waiting for approval; the
+    # later merges into the earlier, which must be on the board (domain.check_merge).
+    mergeable = (FactorStatus.ACTIVE, FactorStatus.PROPOSED)
+    titles = {f.id: f.title for f in factors if f.status in mergeable}
+    active = {f.id for f in factors if f.status == FactorStatus.ACTIVE}
+    view["duplicates"] = [
+        {"factor_id": later, "into_id": earlier, "score": round(score, 1)}
+        if earlier in active
+        else {"factor_id": earlier, "into_id": later, "score": round(score, 1)}
+        for later, earlier, score in similar.duplicates(titles)
+        if earlier in active or later in active
+    ]
     return view
 
 

@@ -476,6 +476,56 @@ class ConsoleReason(SharedReason):
     status: str
 
 
+class DotDefaults(TypedDict):
+    """What a new dot-voting round gets unless the facilitator says otherwise
+    (ballots.default_dot_budget and default_dot_cap, over the active factors)."""
+
+    budget: int
+    cap: int
+
+
+class TrajectoryRound(TypedDict):
+    round_id: int
+    number: int
+    method: str
+
+
+class TrajectoryCell(TypedDict):
+    """A factor in one revealed round: its place, its figure (the share who kept it, dots,
+    points, the median rating, the mean place, the median impact), the matrix's quadrant,
+    and its verdict under the round's rule."""
+
+    round_id: int
+    rank: int | None
+    value: float | None
+    quadrant: str | None
+    verdict: str
+
+
+class TrajectoryFactor(TypedDict):
+    factor_id: int
+    title: str
+    status: str
+    cells: list[TrajectoryCell]
+    final: TrajectoryCell | None
+
+
+class Trajectory(TypedDict):
+    """How the picture moved, round by round (trajectory.trajectory)."""
+
+    rounds: list[TrajectoryRound]
+    factors: list[TrajectoryFactor]
+
+
+class Duplicate(TypedDict):
+    """Two factors that look alike (core/similar.py): `factor_id`, the later, to merge into
+    `into_id`, the earlier; `score` 0-100."""
+
+    factor_id: int
+    into_id: int
+    score: float
+
+
 class ConsoleView(_Room):
     """The room's view with what only the facilitator sees (state.console_view)."""
 
@@ -485,6 +535,9 @@ class ConsoleView(_Room):
     rounds: list[ConsoleRound]
     proxies: list[Person]
     log: list[LogEntry]
+    dot_defaults: DotDefaults
+    duplicates: list[Duplicate]
+    trajectory: Trajectory
 
 
 # As `state` is sent: with the server's time, and for boards and consoles the participants

@@ -4,7 +4,7 @@ import { percent } from "./dom.js";
 import { showCountdown } from "./countdown.js";
 import { exportLinks } from "./exports.js";
 import { connect } from "./live.js";
-import { renderResults, resultsHeading } from "./results.js";
+import { renderResults, resultsHeading, trajectoryTable } from "./results.js";
 
 const page = pageData();
 const M = page.messages;
@@ -56,13 +56,14 @@ function render() {
   if (changed("steps", room.workshop.step, room.round?.state)) renderSteps();
   const open = room.round?.state === "open";
   if (changed("round", room.workshop.step, room.round, room.results, open && room.participation,
-    room.factors.length, room.reasons)) renderRound();
+    room.factors.length, room.reasons, room.dot_defaults, room.trajectory)) renderRound();
   if (changed("reasons", room.reasons, room.factors)) renderReasons();
   if (changed("factors", room.factors, room.categories)) {
     renderModeration();
     renderFactors();
   }
   if (changed("voted-out", room.factors, room.round, room.results)) renderVotedOut();
+  if (changed("duplicates", room.duplicates, room.factors)) renderDuplicates();
   if (changed("proxies", room.proxies)) renderProxies();
   if (savedGroups && savedGroups.every((g) => room.groups.some((r) => r.id === g.id))) savedGroups = null;
   // Not while a name is being typed; the next state after that draws it.
@@ -139,6 +140,11 @@ function renderRound() {
       groups: room.groups, reasons: room.reasons });
     parts.push(results);
   }
+  // In the Results step: how the picture moved over every revealed round, not only the last.
+  if (room.workshop.step === "results" || room.workshop.step === "closed") {
+    const moved = trajectoryTable(room.trajectory, M, C.moved);
+    if (moved) parts.push(moved);
+  }
   if (methods && round?.state !== "open" && round?.state !== "closed") parts.push(openRoundForm(methods, round));
   if (!methods && !round) parts.push(h("p", { class: "hint" }, C.voting_elsewhere));
   parts.push(h("p", { class: "form-message", id: "round-message", role: "status", "aria-live": "polite" }));
@@ -166,11 +172,13 @@ function liveToggle(round) {
 }
 
 function numberField(name, label, value, min, max, { id = `round-${name}`, optional = false } = {}) {
-  // Keep what the facilitator typed when the panel is drawn again.
-  const typed = $(id)?.value;
+  // Keep what the facilitator typed when the panel is drawn again; a default left as it was
+  // follows the room (more factors, a bigger dot budget).
+  const drawnBefore = $(id);
+  const typed = drawnBefore && drawnBefore.value !== drawnBefore.dataset.default ? drawnBefore.value : "";
   return h("div", { class: "field" }, h("label", { for: id }, label),
     h("input", { id, name, type: "number", min, max, value: typed || value, inputmode: "numeric",
-      "data-optional": optional }));
+      "data-optional": optional, "data-default": String(value) }));
 }
 
 function checkField(name, label, checked) {
@@ -185,10 +193,9 @@ function openRoundForm(methods, last) {
   // A new round of the method just used is the Delphi way; start from it.
   const chosen = $("round-method")?.value ?? (methods.includes(last?.method) ? last.method : methods[0]);
   const settings = {
-    dots: () => {
-      const budget = Math.max(3, Math.min(10, Math.round(active / 3)));
-      return [numberField("budget", C.budget, budget, 1, 100), numberField("cap", C.cap, Math.min(3, budget), 1, 100)];
-    },
+    // The server's defaults for the factors in the round (a third of them, a cap below).
+    dots: () => [numberField("budget", C.budget, room.dot_defaults.budget, 1, 100),
+      numberField("cap", C.cap, room.dot_defaults.cap, 1, 100)],
     // The budget is always 100; a cap is optional (its own field, so a dot cap is not kept).
     points: () => [numberField("cap", C.points_cap, "", 1, 100, { id: "round-points-cap", optional: true })],
     rating: () => [numberField("scale", C.scale_top, 5, 3, 10)],
@@ -350,6 +357,25 @@ function renderFactors() {
         mergedInto(f))))) : [h("p", {}, M.no_factors)]);
 }
 
+/** Factors that look alike (the server's core/similar.py), each pair with a button that
+ * merges the later into the earlier, as the merge dialog would. */
+function renderDuplicates() {
+  const byId = new Map(room.factors.map((f) => [f.id, f]));
+  const pairs = (room.duplicates ?? []).filter((d) => byId.has(d.factor_id) && byId.has(d.into_id));
+  $("duplicates").hidden = !pairs.length;
+  replaceChildren($("duplicates-list"), pairs.map((d) => {
+    const from = byId.get(d.factor_id);
+    const into = byId.get(d.into_id);
+    return h("li", { class: "admin-row" },
+      h("span", { class: "factor-text" }, fmt(C.duplicate_pair, { from: from.title, into: into.title })),
+      h("div", { class: "actions" },
+        h("button", { type: "button", "data-key": `merge-duplicate:${from.id}:${into.id}`,
+          "aria-label": fmt(C.merge_duplicate_label, { from: from.title, into: into.title }),
+          onclick: () => command("factor.merge", { factor_id: from.id, into_id: into.id }) },
+        C.merge_duplicate)));
+  }));
+}
+
 // --- Dialogs --------------------------------------------------------------------------------
 
 function openDialog(dialog) {
@@ -491,6 +517,30 @@ $("delete-workshop").addEventListener("click", async () => {
   const response = await fetch(`/api/workshops/${page.code}`, { method: "DELETE", credentials: "same-origin" });
   if (response.ok) window.location.assign("/");
 });
+
+/** Copy the facilitator link: through the Clipboard API where the page may use it (a secure
+ * origin), else by selecting the text and the browser's copy command; either way the
+ * outcome is said where screen readers hear it. */
+async function copyLink() {
+  const field = $("facilitator-url");
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(field.value);
+    copied = true;
+  } catch {
+    // Plain http on the venue's network has no Clipboard API: select and copy instead.
+    field.focus();
+    field.select();
+    try {
+      copied = document.execCommand("copy");
+    } catch {
+      copied = false;
+    }
+  }
+  say($("copy-link-message"), copied ? C.link_copied : C.link_not_copied, copied ? "ok" : "error");
+  if (!copied) field.select();
+}
+$("copy-link")?.addEventListener("click", copyLink);
 
 // Replacing the link disconnects the board on the projector: ask first.
 $("replace-link").addEventListener("submit", async (event) => {

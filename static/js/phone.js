@@ -7,6 +7,7 @@ import { orderSeed, ownOrder } from "./order.js";
 import { reasonList, previousSummary, renderResults } from "./results.js";
 import { renderOutside } from "./reasons.js";
 import { roundAnnouncer } from "./announce.js";
+import { alike } from "./similar.js";
 
 const page = pageData();
 const M = page.messages;
@@ -225,6 +226,45 @@ function renderPropose() {
       p.removal_reason ? h("p", { class: "factor-description" }, fmt(M.reason, { reason: p.removal_reason })) : null)));
 }
 
+// --- Factors alike what is being proposed ----------------------------------------------------
+
+// Matched here, on the titles the phone holds: a room of phones typing sends the server
+// nothing. A short pause after the last key, so that a slow phone does not match every key.
+const ALIKE_PAUSE_MS = 250;
+let alikeTimer = null;
+let alikeShown = "";
+
+/** Show the factors on the board that look like the title typed (or none). */
+function showAlike() {
+  const typed = $("propose-title").value;
+  const own = (me?.proposals ?? []).filter((p) => p.status === "proposed").map((p) => ({ id: p.id, title: p.title }));
+  const found = typed.trim() ? alike(typed, [...room.factors, ...own]) : [];
+  const signature = found.map((f) => f.factor.id).join(",");
+  if (signature === alikeShown) return; // unchanged: nothing new to read out
+  alikeShown = signature;
+  $("propose-alike").hidden = !found.length;
+  replaceChildren($("propose-alike-list"), found.map(({ factor }) => h("li", { class: "factor-item" },
+    h("span", { class: "factor-title" }, factor.title),
+    h("button", { type: "button", class: "alike-choose", "data-key": `alike:${factor.id}`,
+      "aria-label": fmt(M.alike_choose_label, { title: factor.title }),
+      onclick: () => chooseAlike(factor) }, M.alike_choose))));
+}
+
+/** The person found theirs on the board: nothing to propose. */
+function chooseAlike(factor) {
+  const form = $("propose-form");
+  form.title.value = "";
+  form.description.value = "";
+  showAlike();
+  say($("propose-message"), fmt(M.alike_chosen, { title: factor.title }));
+  form.title.focus();
+}
+
+$("propose-title").addEventListener("input", () => {
+  clearTimeout(alikeTimer);
+  alikeTimer = setTimeout(showAlike, ALIKE_PAUSE_MS);
+});
+
 $("propose-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
@@ -249,6 +289,7 @@ $("propose-form").addEventListener("submit", async (event) => {
   if (answer.ok) {
     form.title.value = "";
     form.description.value = "";
+    showAlike();
     say(message, answer.data.status === "active" ? M.proposal_sent : M.proposal_waiting);
   } else {
     say(message, answer.error.message, "error");

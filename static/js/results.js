@@ -375,3 +375,56 @@ export function previousSummary(results, factorId, M) {
       return null;
   }
 }
+
+/** A trajectory cell's figure in words, as its method's result list writes it. */
+function cellFigure(cell, method, M, words) {
+  if (cell.value === null && !cell.quadrant) return M.no_votes;
+  switch (method) {
+    case "keep_remove": return fmt(words.kept_by, { percent: percent(cell.value) });
+    case "dots": return plural(M.dots, cell.value);
+    case "points": return plural(M.points, cell.value);
+    case "rating": return fmt(M.median, { median: number(cell.value) });
+    case "ranking": return fmt(M.mean_place, { place: number(cell.value) });
+    default: return cell.quadrant ? M.quadrants[cell.quadrant] : fmt(M.median, { median: number(cell.value) });
+  }
+}
+
+function cellContent(cell, method, M, words) {
+  return [h("span", { class: "moved-figure" }, cellFigure(cell, method, M, words)), " ",
+    h("span", { class: `verdict verdict-${cell.verdict}` }, M.verdicts[cell.verdict])];
+}
+
+/** How the picture moved (the console's `trajectory`): factors as rows, the revealed rounds
+ * as columns, each cell the round's figure and verdict, and where each factor ended (its
+ * last measured result, with the round named); a plain table with a caption and headers,
+ * so that a screen reader reads each cell with its factor and round. Null before a round
+ * has been revealed. */
+export function trajectoryTable(trajectory, M, words) {
+  if (!trajectory?.rounds.length) return null;
+  const methods = new Map(trajectory.rounds.map((r) => [r.round_id, r]));
+  // Scrolled sideways when there are many rounds: reachable by keyboard, named for it.
+  return h("div", { class: "moved", tabindex: 0, role: "region", "aria-label": words.caption },
+    h("table", { class: "moved-table" },
+      h("caption", {}, words.caption),
+      h("thead", {}, h("tr", {},
+        h("th", { scope: "col" }, words.factor),
+        trajectory.rounds.map((r) => h("th", { scope: "col" },
+          fmt(M.round, { number: r.number }), h("br"), h("span", { class: "moved-method" }, M.methods[r.method]))),
+        h("th", { scope: "col" }, words.final))),
+      h("tbody", {}, trajectory.factors.map((f) => {
+        const cells = new Map(f.cells.map((c) => [c.round_id, c]));
+        const final = f.final;
+        const gone = ["removed", "merged", "hidden"].includes(f.status);
+        return h("tr", { dataset: { factor: f.factor_id } },
+          h("th", { scope: "row" }, f.title),
+          trajectory.rounds.map((r) => {
+            const cell = cells.get(r.round_id);
+            return h("td", {}, cell ? cellContent(cell, r.method, M, words) : "–");
+          }),
+          h("td", { class: "moved-final" },
+            final ? [...cellContent(final, methods.get(final.round_id).method, M, words), " (",
+              fmt(words.in_round, { number: methods.get(final.round_id).number }), ")"] : "–",
+            gone ? [h("br"), h("span", { class: "status-tag" }, M.status[f.status])] : null));
+      }))),
+    h("p", { class: "hint" }, words.hint));
+}

@@ -389,7 +389,7 @@ def test_a_replaced_facilitator_link_shuts_out_the_old_screens(browser: Any, liv
     for page in (console, board, leaked, phone):
         expect_text(page, "#connection", "Ansluten")
 
-    console.get_by_text("Din processledarlänk").click()
+    console.get_by_text("Har länken delats av misstag?").click()  # shown, replaced one step further
     console.get_by_role("button", name="Byt länken").click()
     console.get_by_role("button", name="Avbryt").click()  # asked first; nothing happened
     assert console.url.endswith(f"/console/{created['code']}")
