@@ -95,9 +95,12 @@ def test_a_whole_swedish_workshop(browser: Any, live: Server) -> None:
     expect_text(board, "#participation-text", "3 av 3 har röstat")
     step(phones[0], "phone-keep-remove")
 
-    # The facilitator merges the duplicate into "Turism" while the round is open ...
+    # The console has seen the likely duplicate; the facilitator merges it into "Turism"
+    # through the dialog, while the round is open ...
     row = console.locator(".admin-row", has_text=DUPLICATE)
-    row.get_by_role("button", name="Slå ihop").click()
+    suggested = f"Slå ihop ”{DUPLICATE}” med ”Turism”"
+    console.get_by_role("button", name=suggested).wait_for(state="visible")
+    row.get_by_role("button", name="Slå ihop", exact=True).click()
     console.locator("#merge-target").select_option(label="Turism")
     step(console, "merge-dialog")
     console.locator("#merge-dialog button[value=confirm]").click()
