@@ -52,10 +52,36 @@ export function morph(current, next) {
   before.slice(after.length).forEach((child) => child.remove());
 }
 
+// A button pressed with the space bar is clicked when the key comes back up, and only if the
+// element that went down is still there: a redraw in between (another phone's vote arriving)
+// would swallow the press. So while the space bar is down, the part of the page holding the
+// focus is drawn again only once the key is up and the click has happened.
+let spaceDown = false;
+const afterSpace = new Map();
+
+function spaceUp() {
+  if (!spaceDown) return;
+  spaceDown = false;
+  setTimeout(() => { // after the click, which follows the keyup
+    const waiting = [...afterSpace];
+    afterSpace.clear();
+    for (const [parent, children] of waiting) replaceChildren(parent, ...children);
+  });
+}
+
+document.addEventListener("keydown", (event) => { if (event.key === " ") spaceDown = true; }, true);
+document.addEventListener("keyup", (event) => { if (event.key === " ") spaceUp(); }, true);
+window.addEventListener("blur", spaceUp);
+
 /** Replace an element's children, keeping keyboard focus, and what is being typed there, on
  * the element with the same key. */
 export function replaceChildren(parent, ...children) {
   const focused = document.activeElement;
+  if (spaceDown && focused && parent.contains(focused)) {
+    afterSpace.set(parent, children);
+    return;
+  }
+  afterSpace.delete(parent); // drawn now: a redraw held back for the space bar is older
   const key = focused && parent.contains(focused) ? focused.dataset.key : null;
   // What is being typed in a text or number field has not been sent yet: a redraw in the
   // middle of it (another phone's vote, an answer arriving) must not wipe it out.
