@@ -14,7 +14,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from license_expression import ExpressionError, get_spdx_licensing
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -152,3 +155,35 @@ def test_reuse_lint_fails_without_a_licence_text(tmp_path: Path) -> None:
     result = reuse_lint(tmp_path)
     assert result.returncode == 1
     assert "Missing licenses: MIT" in result.stdout
+
+
+def test_make_sbom_lists_the_runtime_packages_with_their_versions(tmp_path: Path) -> None:
+    output = tmp_path / "samsyn.cdx.json"
+    # The command `make sbom` runs.
+    subprocess.run([sys.executable, ROOT / "sbom" / "build.py", output], check=True, timeout=240)
+    text = output.read_text()
+    validator = JsonStrictValidator(SchemaVersion.V1_6)
+    assert validator.validate_str(text) is None
+    sbom = json.loads(text)
+    assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.6"
+    subject = sbom["metadata"]["component"]
+    assert (subject["name"], subject["version"]) == ("samsyn", "0.1.0")
+    assert subject["licenses"] == [{"license": {"acknowledgement": "declared", "id": "EUPL-1.2"}}]
+    assert "timestamp" not in sbom["metadata"]  # reproducible: the same installation, the same file
+
+    versions = {canonicalize_name(c["name"]): c["version"] for c in sbom["components"]}
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert versions["flask"] == pins["Flask"]
+    assert {c["purl"] for c in sbom["components"]} >= {f"pkg:pypi/flask@{pins['Flask']}"}
+    assert all(versions[canonicalize_name(name)] == version for name, version in pins.items())
+    # Transitive packages are listed too; the test tools beside them are not.
+    assert {"werkzeug", "jinja2", "greenlet"} <= set(versions)
+    assert not {"pytest", "ruff", "reuse", "cyclonedx-bom"} & set(versions)
+
+    broken = json.loads(text)
+    broken["components"][0]["type"] = "python-package"
+    assert validator.validate_str(json.dumps(broken)) is not None
