@@ -187,3 +187,18 @@ def test_make_sbom_lists_the_runtime_packages_with_their_versions(tmp_path: Path
     broken = json.loads(text)
     broken["components"][0]["type"] = "python-package"
     assert validator.validate_str(json.dumps(broken)) is not None
+
+
+def test_security_and_contributing_say_what_they_must() -> None:
+    security = (ROOT / "SECURITY.md").read_text()
+    for heading in ("Reporting a vulnerability", "Response times", "Supported versions", "Scope"):
+        assert f"\n## {heading}\n" in security
+    assert "privately" in security
+    contributing = (ROOT / "CONTRIBUTING.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    two_commands = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert "make run" in two_commands and f"```sh\n{two_commands}```" in contributing
+    assert "Signed-off-by:" in contributing and "git commit -s" in contributing
+    assert "EUPL-1.2" in contributing
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert f"| {'.'.join(project['version'].split('.')[:2])}.x" in security
