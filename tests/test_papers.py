@@ -63,7 +63,7 @@ def test_the_schema_is_a_schema() -> None:
 def test_publiccode_yml_follows_the_standard() -> None:
     data = publiccode()
     assert problems(data) == []
-    assert data["publiccodeYmlVersion"] == "0.5"
+    assert data["publiccodeYmlVersion"] == "0.7"
     assert data["legal"]["license"] == "EUPL-1.2"
     assert set(data["description"]) == {"sv", "en"}
     assert data["localisation"]["availableLanguages"] == ["sv", "en"]
@@ -119,6 +119,9 @@ BROKEN = {
         d, ["docs/screenshots/none.png"], "description", "en", "screenshots"
     ),
     "a misspelt key": lambda d: _with(d, "web", "platform"),
+    "a version of the standard that does not exist": lambda d: _with(
+        d, "0.6", "publiccodeYmlVersion"
+    ),
 }
 
 
