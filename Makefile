@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint format typecheck bench install install-dev translations vendor clean
+.PHONY: run test test-fast lint format typecheck bench sbom install install-dev translations vendor clean
 
 run: install ## Set up and start the app (SQLite, one process)
 	$(BIN)/python app.py
@@ -19,6 +19,7 @@ lint: install-dev ## Style and static checks, and the layers of the house
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/reuse lint --quiet
 
 format: install-dev
 	$(BIN)/ruff format .
@@ -26,6 +27,10 @@ format: install-dev
 
 bench: install-dev ## Benchmarks (print figures; never part of the tests)
 	$(BIN)/python -m bench
+
+# Generated, not kept in git: it describes the installation it is made from (see sbom/build.py).
+sbom: $(VENV)/.installed-dev ## The software bill of materials (CycloneDX JSON) of the app's Python packages
+	$(BIN)/python sbom/build.py sbom/samsyn.cdx.json
 
 install: $(VENV)/.installed translations/.compiled
 # The test tools; npm's copy of the browser's client, against which tests check static/vendor/.
