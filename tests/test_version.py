@@ -84,3 +84,46 @@ def test_the_organizers_pages_show_the_version_in_their_footer(app: Flask) -> No
         answer = anonymous.get(path)
         assert answer.status_code == 200, path
         assert "Version" not in footer(answer.get_data(as_text=True)), path
+
+
+# --- The changelog --------------------------------------------------------------------------
+
+
+def test_the_changelog_keeps_a_changelog() -> None:
+    """Keep a Changelog 1.1.0: the title, the intro naming the two conventions, Unreleased
+    first, then releases newest first as `## [x.y.z] - YYYY-MM-DD`, only the standard
+    sections, and a link reference for every heading."""
+    text = CHANGELOG.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0] == "# Changelog"
+    intro = text.split("\n## ", 1)[0]
+    assert "https://keepachangelog.com/en/1.1.0/" in intro
+    assert "https://semver.org/spec/v2.0.0.html" in intro
+
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings[0] == "[Unreleased]"
+    releases = headings[1:]
+    for heading in releases:
+        assert re.fullmatch(r"\[\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\] - \d{4}-\d{2}-\d{2}", heading)
+    numbers = [Version(h[1 : h.index("]")]) for h in releases]
+    assert numbers == sorted(numbers, reverse=True)
+
+    sections = {line[4:] for line in lines if line.startswith("### ")}
+    standard = {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
+    assert sections <= standard, sections - standard
+
+    references = dict(re.findall(r"^\[([^\]]+)\]: (\S+)$", text, re.M))
+    for heading in headings:
+        name = heading[1 : heading.index("]")]
+        assert name in references, f"no link reference for [{name}]"
+
+
+def test_a_released_version_is_in_the_changelog() -> None:
+    """A release (no .dev, no pre-release) has its section; a development version is
+    released next, so its changes are under Unreleased."""
+    parsed = Version(declared())
+    text = CHANGELOG.read_text(encoding="utf-8")
+    if parsed.is_devrelease or parsed.is_prerelease:
+        assert f"## [{parsed.base_version}]" not in text, "released already: bump the version"
+    else:
+        assert re.search(rf"^## \[{re.escape(declared())}\] - \d{{4}}-\d{{2}}-\d{{2}}$", text, re.M)
