@@ -3,6 +3,7 @@ and the organizers look (/healthz, the organizers' pages), and named in the chan
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from importlib import metadata
@@ -127,3 +128,16 @@ def test_a_released_version_is_in_the_changelog() -> None:
         assert f"## [{parsed.base_version}]" not in text, "released already: bump the version"
     else:
         assert re.search(rf"^## \[{re.escape(declared())}\] - \d{{4}}-\d{{2}}-\d{{2}}$", text, re.M)
+
+
+def test_the_upgrade_guide_shows_what_healthz_answers(client: Any) -> None:
+    """docs/deployment.md's "Upgrading" shows /healthz's answer to check the version by: the
+    same fields as the real one, in the same order."""
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    section = guide.split("\n## Upgrading\n", 1)[1].split("\n## ", 1)[0]
+    shown = re.search(r'^\s*(\{"status".*\})$', section, re.M)
+    assert shown, "no /healthz answer in the Upgrading section"
+    example = json.loads(shown.group(1))
+    answer = client.get("/healthz").get_data(as_text=True)
+    assert list(example) == list(json.loads(answer))
+    assert Version(example["version"]) > Version("1.0.0.dev0")  # a release, not this one
