@@ -4,6 +4,7 @@ PostgreSQL; a backup taken while the app writes is one consistent moment."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from facilitation.edges.cli import main
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database, normalise_url
-from tests.conftest import POSTGRES_URL, Room
+from tests.conftest import POSTGRES_URL, Room, unavailable
 
 # Tables the app fills in a workshop run below, and must find again.
 RUN_FILLS = (
@@ -40,6 +41,8 @@ def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path}/fresh/samsyn.db"
         return
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        unavailable("pg_dump and pg_restore (postgresql-client)")
     admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     name = f"samsyn_restore_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
@@ -194,3 +197,30 @@ def test_a_backup_taken_while_the_app_writes_is_consistent(
     assert entries is not None and entries >= 20
     assert version == 1 + entries  # one moment: every tick whole or not at all
     assert entries <= at_backup + 1
+
+
+def test_replace_puts_the_backup_in_place_of_newer_data(
+    make_app: Any, database_url: str, tmp_path: Path
+) -> None:
+    """Going back to last night: what was added since, a table of a later release too, is
+    gone, and the backup is there as it was."""
+    app = make_app(database_url)
+    _run_a_workshop(app)
+    archive = tmp_path / "night.backup"
+    _cli(database_url, "backup", str(archive))
+    before = _everything(database_url)
+    _run_a_workshop(app)
+    app.extensions["samsyn"].db.dispose()
+    db = Database(database_url)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE later_release (id INTEGER PRIMARY KEY,"
+                " workshop_id INTEGER REFERENCES workshops (id))"
+            )
+        )
+        connection.execute(text("INSERT INTO later_release VALUES (1, 1)"))
+    db.dispose()
+
+    _cli(database_url, "restore", "--replace", str(archive))
+    assert _everything(database_url) == before

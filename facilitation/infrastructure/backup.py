@@ -21,7 +21,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import URL
 
 from facilitation.infrastructure.db import Database, normalise_url
@@ -64,23 +64,32 @@ def restore(database_url: str, source: Path, *, replace: bool = False) -> None:
             "(--replace) with the app stopped"
         )
     if url.get_backend_name() == "sqlite":
+        # The backup API replaces the whole database, whatever it held.
         _sqlite_copy(source, _sqlite_path(url))
     else:
-        options = ["--clean", "--if-exists"] if tables else []
+        if tables:
+            _empty(database_url)
         _run(
-            [
-                "pg_restore",
-                "--no-owner",
-                "--single-transaction",
-                "--exit-on-error",
-                *options,
-                str(source),
-            ],
+            ["pg_restore", "--no-owner", "--single-transaction", "--exit-on-error", str(source)],
             url,
         )
     db = Database(database_url)
     try:
         db.migrate()  # a backup from an earlier release gets this release's schema
+    finally:
+        db.dispose()
+
+
+def _empty(database_url: str) -> None:
+    """Drop every table of a PostgreSQL database (one transaction). pg_restore's own
+    `--clean` would leave the tables a later release added, holding references to the
+    tables it restores."""
+    db = Database(database_url)
+    try:
+        metadata = MetaData()
+        with db.engine.begin() as connection:
+            metadata.reflect(connection)
+            metadata.drop_all(connection)
     finally:
         db.dispose()
 
