@@ -4,7 +4,13 @@ PostgreSQL; a backup taken while the app writes is one consistent moment."""
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import shutil
+import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -224,3 +230,35 @@ def test_replace_puts_the_backup_in_place_of_newer_data(
 
     _cli(database_url, "restore", "--replace", str(archive))
     assert _everything(database_url) == before
+
+
+def test_the_nightly_unit_writes_a_backup_and_keeps_fourteen_days(tmp_path: Path) -> None:
+    """deploy/systemd/samsyn-backup.service's commands, run as systemd would run them (its
+    `%%` and `$$` unescaped), with this checkout and a temporary folder for /opt/samsyn and
+    /var/backups/samsyn."""
+    unit = (Path(__file__).parent.parent / "deploy/systemd/samsyn-backup.service").read_text()
+    commands = {
+        line.split("=", 1)[0]: line.split("=", 1)[1]
+        for line in unit.splitlines()
+        if line.startswith("ExecStart")
+    }
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    old = folder / "samsyn-20200101T023000Z.backup"
+    old.write_text("an old backup")
+    os.utime(old, (0, 0))
+    database = tmp_path / "instance" / "samsyn.db"
+    Database(f"sqlite:///{database}").migrate()
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    checkout = Path(__file__).parent.parent
+    for name in ("ExecStart", "ExecStartPost"):
+        line = commands[name].replace("%%", "%").replace("$$", "$")
+        line = line.replace("/opt/samsyn/.venv/bin/python", sys.executable)
+        line = line.replace("/var/backups/samsyn", str(folder))
+        subprocess.run(shlex.split(line), check=True, cwd=checkout, env=environment)
+    (written,) = folder.glob("samsyn-*.backup")  # the old one is gone, tonight's is there
+    assert written != old
+    assert re.fullmatch(r"samsyn-\d{8}T\d{6}Z\.backup", written.name)
+    with sqlite3.connect(written) as connection:
+        assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+    connection.close()
