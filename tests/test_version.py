@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from organizing import Organizer
 from packaging.version import Version
@@ -141,3 +142,16 @@ def test_the_upgrade_guide_shows_what_healthz_answers(client: Any) -> None:
     answer = client.get("/healthz").get_data(as_text=True)
     assert list(example) == list(json.loads(answer))
     assert Version(example["version"]) > Version("1.0.0.dev0")  # a release, not this one
+
+
+def test_the_container_image_carries_the_version() -> None:
+    """The version is read from pyproject.toml at start, so an image must hold that file."""
+    containerfile = ROOT / "Containerfile"
+    if not containerfile.exists():
+        pytest.skip("no Containerfile in this checkout")
+    copies = re.findall(r"^COPY\s+(?!--from)(.+)$", containerfile.read_text(), re.M)
+    assert any("pyproject.toml" in line.split()[:-1] for line in copies), copies
+    ignored = (
+        (ROOT / ".containerignore").read_text() if (ROOT / ".containerignore").exists() else ""
+    )
+    assert "pyproject.toml" not in ignored.split()
