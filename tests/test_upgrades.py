@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, Table, select
 from sqlalchemy.engine import Connection
 
 from facilitation.infrastructure.db import Database, MigrationError, alembic_config
+from facilitation.infrastructure.models import Base
 
 ROWS = 3
 
@@ -164,6 +165,11 @@ def test_an_upgrade_from_every_revision_keeps_every_row(database_url: str, revis
         assert len(seeded) >= 8  # workshops, categories, factors, participants, rounds, ...
         db.migrate()  # as the app does on start
         assert _lost(db, seeded) == []
+        # The app reads what the upgrade left: every row of every model loads.
+        with db.read() as session:
+            for mapper in Base.registry.mappers:
+                rows = session.scalars(select(mapper.class_)).all()
+                assert len(rows) == len(seeded.get(mapper.local_table.name, []))
     finally:
         db.dispose()
 

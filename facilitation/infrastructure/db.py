@@ -22,6 +22,7 @@ import pg8000
 import pg8000.core
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, bindparam, create_engine, event, func, make_url, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -223,7 +224,10 @@ class Database:
             raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
+                    before = MigrationContext.configure(connection).get_current_revision()
                     _upgrade(connection)
+                    if MigrationContext.configure(connection).get_current_revision() == before:
+                        return  # nothing migrated: nothing to check (a scan of every table)
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise MigrationError(
