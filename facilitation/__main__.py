@@ -1,4 +1,4 @@
-"""`python -m facilitation retention`: see facilitation/edges/cli.py."""
+"""`python -m facilitation <command>` (retention, backup, restore, ...): see edges/cli.py."""
 
 from facilitation.edges.cli import main
 

@@ -20,6 +20,7 @@ from facilitation.edges.cli import main as cli
 from facilitation.edges.limits import TokenBucket
 from facilitation.infrastructure import logs, models
 from facilitation.infrastructure.config import Config
+from facilitation.infrastructure.version import VERSION
 
 # --- Health and metrics ---------------------------------------------------------------------
 
@@ -29,14 +30,16 @@ def test_healthz_says_whether_the_database_answers(
 ) -> None:
     client = app.test_client()
     answer = client.get("/healthz")
-    assert answer.status_code == 200 and answer.json == {"status": "ok", "database": True}
+    assert answer.status_code == 200
+    assert answer.json == {"status": "ok", "database": True, "version": VERSION}
 
     def unreachable() -> Any:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(samsyn.db, "read", unreachable)
     down = client.get("/healthz")
-    assert down.status_code == 503 and down.json == {"status": "unavailable", "database": False}
+    assert down.status_code == 503
+    assert down.json == {"status": "unavailable", "database": False, "version": VERSION}
 
 
 def test_metrics_count_connections_commands_and_broadcast_lag(room: Room) -> None:

@@ -170,7 +170,10 @@ def test_make_sbom_lists_the_runtime_packages_with_their_versions(tmp_path: Path
     sbom = json.loads(text)
     assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.6"
     subject = sbom["metadata"]["component"]
-    assert (subject["name"], subject["version"]) == ("samsyn", "0.1.0")
+    assert (subject["name"], subject["version"]) == (
+        "samsyn",
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"],
+    )
     assert subject["licenses"] == [{"license": {"acknowledgement": "declared", "id": "EUPL-1.2"}}]
     assert "timestamp" not in sbom["metadata"]  # reproducible: the same installation, the same file
 

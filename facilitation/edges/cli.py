@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import click
 
 from facilitation.core.domain import DomainError
+from facilitation.infrastructure import backup as backups
 from facilitation.infrastructure import logs, models
 from facilitation.infrastructure.config import Config
 from facilitation.infrastructure.db import Database
@@ -19,6 +21,7 @@ from facilitation.usecases import Change, Services
 
 log = logging.getLogger("samsyn.retention")
 accounts_log = logging.getLogger("samsyn.organizers")
+backup_log = logging.getLogger("samsyn.backup")
 
 
 class _NoScreens:
@@ -128,3 +131,46 @@ def delete_organizer(username: str, yes: bool) -> None:
         f"Organizer {username!r} deleted, with {gone['series']} series and "
         f"{gone['workshops']} workshop(s)."
     )
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a backup of the database to PATH, safe while the app serves.
+
+    SQLite: a copy made with SQLite's online backup API. PostgreSQL: a `pg_dump` archive
+    in its custom format (needs PostgreSQL's client programs, the server's version or
+    newer). Restore it with `python -m facilitation restore PATH`.
+    """
+    config = Config()
+    logs.configure(config)
+    try:
+        backups.backup(config.DATABASE_URL, path)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    size = path.stat().st_size
+    backup_log.info("backup written (%s bytes)", size)
+    click.echo(f"Backup written to {path} ({size} bytes).")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Overwrite a database that already holds data (stop the app first).",
+)
+def restore_command(path: Path, replace: bool) -> None:
+    """Put the backup at PATH into the database of DATABASE_URL, then migrate it.
+
+    Meant for an empty database (a fresh instance); one that holds data is only
+    overwritten with --replace, and then only with every app process stopped.
+    """
+    config = Config()
+    logs.configure(config)
+    try:
+        backups.restore(config.DATABASE_URL, path, replace=replace)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    backup_log.info("backup restored")
+    click.echo(f"Backup {path} restored.")

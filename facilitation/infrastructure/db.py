@@ -22,6 +22,7 @@ import pg8000
 import pg8000.core
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, bindparam, create_engine, event, func, make_url, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -198,21 +199,58 @@ class Database:
         take turns: the first migrates, the others then find it done. On PostgreSQL through
         a connection of its own without the timeouts: a migration, and the wait for the
         turn, may take longer than any request may."""
-        engine = self.engine if self.is_sqlite else create_engine(self.url, poolclass=NullPool)
+        if self.is_sqlite:
+            self._migrate_sqlite()
+            return
+        engine = create_engine(self.url, poolclass=NullPool)
         try:
-            with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as connection:
-                if not self.is_sqlite:
-                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
-                config = alembic_config()
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            with engine.begin() as connection:
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                _upgrade(connection)
         finally:
-            if engine is not self.engine:
-                engine.dispose()
+            engine.dispose()
+
+    def _migrate_sqlite(self) -> None:
+        """Migrate with foreign keys off. SQLite alters a table by building a new one and
+        dropping the old, and with foreign keys on, dropping it deletes (ON DELETE CASCADE)
+        or empties (SET NULL) every row that refers to it: an upgrade would lose workshops'
+        ballots and logs without a word. The references are checked before the commit
+        instead, and a migration that broke one fails and changes nothing."""
+        with self.engine.connect() as connection:
+            # A pragma that cannot change inside a transaction: set before BEGIN, on the
+            # driver's connection (SQLAlchemy would begin one first).
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
+                    before = MigrationContext.configure(connection).get_current_revision()
+                    _upgrade(connection)
+                    if MigrationContext.configure(connection).get_current_revision() == before:
+                        return  # nothing migrated: nothing to check (a scan of every table)
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise MigrationError(
+                            "the migration left rows referring to rows that are not there "
+                            f"(table, row, parent): {[tuple(row[:3]) for row in broken[:10]]}"
+                        )
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
 
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+
+
+class MigrationError(RuntimeError):
+    """A migration would have left the database inconsistent; it was rolled back."""
+
+
+def _upgrade(connection: Any) -> None:
+    """Alembic's `upgrade head` on `connection`, inside its transaction."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:

@@ -24,6 +24,7 @@ from facilitation.edges import i18n, identity
 from facilitation.edges.http import tries
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
+from facilitation.infrastructure.version import VERSION
 from facilitation.usecases import Login, OrganizerDesk, error_answer, login_name
 
 bp = Blueprint("organizers", __name__)
@@ -318,5 +319,6 @@ class _RefusedError(Exception):
 
 @bp.app_context_processor
 def organizer_context() -> dict[str, Any]:
-    """Every page's header shows whether an organizer is logged in."""
-    return {"organizer_login": current_login}
+    """Every page's header shows whether an organizer is logged in; the organizers' pages
+    (those that set `show_version`) say in their footer which release runs."""
+    return {"organizer_login": current_login, "samsyn_version": VERSION}
