@@ -38,6 +38,8 @@ PASSWORD_MIN, PASSWORD_MAX = 10, 1024
 # A console opened through a login holds "org." and a random key where the facilitator
 # secret would be (token_urlsafe never makes a "."), so the two cannot be mistaken.
 GRANT_PREFIX = "org."
+# The start of the `login` of every account made by single sign-on (`identity_login`).
+SSO_PREFIX = "sso#"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def clean_username(username: str) -> tuple[str, str]:
             N_("The username needs at least %(min)s characters."),
             min=USERNAME_MIN,
         ).at("username")
+    if login_name(shown).startswith(SSO_PREFIX):
+        raise USERNAME_TAKEN  # the names of single sign-on accounts (`identity_login`)
     return shown, login_name(shown)
 
 
@@ -334,3 +338,69 @@ def grant_matches(secret: str, workshop: models.Workshop) -> bool:
     if session_row.created_at + ABSOLUTE <= models.utcnow():
         return False
     return may_run(s, session_row.organizer_id, workshop)
+
+
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------
+# An account made by single sign-on is found by its provider's issuer and subject, never by
+# the e-mail address (which a provider may let people change, or give to someone else).
+
+# What `password_hash` holds on an account without a password: no Argon2 hash, so no
+# password ever matches it (Passwords.verify is False for a broken hash).
+NO_PASSWORD = "!sso"
+
+
+def check_domain(email: str | None, verified: bool | None, allowed: tuple[str, ...]) -> None:
+    """Refuse a person whose e-mail address is not at a domain on the allow-list (when there
+    is one), or whose provider says the address is not verified."""
+    if not allowed:
+        return
+    if not email or "@" not in email:
+        raise DomainError(
+            "sso_no_email",
+            N_(
+                "Your organisation's log-in gave no e-mail address, and Samsyn only lets in "
+                "addresses at certain domains."
+            ),
+        )
+    if verified is False:
+        raise DomainError(
+            "sso_unverified",
+            N_("Your organisation's log-in says your e-mail address %(email)s is not verified."),
+            email=email,
+        )
+    domain = email.rsplit("@", 1)[1].casefold()
+    if domain not in allowed:
+        raise DomainError(
+            "sso_domain",
+            N_("Organizers with an e-mail address at %(domain)s may not log in here."),
+            domain=domain,
+        )
+
+
+def identity_login(issuer: str, subject: str) -> str:
+    """The `login` of an account made by single sign-on: derived from issuer and subject,
+    so that it never equals a username someone chose (`clean_username` refuses the prefix)."""
+    return SSO_PREFIX + digest(f"{issuer}\n{subject}")[:48]
+
+
+def sso_organizer(s: Session, issuer: str, subject: str, shown: str) -> models.Organizer:
+    """The organizer this provider knows by `subject`, made now on their first log-in; the
+    name shown follows what the provider says today."""
+    organizer = s.scalars(
+        select(models.Organizer)
+        .where(models.Organizer.oidc_issuer == issuer, models.Organizer.oidc_subject == subject)
+        .with_for_update()
+    ).one_or_none()
+    if organizer is None:
+        organizer = models.Organizer(
+            username=shown,
+            login=identity_login(issuer, subject),
+            password_hash=NO_PASSWORD,
+            oidc_issuer=issuer,
+            oidc_subject=subject,
+        )
+        s.add(organizer)
+        s.flush()
+    elif organizer.username != shown:
+        organizer.username = shown
+    return organizer
