@@ -25,7 +25,7 @@ from conftest import unavailable
 
 from bench.process import free_port
 
-from .conftest import Clients, Server, running
+from .conftest import ASYNC_MODES, Clients, Server, running
 from .organizing import Browser
 
 pytestmark = pytest.mark.e2e
@@ -80,10 +80,11 @@ def _provider_available() -> None:
 def provider_and_app(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Provider, Server]]:
-    """The provider, and a Samsyn server (eventlet) that logs organizers in through it,
+    """The provider, and a Samsyn server (eventlet, unless the test asks for another mode:
+    the calls to the provider run on the event loop) that logs organizers in through it,
     only those with an e-mail address at kommun.example."""
     _provider_available()
-    server = Server("eventlet", tmp_path)
+    server = Server(getattr(request, "param", "eventlet"), tmp_path)
     provider = Provider(server.url)
     try:
         server.env.update(
@@ -128,6 +129,7 @@ def sso_log_in(http: requests.Session, app_url: str, account: str) -> requests.R
     return consent
 
 
+@pytest.mark.parametrize("provider_and_app", ASYNC_MODES, indirect=True)
 def test_an_organizer_logs_in_through_the_provider_works_and_logs_out(
     provider_and_app: tuple[Provider, Server],
 ) -> None:
