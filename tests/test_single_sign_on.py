@@ -5,12 +5,14 @@ and a provider that cannot be reached."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from conftest import error_code
 from flask import Flask
-from organizing import PASSWORD
+from organizing import PASSWORD, Organizer
 
 from bench.process import free_port
 from facilitation.infrastructure import config, models
@@ -173,3 +175,68 @@ def test_an_answer_the_browser_did_not_ask_for_is_refused(make_app: Any) -> None
     assert rows(app, models.Organizer) == []
     denied = client.get("/login/sso/callback?error=access_denied&state=made-up")
     assert denied.status_code == 400
+
+
+def logged_in(app: Flask, email: str = "anna@kommun.example") -> Any:
+    """A browser logged into a single sign-on account (as the callback leaves it)."""
+    token = desk(app).log_in_sso(ISSUER, "s-" + email, email)
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["o"] = token
+    return client
+
+
+def test_an_account_without_a_password_has_no_password_page(app: Flask) -> None:
+    client = logged_in(app)
+    home = client.get("/organizer").get_data(as_text=True)
+    assert "anna@kommun.example" in home and "/organizer/password" not in home
+    assert client.get("/organizer/password").status_code == 404
+    assert "/organizer/password" in Organizer(app).http.get("/organizer").get_data(as_text=True)
+
+
+def test_an_account_without_a_password_is_deleted_after_a_fresh_log_in(app: Flask) -> None:
+    client = logged_in(app)
+    db = app.extensions["samsyn"].db
+    with db.write() as s:
+        for row in s.query(models.OrganizerSession):
+            row.created_at -= accounts.FRESH + timedelta(minutes=1)
+            row.last_seen_at = models.utcnow()
+    page = client.get("/organizer/delete").get_data(as_text=True)
+    assert "/login/sso?next=/organizer/delete" in page and 'name="password"' not in page
+    stale = client.post("/organizer/delete", data={"password": ""})
+    assert stale.status_code == 400 and "Log in again" in stale.get_data(as_text=True)
+    assert len(rows(app, models.Organizer)) == 1
+    fresh = logged_in(app)  # the same person, logged in again just now
+    assert fresh.post("/organizer/delete", data={}).status_code == 200
+    assert rows(app, models.Organizer) == [] and rows(app, models.OrganizerSession) == []
+
+
+def test_the_command_line_finds_a_single_sign_on_account_by_its_e_mail(app: Flask) -> None:
+    logged_in(app, "Anna@Kommun.example")
+    (row,) = rows(app, models.Organizer)
+    assert desk(app).find("anna@kommun.example") == row.id
+
+
+def test_with_passwords_off_an_invitation_makes_no_password_account(make_app: Any) -> None:
+    app = make_app(PASSWORD_LOGIN=False)
+    owner = logged_in(app)
+    series = owner.post("/series", data={"title": "Strategi", "language": "sv", "template": "none"})
+    found = re.search(r"/series/(\d+)", series.headers["Location"])
+    assert found, series.headers["Location"]
+    series_id = int(found.group(1))
+    page = owner.post(
+        f"/series/{series_id}/do/series.invite", data={"command_id": "invite-1"}
+    ).get_data(as_text=True)
+    link = page.split('class="secret-link" readonly value="')[1].split('"')[0]
+    path = "/invite/" + link.rsplit("/invite/", 1)[1]
+    guest = app.test_client()
+    offer = guest.get(path).get_data(as_text=True)
+    assert "Strategi" in offer and 'name="password"' not in offer
+    made = guest.post(path, data={"username": "gäst", "password": PASSWORD, "password2": PASSWORD})
+    assert made.status_code == 400 and "through your organisation" in made.get_data(as_text=True)
+    assert len(rows(app, models.Organizer)) == 1
+    # Logged in through the provider, the same link is taken up.
+    accepted = logged_in(app, "bo@kommun.example").post(path)
+    assert accepted.status_code == 303 and accepted.headers["Location"].endswith(
+        f"/series/{series_id}"
+    )

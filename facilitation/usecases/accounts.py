@@ -33,6 +33,9 @@ ABSOLUTE = timedelta(hours=12)
 # How stale a session's last_seen_at may get before a page writes it again (one write a
 # minute per login, not one per page).
 TOUCH_EVERY = timedelta(minutes=1)
+# A login this young counts as a fresh log-in: what a password confirms for a password
+# account (deleting it), a fresh log-in through the provider confirms for one without.
+FRESH = timedelta(minutes=10)
 USERNAME_MIN, USERNAME_MAX = 3, 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 1024
 # A console opened through a login holds "org." and a random key where the facilitator
@@ -51,6 +54,10 @@ class Login:
     session_id: int
     # Whether the login's last_seen_at is old enough to be written again (`touch`).
     stale: bool = False
+    # Whether the account came from single sign-on (it has no password), and whether this
+    # login began less than FRESH ago (deleting such an account asks for a fresh log-in).
+    sso: bool = False
+    fresh: bool = False
 
 
 def digest(token: str) -> str:
@@ -199,7 +206,9 @@ def find_session(s: Session, token: str | None) -> Login | None:
         return None
     session_row, organizer = row
     stale = now - session_row.last_seen_at >= TOUCH_EVERY
-    return Login(organizer.id, organizer.username, session_row.id, stale)
+    fresh = now - session_row.created_at < FRESH
+    sso = organizer.oidc_subject is not None
+    return Login(organizer.id, organizer.username, session_row.id, stale, sso, fresh)
 
 
 def touch(s: Session, login: Login) -> None:
@@ -248,10 +257,20 @@ def replace_password(s: Session, login: Login, verified: str, new_hash: str) -> 
 
 
 def find_organizer(s: Session, username: str) -> models.Organizer:
-    """The organizer with this username (as typed: see `login_name`)."""
+    """The organizer with this username (as typed: see `login_name`), or the single sign-on
+    account shown by this e-mail address (the first made, should two providers give it)."""
     organizer = s.scalars(
         select(models.Organizer).where(models.Organizer.login == login_name(username))
     ).one_or_none()
+    if organizer is None:
+        organizer = s.scalars(
+            select(models.Organizer)
+            .where(
+                models.Organizer.oidc_subject.is_not(None),
+                func.lower(models.Organizer.username) == username.strip().lower(),
+            )
+            .order_by(models.Organizer.id)
+        ).first()
     if organizer is None:
         raise DomainError("unknown_organizer", N_("There is no organizer with that username."))
     return organizer

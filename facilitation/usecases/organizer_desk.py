@@ -21,6 +21,10 @@ from facilitation.usecases.commands import CommandRunner, Desk
 
 WRONG_LOGIN = DomainError("wrong_login", N_("The username or password is wrong."))
 WRONG_PASSWORD = DomainError("wrong_password", N_("The current password is wrong.")).at("current")
+LOG_IN_AGAIN = DomainError(
+    "log_in_again",
+    N_("Log in again through your organisation, then delete the account within ten minutes."),
+)
 
 
 class OrganizerDesk(Desk):
@@ -170,7 +174,13 @@ class OrganizerDesk(Desk):
             ]
 
     def delete_account(self, login: accounts.Login, password: str) -> None:
-        """The organizer deletes their own account, confirming with their password."""
+        """The organizer deletes their own account, confirming with their password; an
+        account from single sign-on, which has none, with a fresh log-in instead."""
+        if login.sso:
+            if not login.fresh:
+                raise LOG_IN_AGAIN
+            self._delete_organizer(login.organizer_id)
+            return
         with self.db.read() as s:
             stored = accounts.password_hash(s, login.organizer_id)
         if stored is None or not self.passwords.verify(stored, password):

@@ -208,9 +208,12 @@ def home() -> str:
 @bp.route("/organizer/password", methods=["GET", "POST"])
 @login_required
 def password() -> BaseResponse | str | tuple[str, int]:
-    """Change the password; every other login of the account ends."""
+    """Change the password; every other login of the account ends. An account from single
+    sign-on has no password here (404)."""
     login = current_login()
     assert login is not None
+    if login.sso:
+        abort(404)
     if request.method == "GET":
         return render_template("organizer/password.html", error=None, done=False)
     form = request.form
@@ -315,6 +318,8 @@ def accept(token: str) -> BaseResponse | tuple[str, int]:
             form = request.form
             if form.get("password", "") != form.get("password2", ""):
                 raise _RefusedError(gettext("The two passwords differ."))
+            if not _password_login():
+                raise _RefusedError(gettext("Log in through your organisation instead."))
             username = form.get("username", "")
             session_token, series_id = _organizers().join_by_invitation(
                 token, username, form.get("password", "")
@@ -343,5 +348,6 @@ class _RefusedError(Exception):
 
 @bp.app_context_processor
 def organizer_context() -> dict[str, Any]:
-    """Every page's header shows whether an organizer is logged in."""
-    return {"organizer_login": current_login}
+    """Every page's header shows whether an organizer is logged in; pages that offer to
+    make a password account ask whether passwords are on."""
+    return {"organizer_login": current_login, "password_login": _password_login}
