@@ -178,3 +178,21 @@ def test_a_person_at_a_domain_not_on_the_allow_list_is_refused_with_a_clear_page
     # Not logged in, and no account was made.
     home = http.get(f"{server.url}/organizer", allow_redirects=False, timeout=10)
     assert home.status_code == 303
+
+
+def test_log_ins_started_and_never_finished_do_not_grow_the_cookie(
+    provider_and_app: tuple[Provider, Server],
+) -> None:
+    """Each press of the button leaves its state (nonce, PKCE verifier) in the signed cookie;
+    a person pressing it again and again must not push the cookie past the 4 KB browsers
+    keep (they would drop it, and with it every workshop this browser is in), and the last
+    try still logs them in."""
+    _, server = provider_and_app
+    http = requests.Session()
+    for _ in range(30):
+        started = http.get(f"{server.url}/login/sso", allow_redirects=False, timeout=10)
+        assert started.status_code == 302, started.text[:500]
+    cookie = http.cookies.get("samsyn")
+    assert cookie is not None and len(cookie) < 1024, len(cookie or "")
+    landed = sso_log_in(http, server.url, f"bo@{ALLOWED}")
+    assert urlsplit(landed.url).path == "/organizer", landed.url

@@ -47,6 +47,7 @@ def start() -> BaseResponse | tuple[str, int]:
     if not sso_client.enabled():
         abort(404)
     session[_NEXT] = _safe_next(request.args.get("next"))
+    sso_client.forget_unfinished()
     try:
         response: BaseResponse = sso_client.client().authorize_redirect(
             sso_client.external("sso.callback")

@@ -60,6 +60,15 @@ def external(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
+def forget_unfinished() -> None:
+    """Drop the state of log-ins this browser started and never finished. Authlib keeps each
+    one's state (nonce, PKCE verifier) in the signed cookie for an hour and clears them only
+    when one comes back, so pressing the button again and again would push the cookie past
+    the 4 KB browsers keep. One log-in at a time per browser: the newest."""
+    for key in [key for key in session if key.startswith(f"_state_{_CLIENT}_")]:
+        del session[key]
+
+
 def mark_login() -> None:
     session[_BY_SSO] = True
 
