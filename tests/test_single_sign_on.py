@@ -15,6 +15,7 @@ from flask import Flask
 from organizing import PASSWORD, Organizer
 
 from bench.process import free_port
+from facilitation.edges.http import sso
 from facilitation.infrastructure import config, models
 from facilitation.usecases import accounts
 
@@ -240,3 +241,25 @@ def test_with_passwords_off_an_invitation_makes_no_password_account(make_app: An
     assert accepted.status_code == 303 and accepted.headers["Location"].endswith(
         f"/series/{series_id}"
     )
+
+
+def test_a_password_log_in_drops_the_mark_that_logging_out_goes_to_the_provider(
+    make_app: Any,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
+    app = make_app(OIDC_DISCOVERY_URL=closed, OIDC_CLIENT_ID="samsyn")
+    client = logged_in(app)
+    with client.session_transaction() as cookie:
+        cookie["os"] = True  # as the callback leaves it
+    desk(app).create("kommun@example.se", PASSWORD)
+    client.post("/login", data={"username": "kommun@example.se", "password": PASSWORD})
+    with client.session_transaction() as cookie:
+        assert "o" in cookie and "os" not in cookie
+
+
+@pytest.mark.parametrize(
+    ("claim", "read"),
+    [(True, True), (False, False), ("true", True), ("False", False), ("yes", None), (None, None)],
+)
+def test_email_verified_is_read_as_providers_send_it(claim: Any, read: bool | None) -> None:
+    assert sso._boolean(claim) is read

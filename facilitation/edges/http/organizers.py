@@ -186,9 +186,11 @@ def _password_login() -> bool:
 def logout() -> BaseResponse:
     """Log out: the login ends in the database, and every console opened through it; a
     login made by single sign-on goes on to end the provider's session too."""
+    by_sso = identity.organizer_by_sso()
     _organizers().log_out(identity.organizer_token())
     identity.forget_organizer()
-    return redirect(sso_client.logout_target() or url_for("organizers.login", out=1), 303)
+    target = sso_client.logout_target(by_sso)
+    return redirect(target or url_for("organizers.login", out=1), 303)
 
 
 # --- The organizer's pages ----------------------------------------------------------------

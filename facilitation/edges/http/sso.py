@@ -83,13 +83,13 @@ def callback() -> BaseResponse | tuple[str, int]:
             gettext("The log-in through your organisation did not complete. Try again."), 400
         )
     next_path = session.pop(_NEXT, None)
-    verified = claims.get("email_verified")
+    verified = _boolean(claims.get("email_verified"))
     try:
         login_token = _organizers().log_in_sso(
             str(claims.get("iss") or ""),
             str(claims["sub"]),
             claims.get("email") if isinstance(claims.get("email"), str) else None,
-            email_verified=verified if isinstance(verified, bool) else None,
+            email_verified=verified,
             name=claims.get("name") if isinstance(claims.get("name"), str) else None,
             allowed_domains=current_app.config["OIDC_ALLOWED_DOMAINS"],
             replacing=identity.organizer_token(),
@@ -99,8 +99,7 @@ def callback() -> BaseResponse | tuple[str, int]:
         identity.forget_organizer()
         return _problem(_message(error), 403, refused=True)
     identity.forget_organizer()
-    identity.remember_organizer(login_token)
-    sso_client.mark_login()
+    identity.remember_organizer(login_token, by_sso=True)
     return redirect(_safe_next(next_path), 303)
 
 
@@ -108,6 +107,15 @@ def callback() -> BaseResponse | tuple[str, int]:
 def logged_out() -> BaseResponse:
     """Where the provider sends the browser back after ending its own session."""
     return redirect(url_for("organizers.login", out=1), 303)
+
+
+def _boolean(value: Any) -> bool | None:
+    """A boolean claim; some providers send "true" and "false" as strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().casefold() in ("true", "false"):
+        return value.strip().casefold() == "true"
+    return None
 
 
 def _unreachable() -> tuple[str, int]:

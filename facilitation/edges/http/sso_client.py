@@ -16,9 +16,6 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, session, url_for
 
 _CLIENT = "provider"
-# In the cookie while a login made by single sign-on lives: logging out then goes on to the
-# provider, to end the person's session there too.
-_BY_SSO = "sso"
 
 
 def init_app(app: Flask) -> None:
@@ -69,15 +66,10 @@ def forget_unfinished() -> None:
         del session[key]
 
 
-def mark_login() -> None:
-    session[_BY_SSO] = True
-
-
-def logout_target() -> str | None:
+def logout_target(by_sso: bool) -> str | None:
     """Where logging out goes after the Samsyn login has ended: the provider's
-    end_session_endpoint, when this login came from it and the provider has one (and can
-    be reached now; if not, the Samsyn login has ended all the same)."""
-    by_sso = session.pop(_BY_SSO, False)
+    end_session_endpoint, when this login came from it (`by_sso`) and the provider has one
+    (and can be reached now; if not, the Samsyn login has ended all the same)."""
     if not by_sso or not enabled():
         return None
     try:
