@@ -196,3 +196,32 @@ def test_log_ins_started_and_never_finished_do_not_grow_the_cookie(
     assert cookie is not None and len(cookie) < 1024, len(cookie or "")
     landed = sso_log_in(http, server.url, f"bo@{ALLOWED}")
     assert urlsplit(landed.url).path == "/organizer", landed.url
+
+
+def test_logging_in_again_to_delete_the_account_asks_the_provider_for_the_password_again(
+    provider_and_app: tuple[Provider, Server],
+) -> None:
+    """Deleting an account from single sign-on is confirmed by a fresh log-in. The provider's
+    own session still lives, so without `prompt=login` it would send the browser straight
+    back and the confirmation would confirm nothing; with it, the provider asks again."""
+    _, server = provider_and_app
+    browser = Browser(Clients(server))
+    landed = sso_log_in(browser.http, server.url, f"anna@{ALLOWED}")
+    assert urlsplit(landed.url).path == "/organizer", landed.url
+    browser.series("Att radera")
+    again = browser.http.get(
+        f"{server.url}/login/sso", params={"again": "1", "next": "/organizer/delete"}, timeout=20
+    )
+    assert urlsplit(again.url).path.startswith("/interaction/"), again.url
+    action, fields = _form(again)
+    assert 'name="login"' in again.text  # the provider's log-in form, not a way straight back
+    back = browser.http.post(
+        action, data={**fields, "login": f"anna@{ALLOWED}", "password": "any"}, timeout=20
+    )
+    assert urlsplit(back.url).path == "/organizer/delete", back.url
+    browser.post("/organizer/delete", status=200, form="/organizer/delete")
+    gone = browser.http.get(f"{server.url}/organizer", allow_redirects=False, timeout=10)
+    assert gone.status_code == 303
+    # The same person logging in later gets a new, empty account.
+    fresh = sso_log_in(requests.Session(), server.url, f"anna@{ALLOWED}")
+    assert urlsplit(fresh.url).path == "/organizer" and "Att radera" not in fresh.text

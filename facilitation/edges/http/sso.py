@@ -43,19 +43,26 @@ _NEXT = "sso_next"
 @bp.get("/login/sso")
 def start() -> BaseResponse | tuple[str, int]:
     """Send the browser to the provider to log in; it comes back to `callback`. The state,
-    nonce and PKCE verifier wait in the signed cookie."""
+    nonce and PKCE verifier wait in the signed cookie. `again=1` asks for a fresh log-in."""
     if not sso_client.enabled():
         abort(404)
     session[_NEXT] = _safe_next(request.args.get("next"))
     sso_client.forget_unfinished()
     try:
         response: BaseResponse = sso_client.client().authorize_redirect(
-            sso_client.external("sso.callback")
+            sso_client.external("sso.callback"), **_asking_again()
         )
     except (requests.RequestException, ValueError) as error:
         log.warning("identity provider unreachable: %s", type(error).__name__)
         return _unreachable()
     return response
+
+
+def _asking_again() -> dict[str, str]:
+    """`again=1` (logging in again to confirm deleting the account): the provider is asked
+    to ask for the password even while its own session lives (`prompt=login`), or it would
+    send the browser straight back and the confirmation would confirm nothing."""
+    return {"prompt": "login"} if request.args.get("again") == "1" else {}
 
 
 @bp.get("/login/sso/callback")
