@@ -225,3 +225,33 @@ def test_logging_in_again_to_delete_the_account_asks_the_provider_for_the_passwo
     # The same person logging in later gets a new, empty account.
     fresh = sso_log_in(requests.Session(), server.url, f"anna@{ALLOWED}")
     assert urlsplit(fresh.url).path == "/organizer" and "Att radera" not in fresh.text
+
+
+def test_a_password_login_after_a_single_sign_on_one_logs_out_at_samsyn_only(
+    provider_and_app: tuple[Provider, Server],
+) -> None:
+    """The mark that sends a logout on to the provider belongs to the login made through it:
+    a password login the same browser makes afterwards logs out here, and stays here."""
+    _, server = provider_and_app
+    browser = Browser(Clients(server))
+    browser.first_account("kommun@example.se")
+    browser.post("/logout", form="/organizer")
+    landed = sso_log_in(browser.http, server.url, f"cecilia@{ALLOWED}")
+    assert urlsplit(landed.url).path == "/organizer", landed.url
+    browser.log_in("kommun@example.se")  # over the single sign-on login, without logging out
+    out = browser.post("/logout", form="/organizer")
+    assert urlsplit(out.headers["Location"]).netloc in ("", urlsplit(server.url).netloc)
+    assert urlsplit(out.headers["Location"]).path == "/login", out.headers["Location"]
+
+
+def test_an_address_the_provider_says_is_not_verified_is_refused_even_said_in_a_string(
+    provider_and_app: tuple[Provider, Server],
+) -> None:
+    """Some providers send email_verified as the string "false": it is not taken for "not
+    said", or anyone could let themselves in with an address at the allowed domain."""
+    _, server = provider_and_app
+    http = requests.Session()
+    refused = sso_log_in(http, server.url, f"unverified.eve@{ALLOWED}")
+    assert refused.status_code == 403, refused.text[:1000]
+    reason = re.search(r'id="sso-reason"[^>]*>([^<]+)<', refused.text)
+    assert reason and "not verified" in reason.group(1), refused.text[:2000]

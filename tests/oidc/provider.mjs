@@ -1,6 +1,7 @@
 // A real OpenID Connect provider on loopback for the single sign-on tests: the certified
 // `oidc-provider` package with its development log-in pages, which let anyone log in as any
-// account id. An id that is an e-mail address gets that address as a verified e-mail claim.
+// account id. An id that is an e-mail address gets that address as a verified e-mail claim
+// (one that starts "unverified." gets the rest, said not verified).
 //
 //   node tests/oidc/provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI POST_LOGOUT_URI
 //
@@ -28,7 +29,13 @@ const provider = new Provider(issuer, {
       accountId: id,
       async claims() {
         const named = { sub: id, name: `Test ${id.split("@")[0]}` };
-        return id.includes("@") ? { ...named, email: id, email_verified: true } : named;
+        if (!id.includes("@")) return named;
+        // "unverified.NAME@DOMAIN": NAME@DOMAIN, said not verified in a string, as some
+        // providers send it.
+        if (id.startsWith("unverified.")) {
+          return { ...named, email: id.slice("unverified.".length), email_verified: "false" };
+        }
+        return { ...named, email: id, email_verified: true };
       },
     };
   },
