@@ -33,8 +33,9 @@ sbom: $(VENV)/.installed-dev ## The software bill of materials (CycloneDX JSON) 
 	$(BIN)/python sbom/build.py sbom/samsyn.cdx.json
 
 install: $(VENV)/.installed translations/.compiled
-# The test tools; npm's copy of the browser's client, against which tests check static/vendor/.
-install-dev: install $(VENV)/.installed-dev node_modules/.installed
+# The test tools; npm's copy of the browser's client, against which tests check static/vendor/;
+# the OpenID provider the single sign-on tests log in through (tests/oidc, never served).
+install-dev: install $(VENV)/.installed-dev node_modules/.installed tests/oidc/node_modules/.installed
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tests/oidc/node_modules/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Message catalogues are compiled at set-up (and by the app at start when missing or
@@ -67,4 +72,4 @@ vendor: node_modules/.installed ## Copy the browser's Socket.IO client from npm 
 	cp node_modules/socket.io-client/LICENSE static/vendor/socket.io-client.LICENSE
 
 clean:
-	rm -rf $(VENV) node_modules translations/.compiled
+	rm -rf $(VENV) node_modules tests/oidc/node_modules translations/.compiled

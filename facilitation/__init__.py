@@ -29,7 +29,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from facilitation.edges import cli, guard, i18n
 from facilitation.edges.guard import Deadline
-from facilitation.edges.http import api, ops, organizers, security, series_views, views
+from facilitation.edges.http import (
+    api,
+    ops,
+    organizers,
+    security,
+    series_views,
+    sso,
+    sso_client,
+    views,
+)
 from facilitation.edges.http.export_jobs import Exports
 from facilitation.edges.http.parts import HttpParts
 from facilitation.edges.limits import TokenBucket, security_limits
@@ -145,6 +154,8 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(organizers.bp)
+    app.register_blueprint(sso.bp)
+    sso_client.init_app(app)
     app.register_blueprint(series_views.bp)
     app.cli.add_command(cli.create_organizer)
     app.cli.add_command(cli.delete_organizer)

@@ -90,14 +90,28 @@ def organizer_token() -> str | None:
     return token
 
 
-def remember_organizer(token: str) -> None:
+# Set while the login came from single sign-on: logging out then goes on to the provider.
+_BY_SSO = "os"
+
+
+def remember_organizer(token: str, *, by_sso: bool = False) -> None:
     session[_ORGANIZER] = token
+    if by_sso:
+        session[_BY_SSO] = True
+    else:
+        session.pop(_BY_SSO, None)
     session.permanent = True
+
+
+def organizer_by_sso() -> bool:
+    """Whether the organizer's login in this cookie came from single sign-on."""
+    return bool(session.get(_BY_SSO))
 
 
 def forget_organizer() -> None:
     """The login leaves the cookie, with the console keys it held (dead by now anyway)."""
     session.pop(_ORGANIZER, None)
+    session.pop(_BY_SSO, None)
     held = session.get(_FACILITATORS, {})
     kept = {code: secret for code, secret in held.items() if not secret.startswith("org.")}
     if kept != held:

@@ -23,6 +23,24 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
 
 
+def _switch(name: str, default: bool) -> bool:
+    """An on/off setting: off, false, no or 0 turn it off, on, true, yes or 1 on."""
+    value = (os.environ.get(name) or "").strip().casefold()
+    if not value:
+        return default
+    if value in ("off", "false", "no", "0"):
+        return False
+    if value in ("on", "true", "yes", "1"):
+        return True
+    raise ValueError(f"{name} must be on or off, not {value!r}")
+
+
+def domains(text: str) -> tuple[str, ...]:
+    """E-mail domains from a comma- or space-separated list, lower-cased, without a leading @."""
+    found = (part.strip().lstrip("@").casefold() for part in text.replace(",", " ").split())
+    return tuple(part for part in found if part)
+
+
 def instance_secret_key(instance: Path = INSTANCE) -> str:
     """The SECRET_KEY kept under instance/, made on first start, so cookies survive restarts."""
     path = instance / "secret_key"
@@ -103,6 +121,7 @@ class Config:
         # (RETENTION_ACTION) when `python -m facilitation retention` runs.
         self.RETENTION_DAYS = _int("RETENTION_DAYS", 90)
         self.RETENTION_ACTION = os.environ.get("RETENTION_ACTION") or "anonymise"
+        self._single_sign_on()
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
         self.LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"  # or "json"
         self.START_BROADCASTER = True
@@ -123,3 +142,18 @@ class Config:
             "image/svg+xml",
             "text/csv",
         ]
+
+    def _single_sign_on(self) -> None:
+        """Single sign-on for organizers (OpenID Connect; docs/deployment.md): on when the
+        provider's discovery URL and this app's client id are set. The button says
+        OIDC_BUTTON_LABEL; OIDC_ALLOWED_DOMAINS (comma-separated) limits who may log in by
+        the domain of their e-mail address; every call to the provider gives up after
+        OIDC_TIMEOUT seconds. PASSWORD_LOGIN=off leaves single sign-on the only way in."""
+        self.OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL") or None
+        self.OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID") or None
+        self.OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET") or None
+        self.OIDC_SCOPES = os.environ.get("OIDC_SCOPES") or "openid email profile"
+        self.OIDC_BUTTON_LABEL = os.environ.get("OIDC_BUTTON_LABEL") or None
+        self.OIDC_ALLOWED_DOMAINS = domains(os.environ.get("OIDC_ALLOWED_DOMAINS") or "")
+        self.OIDC_TIMEOUT = _float("OIDC_TIMEOUT", 10)
+        self.PASSWORD_LOGIN = _switch("PASSWORD_LOGIN", True)

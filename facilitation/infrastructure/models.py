@@ -278,10 +278,15 @@ class Deletion(Base):
 
 class Organizer(Base):
     """An account that owns series and workshops. The password is stored as an Argon2id hash
-    (facilitation/usecases/accounts.py); nothing else is known of the person."""
+    (facilitation/usecases/accounts.py); an account made by single sign-on has none, and is
+    known by its provider's issuer and subject instead. Nothing else is known of the person
+    than the name shown (the username, or the e-mail address the provider gave)."""
 
     __tablename__ = "organizers"
-    __table_args__ = (Index("uq_organizers_first_run", "first_run", unique=True),)
+    __table_args__ = (
+        Index("uq_organizers_first_run", "first_run", unique=True),
+        Index("uq_organizers_identity", "oidc_issuer", "oidc_subject", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # As typed, cleaned; `login` is its case-folded form, the one looked up.
@@ -292,6 +297,12 @@ class Organizer(Base):
     # True on the account the first-run page made, NULL on every other: the unique index
     # lets the database refuse a second first account, however many pages post at once.
     first_run: Mapped[bool | None]
+    # An account made by single sign-on: the identity provider's issuer and the subject it
+    # names the person by (both NULL on password accounts, which the unique index allows
+    # many of). Such an account has no password: `password_hash` holds a mark no password
+    # matches (accounts.NO_PASSWORD).
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
 
 class OrganizerSession(Base):

@@ -33,11 +33,16 @@ ABSOLUTE = timedelta(hours=12)
 # How stale a session's last_seen_at may get before a page writes it again (one write a
 # minute per login, not one per page).
 TOUCH_EVERY = timedelta(minutes=1)
+# A login this young counts as a fresh log-in: what a password confirms for a password
+# account (deleting it), a fresh log-in through the provider confirms for one without.
+FRESH = timedelta(minutes=10)
 USERNAME_MIN, USERNAME_MAX = 3, 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 1024
 # A console opened through a login holds "org." and a random key where the facilitator
 # secret would be (token_urlsafe never makes a "."), so the two cannot be mistaken.
 GRANT_PREFIX = "org."
+# The start of the `login` of every account made by single sign-on (`identity_login`).
+SSO_PREFIX = "sso#"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class Login:
     session_id: int
     # Whether the login's last_seen_at is old enough to be written again (`touch`).
     stale: bool = False
+    # Whether the account came from single sign-on (it has no password), and whether this
+    # login began less than FRESH ago (deleting such an account asks for a fresh log-in).
+    sso: bool = False
+    fresh: bool = False
 
 
 def digest(token: str) -> str:
@@ -66,6 +75,8 @@ def clean_username(username: str) -> tuple[str, str]:
             N_("The username needs at least %(min)s characters."),
             min=USERNAME_MIN,
         ).at("username")
+    if login_name(shown).startswith(SSO_PREFIX):
+        raise USERNAME_TAKEN  # the names of single sign-on accounts (`identity_login`)
     return shown, login_name(shown)
 
 
@@ -195,7 +206,9 @@ def find_session(s: Session, token: str | None) -> Login | None:
         return None
     session_row, organizer = row
     stale = now - session_row.last_seen_at >= TOUCH_EVERY
-    return Login(organizer.id, organizer.username, session_row.id, stale)
+    fresh = now - session_row.created_at < FRESH
+    sso = organizer.oidc_subject is not None
+    return Login(organizer.id, organizer.username, session_row.id, stale, sso, fresh)
 
 
 def touch(s: Session, login: Login) -> None:
@@ -244,10 +257,20 @@ def replace_password(s: Session, login: Login, verified: str, new_hash: str) -> 
 
 
 def find_organizer(s: Session, username: str) -> models.Organizer:
-    """The organizer with this username (as typed: see `login_name`)."""
+    """The organizer with this username (as typed: see `login_name`), or the single sign-on
+    account shown by this e-mail address (the first made, should two providers give it)."""
     organizer = s.scalars(
         select(models.Organizer).where(models.Organizer.login == login_name(username))
     ).one_or_none()
+    if organizer is None:
+        organizer = s.scalars(
+            select(models.Organizer)
+            .where(
+                models.Organizer.oidc_subject.is_not(None),
+                func.lower(models.Organizer.username) == username.strip().lower(),
+            )
+            .order_by(models.Organizer.id)
+        ).first()
     if organizer is None:
         raise DomainError("unknown_organizer", N_("There is no organizer with that username."))
     return organizer
@@ -334,3 +357,69 @@ def grant_matches(secret: str, workshop: models.Workshop) -> bool:
     if session_row.created_at + ABSOLUTE <= models.utcnow():
         return False
     return may_run(s, session_row.organizer_id, workshop)
+
+
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------
+# An account made by single sign-on is found by its provider's issuer and subject, never by
+# the e-mail address (which a provider may let people change, or give to someone else).
+
+# What `password_hash` holds on an account without a password: no Argon2 hash, so no
+# password ever matches it (Passwords.verify is False for a broken hash).
+NO_PASSWORD = "!sso"
+
+
+def check_domain(email: str | None, verified: bool | None, allowed: tuple[str, ...]) -> None:
+    """Refuse a person whose e-mail address is not at a domain on the allow-list (when there
+    is one), or whose provider says the address is not verified."""
+    if not allowed:
+        return
+    if not email or "@" not in email:
+        raise DomainError(
+            "sso_no_email",
+            N_(
+                "Your organisation's log-in gave no e-mail address, and Samsyn only lets in "
+                "addresses at certain domains."
+            ),
+        )
+    if verified is False:
+        raise DomainError(
+            "sso_unverified",
+            N_("Your organisation's log-in says your e-mail address %(email)s is not verified."),
+            email=email,
+        )
+    domain = email.rsplit("@", 1)[1].casefold()
+    if domain not in allowed:
+        raise DomainError(
+            "sso_domain",
+            N_("Organizers with an e-mail address at %(domain)s may not log in here."),
+            domain=domain,
+        )
+
+
+def identity_login(issuer: str, subject: str) -> str:
+    """The `login` of an account made by single sign-on: derived from issuer and subject,
+    so that it never equals a username someone chose (`clean_username` refuses the prefix)."""
+    return SSO_PREFIX + digest(f"{issuer}\n{subject}")[:48]
+
+
+def sso_organizer(s: Session, issuer: str, subject: str, shown: str) -> models.Organizer:
+    """The organizer this provider knows by `subject`, made now on their first log-in; the
+    name shown follows what the provider says today."""
+    organizer = s.scalars(
+        select(models.Organizer)
+        .where(models.Organizer.oidc_issuer == issuer, models.Organizer.oidc_subject == subject)
+        .with_for_update()
+    ).one_or_none()
+    if organizer is None:
+        organizer = models.Organizer(
+            username=shown,
+            login=identity_login(issuer, subject),
+            password_hash=NO_PASSWORD,
+            oidc_issuer=issuer,
+            oidc_subject=subject,
+        )
+        s.add(organizer)
+        s.flush()
+    elif organizer.username != shown:
+        organizer.username = shown
+    return organizer

@@ -21,6 +21,10 @@ from facilitation.usecases.commands import CommandRunner, Desk
 
 WRONG_LOGIN = DomainError("wrong_login", N_("The username or password is wrong."))
 WRONG_PASSWORD = DomainError("wrong_password", N_("The current password is wrong.")).at("current")
+LOG_IN_AGAIN = DomainError(
+    "log_in_again",
+    N_("Log in again through your organisation, then delete the account within ten minutes."),
+)
 
 
 class OrganizerDesk(Desk):
@@ -90,6 +94,39 @@ class OrganizerDesk(Desk):
             raise WRONG_LOGIN
         return token
 
+    def log_in_sso(
+        self,
+        issuer: str,
+        subject: str,
+        email: str | None,
+        *,
+        email_verified: bool | None = None,
+        name: str | None = None,
+        allowed_domains: tuple[str, ...] = (),
+        replacing: str | None = None,
+    ) -> str:
+        """A new login for the person the identity provider vouched for (issuer, subject),
+        their account made on their first log-in; the token for the cookie. Refused when
+        their e-mail is not at an allowed domain (`accounts.check_domain`). `replacing`,
+        the browser's earlier login, ends: a log-in always starts a login of its own."""
+        accounts.check_domain(email, email_verified, allowed_domains)
+        if not issuer or not subject or len(issuer) > 255 or len(subject) > 255:
+            raise DomainError("sso_no_subject", N_("Your organisation's log-in named nobody."))
+        shown = (email or name or subject).strip()[: accounts.USERNAME_MAX]
+        try:
+            with self.db.write() as s:
+                keyed = accounts.end_session(s, replacing)
+                organizer = accounts.sso_organizer(s, issuer, subject, shown)
+                token = accounts.start_session(s, organizer)
+        except IntegrityError:
+            # The same person's first log-in, twice at once: the account exists now.
+            with self.db.write() as s:
+                organizer = accounts.sso_organizer(s, issuer, subject, shown)
+                token = accounts.start_session(s, organizer)
+            keyed = set()
+        self._access_ended(keyed)
+        return token
+
     def _nobodys_hash(self) -> str:
         if self._dummy_hash is None:
             self._dummy_hash = self.passwords.hash(secrets.token_urlsafe(16))
@@ -137,7 +174,13 @@ class OrganizerDesk(Desk):
             ]
 
     def delete_account(self, login: accounts.Login, password: str) -> None:
-        """The organizer deletes their own account, confirming with their password."""
+        """The organizer deletes their own account, confirming with their password; an
+        account from single sign-on, which has none, with a fresh log-in instead."""
+        if login.sso:
+            if not login.fresh:
+                raise LOG_IN_AGAIN
+            self._delete_organizer(login.organizer_id)
+            return
         with self.db.read() as s:
             stored = accounts.password_hash(s, login.organizer_id)
         if stored is None or not self.passwords.verify(stored, password):

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from facilitation.core.domain import DomainError
 from facilitation.edges import i18n, identity
-from facilitation.edges.http import tries
+from facilitation.edges.http import sso_client, tries
 from facilitation.edges.http.parts import samsyn
 from facilitation.edges.parts import wrong_code
 from facilitation.infrastructure.version import VERSION
@@ -83,8 +83,8 @@ def _safe_next(target: str | None) -> str:
 def setup() -> BaseResponse | str | tuple[str, int]:
     """The first-run page: the first organizer account, while there is none. Later it is
     gone (404); more accounts come from invitations or the command line."""
-    if _organizers().has_organizers():
-        abort(404)
+    if _organizers().has_organizers() or not _password_login():
+        abort(404)  # with single sign-on only, accounts are made at their first log-in
     if request.method == "GET":
         return render_template("organizer/setup.html", error=None, form={})
     form = request.form
@@ -130,8 +130,10 @@ def login() -> BaseResponse | str | tuple[str, int]:
         if current_login() is not None:
             return redirect(_safe_next(next_path), 303)
         ended = request.args.get("ended") == "1"
-        return render_template(
-            "organizer/login.html", error=None, username="", next=next_path, ended=ended
+        return _login_page(None, "", next_path, ended=ended)
+    if not _password_login():
+        return _login_error(
+            gettext("Log in through your organisation instead."), "", next_path, 403
         )
     username = request.form.get("username", "")
     account = tries.login_account(login_name(username))
@@ -153,18 +155,43 @@ def login() -> BaseResponse | str | tuple[str, int]:
 def _login_error(
     message: str, username: str, next_path: str | None, status: int
 ) -> tuple[str, int]:
-    page = render_template(
-        "organizer/login.html", error=message, username=username, next=next_path, ended=False
+    return _login_page(message, username, next_path), status
+
+
+def _login_page(
+    error: str | None, username: str, next_path: str | None, *, ended: bool = False
+) -> str:
+    """The log-in page: the button of the organisation's identity provider when single
+    sign-on is set up, the password form unless PASSWORD_LOGIN is off."""
+    label = current_app.config.get("OIDC_BUTTON_LABEL") or gettext(
+        "Log in with your organisation's account"
     )
-    return page, status
+    return render_template(
+        "organizer/login.html",
+        error=error,
+        username=username,
+        next=next_path,
+        ended=ended,
+        sso=sso_client.enabled(),
+        sso_label=label,
+        password_login=_password_login(),
+    )
+
+
+def _password_login() -> bool:
+    """Whether organizers may log in with a password (PASSWORD_LOGIN, on by default)."""
+    return bool(current_app.config.get("PASSWORD_LOGIN", True))
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    """Log out: the login ends in the database, and every console opened through it."""
+    """Log out: the login ends in the database, and every console opened through it; a
+    login made by single sign-on goes on to end the provider's session too."""
+    by_sso = identity.organizer_by_sso()
     _organizers().log_out(identity.organizer_token())
     identity.forget_organizer()
-    return redirect(url_for("organizers.login", out=1), 303)
+    target = sso_client.logout_target(by_sso)
+    return redirect(target or url_for("organizers.login", out=1), 303)
 
 
 # --- The organizer's pages ----------------------------------------------------------------
@@ -184,9 +211,12 @@ def home() -> str:
 @bp.route("/organizer/password", methods=["GET", "POST"])
 @login_required
 def password() -> BaseResponse | str | tuple[str, int]:
-    """Change the password; every other login of the account ends."""
+    """Change the password; every other login of the account ends. An account from single
+    sign-on has no password here (404)."""
     login = current_login()
     assert login is not None
+    if login.sso:
+        abort(404)
     if request.method == "GET":
         return render_template("organizer/password.html", error=None, done=False)
     form = request.form
@@ -291,6 +321,8 @@ def accept(token: str) -> BaseResponse | tuple[str, int]:
             form = request.form
             if form.get("password", "") != form.get("password2", ""):
                 raise _RefusedError(gettext("The two passwords differ."))
+            if not _password_login():
+                raise _RefusedError(gettext("Log in through your organisation instead."))
             username = form.get("username", "")
             session_token, series_id = _organizers().join_by_invitation(
                 token, username, form.get("password", "")
@@ -320,5 +352,10 @@ class _RefusedError(Exception):
 @bp.app_context_processor
 def organizer_context() -> dict[str, Any]:
     """Every page's header shows whether an organizer is logged in; the organizers' pages
-    (those that set `show_version`) say in their footer which release runs."""
-    return {"organizer_login": current_login, "samsyn_version": VERSION}
+    (those that set `show_version`) say in their footer which release runs; pages that offer
+    to make a password account ask whether passwords are on."""
+    return {
+        "organizer_login": current_login,
+        "samsyn_version": VERSION,
+        "password_login": _password_login,
+    }
