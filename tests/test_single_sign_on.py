@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import error_code
 from flask import Flask
+from flask.testing import FlaskClient
 from organizing import PASSWORD, Organizer
 
 from bench.process import free_port
@@ -20,6 +21,13 @@ from facilitation.infrastructure import config, models
 from facilitation.usecases import accounts
 
 ISSUER = "https://login.kommun.example"
+
+
+def english(app: Flask) -> FlaskClient:
+    """A browser that asks for English pages (without Accept-Language a page is Swedish)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 def rows(app: Flask, model: Any) -> list[Any]:
@@ -117,7 +125,7 @@ def test_the_password_log_in_can_be_switched_off(make_app: Any) -> None:
         OIDC_DISCOVERY_URL="http://127.0.0.1:9/.well-known/openid-configuration",
         OIDC_CLIENT_ID="samsyn",
     )
-    client = app.test_client()
+    client = english(app)
     assert client.get("/setup").status_code == 404
     page = client.get("/login").get_data(as_text=True)
     assert 'id="sso-login"' in page and 'name="password"' not in page
@@ -137,7 +145,7 @@ def test_the_switch_reads_on_and_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_settings_there_is_no_single_sign_on(app: Flask) -> None:
-    client = app.test_client()
+    client = english(app)
     assert client.get("/login/sso").status_code == 404
     assert client.get("/login/sso/callback?code=x&state=y").status_code == 404
     assert 'id="sso-login"' not in client.get("/login").get_data(as_text=True)
@@ -149,7 +157,7 @@ def test_a_provider_that_cannot_be_reached_gets_a_clear_page_and_passwords_still
     # A closed port on loopback: the connection is refused, as by a provider that is down.
     closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
     app = make_app(OIDC_DISCOVERY_URL=closed, OIDC_CLIENT_ID="samsyn", OIDC_TIMEOUT=2.0)
-    client = app.test_client()
+    client = english(app)
     page = client.get("/login")
     assert 'id="sso-login"' in page.get_data(as_text=True)
     unreachable = client.get("/login/sso")
@@ -169,7 +177,7 @@ def test_an_answer_the_browser_did_not_ask_for_is_refused(make_app: Any) -> None
     logs nobody in, and says so plainly."""
     closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
     app = make_app(OIDC_DISCOVERY_URL=closed, OIDC_CLIENT_ID="samsyn")
-    client = app.test_client()
+    client = english(app)
     answer = client.get("/login/sso/callback?code=stolen&state=made-up")
     assert answer.status_code == 400
     assert "did not complete" in answer.get_data(as_text=True)
@@ -181,7 +189,7 @@ def test_an_answer_the_browser_did_not_ask_for_is_refused(make_app: Any) -> None
 def logged_in(app: Flask, email: str = "anna@kommun.example") -> Any:
     """A browser logged into a single sign-on account (as the callback leaves it)."""
     token = desk(app).log_in_sso(ISSUER, "s-" + email, email)
-    client = app.test_client()
+    client = english(app)
     with client.session_transaction() as cookie:
         cookie["o"] = token
     return client
@@ -230,7 +238,7 @@ def test_with_passwords_off_an_invitation_makes_no_password_account(make_app: An
     ).get_data(as_text=True)
     link = page.split('class="secret-link" readonly value="')[1].split('"')[0]
     path = "/invite/" + link.rsplit("/invite/", 1)[1]
-    guest = app.test_client()
+    guest = english(app)
     offer = guest.get(path).get_data(as_text=True)
     assert "Strategi" in offer and 'name="password"' not in offer
     made = guest.post(path, data={"username": "gäst", "password": PASSWORD, "password2": PASSWORD})
