@@ -19,7 +19,7 @@ lint: install-dev ## Style and static checks, and the layers of the house
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/reuse lint --quiet
+	$(BIN)/reuse lint --lines
 
 format: install-dev
 	$(BIN)/ruff format .
