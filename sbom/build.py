@@ -5,12 +5,13 @@ Usage: python sbom/build.py OUTPUT.json
 Starts from requirements.txt and follows each installed package's own requirements (with
 their extras and environment markers) through the environment this runs in, so the list is
 exactly what `make install` put there for the app, transitive packages included, and none of
-the test tools beside it. cyclonedx-py turns that pinned list into the SBOM, reproducibly
-(the same installation gives the same file).
+the test tools beside it. cyclonedx-py describes the installed packages, each with the licence
+its metadata declares, reproducibly (the same installation gives the same file).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, distribution
@@ -53,23 +54,23 @@ def closure(roots: list[Requirement]) -> dict[str, str]:
     return pinned
 
 
-def pinned_list() -> str:
-    """The closure as `name==version` lines, the form `cyclonedx-py requirements -` reads."""
-    pins = sorted(closure(direct()).items(), key=lambda item: item[0].lower())
-    return "".join(f"{name}=={version}\n" for name, version in pins)
-
-
 def build(output: Path) -> None:
-    """Write the SBOM to output, with pyproject.toml's name, version and licence as its subject."""
-    subprocess.run(
+    """Write the SBOM to output, with pyproject.toml's name, version and licence as its subject.
+
+    cyclonedx-py reads the whole environment (so every package keeps the licence its own
+    metadata declares); only the app's closure is kept, and the subject depends on the
+    packages requirements.txt names, which completes the dependency graph.
+    """
+    whole = subprocess.run(
         [
             sys.executable,
-            # The requirements list has no dependency graph; cyclonedx-py warns of it every time.
+            # The subject has no dependencies until they are added below; it warns of that.
             "-W",
             "ignore:The Component this BOM is describing",
             "-m",
             "cyclonedx_py",
-            "requirements",
+            "environment",
+            sys.executable,
             "--pyproject",
             str(REQUIREMENTS.parent / "pyproject.toml"),
             "--spec-version",
@@ -78,13 +79,34 @@ def build(output: Path) -> None:
             "JSON",
             "--output-reproducible",
             "--output-file",
-            str(output),
             "-",
         ],
-        input=pinned_list(),
+        stdout=subprocess.PIPE,
         text=True,
         check=True,
-    )
+    ).stdout
+    bom = json.loads(whole)
+    names = {canonicalize_name(name) for name in closure(direct())}
+    bom["components"] = [c for c in bom["components"] if canonicalize_name(c["name"]) in names]
+    kept = {c["bom-ref"] for c in bom["components"]}
+    subject = bom["metadata"]["component"]["bom-ref"]
+    roots = {canonicalize_name(req.name) for req in direct()}
+    graph = [
+        {
+            "ref": subject,
+            "dependsOn": sorted(
+                c["bom-ref"] for c in bom["components"] if canonicalize_name(c["name"]) in roots
+            ),
+        }
+    ]
+    for entry in bom.get("dependencies", []):
+        if entry["ref"] in kept:
+            needs = sorted(ref for ref in entry.get("dependsOn", []) if ref in kept)
+            graph.append(
+                {"ref": entry["ref"], "dependsOn": needs} if needs else {"ref": entry["ref"]}
+            )
+    bom["dependencies"] = graph
+    output.write_text(json.dumps(bom, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

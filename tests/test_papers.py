@@ -189,6 +189,16 @@ def test_make_sbom_lists_the_runtime_packages_with_their_versions(tmp_path: Path
     # Transitive packages are listed too; the test tools beside them are not.
     assert {"werkzeug", "jinja2", "greenlet"} <= set(versions)
     assert not {"pytest", "ruff", "reuse", "cyclonedx-bom"} & set(versions)
+    # Every package says its licence, as its own metadata declares it.
+    licences = {canonicalize_name(c["name"]): c.get("licenses") for c in sbom["components"]}
+    assert [name for name, declared in licences.items() if not declared] == []
+    assert licences["flask"] == [{"license": {"acknowledgement": "declared", "id": "BSD-3-Clause"}}]
+    # The graph starts at the subject and ends inside the list.
+    refs = {c["bom-ref"] for c in sbom["components"]}
+    graph = {d["ref"]: set(d.get("dependsOn", [])) for d in sbom["dependencies"]}
+    flask = next(c["bom-ref"] for c in sbom["components"] if c["name"] == "Flask")
+    assert flask in graph[subject["bom-ref"]]
+    assert all(needs <= refs for needs in graph.values())
 
     broken = json.loads(text)
     broken["components"][0]["type"] = "python-package"
