@@ -117,8 +117,12 @@ class _Pending:
     payload: Any
     answer: dict[str, Any] | None = None
     error: Exception | None = None
-    # Set when the command is answered, or when its turn has come to run the next batch.
-    wake: threading.Event = field(default_factory=threading.Event)
+    # Who waits for it: each caller on an event of its own (the tabs of one phone share the
+    # command), so that no caller can reset another's wake-up. Guarded by the runner's lock.
+    waiters: list[threading.Event] = field(default_factory=list)
+    # Its turn has come to run the next batch: kept until one of its callers takes it, so a
+    # hand-over is not lost on a caller that is not waiting yet.
+    called: bool = False
 
     @property
     def done(self) -> bool:
@@ -243,8 +247,7 @@ class CommandRunner:
                     self._turn.release()
                 self._hand_over()
             else:
-                pending.wake.wait()
-                pending.wake.clear()
+                self._wait(pending)
         with self._waiting_lock:
             if self._in_flight.get(key) is pending:
                 del self._in_flight[key]
@@ -257,9 +260,30 @@ class CommandRunner:
         """The turn goes to the first command still waiting, if any (the others wait for
         their answers, each woken by the batch that answers it)."""
         with self._waiting_lock:
-            first = self._waiting[0] if self._waiting else None
-        if first is not None:
-            first.wake.set()
+            if not self._waiting:
+                return
+            first = self._waiting[0]
+            first.called = True
+        self._wake([first])
+
+    def _wait(self, pending: _Pending) -> None:
+        """Wait until `pending` is answered or called to take the turn."""
+        woken = threading.Event()
+        with self._waiting_lock:
+            if pending.done or pending.called:
+                pending.called = False
+                return
+            pending.waiters.append(woken)
+        woken.wait()
+
+    def _wake(self, batch: list[_Pending]) -> None:
+        """Wake everyone waiting for these commands."""
+        with self._waiting_lock:
+            waiters = [waiter for pending in batch for waiter in pending.waiters]
+            for pending in batch:
+                pending.waiters = []
+        for waiter in waiters:
+            waiter.set()
 
     def _gather(self) -> None:
         """Let the commands that arrived with this one join the queue before the batch is
@@ -289,12 +313,11 @@ class CommandRunner:
         except Exception as error:  # the commit failed: no command of the batch is done
             for pending in batch:
                 pending.answer, pending.error = None, error
-                pending.wake.set()
+            self._wake(batch)
             return
         for change in changes:
             self.publisher.publish(change)
-        for pending in batch:
-            pending.wake.set()
+        self._wake(batch)
 
     def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
         """The batch's commands to one workshop, in order of arrival; what they changed."""
