@@ -158,6 +158,14 @@ class Container:
         self.volume = volume
         self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
 
+    @classmethod
+    def running(cls, name: str, port: int) -> Container:
+        """A container started by someone else (podman-compose), listening on `port`."""
+        container = cls.__new__(cls)
+        container.name, container.async_mode, container.port = name, f"container {name}", port
+        container.url = f"http://127.0.0.1:{port}"
+        return container
+
     def start(self) -> None:
         settings = [part for k, v in self.env.items() for part in ("--env", f"{k}={v}")]
         podman(
@@ -364,6 +372,77 @@ def test_compose_file_reads(image: str) -> None:
     for mount in services["nginx"]["volumes"]:
         source = mount.split(":")[0]
         assert (ROOT / source).is_file(), mount
+
+
+def test_podman_compose_brings_up_the_two_app_services(
+    image: str, database: str, redis_url: str, tmp_path: Path
+) -> None:
+    """`podman-compose up` on compose.yaml starts app1 and app2 of the image with their shared
+    instance volume; an override file (as an operator would write) points them at the
+    machine's PostgreSQL and Redis on the host network, since the postgres, redis and nginx
+    images cannot be pulled here (`--no-deps` leaves those services out). Both answer their
+    health check and share the one secret key made in the volume."""
+    if not PODMAN_COMPOSE.exists():
+        unavailable("podman-compose (requirements-dev.txt)")
+    project = f"samsyntest{uuid.uuid4().hex[:8]}"
+    prefix = f"samsyn-test-{project}"
+    ports = {"app1": free_port(), "app2": free_port()}
+    override = {
+        "services": {
+            name: {
+                "image": image,
+                "network_mode": "host",
+                "environment": {
+                    "DATABASE_URL": database,
+                    "MESSAGE_QUEUE_URL": redis_url,
+                    "MESSAGE_QUEUE_CHANNEL": prefix,
+                    "HOST": "127.0.0.1",
+                    "PORT": str(port),
+                },
+            }
+            for name, port in ports.items()
+        }
+    }
+    (tmp_path / "override.yaml").write_text(yaml.safe_dump(override))
+    compose = [
+        str(PODMAN_COMPOSE),
+        "--project-name",
+        project,
+        "--podman-run-args",
+        " ".join(RUN_OPTIONS[:6]),  # runc and the limits; the network is the override's
+        "--file",
+        str(ROOT / "compose.yaml"),
+        "--file",
+        str(tmp_path / "override.yaml"),
+    ]
+
+    def run(*arguments: str) -> str:
+        done = subprocess.run(
+            [*compose, *arguments],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    try:
+        run("up", "--detach", "--no-deps", "app1", "app2")
+        keys = set()
+        for name, port in ports.items():
+            container = Container.running(f"{project}_{name}_1", port)
+            container.wait_until_healthy()
+            assert container.inspect("{{.State.Health.Status}}") == "healthy"
+            keys.add(container.exec("cat", "/app/instance/secret_key"))
+            assert "Traceback" not in container.log(), container.log()[-3000:]
+        assert len(keys) == 1, "the two processes made secret keys of their own"
+        assert f"{project}_instance" in podman("volume", "ls", "--format", "{{.Name}}").split()
+    finally:
+        run("down", "--volumes")
+        forget_redis_keys(redis_url, prefix)
+    assert f"{project}_instance" not in podman("volume", "ls", "--format", "{{.Name}}").split()
 
 
 def test_a_container_ends_on_the_engines_stop_signal(deployment: Deployment) -> None:
