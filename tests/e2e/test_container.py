@@ -54,7 +54,6 @@ DEBOOTSTRAP = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
 PODMAN_COMPOSE = Path(sys.executable).with_name("podman-compose")
 BASE = "docker.io/library/debian:bookworm-slim"  # the Containerfile's FROM
 IMAGE = "localhost/samsyn:test"
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # What this machine allows: crun refuses its hybrid cgroups, and podman's default limits
 # exceed its hard ones.
 RUN_OPTIONS = [
@@ -92,6 +91,24 @@ def ca_bundle() -> str | None:
     return None
 
 
+def debian_mirror() -> str:
+    """The Debian archive this machine's apt uses (its path ends in /debian: not the security
+    archive, not a third party's)."""
+    sources = [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]
+    for source in sources:
+        if not source.is_file():
+            continue
+        for line in source.read_text(errors="replace").splitlines():
+            words = line.split()
+            urls = (
+                words[1:] if words[:1] == ["URIs:"] else words[1:2] if words[:1] == ["deb"] else []
+            )
+            for url in urls:
+                if url.startswith("http") and url.rstrip("/").endswith("/debian"):
+                    return url
+    return "http://deb.debian.org/debian"
+
+
 def make_base_image() -> None:
     """The Containerfile's base image from Debian's packages, unless podman has it already."""
     if subprocess.run([PODMAN, "image", "exists", BASE], check=False).returncode == 0:
@@ -101,7 +118,7 @@ def make_base_image() -> None:
     with tempfile.TemporaryDirectory(dir="/var/tmp") as directory:
         root = Path(directory) / "rootfs"
         subprocess.run(
-            [DEBOOTSTRAP, "--variant=minbase", "bookworm", str(root), DEBIAN_MIRROR],
+            [DEBOOTSTRAP, "--variant=minbase", "bookworm", str(root), debian_mirror()],
             check=True,
             stdout=subprocess.DEVNULL,
             timeout=600,
@@ -111,15 +128,15 @@ def make_base_image() -> None:
             for path in (root / leftover).glob("*"):
                 if path.is_file():
                     path.unlink()
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(
-            [PODMAN, "import", "-", BASE],
-            check=False,
-            stdin=tar.stdout,
-            capture_output=True,
-            timeout=300,
-        )
-        assert tar.wait() == 0
+        with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
+            imported = subprocess.run(
+                [PODMAN, "import", "-", BASE],
+                check=False,
+                stdin=tar.stdout,
+                capture_output=True,
+                timeout=300,
+            )
+        assert tar.returncode == 0
         assert imported.returncode == 0, imported.stderr
 
 
@@ -143,6 +160,8 @@ def image() -> str:
         str(ROOT),
         timeout=900,
     )
+    # What earlier builds left untagged; the layers of this one stay, as the next build's cache.
+    podman("image", "prune", "--force")
     return IMAGE
 
 
