@@ -147,19 +147,11 @@ def image() -> str:
         unavailable("podman")
     make_base_image()
     secret = ["--secret", f"id=pip-ca,src={bundle}"] if (bundle := ca_bundle()) else []
-    podman(
-        "build",
-        *RUN_OPTIONS,
-        "--format",
-        "docker",  # keeps the HEALTHCHECK
-        *secret,
-        "--tag",
-        IMAGE,
-        "--file",
-        str(ROOT / "Containerfile"),
-        str(ROOT),
-        timeout=900,
-    )
+    build = [*RUN_OPTIONS, "--format", "docker", *secret, "--file", str(ROOT / "Containerfile")]
+    # The first stage tagged too, so that its layers (pip's above all) are not pruned below
+    # and the next run finds them in the cache.
+    podman("build", *build, "--target", "build", "--tag", f"{IMAGE}-build", str(ROOT), timeout=900)
+    podman("build", *build, "--tag", IMAGE, str(ROOT), timeout=900)  # docker format: HEALTHCHECK
     # What earlier builds left untagged; the layers of this one stay, as the next build's cache.
     podman("image", "prune", "--force")
     return IMAGE
