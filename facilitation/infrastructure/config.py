@@ -6,8 +6,10 @@ README.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,13 +44,21 @@ def domains(text: str) -> tuple[str, ...]:
 
 
 def instance_secret_key(instance: Path = INSTANCE) -> str:
-    """The SECRET_KEY kept under instance/, made on first start, so cookies survive restarts."""
+    """The SECRET_KEY kept under instance/, made on first start, so cookies survive restarts.
+    Processes starting together on one instance folder (compose.yaml's two) agree on one key:
+    each writes a candidate of its own aside and links it into place, which only the first
+    link does; every process then reads the one that won."""
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
+        fd, candidate = tempfile.mkstemp(dir=instance, prefix=".secret_key.")  # mode 600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate, path)
+        finally:
+            os.unlink(candidate)
     return path.read_text().strip()
 
 
