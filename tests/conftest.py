@@ -6,6 +6,7 @@ under CI (CI=true), where a missing service fails the run instead of hiding.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -88,19 +89,29 @@ def _postgres_reachable() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A database of our own on the PostgreSQL server, dropped at the end."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a database of our own on the PostgreSQL server, named `prefix` and a
+    random part, dropped at the end (skipped, or failed under CI, without a server)."""
     if not _postgres_reachable():
         unavailable("PostgreSQL")
     admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"samsyn_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of our own on the PostgreSQL server, dropped at the end."""
+    with fresh_postgres_database("samsyn_test") as url:
+        yield url
 
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

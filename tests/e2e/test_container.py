@@ -38,11 +38,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from conftest import POSTGRES_URL, _postgres_reachable, forget_redis_keys, unavailable
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from facilitation.infrastructure.db import normalise_url
+from conftest import forget_redis_keys, fresh_postgres_database, unavailable
 
 from .conftest import ROOT, Clients, Peer, Workshop, create_workshop, free_port
 from .test_scale_out import NGINX, Nginx, join_phones
@@ -225,18 +221,8 @@ class Container:
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     """A fresh PostgreSQL database of this test's own, dropped at the end."""
-    if not _postgres_reachable():
-        unavailable("PostgreSQL")
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"samsyn_container_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("samsyn_container") as url:
+        yield url
 
 
 class Deployment:
