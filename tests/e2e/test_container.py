@@ -22,18 +22,15 @@ What CI cannot have, and what stands in for it:
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -41,8 +38,8 @@ import yaml
 from conftest import forget_redis_keys, fresh_postgres_database, unavailable
 
 from .conftest import ROOT, Clients, Peer, Workshop, create_workshop, free_port
-from .test_scale_out import NGINX, Nginx, join_phones
-from .test_server import all_at_once, random_ballot, summed, totals_of
+from .test_scale_out import NGINX, Nginx, join_phones, vote_at_once
+from .test_server import summed, totals_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -323,14 +320,7 @@ def test_phones_vote_through_nginx_and_both_containers_count_every_vote(
         for board in boards.values():
             board.wait_for("state", lambda s: s["connected"] == PHONES, timeout=15)
 
-        rng = random.Random(19)
-        ballots = [random_ballot(rng, ids, 5, 3) for _ in range(PHONES)]
-
-        def vote(i: int, barrier: threading.Barrier) -> dict[str, Any]:
-            barrier.wait()
-            return phones[i].send("ballot.submit", round_id=round_id, entries=ballots[i])
-
-        answers = all_at_once(PHONES, vote)
+        ballots, answers = vote_at_once(phones, round_id, ids, seed=19)
         assert all(answer["ok"] for answer in answers), answers
         workshop.console.ok("round.close", round_id=round_id)
         workshop.console.ok("round.reveal", round_id=round_id)

@@ -221,6 +221,21 @@ def join_phones(through: Clients, code: str, n: int) -> list[Peer]:
     return phones
 
 
+def vote_at_once(
+    phones: list[Peer], round_id: int, ids: list[int], seed: int
+) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
+    """Every phone sends a random dot ballot (5 dots, at most 3 on a factor) at the same
+    moment: the ballots, and the answers in the phones' order."""
+    rng = random.Random(seed)
+    ballots = [random_ballot(rng, ids, 5, 3) for _ in phones]
+
+    def vote(i: int, barrier: threading.Barrier) -> dict[str, Any]:
+        barrier.wait()
+        return phones[i].send("ballot.submit", round_id=round_id, entries=ballots[i])
+
+    return ballots, all_at_once(len(phones), vote)
+
+
 def test_two_processes_behind_nginx_are_one_room(deployment: Deployment) -> None:
     nginx, (a, b) = deployment.nginx, deployment.processes
     through = Clients(nginx)
@@ -243,14 +258,7 @@ def test_two_processes_behind_nginx_are_one_room(deployment: Deployment) -> None
         for board in boards.values():
             board.wait_for("state", lambda s: s["connected"] == PHONES, timeout=15)
 
-        rng = random.Random(6)
-        ballots = [random_ballot(rng, ids, 5, 3) for _ in range(PHONES)]
-
-        def vote(i: int, barrier: threading.Barrier) -> dict[str, Any]:
-            barrier.wait()
-            return phones[i].send("ballot.submit", round_id=round_id, entries=ballots[i])
-
-        answers = all_at_once(PHONES, vote)
+        ballots, answers = vote_at_once(phones, round_id, ids, seed=6)
         assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]][:3]
         last = max(a["version"] for a in answers)
         for board in boards.values():
