@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from facilitation.core.domain import Role
-from facilitation.edges.live.broadcast import Broadcaster
+from facilitation.edges.live.broadcast import RECOUNT, Broadcaster
+from facilitation.edges.live.cluster import Alone
 from facilitation.edges.live.presence import CONSOLE, PHONE, Connection, Presence
 from facilitation.usecases import Actor, Change, Services
 
@@ -32,9 +33,9 @@ class Emitter:
 class Setup:
     """A workshop, and a broadcaster with its own emitter and presence."""
 
-    def __init__(self, samsyn: Any) -> None:
+    def __init__(self, samsyn: Any, cluster: Alone | None = None) -> None:
         self.emitter = Emitter()
-        self.presence = Presence()
+        self.presence = Presence(cluster)
         self.broadcaster = Broadcaster(
             self.emitter, self.presence, board_interval=0.1, phone_interval=0.5
         )
@@ -75,6 +76,36 @@ def test_phones_hear_less_often_and_only_of_what_they_show(samsyn: Any) -> None:
     assert len(t.to("phone")) == 1
     assert len(t.to("board")) == 2
     assert t.to("board")[-1]["participation"]["joined"] == 1
+
+
+class Counted(Alone):
+    """Other processes, whose participants Redis counts as the test says."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def count(self, workshop_id: int, local: int) -> int:
+        return self.total
+
+
+def test_with_other_processes_a_count_gone_stale_is_sent_again(samsyn: Any) -> None:
+    """Another process's boards message with the newer count can arrive before this one's
+    older count: each process counts again what it sent, and corrects it."""
+    cluster = Counted()
+    t = Setup(samsyn, cluster)
+    t.changed()
+    t.broadcaster.tick(0.0)
+    assert [s["connected"] for s in t.to("board")] == [0]
+    cluster.total = 3  # phones arrived through another process, which told the boards
+    t.broadcaster.tick(RECOUNT / 2)  # not yet due
+    assert len(t.to("board")) == 1
+    t.broadcaster.tick(RECOUNT)
+    assert [s["connected"] for s in t.to("board")] == [0, 3]
+    t.broadcaster.tick(2 * RECOUNT)  # the count sent holds: nothing more
+    assert len(t.to("board")) == 2
 
 
 def test_phone_messages_wait_for_the_phone_interval(samsyn: Any) -> None:

@@ -7,19 +7,22 @@ prefix of the test's own.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis
+import socketio
 from conftest import forget_redis_keys
 
 from facilitation.core.domain import Role
 from facilitation.edges.live import cluster
-from facilitation.edges.live.cluster import Alone, RedisCluster
+from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
 from facilitation.edges.live.presence import Connection, Presence
 from facilitation.usecases import Actor
 
@@ -46,9 +49,10 @@ def processes(redis_url: str, prefix: str) -> Iterator[Callable[[], RedisCluster
 
 
 def listen(process: RedisCluster, presence: Presence | None = None) -> threading.Thread:
-    """Run the process's listener in a thread, as the app runs it in a background task."""
-    present = presence.present if presence else dict
-    thread = threading.Thread(target=process.run, args=(present, time.sleep), daemon=True)
+    """Run the process's task (its presence's writer and listener) in a thread, as the app
+    runs it in a background task."""
+    presence = presence or Presence(process)
+    thread = threading.Thread(target=process.run, args=(presence, time.sleep), daemon=True)
     thread.start()
     return thread
 
@@ -75,21 +79,99 @@ def test_participants_are_counted_across_processes_once_each(
     there.add("s3", phone(1, 12))
     there.add("s4", phone(1, 10))  # the same person on a second device, through b
     there.add("s5", phone(2, 20))  # another workshop
+    a.share(here), b.share(there)
     assert here.participants(1) == there.participants(1) == 3
     assert here.participants(2) == 1
     here.remove("s1")  # 10 is still connected through b
+    a.share(here)
     assert there.participants(1) == 3
     there.remove("s4")
+    b.share(there)
     assert here.participants(1) == 2
     here.remove("s1")  # removing twice changes nothing
+    a.share(here)
     assert here.participants(1) == 2
+
+
+def test_presence_is_written_once_per_pass_and_its_boards_told(
+    processes: Callable[[], RedisCluster], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = processes()
+    here = Presence(a)
+    told: list[int] = []
+    here.on_shared = told.append
+    a.share(here)  # the first pass writes everything (nothing yet)
+    here.add("s1", phone(1, 10))
+    here.add("s2", phone(1, 10))  # a second tab
+    here.add("s3", phone(2, 20))
+    here.remove("s3")
+    assert a.count(1, local=0) == 0  # marked, not yet written
+    calls: list[int] = []
+    execute = type(a.redis.pipeline()).execute
+    monkeypatch.setattr(
+        type(a.redis.pipeline()), "execute", lambda pipe: calls.append(1) or execute(pipe)
+    )
+    a.share(here)
+    assert calls == [1]  # one round trip for both workshops
+    assert sorted(told) == [1, 2]
+    assert a.count(1, local=0) == 1 and a.count(2, local=0) == 0
+    told.clear()
+    a.share(here)  # nothing changed: nothing written, no one told
+    assert calls == [1] and told == []
+
+
+def test_a_crowd_coming_and_going_at_once_is_counted_exactly(
+    processes: Callable[[], RedisCluster],
+) -> None:
+    """Hundreds of phones connect and leave at once through two processes, several with two
+    tabs, some through both: once the crowd is still, every process counts exactly those
+    still connected, and nobody once everyone has left. (Each handler used to write to Redis
+    itself: a departure could be written before the arrival it followed, and a crowd ran the
+    client out of connections, so that writes were lost.)"""
+    a, b = processes(), processes()
+    here, there = Presence(a), Presence(b)
+    listen(a, here), listen(b, there)
+    rng = random.Random(7)
+    staying = set(rng.sample(range(400), 150))
+    barrier = threading.Barrier(200)
+
+    def phone_owner(person: int) -> None:
+        tabs = [(here, f"a{person}-{t}") for t in range(1 + person % 2)]
+        if person % 5 == 0:
+            tabs.append((there, f"b{person}"))  # the same person through the other process
+        barrier.wait()
+        for presence, sid in tabs:
+            presence.add(sid, phone(1, person))
+        if person not in staying:
+            for presence, sid in tabs:
+                presence.remove(sid)
+
+    def crowd(people: list[int]) -> None:
+        for person in people:
+            phone_owner(person)
+
+    # Two people per thread: 200 threads at once, as many greenlets would be.
+    threads = [threading.Thread(target=crowd, args=([n, n + 200],)) for n in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    until(lambda: a.count(1, local=0) == b.count(1, local=0) == len(staying), timeout=10)
+    time.sleep(0.3)  # and it stays so
+    assert a.count(1, local=0) == b.count(1, local=0) == len(staying)
+    for presence in (here, there):
+        for sid in list(presence._connections):
+            presence.remove(sid)
+    until(lambda: a.count(1, local=0) == b.count(1, local=0) == 0, timeout=10)
 
 
 def test_a_process_presence_expires_when_it_stops_refreshing(
     processes: Callable[[], RedisCluster], redis_url: str, prefix: str
 ) -> None:
     a = processes()
-    Presence(a).add("s1", phone(1, 10))
+    presence = Presence(a)
+    presence.add("s1", phone(1, 10))
+    a.share(presence)
     client = redis.Redis.from_url(redis_url)
     ttl = client.ttl(f"{prefix}:present:1:{a.process}")
     assert 0 < ttl <= cluster.EXPIRES
@@ -131,7 +213,7 @@ def test_after_redis_forgets_everything_each_process_writes_its_presence_again(
     assert b.count(1, local=0) == 0
     until(lambda: b.count(1, local=0) == 5)
     here.remove("s0")
-    assert b.count(1, local=0) == 4
+    until(lambda: b.count(1, local=0) == 4)
 
 
 def test_without_redis_each_process_counts_its_own_and_nothing_raises() -> None:
@@ -177,5 +259,29 @@ def test_the_listener_survives_redis_errors(monkeypatch: pytest.MonkeyPatch) -> 
         if len(naps) == 3:
             gone.stop()
 
-    gone.run(dict, sleep)
+    gone.run(Presence(gone), sleep)
     assert naps == [1.0, 1.0, 1.0]
+
+
+def test_a_message_to_one_connection_of_this_process_is_not_sent_to_the_others(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone's state on connecting goes to that connection alone: through the queue,
+    every other process would decode it for nothing. A room's message still goes to all."""
+    manager = QueueManager(redis_url, f"{prefix}:socketio", on_connect=lambda: None)
+    delivered: list[str] = []
+    manager.server = SimpleNamespace(
+        packet_class=socketio.packet.Packet,
+        eio=SimpleNamespace(generate_id=lambda: uuid.uuid4().hex),
+        _send_eio_packet=lambda eio_sid, _packet: delivered.append(eio_sid),
+    )
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(manager, "_publish", published.append)
+    here = manager.connect("eio-here", "/")
+    manager.enter_room(here, "/", "board:1")
+    manager.emit("state", {"n": 1}, namespace="/", to=here)
+    assert delivered == ["eio-here"] and published == []
+    manager.emit("state", {"n": 2}, namespace="/", to="elsewhere-sid")  # not held here
+    manager.emit("state", {"n": 3}, namespace="/", to="board:1")
+    assert [m["room"] for m in published] == ["elsewhere-sid", "board:1"]
+    assert delivered == ["eio-here", "eio-here"]

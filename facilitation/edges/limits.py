@@ -29,6 +29,8 @@ from limits.strategies import MovingWindowRateLimiter
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from facilitation.infrastructure import redis_client
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -145,10 +147,9 @@ class SharedLimits:
     def __init__(
         self, url: str, prefix: str, secret: str, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        client = redis.Redis.from_url(
+        client = redis_client.bounded(
             url,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
+            timeout=REDIS_TIMEOUT,
             # One try: a limit that waits for retries holds the request it guards.
             retry=Retry(NoBackoff(), 0),
         )

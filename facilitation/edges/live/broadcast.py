@@ -7,6 +7,11 @@ and sends it to the boards and consoles; phones get the room's state at most eve
 PHONE_INTERVAL, and only when something they show has changed (a vote changes the board's
 participation count, not the phones'). A vote therefore never causes a message per phone:
 the cost grows with changes per tick, not with votes × clients.
+
+With several processes, each sends boards the count of participants connected through any
+of them, as Redis holds it when it reads it. Two processes reading a moment apart can reach
+the boards in the other order, the older count last; so every RECOUNT seconds each process
+counts again the workshops it sent, and sends a count that differs from the one it sent.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from facilitation.queries.views import (
 from facilitation.usecases import Change, WorkshopDesk, phone_view
 
 log = logging.getLogger(__name__)
+
+# With several processes: how often the counts sent are checked against Redis again.
+RECOUNT = 1.0
 
 
 class Emitter(Protocol):
@@ -82,6 +90,9 @@ class Broadcaster:
         self.metrics = metrics
         # When each changed workshop was first published since it was last sent.
         self._since: dict[int, float] = {}
+        # With several processes: the count each workshop's boards were last sent from here.
+        self._counted: dict[int, int] = {}
+        self._next_recount = 0.0
 
     # --- Marking -----------------------------------------------------------------------
 
@@ -143,6 +154,9 @@ class Broadcaster:
                 self._send_workshop(workshop_id, set())
             else:
                 self._send_board(workshop_id, cached)
+        if self.presence.cluster.shared and now >= self._next_recount:
+            self._next_recount = now + RECOUNT
+            self._recount(skip=changed | presence_only)
         if now >= self._next_phone_tick:
             self._next_phone_tick = now + self.phone_interval
             pending, self._phone_pending = self._phone_pending, {}
@@ -176,13 +190,32 @@ class Broadcaster:
             self._phone_digest[workshop_id] = digest
             self._phone_pending[workshop_id] = phones
 
+    def _recount(self, skip: set[int]) -> None:
+        """Send again the boards of workshops whose count is not the one sent from here (see
+        the module's text); a workshop no longer connected here is let go once it is."""
+        here = self.presence.workshops()
+        for workshop_id, sent in list(self._counted.items()):
+            if workshop_id in skip:
+                continue
+            connected = self.presence.participants(workshop_id)
+            cached = self._room_views.get(workshop_id)
+            if connected != sent and cached is not None:
+                self._send_board(workshop_id, cached, connected=connected)
+            elif workshop_id not in here:
+                del self._counted[workshop_id]
+
     def _send_board(
         self,
         workshop_id: int,
         room_view: RoomView,
         console_view: ConsoleView | None = None,
+        *,
+        connected: int | None = None,
     ) -> None:
-        connected = self.presence.participants(workshop_id)
+        if connected is None:
+            connected = self.presence.participants(workshop_id)
+        if self.presence.cluster.shared:
+            self._counted[workshop_id] = connected
         now = server_time()
         board: BoardState = {**room_view, "connected": connected, "server_time": now}
         self.emitter.emit("state", board, to=room(BOARD, workshop_id))
@@ -208,6 +241,7 @@ class Broadcaster:
             self._phone_digest,
             self._phone_changes,
             self._read_under,
+            self._counted,
         ):
             cache.pop(workshop_id, None)
 

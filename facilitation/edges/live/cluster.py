@@ -1,12 +1,19 @@
 """Several app processes as one room.
 
-Layer: edge (live); imports nothing of the app. With MESSAGE_QUEUE_URL set, Socket.IO's
-Redis manager carries every broadcast to the clients of every process. This module carries
-the two things Socket.IO does not: how many participants are connected to a workshop through
-any process (each process keeps the participants it holds in a Redis set of its own, which
-expires if the process dies), and word to every process to act on a workshop (check its open
-facilitator screens again when someone's access to it may have ended, access.py). Without a
-message queue, `Alone` answers from this process alone.
+Layer: edge (live); imports nothing of the app but the Redis client. With MESSAGE_QUEUE_URL
+set, Socket.IO's Redis manager carries every broadcast to the clients of every process. This
+module carries the two things Socket.IO does not: how many participants are connected to a
+workshop through any process (each process keeps the participants it holds in a Redis set of
+its own, which expires if the process dies), and word to every process to act on a workshop
+(check its open facilitator screens again when someone's access to it may have ended,
+access.py). Without a message queue, `Alone` answers from this process alone.
+
+Each process has one writer of its presence: connecting and leaving only mark a participant
+here or gone (presence.py), and the cluster's task writes what changed in one round trip
+every SHARE_EVERY seconds, then says which workshops it wrote, so that their boards count
+again. One writer keeps the order of arrivals and departures (two handlers writing at once
+could leave someone counted who had left), and a crowd coming or going at once costs Redis
+one pipeline per pass, not a call per phone.
 
 Redis holds nothing that matters beyond presence: after a Redis restart each process writes
 its sets again, and the database stays the truth for everything else.
@@ -24,11 +31,18 @@ from typing import Any, Protocol
 import redis
 from socketio import RedisManager
 
+from facilitation.infrastructure import redis_client
+
 log = logging.getLogger(__name__)
 
-# Each process writes its presence again every REFRESH seconds; a dead process's sets expire.
+# Each process writes its whole presence again every REFRESH seconds; a dead process's sets
+# expire.
 REFRESH = 15.0
 EXPIRES = 45
+# How often the writer writes what changed (and listens for word in between).
+SHARE_EVERY = 0.05
+# How long a call to Redis may take, or wait for one of the client's connections.
+TIMEOUT = 5.0
 
 Handler = Callable[[int], None]
 
@@ -42,11 +56,35 @@ class QueueManager(RedisManager):  # type: ignore[misc]
         self.on_connect = on_connect
 
     def _redis_connect(self) -> None:
-        super()._redis_connect()
+        # A bounded client (redis_client.py): many greenlets publishing at once wait for a
+        # connection instead of being refused.
+        self.redis = redis_client.bounded(self.redis_url, timeout=TIMEOUT)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self.connected = True
         self.on_connect()
 
+    def emit(self, event: str, data: Any, namespace: str | None = None, **kwargs: Any) -> Any:
+        """Emit through the queue, except to one connection of this process: only this
+        process holds it, so the others need not hear of it (a phone's state on connecting
+        would otherwise be sent to every process, and decoded by each, for nothing)."""
+        target = kwargs.get("to") or kwargs.get("room")
+        if isinstance(target, str) and target in self.rooms.get(namespace or "/", {}).get(None, {}):
+            kwargs["ignore_queue"] = True
+        return super().emit(event, data, namespace=namespace, **kwargs)
 
-Present = Callable[[], Mapping[int, set[int]]]
+
+class Shared(Protocol):
+    """This process's presence, as the cluster shares it (presence.py)."""
+
+    def present(self) -> Mapping[int, set[int]]:
+        """The participants connected here, by workshop."""
+
+    def unshared(self) -> Mapping[int, Mapping[int, bool]]:
+        """What changed since last asked, by workshop: each participant who came (True) or
+        went (False), the latest of each; taken, so that it is asked for once."""
+
+    def shared(self, workshop_ids: set[int]) -> None:
+        """These workshops' presence was written: their counts may have changed."""
 
 
 class Cluster(Protocol):
@@ -54,12 +92,10 @@ class Cluster(Protocol):
 
     shared: bool
 
-    def arrived(self, workshop_id: int, participant_id: int) -> None: ...
-    def departed(self, workshop_id: int, participant_id: int) -> None: ...
     def count(self, workshop_id: int, local: int) -> int: ...
     def on(self, kind: str, handler: Handler) -> None: ...
     def tell(self, kind: str, workshop_id: int) -> None: ...
-    def run(self, present: Present, sleep: Callable[[float], None]) -> None: ...
+    def run(self, presence: Shared, sleep: Callable[[float], None]) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -71,12 +107,6 @@ class Alone:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
 
-    def arrived(self, workshop_id: int, participant_id: int) -> None:
-        pass
-
-    def departed(self, workshop_id: int, participant_id: int) -> None:
-        pass
-
     def count(self, workshop_id: int, local: int) -> int:
         return local
 
@@ -86,7 +116,7 @@ class Alone:
     def tell(self, kind: str, workshop_id: int) -> None:
         self._handlers[kind](workshop_id)
 
-    def run(self, present: Present, sleep: Callable[[float], None]) -> None:
+    def run(self, presence: Shared, sleep: Callable[[float], None]) -> None:
         pass
 
     def stop(self) -> None:
@@ -100,14 +130,17 @@ class RedisCluster:
     shared = True
 
     def __init__(self, url: str, prefix: str) -> None:
-        self.redis = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
-        )
+        self.redis = redis_client.bounded(url, timeout=TIMEOUT, decode_responses=True)
         self.prefix = prefix
         self.process = uuid.uuid4().hex
         self.channel = f"{prefix}:control"
         self._handlers: dict[str, Handler] = {}
         self._running = False
+        # The workshops whose set of this process is in Redis, and when all is written again.
+        self._written: set[int] = set()
+        self._refresh_at = 0.0
+        # Redis failed to answer: said once, until it answers again.
+        self._away = False
 
     def _members(self, workshop_id: int, process: str) -> str:
         return f"{self.prefix}:present:{workshop_id}:{process}"
@@ -117,23 +150,9 @@ class RedisCluster:
 
     # --- Presence ---------------------------------------------------------------------
 
-    def arrived(self, workshop_id: int, participant_id: int) -> None:
-        """A participant's first connection to this process."""
-        try:
-            self._write(workshop_id, {participant_id}, replace=False)
-        except redis.RedisError:
-            log.warning("presence not shared (Redis unavailable); written again on refresh")
-
-    def departed(self, workshop_id: int, participant_id: int) -> None:
-        """A participant's last connection to this process closed."""
-        try:
-            self.redis.srem(self._members(workshop_id, self.process), participant_id)
-        except redis.RedisError:
-            log.warning("presence not shared (Redis unavailable); written again on refresh")
-
     def count(self, workshop_id: int, local: int) -> int:
         """Participants connected to the workshop through any process (someone connected to
-        two processes counts once). `local` when Redis does not answer."""
+        two processes counts once), as written; `local` when Redis does not answer."""
         try:
             processes = self.redis.smembers(self._processes(workshop_id))
             keys = [self._members(workshop_id, str(p)) for p in processes]
@@ -145,21 +164,75 @@ class RedisCluster:
                 pipe.delete(union)
                 total, _ = pipe.execute()
             return int(total)
-        except redis.RedisError:
-            log.warning("presence of other processes unknown (Redis unavailable)")
+        except redis.RedisError as error:
+            self._lost(error)
             return local
 
-    def _write(self, workshop_id: int, participants: set[int], *, replace: bool) -> None:
-        members, processes = self._members(workshop_id, self.process), self._processes(workshop_id)
+    def share(self, presence: Shared) -> None:
+        """Write what changed in this process's presence since the last pass, in one round
+        trip; everything, replacing what Redis holds, every REFRESH seconds and after Redis
+        failed (it may have restarted and forgotten). Then say which workshops were written.
+        Called by `run` only: one writer per process, so writes keep their order."""
+        changes = presence.unshared()
+        if time.monotonic() >= self._refresh_at:
+            # Read after the changes were taken: it holds them all.
+            present = presence.present()
+            # Also what was written before: a change lost with a failed pass may be in none.
+            written = set(changes) | set(present) | self._written
+            self._write_all(present)
+            self._refresh_at = time.monotonic() + REFRESH
+        elif changes:
+            self._write_changes(changes)
+            written = set(changes)
+        else:
+            return
+        if self._away:
+            self._away = False
+            log.info("presence shared through Redis again")
+        presence.shared(written)
+
+    def _write_changes(self, changes: Mapping[int, Mapping[int, bool]]) -> None:
         with self.redis.pipeline() as pipe:
-            if replace:
-                pipe.delete(members)
-            if participants:
-                pipe.sadd(members, *participants)
-            pipe.expire(members, EXPIRES)
-            pipe.sadd(processes, self.process)
-            pipe.expire(processes, EXPIRES)
+            for workshop_id, people in changes.items():
+                members = self._members(workshop_id, self.process)
+                came = [p for p, here in people.items() if here]
+                went = [p for p, here in people.items() if not here]
+                if came:
+                    pipe.sadd(members, *came)
+                if went:
+                    pipe.srem(members, *went)
+                self._keep(pipe, workshop_id)
             pipe.execute()
+        self._written |= set(changes)
+
+    def _write_all(self, present: Mapping[int, set[int]]) -> None:
+        with self.redis.pipeline() as pipe:
+            for workshop_id in self._written - set(present):
+                pipe.delete(self._members(workshop_id, self.process))
+            for workshop_id, people in present.items():
+                pipe.delete(self._members(workshop_id, self.process))
+                if people:
+                    pipe.sadd(self._members(workshop_id, self.process), *people)
+                self._keep(pipe, workshop_id)
+            pipe.execute()
+        self._written = set(present)
+
+    def _keep(self, pipe: Any, workshop_id: int) -> None:
+        """Name this process among the workshop's, and keep both for EXPIRES seconds."""
+        pipe.expire(self._members(workshop_id, self.process), EXPIRES)
+        pipe.sadd(self._processes(workshop_id), self.process)
+        pipe.expire(self._processes(workshop_id), EXPIRES)
+
+    def _lost(self, error: Exception) -> None:
+        """Redis did not answer: said once; everything is written again once it does."""
+        self._refresh_at = 0.0
+        if not self._away:
+            self._away = True
+            log.warning(
+                "Redis unavailable (%s): presence not shared, counts are this process's own,"
+                " until it answers",
+                type(error).__name__,
+            )
 
     # --- Word to every process ----------------------------------------------------------
 
@@ -180,29 +253,24 @@ class RedisCluster:
         if message.get("from") != self.process and message.get("kind") in self._handlers:
             self._handlers[message["kind"]](int(message["workshop"]))
 
-    def run(self, present: Present, sleep: Callable[[float], None]) -> None:
-        """Listen for word from the other processes and keep this process's presence
-        written, until stopped; Redis going away and coming back is survived."""
+    def run(self, presence: Shared, sleep: Callable[[float], None]) -> None:
+        """Keep this process's presence written and listen for word from the other
+        processes, until stopped; Redis going away and coming back is survived."""
         self._running = True
         while self._running:
             try:
-                self._listen(present)
+                self._listen(presence)
             except redis.RedisError as error:
-                log.warning("Redis unavailable (%s); trying again", type(error).__name__)
+                self._lost(error)
                 sleep(1.0)
 
-    def _listen(self, present: Present) -> None:
+    def _listen(self, presence: Shared) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
             pubsub.subscribe(self.channel)
-            refresh_at = 0.0
             while self._running:
-                if time.monotonic() >= refresh_at:
-                    # Also after (re)connecting: a restarted Redis has forgotten everything.
-                    for workshop_id, participants in present().items():
-                        self._write(workshop_id, participants, replace=True)
-                    refresh_at = time.monotonic() + REFRESH
-                message = pubsub.get_message(timeout=1.0)
+                self.share(presence)
+                message = pubsub.get_message(timeout=SHARE_EVERY)
                 if message is not None and message["type"] == "message":
                     try:
                         self._heard(message["data"])

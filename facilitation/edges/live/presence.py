@@ -3,13 +3,16 @@
 Layer: edge (live); may import live/cluster.py and the layers below. Presence is the one
 thing the live side keeps in memory: it is about live connections, not the workshop, and
 is rebuilt as clients reconnect after a restart. With several processes, the cluster
-(cluster.py) counts the participants connected through any of them.
+(cluster.py) counts the participants connected through any of them: a participant's first
+connection here and their last one closing are only marked, and the cluster's one writer
+shares what changed (`unshared`), then says so (`on_shared`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from facilitation.edges.live.cluster import Alone, Cluster
@@ -66,18 +69,20 @@ class Presence:
         self._connections: dict[str, Connection] = {}
         self._participants: dict[int, Counter[int]] = defaultdict(Counter)
         self._views: dict[int, Counter[str]] = defaultdict(Counter)
+        # With other processes: who came (True) or went (False) since the cluster last
+        # wrote, by workshop; and who hears that the cluster wrote a workshop's presence.
+        self._unshared: dict[int, dict[int, bool]] = defaultdict(dict)
+        self.on_shared: Callable[[int], None] | None = None
 
     def add(self, sid: str, connection: Connection) -> None:
         workshop_id, participant_id = connection.workshop_id, connection.participant_id
         with self._lock:
             self._connections[sid] = connection
             self._views[workshop_id][connection.view] += 1
-            first = False
             if participant_id is not None:
                 self._participants[workshop_id][participant_id] += 1
-                first = self._participants[workshop_id][participant_id] == 1
-        if participant_id is not None and first:
-            self.cluster.arrived(workshop_id, participant_id)
+                if self.cluster.shared and self._participants[workshop_id][participant_id] == 1:
+                    self._unshared[workshop_id][participant_id] = True
 
     def remove(self, sid: str) -> Connection | None:
         with self._lock:
@@ -86,20 +91,31 @@ class Presence:
                 return None
             workshop_id, participant_id = connection.workshop_id, connection.participant_id
             self._views[workshop_id][connection.view] -= 1
-            last = False
             if participant_id is not None:
                 people = self._participants[workshop_id]
                 people[participant_id] -= 1
-                if last := people[participant_id] <= 0:
+                if people[participant_id] <= 0:
                     del people[participant_id]
-        if participant_id is not None and last:
-            self.cluster.departed(workshop_id, participant_id)
+                    if self.cluster.shared:
+                        self._unshared[workshop_id][participant_id] = False
         return connection
 
     def present(self) -> dict[int, set[int]]:
         """The participants connected to this process, by workshop."""
         with self._lock:
             return {w: set(people) for w, people in self._participants.items() if people}
+
+    def unshared(self) -> dict[int, dict[int, bool]]:
+        """Who came or went since last asked, by workshop (see cluster.Shared); taken."""
+        with self._lock:
+            changes, self._unshared = self._unshared, defaultdict(dict)
+        return dict(changes)
+
+    def shared(self, workshop_ids: set[int]) -> None:
+        """The cluster wrote these workshops' presence: their counts are read again."""
+        if self.on_shared is not None:
+            for workshop_id in workshop_ids:
+                self.on_shared(workshop_id)
 
     def workshops(self) -> set[int]:
         """The workshops with a connection to this process."""

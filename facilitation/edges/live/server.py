@@ -56,6 +56,8 @@ class Live:
             phone_interval=phone_interval,
             metrics=metrics,
         )
+        # The cluster wrote a workshop's presence: its boards count again.
+        self.presence.on_shared = self.broadcaster.presence_changed
         self.gatekeeper = Gatekeeper(
             self.presence, cluster, functools.partial(realtime.disconnect_screen, socketio)
         )
@@ -89,10 +91,8 @@ class Live:
         self.followers.publish(change)
 
     def start(self) -> None:
-        """Start the ticker, and the cluster's listener: word from the other processes, and
-        this process's presence shared with them (cluster.py; it waits on Redis, so it has
-        a task of its own, and a Redis away never holds the ticker)."""
+        """Start the ticker, and the cluster's task: this process's presence shared with
+        the other processes, and word from them (cluster.py; it waits on Redis, so it has a
+        task of its own, and a Redis away never holds the ticker)."""
         self.ticker.start(self.socketio.start_background_task)
-        self.socketio.start_background_task(
-            self.cluster.run, self.presence.present, self.socketio.sleep
-        )
+        self.socketio.start_background_task(self.cluster.run, self.presence, self.socketio.sleep)
