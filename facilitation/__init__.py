@@ -41,6 +41,7 @@ from facilitation.edges.http import (
 )
 from facilitation.edges.http.export_jobs import Exports
 from facilitation.edges.http.parts import HttpParts
+from facilitation.edges.http.phone_pages import PhonePages
 from facilitation.edges.limits import TokenBucket, security_limits
 from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
 from facilitation.edges.live.parts import LiveParts
@@ -51,7 +52,7 @@ from facilitation.infrastructure.config import INSTANCE, ROOT, Config, instance_
 from facilitation.infrastructure.db import BUSY, Database
 from facilitation.infrastructure.metrics import Metrics
 from facilitation.infrastructure.workers import Busy, Inline, Pool, WorkerPasswords, Workers
-from facilitation.usecases import Passwords, Services
+from facilitation.usecases import Change, Passwords, Publisher, Services
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,17 @@ class Samsyn(LiveParts, HttpParts):
 
     # The live side's presence, which the HTTP side sees only as counts (for /metrics).
     presence: Presence
+
+
+class Publishers:
+    """Everyone who hears of committed changes: the live side, and the phone pages kept."""
+
+    def __init__(self, *publishers: Publisher) -> None:
+        self.publishers = publishers
+
+    def publish(self, change: Change) -> None:
+        for publisher in self.publishers:
+            publisher.publish(change)
 
 
 def create_app(config: Config | None = None, *, deadline: Deadline | None = None) -> Flask:
@@ -119,7 +131,13 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
     guard.close_without_waiting(socketio.server.eio)
     _wrap_transport(app, config, deadline)
     exports, passwords = _workers(config)
-    services = Services(db, live, on_batch=metrics.command_batch.observe, passwords=passwords)
+    phone_pages = PhonePages()
+    services = Services(
+        db,
+        Publishers(live, phone_pages),
+        on_batch=metrics.command_batch.observe,
+        passwords=passwords,
+    )
     live.attach(services)
     # The security limits (guessing codes, secrets and passwords): with several processes
     # shared through Redis, so that a guesser gets one allowance, not one per process.
@@ -141,6 +159,7 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
             "joins-workshop", config.JOIN_RATE_PER_WORKSHOP, config.JOIN_BURST_PER_WORKSHOP
         ),
         exports=Exports(exports),
+        phone_pages=phone_pages,
         # Wrong passwords: 5 at once, then one a minute, per allowance (tries.py).
         login_limit=security_limit("tries", 1 / 60, 5),
     )

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 import zxingcpp
 from conftest import SEED, Room, _path, unavailable
+from flask import template_rendered
 from PIL import Image
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from facilitation.core.domain import Role
 from facilitation.edges.http import links
+from facilitation.usecases import Actor
 
 
 def create(client: Any, **body: Any) -> Any:
@@ -196,6 +199,39 @@ def test_the_join_page_sets_a_participant_cookie_without_an_account(app: Any) ->
     assert '<html lang="sv">' in html
     assert 'id="connection" role="status"' in html
     assert phone.get("/j/NOSUCH").status_code == 404
+
+
+def test_a_crowd_joining_at_once_shares_one_rendering_of_the_phone_page(app: Any) -> None:
+    """Hundreds of phones a second open the same join link: the page is looked up and
+    rendered once a moment (phone_pages.py), each phone still gets a cookie of its own, a
+    language chosen in the cookie gets its own page, and a change of the workshop made
+    here shows on the next page at once (people joining are no change to it)."""
+    made = create(app.test_client()).json
+    code, secret = made["code"], made["facilitator_url"].rsplit("/", 1)[1]
+    workshops = app.extensions["samsyn"].services.workshops
+    rendered: list[str] = []
+
+    def count(_app: Any, template: Any, context: Any, **_: Any) -> None:
+        rendered.append(template.name)
+
+    phones = [app.test_client() for _ in range(5)]
+    with template_rendered.connected_to(count, app):
+        answers = [phone.get(f"/j/{code}") for phone in phones]
+        assert rendered.count("phone.html") == 1
+        assert len({a.headers["Set-Cookie"] for a in answers}) == 5
+        assert len({a.get_data() for a in answers}) == 1
+        english = app.test_client()
+        english.get("/language/en")
+        page = english.get(f"/j/{code}").get_data(as_text=True)
+        assert rendered.count("phone.html") == 2 and '<html lang="en">' in page
+        workshops.join(code, "someone")
+        phones[0].get(f"/j/{code}")
+        assert rendered.count("phone.html") == 2
+        facilitator = Actor(Role.FACILITATOR, code, secret=secret)
+        command = {"command_id": "rename", "title": "Nytt namn"}
+        assert workshops.execute(facilitator, "workshop.configure", command)["ok"]
+        assert "Nytt namn" in phones[0].get(f"/j/{code}").get_data(as_text=True)
+        assert rendered.count("phone.html") == 3
 
 
 @pytest.mark.parametrize(

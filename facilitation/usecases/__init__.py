@@ -39,6 +39,7 @@ __all__ = [
     "Operations",
     "OrganizerDesk",
     "Passwords",
+    "Publisher",
     "SeriesChange",
     "SeriesDesk",
     "Services",

@@ -8,7 +8,8 @@ The commands are named in registry.py; a series' and its library's run through
 `CommandRunner.execute_in_series`, the same way, one at a time (see there).
 
 In the transaction, for each workshop of the batch: the workshop is locked once, phones
-connecting for the first time are made participants together (`JOIN`), the senders are
+connecting for the first time are made participants together (`JOIN`; after the commit,
+their own views are read together, in one read for the batch), the senders are
 checked against the database and the command ids looked up together, then each
 command runs in order of arrival — refused if the workshop is closed, otherwise its use case
 applied and the version bumped — and its answer, a refusal included, is stored under
@@ -34,6 +35,8 @@ from sqlalchemy.orm import Session
 from facilitation.core.domain import N_, DomainError, Role, Step, check_can_join
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database, lock_workshop
+from facilitation.queries import state
+from facilitation.queries.views import Me
 from facilitation.usecases import participants, series
 from facilitation.usecases.ballot_box import BallotBox
 from facilitation.usecases.base import (
@@ -92,6 +95,14 @@ def validation_error(exc: ValidationError) -> dict[str, Any]:
 
 
 UNKNOWN_COMMAND = DomainError("unknown_command", N_("Unknown command."))
+
+
+def unknown_workshop() -> DomainError:
+    """A new error each time: an error shared by the tabs that raise it would gather their
+    tracebacks."""
+    return DomainError("unknown_workshop", N_("There is no workshop with that code."))
+
+
 FORBIDDEN = DomainError("forbidden", N_("You may not do that."))
 OWNER_ONLY = DomainError("owner_only", N_("Only the series' owner may do that."))
 
@@ -219,11 +230,12 @@ class CommandRunner:
                 self.publisher.publish(AccessEnded(workshop_id))
         return answer
 
-    def join(self, actor: Actor) -> tuple[int, int]:
-        """A participant's first connect, which creates them (the workshop's id and theirs),
-        once committed. Tabs of one phone joining together get one participant."""
+    def join(self, actor: Actor) -> tuple[int, int, Me]:
+        """A participant's first connect, which creates them: the workshop's id, theirs and
+        their own view, once committed. Tabs of one phone joining together get one
+        participant."""
         answer = self._run(actor, JOIN, None, "")
-        return answer["workshop"], answer["participant"]
+        return answer["workshop"], answer["participant"], answer["me"]
 
     def _run(self, actor: Actor, name: str, payload: Any, command_id: str) -> dict[str, Any]:
         key = (actor, command_id)
@@ -317,18 +329,41 @@ class CommandRunner:
             return
         for change in changes:
             self.publisher.publish(change)
-        self._wake(batch)
+        joins = [p for p in batch if p.name == JOIN]
+        self._wake([p for p in batch if p.name != JOIN])  # before the joins' read
+        self._welcome(joins)
+        self._wake(joins)
+
+    def _welcome(self, joined: list[_Pending]) -> None:
+        """Give the batch's joins their own views ("me"), read after the commit and together:
+        the same few queries for a crowd as for one (state.personal_views)."""
+        answers = [(p, p.answer) for p in joined if p.answer is not None]
+        if not answers:
+            return
+        try:
+            with self.db.read() as s:
+                for workshop_id, items in groupby(answers, key=lambda item: item[1]["workshop"]):
+                    group = [answer for _, answer in items]
+                    workshop = s.get(models.Workshop, workshop_id)
+                    if workshop is None:  # deleted since the commit
+                        raise unknown_workshop()
+                    views = state.personal_views(s, workshop, {a["participant"] for a in group})
+                    for answer in group:
+                        answer["me"] = views[answer["participant"]]
+        except Exception as error:  # they joined all the same: connecting again finds them
+            for pending, answer in answers:
+                if "me" not in answer:
+                    pending.answer, pending.error = None, error
 
     def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
         """The batch's commands to one workshop, in order of arrival; what they changed."""
         workshop = lock_workshop(s, code)
         if workshop is None:
             for pending in group:
-                error = DomainError("unknown_workshop", N_("There is no workshop with that code."))
                 if pending.name == JOIN:
-                    pending.error = error
+                    pending.error = unknown_workshop()
                 else:
-                    pending.answer = error_answer(error)
+                    pending.answer = error_answer(unknown_workshop())
             return []
         tokens = {p.actor.token for p in group if p.actor.role is Role.PARTICIPANT}
         senders = participants.find_all(s, workshop, tokens)

@@ -88,13 +88,37 @@ class WorkshopDesk(Desk):
         """A participant with this cookie id connects: created on first connect, if the
         workshop takes new participants and `admit` (the edge's guard on joins, asked only
         about someone new) lets them in. Returns the workshop's and the participant's ids."""
+        workshop_id, participant_id, _ = self.arrive(code, token, admit)
+        return workshop_id, participant_id
+
+    def arrive(
+        self,
+        code: str,
+        token: str,
+        admit: Callable[[], bool] | None = None,
+        phones_see: Callable[[int], RoomView | None] = lambda _: None,
+    ) -> tuple[int, int, Snapshot]:
+        """A phone connects (`join`), and gets its full state: the workshop's and the
+        participant's ids and the phone's snapshot. `phones_see(workshop_id)` may give the
+        room's view as read since the last change phones would see, so that a room joining
+        at once need not read it for each phone. A phone coming back is found and given its
+        state in one read; someone new is made a participant in a batch with whoever else
+        joins (commands.py), which reads their own views together after its commit."""
         with self.db.read() as s:
             # A phone coming back (after sleep, or all of them after the wifi dropped) is
             # found without taking the write lock, and is never counted by the guard.
             found = workshops.find(s, code)
             known = participants.find(s, found, token)
             if known is not None:
-                return found.id, known.id
+                shown = phones_see(found.id) or state.room_view(s, found)
+                return (
+                    found.id,
+                    known.id,
+                    {
+                        "state": state.phone_view(shown),
+                        "me": state.personal_view(s, found, known),
+                    },
+                )
             # Checked again under the workshop's lock; here, so that the guard counts no one
             # who could not come in anyway.
             domain.check_can_join(Step(found.step), doors_closed=found.doors_closed)
@@ -105,7 +129,13 @@ class WorkshopDesk(Desk):
             )
         # The first connect takes its turn with the commands (`commands.py`): a room
         # joining at once shares transactions.
-        return self.commands.join(Actor(Role.PARTICIPANT, code, token=token))
+        actor = Actor(Role.PARTICIPANT, code, token=token)
+        workshop_id, participant_id, me = self.commands.join(actor)
+        room = phones_see(workshop_id)
+        if room is None:
+            with self.db.read() as s:
+                room = state.room_view(s, workshops.find(s, code))
+        return workshop_id, participant_id, {"state": state.phone_view(room), "me": me}
 
     def delete(self, code: str, secret: str | None) -> None:
         """The facilitator deletes a workshop with all its data. What stays is a line saying

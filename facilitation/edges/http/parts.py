@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from facilitation.edges.http.export_jobs import Exports
+from facilitation.edges.http.phone_pages import PhonePages
 from facilitation.edges.limits import Limit
 from facilitation.edges.parts import Parts, parts
 
@@ -30,6 +31,8 @@ class HttpParts(Parts):
     # Wrong passwords (organizer logins, the current password, CREATE_PASSWORD), per
     # account, address and browser (tries.py); shared like join_limit.
     login_limit: Limit | None = None
+    # The phone page as lately rendered (phone_pages.py): a room joining at once shares one.
+    phone_pages: PhonePages
 
 
 def samsyn() -> HttpParts:

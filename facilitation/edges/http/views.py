@@ -31,6 +31,7 @@ from facilitation.edges import i18n, identity
 from facilitation.edges.http import links, qr, tries
 from facilitation.edges.http.organizers import current_login
 from facilitation.edges.http.parts import samsyn
+from facilitation.edges.http.phone_pages import Page
 from facilitation.edges.parts import guessing, wrong_code
 from facilitation.infrastructure.config import ROOT
 from facilitation.usecases import WorkshopDesk, error_answer, is_grant
@@ -141,15 +142,25 @@ def join_by_code() -> BaseResponse | tuple[str, int]:
 
 @bp.get("/j/<code>")
 def join(code: str) -> BaseResponse | str:
-    """The join URL in the QR code: the phone page. Sets the participant's cookie."""
-    workshop = _workshop_or_404(code)
-    if code != workshop.code:
-        return redirect(url_for("views.join", code=workshop.code), 301)
-    identity.participant_token(workshop.code, create=True)
-    evidence = _workshops().factor_evidence(workshop.code) if workshop.series_id else {}
-    return render_template(
-        "phone.html", workshop=workshop, view="phone", proxy=None, evidence=evidence
-    )
+    """The join URL in the QR code: the phone page. Sets the participant's cookie. The page
+    is given out again for a moment (phone_pages.py)."""
+    if guessing(domain.normalise_code(code)):
+        abort(429)  # before the pages kept: they would tell a guesser which codes exist
+    pages, chosen = samsyn().phone_pages, session.get("lang")
+    page = pages.get(request.full_path, chosen)
+    if page is None:
+        workshop = _workshop_or_404(code)
+        if code != workshop.code:
+            return redirect(url_for("views.join", code=workshop.code), 301)
+        evidence = _workshops().factor_evidence(workshop.code) if workshop.series_id else {}
+        html = render_template(
+            "phone.html", workshop=workshop, view="phone", proxy=None, evidence=evidence
+        )
+        page = Page(html, workshop.language, workshop.id)
+        pages.put(request.full_path, chosen, page)
+    g.workshop_language = page.language
+    identity.participant_token(code, create=True)
+    return page.html
 
 
 @bp.get("/preview/<code>")

@@ -100,14 +100,16 @@ def connect(auth: Any = None) -> None:
         if view == PHONE:
             if actor.token is None:
                 raise ConnectionRefusedError("not_joined")
-            workshop_id, participant_id = ext.services.workshops.join(
-                code, actor.token, admit=lambda: admit_newcomer(code)
+            workshop_id, participant_id, snapshot = ext.services.workshops.arrive(
+                code,
+                actor.token,
+                admit=lambda: admit_newcomer(code),
+                phones_see=ext.broadcaster.room_view_for_phones,
             )
         else:
             workshop = ext.services.workshops.authorise_facilitator(code, actor.secret)
             workshop_id, participant_id = workshop.id, None
-        phones_see = ext.broadcaster.room_view_for_phones(workshop_id) if view == PHONE else None
-        snapshot = ext.services.workshops.snapshot(actor, view, phones_see)
+            snapshot = ext.services.workshops.snapshot(actor, view)
     except DomainError as error:
         if error.code in ("unknown_workshop", "forbidden"):
             wrong_code()
