@@ -192,6 +192,7 @@ class Client:
                 await self._reader
 
     async def _read(self) -> None:
+        refusal: Any = None
         try:
             while True:
                 message = await self.ws.receive()
@@ -213,12 +214,16 @@ class Client:
                         self.on_event(packet, arrived)
                 elif packet.kind == "connect" and not self._connected.done():
                     self._connected.set_result(None)
-                elif packet.kind in ("connect_error", "disconnect", "close"):
+                elif packet.kind == "connect_error":
+                    refusal = packet.data()
                     break  # whoever still waits hears why, below
+                elif packet.kind in ("disconnect", "close"):
+                    break
         finally:
             reason = RefusedError(f"connection ended: {self.received.most_common(3)}")
             if self.received["connect_error"]:
-                reason = RefusedError("refused by the server")
+                why = refusal.get("message") if isinstance(refusal, dict) else refusal
+                reason = RefusedError(f"refused by the server: {why}")
             pending: list[asyncio.Future[Any]] = [self._connected, self._first_state]
             for waiting in [*pending, *self._acks.values()]:
                 if not waiting.done():

@@ -36,6 +36,7 @@ import math
 import multiprocessing
 import os
 import platform
+import re
 import secrets
 import sys
 import tempfile
@@ -508,6 +509,10 @@ async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
             f"the {server.kind}'s log has {log.count('Traceback')} tracebacks; the first ends: "
             + " | ".join(line.strip() for line in lines[max(1, end - 2) : end + 1])
         )
+    # Answered "busy": which waits ran out (the pool's, a statement's, the network's).
+    busy = Counter(re.findall(r"database busy or unreachable\W+(\w+)", log))
+    if busy:
+        figures.notes.append(f"the {server.kind} answered 'busy' for: {dict(busy)}")
     return figures
 
 

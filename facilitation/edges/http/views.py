@@ -146,21 +146,26 @@ def join(code: str) -> BaseResponse | str:
     is given out again for a moment (phone_pages.py)."""
     if guessing(domain.normalise_code(code)):
         abort(429)  # before the pages kept: they would tell a guesser which codes exist
-    pages, chosen = samsyn().phone_pages, session.get("lang")
-    page = pages.get(request.full_path, chosen)
-    if page is None:
-        workshop = _workshop_or_404(code)
-        if code != workshop.code:
-            return redirect(url_for("views.join", code=workshop.code), 301)
-        evidence = _workshops().factor_evidence(workshop.code) if workshop.series_id else {}
-        html = render_template(
-            "phone.html", workshop=workshop, view="phone", proxy=None, evidence=evidence
-        )
-        page = Page(html, workshop.language, workshop.id)
-        pages.put(request.full_path, chosen, page)
+    page = samsyn().phone_pages.page(
+        request.full_path, session.get("lang"), lambda: _phone_page(code)
+    )
+    if not isinstance(page, Page):
+        return page  # to the code as written (a redirect)
     g.workshop_language = page.language
     identity.participant_token(code, create=True)
     return page.html
+
+
+def _phone_page(code: str) -> Page | BaseResponse:
+    """The phone page of the workshop with this code (views.join)."""
+    workshop = _workshop_or_404(code)
+    if code != workshop.code:
+        return redirect(url_for("views.join", code=workshop.code), 301)
+    evidence = _workshops().factor_evidence(workshop.code) if workshop.series_id else {}
+    html = render_template(
+        "phone.html", workshop=workshop, view="phone", proxy=None, evidence=evidence
+    )
+    return Page(html, workshop.language, workshop.id)
 
 
 @bp.get("/preview/<code>")
