@@ -112,7 +112,14 @@ class ServerProcess:
 
     def peak_rss(self) -> int:
         """VmHWM from /proc/<pid>/status, in bytes."""
+        return self._status("VmHWM")
+
+    def rss(self) -> int:
+        """VmRSS from /proc/<pid>/status, in bytes: resident now."""
+        return self._status("VmRSS")
+
+    def _status(self, field: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmHWM")
+        raise RuntimeError(f"no {field}")

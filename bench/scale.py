@@ -15,7 +15,14 @@ and peak RSS.
 
     python -m bench.scale [--sizes 500,1000,2000,5000] [--async-mode eventlet|gevent]
                           [--harsh | --window SECONDS] [--ramp 500] [--workers K] [--live]
+                          [--processes P]
     python -m bench.scale --quick      # 300 phones, votes within 3 s: a smoke run
+
+With `--processes P` (2 or more; DATABASE_URL must name PostgreSQL) the app runs as deployed
+for a big room: P processes behind nginx (deploy/nginx/), sharing PostgreSQL and the Redis of
+MESSAGE_QUEUE_URL (redis://127.0.0.1:6379/0 unless set); the baseline stays one process.
+The app's CPU and memory are then those of all its processes together, each one's and
+nginx's CPU printed beside them, and the lock waits are all the processes' own.
 
 Results are hidden until the round is revealed (the app's default), so the app's board
 follows the vote through `participation.voted` and shows the totals after the reveal; with
@@ -50,10 +57,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from facilitation.core.domain import CATEGORY_SETS
 from facilitation.infrastructure.config import ROOT, Config
 
 from . import loadgen
+from .deployment import Nginx
 from .loadgen import Client, Packet, cookie_header
 from .process import ServerProcess, free_port
 from .services import pct
@@ -65,6 +75,8 @@ BUDGET, CAP = 5, 3
 # join costs it 1.5–2 ms of CPU: at the 500/s ramp one process is busy most of a core.
 PHONES_PER_WORKER = 2500
 START_TIMEOUT = 60.0
+# A wait for a workshop's lock longer than this is counted (issue #20's target: none).
+LOCK_WAIT_LIMIT = 0.1
 # How long after the last acknowledgement the board may take to show it.
 CONVERGE_TIMEOUT = 60.0
 # Settings that must come from this benchmark, not from the caller's environment.
@@ -124,6 +136,71 @@ class Server(ServerProcess):
             log_path=directory / f"{kind}.log",
             start_timeout=START_TIMEOUT,
         )
+
+    @property
+    def processes(self) -> list[ServerProcess]:
+        return [self]
+
+    def stop(self, *, kill: bool = False) -> None:
+        super().stop(kill=kill)
+
+
+class Deployment:
+    """The app as deployed for a big room: `count` processes behind nginx, sharing the
+    database of DATABASE_URL (PostgreSQL) and a Redis (MESSAGE_QUEUE_URL)."""
+
+    kind = "app"
+
+    def __init__(self, count: int, async_mode: str, directory: Path) -> None:
+        self.queue = os.environ.get("MESSAGE_QUEUE_URL") or "redis://127.0.0.1:6379/0"
+        self.channel = f"bench-{uuid.uuid4().hex[:8]}"
+        self.workers: list[Server] = []
+        for i in range(count):
+            (directory / f"app{i + 1}").mkdir()
+            self.workers.append(Server("app", async_mode, directory / f"app{i + 1}"))
+        (directory / "nginx").mkdir()
+        self.nginx = Nginx(directory / "nginx", list(self.workers))
+        self.url = self.nginx.url
+        shared = {
+            "SECRET_KEY": self.workers[0].env["SECRET_KEY"],  # one key: cookies work on all
+            "PUBLIC_URL": self.url,
+            "MESSAGE_QUEUE_URL": self.queue,
+            "MESSAGE_QUEUE_CHANNEL": self.channel,
+            "PROXY_HOPS": "1",
+        }
+        for worker in self.workers:
+            worker.env.update(shared)
+
+    @property
+    def processes(self) -> list[ServerProcess]:
+        return list(self.workers)
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+        self.nginx.start()
+
+    def stop(self) -> None:
+        self.nginx.stop()
+        for worker in self.workers:
+            worker.stop()
+        client = redis.Redis.from_url(self.queue)
+        for key in client.scan_iter(f"{self.channel}*"):
+            client.delete(key)
+        client.close()
+
+    def cpu_seconds(self) -> float:
+        return sum(worker.cpu_seconds() for worker in self.workers)
+
+    def peak_rss(self) -> int:
+        return sum(worker.peak_rss() for worker in self.workers)
+
+    def log(self) -> str:
+        return "\n".join(worker.log() for worker in self.workers) + self.nginx.log()
+
+
+# The baseline or the app: one process, or several behind nginx.
+AnyServer = Server | Deployment
 
 
 class Screen:
@@ -199,7 +276,17 @@ class Figures:
     exact: dict[str, bool] = field(default_factory=dict)
     cpu_joins: float = 0.0
     cpu_votes: float = 0.0
+    # Each app process's (and nginx's, last, in a deployment).
+    cpu_joins_each: list[float] = field(default_factory=list)
+    cpu_votes_each: list[float] = field(default_factory=list)
     rss: int = 0
+    # Resident memory with the room open, before the phones join.
+    rss_at_rest: int = 0
+    # Batches' waits for their workshop's lock: how many, over LOCK_WAIT_LIMIT, and the
+    # longest (a bucket's upper bound).
+    lock_waits: int | None = None
+    lock_waits_over: int | None = None
+    lock_wait_max: float | None = None
     # The app's own view, from its /metrics after the burst: time to answer a command
     # (bucket bounds), and how many commands its transactions ran, in how many.
     command_p50: float | None = None
@@ -271,7 +358,7 @@ class Room:
     console: Screen
 
 
-async def open_room(server: Server, http: Any, screens: list[Client], live: bool) -> Room:
+async def open_room(server: AnyServer, http: Any, screens: list[Client], live: bool) -> Room:
     """Create the workshop, open the facilitator link, connect a console and a board, and
     (in the app) open the dots round from the console."""
     url = server.url
@@ -300,12 +387,13 @@ async def open_room(server: Server, http: Any, screens: list[Client], live: bool
 
 
 async def join(
-    server: Server, room: Room, pipes: list[Connection], figures: Figures, ramp: float
+    server: AnyServer, room: Room, pipes: list[Connection], figures: Figures, ramp: float
 ) -> None:
     """Every load generator joins its share of the phones, together at the ramp."""
     for pipe in pipes:
         await receive(pipe, "ready", START_TIMEOUT)
-    cpu = server.cpu_seconds()
+    cpu, each = server.cpu_seconds(), cpu_each(server)
+    figures.rss_at_rest = sum(p.rss() for p in server.processes)
     start_at = time.monotonic() + 0.5
     for k, pipe in enumerate(pipes):
         plan = {
@@ -330,14 +418,15 @@ async def join(
         figures.loadgen_cpu += part["cpu"]
     figures.connect = max(part["done_at"] for part in joined) - start_at
     figures.cpu_joins = server.cpu_seconds() - cpu
+    figures.cpu_joins_each = [b - a for a, b in zip(each, cpu_each(server), strict=True)]
 
 
 async def vote(
-    server: Server, room: Room, pipes: list[Connection], figures: Figures, window: float
+    server: AnyServer, room: Room, pipes: list[Connection], figures: Figures, window: float
 ) -> Counter[str]:
     """The burst: every phone votes once within the window; then wait for the board to
     show the last vote. Returns the dot totals of the acknowledged ballots."""
-    cpu = server.cpu_seconds()
+    cpu, each = server.cpu_seconds(), cpu_each(server)
     t0 = time.monotonic() + 1.0
     for pipe in pipes:
         pipe.send(("vote", {"t0": t0, "window": window}))
@@ -374,10 +463,17 @@ async def vote(
         if shown != figures.acked:
             figures.notes.append(f"the board says {shown} voted, not {figures.acked}")
     figures.cpu_votes = server.cpu_seconds() - cpu
+    figures.cpu_votes_each = [b - a for a, b in zip(each, cpu_each(server), strict=True)]
     figures.rss = server.peak_rss()
     if server.kind == "app":
-        read_metrics(server.url, figures)
+        read_metrics([p.url for p in server.processes], figures)
     return expected
+
+
+def cpu_each(server: AnyServer) -> list[float]:
+    """Each process's CPU seconds so far, and nginx's last when there is one."""
+    cpu = [p.cpu_seconds() for p in server.processes]
+    return [*cpu, server.nginx.cpu_seconds()] if isinstance(server, Deployment) else cpu
 
 
 def histogram(text: str, name: str) -> list[tuple[float, float]]:
@@ -399,22 +495,34 @@ def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float | Non
     return None
 
 
-def read_metrics(url: str, figures: Figures) -> None:
-    """What the app itself measured (its /metrics) since it started."""
-    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
-        text = response.read().decode()
-    times = histogram(text, "samsyn_command_seconds")
-    figures.command_p50 = bucket_quantile(times, 50)
-    figures.command_p95 = bucket_quantile(times, 95)
-    for line in text.splitlines():
-        if line.startswith("samsyn_command_batch_size_count "):
-            figures.batches = int(float(line.split()[-1]))
-        elif line.startswith("samsyn_command_batch_size_sum "):
-            figures.batched = int(float(line.split()[-1]))
+def read_metrics(urls: list[str], figures: Figures) -> None:
+    """What the app's processes measured themselves (their /metrics) since they started,
+    summed."""
+    times: Counter[float] = Counter()
+    waits: Counter[float] = Counter()
+    figures.batches = figures.batched = 0
+    for url in urls:
+        with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
+            text = response.read().decode()
+        times.update(dict(histogram(text, "samsyn_command_seconds")))
+        waits.update(dict(histogram(text, "samsyn_workshop_lock_wait_seconds")))
+        for line in text.splitlines():
+            if line.startswith("samsyn_command_batch_size_count "):
+                figures.batches += int(float(line.split()[-1]))
+            elif line.startswith("samsyn_command_batch_size_sum "):
+                figures.batched += int(float(line.split()[-1]))
+    figures.command_p50 = bucket_quantile(sorted(times.items()), 50)
+    figures.command_p95 = bucket_quantile(sorted(times.items()), 95)
+    buckets = sorted(waits.items())
+    if buckets:
+        figures.lock_waits = int(buckets[-1][1])
+        figures.lock_waits_over = int(buckets[-1][1] - dict(buckets).get(LOCK_WAIT_LIMIT, 0))
+        # The longest wait lies in the first bucket that holds them all.
+        figures.lock_wait_max = next(b for b, n in buckets if n >= buckets[-1][1])
 
 
 async def count(
-    server: Server,
+    server: AnyServer,
     room: Room,
     http: Any,
     *,
@@ -480,7 +588,7 @@ def stop_loadgens(processes: list[Any]) -> None:
             process.join()
 
 
-async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
+async def measure(server: AnyServer, n: int, args: argparse.Namespace) -> Figures:
     """One run against a started server: the room, the joins, the vote burst, the counts."""
     workers = args.workers or max(1, math.ceil(n / PHONES_PER_WORKER))
     figures = Figures(n, workers)
@@ -519,7 +627,11 @@ async def measure(server: Server, n: int, args: argparse.Namespace) -> Figures:
 def run(kind: str, n: int, args: argparse.Namespace) -> Figures:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"bench-scale-{kind}-") as directory:
-        server = Server(kind, args.async_mode, Path(directory))
+        server: AnyServer = (
+            Deployment(args.processes, args.async_mode, Path(directory))
+            if kind == "app" and args.processes > 1
+            else Server(kind, args.async_mode, Path(directory))
+        )
         server.start()
         try:
             figures = asyncio.run(measure(server, n, args))
@@ -581,16 +693,47 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
         ("votes lost", app.lost, base.lost, "n"),
         ("server CPU, joins", app.cpu_joins, base.cpu_joins, "s"),
         ("server CPU, votes", app.cpu_votes, base.cpu_votes, "s"),
+        (
+            "server CPU a join",
+            per(app.cpu_joins, app.connected),
+            per(base.cpu_joins, base.connected),
+            "ms",
+        ),
+        (
+            "server CPU a ballot",
+            per(app.cpu_votes, app.acked),
+            per(base.cpu_votes, base.acked),
+            "ms",
+        ),
         ("server peak RSS", app.rss / 2**20, base.rss / 2**20, "MiB"),
+        (
+            "memory a connected phone",
+            per(app.rss - app.rss_at_rest, app.connected * 1024),
+            per(base.rss - base.rss_at_rest, base.connected * 1024),
+            "KiB",
+        ),
+        ("batches' waits for the lock", app.lock_waits, None, "c"),
+        (f"  of them over {LOCK_WAIT_LIMIT * 1000:.0f} ms", app.lock_waits_over, None, "c"),
+        ("  the longest (≤)", app.lock_wait_max, None, "s"),
         ("load generator CPU", app.loadgen_cpu, base.loadgen_cpu, "s"),
         ("run time (start to stop)", app.wall, base.wall, "s"),
     ]
     return out
 
 
+def per(total: float, count: float) -> float | None:
+    return total / count if count else None
+
+
 def show(value: float | None, kind: str) -> str:
     if value is None:
         return "?" if kind == "n" else "–"
+    if kind == "KiB":
+        return f"{value:,.0f} KiB"
+    if kind == "ms":
+        return f"{value * 1000:.1f} ms"
+    if kind == "c":
+        return f"{value:,.0f}"
     if kind == "n":
         return f"{value:,.0f}"
     if kind == "x":
@@ -610,7 +753,7 @@ def print_block(n: int, app: Figures, base: Figures, args: argparse.Namespace) -
     )
     print(f"{'':34} {'app':>11} {'baseline':>11} {'app/base':>9}")
     for label, a, b, kind in rows(app, base):
-        r = "–" if kind == "n" and label != "ballots acknowledged" else ratio(a, b)
+        r = "–" if kind in "nc" and label != "ballots acknowledged" else ratio(a, b)
         print(f"{label:34} {show(a, kind):>11} {show(b, kind):>11} {r:>9}")
     for name, figures in (("app", app), ("baseline", base)):
         problems = [*figures.notes]
@@ -624,6 +767,16 @@ def print_block(n: int, app: Figures, base: Figures, args: argparse.Namespace) -
             problems.append(f"totals differ: {figures.exact}, ballots {figures.counted}")
         for problem in problems:
             print(f"  ! {name}: {problem}")
+    if len(app.cpu_joins_each) > 1:
+        each = [
+            f"{j:.1f} / {v:.1f} s"
+            for j, v in zip(app.cpu_joins_each, app.cpu_votes_each, strict=True)
+        ]
+        names = [f"process {i + 1}" for i in range(len(each) - 1)] + ["nginx"]
+        print(
+            "  CPU joins / votes: "
+            + ", ".join(f"{n} {e}" for n, e in zip(names, each, strict=True))
+        )
     print(f"  counted in: app {', '.join(app.counted)}; baseline {', '.join(base.counted)}")
 
 
@@ -677,16 +830,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=0, help="load-generator processes")
     parser.add_argument("--live", action="store_true", help="show results while people vote")
     parser.add_argument("--quick", action="store_true", help="300 phones, votes within 3 s")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="app processes behind nginx (PostgreSQL)"
+    )
     args = parser.parse_args(argv)
     if args.harsh:
         args.window = 2.0
     if args.quick:
         args.sizes, args.window = [300], 3.0
+    if args.processes > 1 and not (os.environ.get("DATABASE_URL") or "").startswith("postgres"):
+        parser.error("--processes needs DATABASE_URL to name a PostgreSQL database")
     loadgen.raise_file_limit(4096)
     print(
         f"bench.scale: {platform.node()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {args.async_mode}, ramp {args.ramp:g}/s, "
-        f"{FACTORS} factors, dots budget {BUDGET} cap {CAP}; load average "
+        f"{FACTORS} factors, dots budget {BUDGET} cap {CAP}, {args.processes} app "
+        f"process{'es behind nginx' if args.processes > 1 else ''}, "
+        f"{'PostgreSQL' if 'postgres' in (os.environ.get('DATABASE_URL') or '') else 'SQLite'}"
+        "; load average "
         f"{os.getloadavg()[0]:.2f} at start"
     )
     results = []

@@ -137,6 +137,7 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         Publishers(live, phone_pages),
         on_batch=metrics.command_batch.observe,
         passwords=passwords,
+        on_lock=metrics.lock_wait.observe,
     )
     live.attach(services)
     # The security limits (guessing codes, secrets and passwords): with several processes

@@ -59,6 +59,8 @@ def test_metrics_count_connections_commands_and_broadcast_lag(room: Room) -> Non
     # reached a transaction.
     assert metric(text, "samsyn_command_batch_size_count") == 2
     assert metric(text, "samsyn_command_batch_size_sum") == 2
+    # Each batch waited once for its workshop's lock.
+    assert metric(text, "samsyn_workshop_lock_wait_seconds_count") == 2
     assert metric(text, "samsyn_broadcast_lag_seconds_count") >= 1
     # Nothing of the workshop: no code, no name, no title.
     assert room.code not in text and "Anna" not in text and "Näringsliv" not in text

@@ -36,6 +36,13 @@ class Metrics:
             registry=self.registry,
             buckets=(1, 2, 5, 10, 20, 50),
         )
+        self.lock_wait = Histogram(
+            "samsyn_workshop_lock_wait_seconds",
+            "Time a batch of commands waited for its workshop's lock (PostgreSQL: another"
+            " process's transaction on the same workshop), in seconds.",
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
         self.broadcast_lag = Histogram(
             "samsyn_broadcast_lag_seconds",
             "From a change being published to its state being sent to the boards, in seconds.",

@@ -64,9 +64,10 @@ class Services:
         publisher: Publisher,
         on_batch: Callable[[int], None] | None = None,
         passwords: Passwords | None = None,
+        on_lock: Callable[[float], None] | None = None,
     ) -> None:
         self.db = db
-        self.commands = CommandRunner(db, publisher, on_batch)
+        self.commands = CommandRunner(db, publisher, on_batch, on_lock)
         self.workshops = WorkshopDesk(self.commands)
         self.organizers = OrganizerDesk(self.commands, passwords or Argon2Passwords())
         self.series = SeriesDesk(self.commands)

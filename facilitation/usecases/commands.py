@@ -146,12 +146,17 @@ class CommandRunner:
     is answered, then hands the turn to the first still waiting)."""
 
     def __init__(
-        self, db: Database, publisher: Publisher, on_batch: Callable[[int], None] | None = None
+        self,
+        db: Database,
+        publisher: Publisher,
+        on_batch: Callable[[int], None] | None = None,
+        on_lock: Callable[[float], None] | None = None,
     ) -> None:
         self.db = db
         self.publisher = publisher
-        # Told each batch's size (for /metrics).
+        # Told each batch's size, and how long it waited for each workshop's lock (/metrics).
         self.on_batch = on_batch
+        self.on_lock = on_lock
         self._waiting: list[_Pending] = []
         self._in_flight: dict[tuple[Actor, str], _Pending] = {}
         self._waiting_lock = threading.Lock()
@@ -357,7 +362,10 @@ class CommandRunner:
 
     def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
         """The batch's commands to one workshop, in order of arrival; what they changed."""
+        asked = time.perf_counter()
         workshop = lock_workshop(s, code)
+        if self.on_lock is not None:
+            self.on_lock(time.perf_counter() - asked)
         if workshop is None:
             for pending in group:
                 if pending.name == JOIN:

@@ -10,7 +10,6 @@ disconnects the old screens on both processes, and so does removing a co-facilit
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -27,83 +26,16 @@ import redis
 import requests
 from conftest import _reset_postgres, forget_redis_keys, unavailable
 
-from .conftest import ROOT, Clients, Peer, Server, Workshop, create_workshop, free_port
+from bench.deployment import Nginx
+
+from .conftest import Clients, Peer, Server, Workshop, create_workshop, free_port
 from .organizing import Browser, refusal, screen, until_disconnected
 from .test_server import all_at_once, random_ballot, summed, totals_of
 
 pytestmark = pytest.mark.e2e
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-DEPLOY = ROOT / "deploy" / "nginx"
 PHONES = 60
-
-
-class Nginx:
-    """nginx in the foreground on a free port, with the deployment's own snippets."""
-
-    def __init__(self, directory: Path, upstreams: list[Server]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.directory = directory
-        servers = "\n".join(f"        server 127.0.0.1:{s.port};" for s in upstreams)
-        temp = " ".join(
-            f"{kind}_temp_path {directory}/{kind};"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        self.config = directory / "nginx.conf"
-        self.config.write_text(
-            f"""
-daemon off;
-worker_processes 1;
-{"user root root;" if os.geteuid() == 0 else ""}
-pid {directory}/nginx.pid;
-error_log {directory}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    {temp}
-    include {DEPLOY}/samsyn-http.conf;
-    upstream samsyn {{
-        hash $samsyn_route consistent;
-{servers}
-    }}
-    server {{
-        listen 127.0.0.1:{self.port};
-        location / {{
-            include {DEPLOY}/samsyn-proxy.conf;
-        }}
-    }}
-}}
-"""
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [NGINX, "-p", str(self.directory), "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            assert self.process.poll() is None, self.log()
-            assert time.monotonic() < deadline, f"nginx did not answer:\n{self.log()}"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def log(self) -> str:
-        path = self.directory / "error.log"
-        return path.read_text() if path.exists() else "(no log)"
 
 
 class Deployment:
@@ -160,7 +92,7 @@ def deploy(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str
 ) -> Iterator[Callable[[str], Deployment]]:
     """Starts the deployment on the given Redis: two processes, then nginx. Stopped at the end."""
-    if not Path(NGINX).exists():
+    if not Nginx.available():
         unavailable("nginx")
     _reset_postgres(postgres_database)
     prefix = f"samsyn-test-{uuid.uuid4().hex[:8]}"
