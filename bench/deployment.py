@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -27,7 +28,7 @@ class Upstream(Protocol):
 class Nginx:
     """nginx in the foreground on a free port, sticky by the route cookie as deployed."""
 
-    def __init__(self, directory: Path, upstreams: list[Upstream]) -> None:
+    def __init__(self, directory: Path, upstreams: Sequence[Upstream]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.directory = directory

@@ -159,7 +159,7 @@ class Deployment:
             (directory / f"app{i + 1}").mkdir()
             self.workers.append(Server("app", async_mode, directory / f"app{i + 1}"))
         (directory / "nginx").mkdir()
-        self.nginx = Nginx(directory / "nginx", list(self.workers))
+        self.nginx = Nginx(directory / "nginx", self.workers)
         self.url = self.nginx.url
         shared = {
             "SECRET_KEY": self.workers[0].env["SECRET_KEY"],  # one key: cookies work on all

@@ -800,6 +800,31 @@ def test_a_crowd_joining_together_shares_one_transaction(
     assert sum(change.joined for change in world.services.publisher.changes[-2:]) == 1
 
 
+def test_a_tab_arriving_while_its_phones_join_is_read_gets_the_whole_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone's first connect is answered with its own view, read after the commit; a
+    second tab of the phone arriving while that is read shares the join and waits for the
+    whole answer. (It used to find the join answered without the view, and failed.)"""
+    personal_views = services_module.state.personal_views
+    second: list[Any] = []
+    # The tab's own read came before the commit (it found no one): it queues for the join.
+    actor = Actor(Role.PARTICIPANT, world.code, token="tabs")
+    tab = threading.Thread(target=lambda: second.append(world.services.commands.join(actor)))
+
+    def read_while_a_tab_arrives(*args: Any, **kwargs: Any) -> Any:
+        if not tab.is_alive() and not second:
+            tab.start()
+            tab.join(0.5)  # it waits for this read to end (before the fix: it failed here)
+        return personal_views(*args, **kwargs)
+
+    monkeypatch.setattr(services_module.state, "personal_views", read_while_a_tab_arrives)
+    first = world.services.workshops.arrive(world.code, "tabs")
+    tab.join(10)
+    assert second, "the second tab was not answered"
+    assert second[0] == (first[0], first[1], first[2]["me"])
+
+
 def test_tabs_of_one_phone_joining_at_once_under_gevent_are_all_answered() -> None:
     """Three tabs of each of ten phones join together under gevent, round after round:
     every join returns. The tabs share one queued command; each waited on the command's one

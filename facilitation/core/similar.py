@@ -17,6 +17,7 @@ same scores.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -98,12 +99,20 @@ def alike(text: str, titles: Mapping[int, str], *, limit: int = SHOWN) -> list[t
 
 def duplicates(titles: Mapping[int, str]) -> list[tuple[int, int, float]]:
     """Pairs of factors (id → title) that look alike, as (later, earlier, score) with the
-    later one (the higher id) first: the one to merge into the other. Best first."""
+    later one (the higher id) first: the one to merge into the other. Best first. The same
+    titles give the same pairs: the console asks every tick while people vote, so the
+    answers for the last few sets of titles are kept."""
+    return list(_duplicates(tuple(sorted(titles.items()))))
+
+
+@functools.lru_cache(maxsize=64)
+def _duplicates(items: tuple[tuple[int, str], ...]) -> tuple[tuple[int, int, float], ...]:
+    titles = dict(items)
     ids = sorted(titles)
     normalised = [normalise(titles[i]) for i in ids]
     usable = [k for k, n in enumerate(normalised) if _comparable(n)]
     if len(usable) < 2:
-        return []
+        return ()
     names = [normalised[k] for k in usable]
     # One matrix of every pair, computed in C: a hundred factors are five thousand pairs.
     matrix = process.cdist(names, names, scorer=fuzz.token_set_ratio, score_cutoff=THRESHOLD)
@@ -113,4 +122,4 @@ def duplicates(titles: Mapping[int, str]) -> list[tuple[int, int, float]]:
             value = float(matrix[row][col])
             if value >= THRESHOLD and not _numbers_differ(names[row], names[col]):
                 pairs.append((ids[usable[row]], ids[usable[col]], value))
-    return sorted(pairs, key=lambda p: (-p[2], p[1], p[0]))
+    return tuple(sorted(pairs, key=lambda p: (-p[2], p[1], p[0])))

@@ -288,12 +288,19 @@ def _history(
     return history
 
 
-def room_view(s: Session, w: models.Workshop) -> RoomView:
+def room_view(
+    s: Session,
+    w: models.Workshop,
+    *,
+    factors: list[models.Factor] | None = None,
+    rounds: list[models.Round] | None = None,
+) -> RoomView:
     """What the board and the phones see: results only once revealed (or live), and while a
     round is open, the previous round's revealed results for the group to revise against;
-    beside them, the reasons shown on those rounds."""
-    factors = _factors(s, w)
-    rounds = _rounds(s, w)
+    beside them, the reasons shown on those rounds. The workshop's factors and rounds may be
+    given, as read in the same transaction (`screens`)."""
+    factors = _factors(s, w) if factors is None else factors
+    rounds = _rounds(s, w) if rounds is None else rounds
     round_ = shown_round(rounds, Step(w.step))
     previous = previous_round(rounds, round_) if round_ else None
     revising = (
@@ -335,17 +342,39 @@ def room_view(s: Session, w: models.Workshop) -> RoomView:
     }
 
 
+def screens(
+    s: Session, w: models.Workshop, *, console: bool, people: set[int]
+) -> tuple[RoomView, ConsoleView | None, dict[int, Me]]:
+    """What a changed workshop's screens are sent: the room's view, the console's (when
+    asked for) and the personal views of `people`, its factors and rounds read once for all
+    three (the broadcaster asks every tick while people vote)."""
+    factors, rounds = _factors(s, w), _rounds(s, w)
+    room = room_view(s, w, factors=factors, rounds=rounds)
+    return (
+        room,
+        console_view(s, w, room, factors=factors, rounds=rounds) if console else None,
+        personal_views(s, w, people, rounds=rounds),
+    )
+
+
 def phone_view(room: PhoneView) -> PhoneView:
     """The room's view as phones get it: without the live participation counts, so that a
     vote elsewhere in the room does not send every phone a message."""
     return cast(PhoneView, {k: v for k, v in room.items() if k != "participation"})
 
 
-def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
+def console_view(
+    s: Session,
+    w: models.Workshop,
+    room: RoomView,
+    *,
+    factors: list[models.Factor] | None = None,
+    rounds: list[models.Round] | None = None,
+) -> ConsoleView:
     """The room's view plus what only the facilitator sees: every factor with its status and
     removal reason, every round, the results of a closed round before it is revealed, the
-    proxies, and the audit log."""
-    factors = _factors(s, w)
+    proxies, and the audit log. The factors and rounds may be given (`room_view`)."""
+    factors = _factors(s, w) if factors is None else factors
     # Only the people the console names: proposers and proxies (not the whole room).
     proposers = {f.proposed_by_id for f in factors if f.proposed_by_id}
     people = {
@@ -357,7 +386,7 @@ def console_view(s: Session, w: models.Workshop, room: RoomView) -> ConsoleView:
             )
         )
     }
-    rounds = _rounds(s, w)
+    rounds = _rounds(s, w) if rounds is None else rounds
     round_ = shown_round(rounds, Step(w.step))
     # The room's view, its keys in the same order, with the console's own put in.
     view = cast(ConsoleView, dict(room))
@@ -464,11 +493,18 @@ def _entries(round_: models.Round, answers: dict[int, dict[int, Answer]], p: int
     return entries_out(Method(round_.method), answers.get(p, {}))
 
 
-def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) -> dict[int, Me]:
+def personal_views(
+    s: Session,
+    w: models.Workshop,
+    participant_ids: set[int],
+    *,
+    rounds: list[models.Round] | None = None,
+) -> dict[int, Me]:
     """The personal views of these participants of the workshop, by participant id: a
     participant's number and nickname, their ballot in the round shown (and, while it is
     open, their answer in the round it revises), and the factors they proposed with what
-    became of them. The same few queries for one participant or for a whole room."""
+    became of them. The same few queries for one participant or for a whole room. The
+    rounds may be given (`room_view`)."""
     if not participant_ids:
         return {}
     people = list(
@@ -479,7 +515,7 @@ def personal_views(s: Session, w: models.Workshop, participant_ids: set[int]) ->
         )
     )
     ids = [p.id for p in people]
-    rounds = _rounds(s, w)
+    rounds = _rounds(s, w) if rounds is None else rounds
     round_ = shown_round(rounds, Step(w.step))
     own = previous_own = None
     previous = None

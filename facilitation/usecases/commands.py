@@ -134,6 +134,10 @@ class _Pending:
     # Its turn has come to run the next batch: kept until one of its callers takes it, so a
     # hand-over is not lost on a caller that is not waiting yet.
     called: bool = False
+    # A first connect, made: the workshop's id and the participant's. Its answer, with their
+    # own view, is given only once that is read (`_welcome`): a tab of the same phone
+    # arriving meanwhile must not take a half answer.
+    joined: tuple[int, int] | None = None
 
     @property
     def done(self) -> bool:
@@ -339,26 +343,30 @@ class CommandRunner:
         self._welcome(joins)
         self._wake(joins)
 
-    def _welcome(self, joined: list[_Pending]) -> None:
-        """Give the batch's joins their own views ("me"), read after the commit and together:
-        the same few queries for a crowd as for one (state.personal_views)."""
-        answers = [(p, p.answer) for p in joined if p.answer is not None]
-        if not answers:
+    def _welcome(self, joins: list[_Pending]) -> None:
+        """Answer the batch's joins, each with its own view ("me"), read after the commit and
+        together: the same few queries for a crowd as for one (state.personal_views)."""
+        joined = [(p, p.joined) for p in joins if p.joined is not None and not p.done]
+        if not joined:
             return
         try:
             with self.db.read() as s:
-                for workshop_id, items in groupby(answers, key=lambda item: item[1]["workshop"]):
-                    group = [answer for _, answer in items]
+                for workshop_id, items in groupby(joined, key=lambda item: item[1][0]):
+                    group = list(items)
                     workshop = s.get(models.Workshop, workshop_id)
                     if workshop is None:  # deleted since the commit
                         raise unknown_workshop()
-                    views = state.personal_views(s, workshop, {a["participant"] for a in group})
-                    for answer in group:
-                        answer["me"] = views[answer["participant"]]
+                    views = state.personal_views(s, workshop, {pid for _, (_, pid) in group})
+                    for pending, (_, participant_id) in group:
+                        pending.answer = {
+                            "workshop": workshop_id,
+                            "participant": participant_id,
+                            "me": views[participant_id],
+                        }
         except Exception as error:  # they joined all the same: connecting again finds them
-            for pending, answer in answers:
-                if "me" not in answer:
-                    pending.answer, pending.error = None, error
+            for pending, _ in joined:
+                if not pending.done:
+                    pending.error = error
 
     def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
         """The batch's commands to one workshop, in order of arrival; what they changed."""
@@ -425,7 +433,7 @@ def _join(
     """The batch's joins, first: each answered with its participant, created (and added
     to `senders`) unless already there; a closed workshop, or one whose doors are closed,
     takes no one new."""
-    welcome = []
+    welcome: list[_Pending] = []
     for pending in joining:
         if pending.actor.token not in senders:
             try:
@@ -436,8 +444,7 @@ def _join(
         welcome.append(pending)
     new = participants.admit(s, workshop, [p.actor.token or "" for p in welcome], senders)
     for pending in welcome:
-        participant = senders[pending.actor.token or ""]
-        pending.answer = {"workshop": workshop.id, "participant": participant.id}
+        pending.joined = (workshop.id, senders[pending.actor.token or ""].id)
     if not new:
         return []
     bump(workshop)

@@ -230,9 +230,7 @@ class WorkshopDesk(Desk):
             workshop = s.get(models.Workshop, workshop_id)
             if workshop is None:
                 return None
-            room_view = state.room_view(s, workshop)
-            console_view = state.console_view(s, workshop, room_view) if console else None
-            return room_view, console_view, state.personal_views(s, workshop, people)
+            return state.screens(s, workshop, console=console, people=people)
 
     def record(self, code: str, *, nicknames: bool = False) -> Record:
         """The complete workshop for an export (with nicknames only when asked for)."""

@@ -37,8 +37,10 @@ import requests
 import yaml
 from conftest import forget_redis_keys, fresh_postgres_database, unavailable
 
+from bench.deployment import Nginx
+
 from .conftest import ROOT, Clients, Peer, Workshop, create_workshop, free_port
-from .test_scale_out import NGINX, Nginx, join_phones, vote_at_once
+from .test_scale_out import join_phones, vote_at_once
 from .test_server import summed, totals_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -234,7 +236,7 @@ def deployment(
 ) -> Iterator[Deployment]:
     """Two containers sharing one instance volume, as in compose.yaml (the first makes the
     secret key there, the second finds it), then nginx in front of them."""
-    if not Path(NGINX).exists():
+    if not Nginx.available():
         unavailable("nginx")
     volume = f"samsyn-test-{uuid.uuid4().hex[:8]}"
     podman("volume", "create", volume)
@@ -250,7 +252,7 @@ def deployment(
             "PROXY_HOPS": "1",
         }
         containers = [Container(image, volume, env), Container(image, volume, env)]
-        nginx = Nginx(directory, containers)  # type: ignore[arg-type]
+        nginx = Nginx(directory, containers)
         for container in containers:
             container.env["PUBLIC_URL"] = nginx.url
             container.start()
