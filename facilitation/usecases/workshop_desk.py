@@ -107,17 +107,15 @@ class WorkshopDesk(Desk):
         with self.db.read() as s:
             # A phone coming back (after sleep, or all of them after the wifi dropped) is
             # found without taking the write lock, and is never counted by the guard.
-            found = workshops.find(s, code)
-            known = participants.find(s, found, token)
-            if known is not None:
-                shown = phones_see(found.id) or state.room_view(s, found)
+            found = participants.arrival(s, code, token)
+            if found.participant_id is not None:
+                workshop = s.get_one(models.Workshop, found.workshop_id)
+                shown = phones_see(workshop.id) or state.room_view(s, workshop)
+                views = state.personal_views(s, workshop, {found.participant_id})
                 return (
-                    found.id,
-                    known.id,
-                    {
-                        "state": state.phone_view(shown),
-                        "me": state.personal_view(s, found, known),
-                    },
+                    workshop.id,
+                    found.participant_id,
+                    {"state": state.phone_view(shown), "me": views[found.participant_id]},
                 )
             # Checked again under the workshop's lock; here, so that the guard counts no one
             # who could not come in anyway.
