@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from facilitation.infrastructure.db import Database, alembic_config, normalise_url
+from facilitation.infrastructure import models
+from facilitation.infrastructure.db import (
+    BUSY,
+    Database,
+    alembic_config,
+    lock_workshop,
+    normalise_url,
+)
 from facilitation.infrastructure.models import Base
 
 
@@ -65,3 +73,22 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
     db = Database(database_url)
     assert "workshops" in inspect(db.engine).get_table_names()
     db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_lock_not_granted_in_time_is_busy_not_a_bug(postgres_database: str) -> None:
+    """Another transaction holding a workshop's row past the database's timeout makes the
+    waiting one give up: answered "busy, try again" (an OperationalError, BUSY), as a
+    hung database is, not a server error."""
+    db = Database(postgres_database, timeout=0.3)
+    db.migrate()
+    with db.write() as s:
+        s.add(
+            models.Workshop(
+                code="LOCKED", title="T", language="sv", step="prepare", facilitator_secret_hash="x"
+            )
+        )
+    with db.write() as holder:
+        assert lock_workshop(holder, "LOCKED") is not None
+        with pytest.raises(BUSY), db.write() as waiter:
+            lock_workshop(waiter, "LOCKED")

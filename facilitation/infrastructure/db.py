@@ -44,6 +44,16 @@ TIMEOUT = 5.0
 # What the database raises when it is out of reach or has no connection free for now: the
 # edges answer "busy, try again" (503 with Retry-After, or `busy` on a socket).
 BUSY = (PoolTimeout, OperationalError, InterfaceError)
+# PostgreSQL's codes for a statement it gave up on: cancelled (statement_timeout, here also
+# while waiting for a row lock) and a lock not granted in time (lock_timeout). The database
+# is busy, not broken: raised as OperationalError, so that they are answered busy too.
+_GAVE_UP = {"57014", "55P03"}
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver's error (pg8000 puts its fields in a dict)."""
+    fields = error.args[0] if error.args else None
+    return fields.get("C") if isinstance(fields, dict) else getattr(error, "pgcode", None)
 
 
 def _network_errors(call: Callable[..., Any]) -> Callable[..., Any]:
@@ -130,6 +140,14 @@ class Database:
         @event.listens_for(engine, "do_connect")
         def connect(_dialect: Any, _record: Any, args: Any, kwargs: Any) -> Any:
             return _network_errors(pg8000.connect)(*args, **kwargs)
+
+        @event.listens_for(engine, "handle_error")
+        def gave_up(context: Any) -> None:
+            error = context.original_exception
+            if not isinstance(context.sqlalchemy_exception, OperationalError) and (
+                _sqlstate(error) in _GAVE_UP
+            ):
+                raise OperationalError(context.statement, context.parameters, error) from error
 
         # pg8000 runs an executemany as one statement per row, each a round trip (and,
         # under an event loop, a wait for its turn): SQLAlchemy's "insertmanyvalues" sends
