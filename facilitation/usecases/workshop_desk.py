@@ -200,15 +200,14 @@ class WorkshopDesk(Desk):
         with self.db.read() as s:
             return workshops.find(s, code)
 
-    def snapshot(self, actor: Actor, view: str, phones_see: RoomView | None = None) -> Snapshot:
+    def snapshot(self, actor: Actor, view: str) -> Snapshot:
         """The full state for one view ("board", "console" or "phone"); a phone's comes
-        with its own part ("me"), and may be given `phones_see`: a room view read since the
-        last change phones would see (a room of phones joining need not read it each)."""
+        with its own part ("me"). (A phone connecting gets it from `arrive`.)"""
         with self.db.read() as s:
             workshop = workshops.find(s, actor.code)
             participant = self._authorise(s, workshop, actor)
             if participant is not None:
-                room = phones_see if phones_see is not None else state.room_view(s, workshop)
+                room = state.room_view(s, workshop)
                 return {
                     "state": state.phone_view(room),
                     "me": state.personal_view(s, workshop, participant),
