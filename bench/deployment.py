@@ -4,18 +4,18 @@ scale-out tests alike."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from facilitation.infrastructure.config import ROOT
 
-from .process import free_port
+from .process import answers, cpu_seconds, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DEPLOY = ROOT / "deploy" / "nginx"
@@ -77,13 +77,7 @@ http {{
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
+        while not answers(self.url + "/healthz"):
             if self.process.poll() is not None:
                 raise RuntimeError(f"nginx exited:\n{self.log()}")
             if time.monotonic() > deadline:
@@ -104,11 +98,8 @@ http {{
             pids += [int(pid) for pid in children.read_text().split()]
         total = 0.0
         for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            with contextlib.suppress(FileNotFoundError):  # a worker that ended meanwhile
+                total += cpu_seconds(pid)
         return total
 
     def log(self) -> str:

@@ -18,6 +18,21 @@ from facilitation.infrastructure.config import ROOT
 LOG_TAIL = 5000
 
 
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -72,12 +87,8 @@ class ServerProcess:
                 raise RuntimeError(
                     f"the {self.name} server exited with {self.process.returncode}:\n{self.tail()}"
                 )
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
+            if answers(self.url + "/"):
+                return
             time.sleep(0.05)
         self.stop(kill=True)
         raise RuntimeError(
@@ -106,9 +117,7 @@ class ServerProcess:
         return self.log()[-LOG_TAIL:]
 
     def cpu_seconds(self) -> float:
-        """utime + stime from /proc/<pid>/stat."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def peak_rss(self) -> int:
         """VmHWM from /proc/<pid>/status, in bytes."""

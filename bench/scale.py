@@ -732,9 +732,7 @@ def show(value: float | None, kind: str) -> str:
         return f"{value:,.0f} KiB"
     if kind == "ms":
         return f"{value * 1000:.1f} ms"
-    if kind == "c":
-        return f"{value:,.0f}"
-    if kind == "n":
+    if kind in ("n", "c"):  # counts; "c" is one that may not apply ("–" when it does not)
         return f"{value:,.0f}"
     if kind == "x":
         return f"{value:.1f}"
