@@ -41,7 +41,7 @@ from facilitation.edges.http import (
 )
 from facilitation.edges.http.export_jobs import Exports
 from facilitation.edges.http.parts import HttpParts
-from facilitation.edges.http.phone_pages import PhonePages
+from facilitation.edges.http.phone_pages import CompressedPages, PhonePages
 from facilitation.edges.limits import TokenBucket, security_limits
 from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
 from facilitation.edges.live.parts import LiveParts
@@ -165,6 +165,10 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         login_limit=security_limit("tries", 1 / 60, 5),
     )
 
+    # A kept phone page is compressed once per encoding, not for every phone joining.
+    app.config.update(
+        COMPRESS_CACHE_BACKEND=CompressedPages, COMPRESS_CACHE_KEY=CompressedPages.key
+    )
     Compress(app)
     _buffer_files(app)  # after Compress, so that it runs before it
     i18n.init_app(app)

@@ -3,9 +3,11 @@ QR codes, exports, languages, and the headers every response carries."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 import zxingcpp
 from conftest import SEED, Room, _path, unavailable
 from flask import template_rendered
+from flask_compress import flask_compress
 from PIL import Image
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -232,6 +235,46 @@ def test_a_crowd_joining_at_once_shares_one_rendering_of_the_phone_page(app: Any
         assert workshops.execute(facilitator, "workshop.configure", command)["ok"]
         assert "Nytt namn" in phones[0].get(f"/j/{code}").get_data(as_text=True)
         assert rendered.count("phone.html") == 3
+
+
+def test_a_kept_phone_page_is_compressed_once_for_each_encoding(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compressing the page for every phone of a crowd cost more than anything else left in
+    serving it: a kept page keeps its compressed bodies (phone_pages.CompressedPages); any
+    other response is compressed each time, and a page made afresh after a change is
+    compressed afresh."""
+    compressed: list[str] = []
+    compress = flask_compress._compress_data
+
+    def counted(app: Any, data: bytes, algorithm: str) -> bytes:
+        compressed.append(algorithm)
+        return compress(app, data, algorithm)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(flask_compress, "_compress_data", counted)
+    made = create(app.test_client()).json
+    code, secret = made["code"], made["facilitator_url"].rsplit("/", 1)[1]
+
+    def page(encoding: str) -> str:
+        response = app.test_client().get(f"/j/{code}", headers={"Accept-Encoding": encoding})
+        assert response.headers["Content-Encoding"] == encoding
+        body = response.get_data()
+        return (gzip.decompress(body) if encoding == "gzip" else zlib.decompress(body)).decode()
+
+    first = page("gzip")
+    assert [page("gzip") for _ in range(3)] == [first] * 3 and compressed == ["gzip"]
+    assert page("deflate") == first and compressed == ["gzip", "deflate"]
+    compressed.clear()
+    for _ in range(2):
+        home = app.test_client().get("/", headers={"Accept-Encoding": "gzip"})
+        assert "<html" in gzip.decompress(home.get_data()).decode()
+    assert compressed == ["gzip", "gzip"]
+    facilitator = Actor(Role.FACILITATOR, code, secret=secret)
+    command = {"command_id": "rename", "title": "Nytt namn"}
+    assert app.extensions["samsyn"].services.workshops.execute(
+        facilitator, "workshop.configure", command
+    )["ok"]
+    assert "Nytt namn" in page("gzip") and "Nytt namn" not in first
 
 
 @pytest.mark.parametrize(

@@ -11,16 +11,20 @@ phone's socket, which asks the database, is refused if the workshop is gone.
 
 One request makes a missing page while the others asking for it at that moment wait for
 it: a server already behind would otherwise look up and render the page once for every
-phone that arrived while the first was being made.
+phone that arrived while the first was being made. A kept page also keeps its compressed
+bodies (`CompressedPages`), one per encoding: compressing it for every phone cost more than
+anything else left in serving it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import NamedTuple, TypeVar
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cachetools import TTLCache
+from flask import g
 
 from facilitation.usecases import Change, SeriesChange
 
@@ -33,10 +37,36 @@ WAIT = 5.0
 Other = TypeVar("Other")
 
 
-class Page(NamedTuple):
+@dataclass(frozen=True)
+class Page:
     html: str
     language: str
     workshop_id: int
+    # Its body as compressed for each encoding, by flask-compress's cache key (see
+    # `CompressedPages`); dropped with the page.
+    compressed: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+
+class CompressedPages:
+    """flask-compress's cache (COMPRESS_CACHE_BACKEND): the body of the kept page this
+    request answers with (`g.phone_page`, set by views.join) is compressed once per
+    encoding and kept with the page; every other response is compressed afresh, as without
+    a cache."""
+
+    @staticmethod
+    def key(_request: object) -> str:
+        """COMPRESS_CACHE_KEY: flask-compress's key names the encoding; the page itself is
+        the rest of it."""
+        return ""
+
+    def get(self, key: str) -> bytes | None:
+        page: Page | None = g.get("phone_page")
+        return None if page is None else page.compressed.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        page: Page | None = g.get("phone_page")
+        if page is not None:
+            page.compressed[key] = value
 
 
 class PhonePages:

@@ -152,6 +152,7 @@ def join(code: str) -> BaseResponse | str:
     if not isinstance(page, Page):
         return page  # to the code as written (a redirect)
     g.workshop_language = page.language
+    g.phone_page = page  # compressed once (phone_pages.CompressedPages)
     identity.participant_token(code, create=True)
     return page.html
 
