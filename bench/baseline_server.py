@@ -216,7 +216,7 @@ def serve(host: str, port: int, max_connections: int, backlog: int) -> None:
 
 
 def main() -> None:
-    max_connections = int(os.environ.get("MAX_CONNECTIONS") or 10_000)
+    max_connections = int(os.environ.get("MAX_CONNECTIONS") or 20_000)
     # Every connection is a file descriptor, as in app.raise_file_limit.
     wanted = max_connections + 100
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

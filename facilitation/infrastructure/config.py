@@ -97,7 +97,7 @@ class Config:
         self.MAX_MESSAGE_BYTES = _int("MAX_MESSAGE_BYTES", 16 * 1024)
         # Simultaneous connections the server accepts (eventlet's default is 1,024) and the
         # listen backlog (eventlet's default is 50).
-        self.MAX_CONNECTIONS = _int("MAX_CONNECTIONS", 10_000)
+        self.MAX_CONNECTIONS = _int("MAX_CONNECTIONS", 20_000)
         self.LISTEN_BACKLOG = _int("LISTEN_BACKLOG", 2048)
         # Largest request body accepted (a library's CSV file is at most 512 KiB), and the
         # seconds a request may take to arrive: its line and headers, then its body (an idle
