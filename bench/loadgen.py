@@ -148,7 +148,9 @@ class Client:
     ) -> Client:
         """Connect as a browser on `base_url` with this cookie; returns once connected and
         the first `state` has arrived."""
-        url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        # Naming the workshop as live.js does: behind nginx, a room meets on one process.
+        room = f"&workshop={auth['code']}" if "code" in auth else ""
+        url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket" + room
         ws = await http.ws_connect(
             url,
             compress=DEFLATE,

@@ -55,7 +55,9 @@ export function connect({ code, view, auth = {}, messages, onState, onMe = () =>
   let stateWatch = null;
   let retry = null;
 
-  const socket = io({ auth: { code, view, ...auth } });
+  // The workshop in the query string too: behind nginx, a room's screens meet on one
+  // process by it (deploy/nginx/samsyn-http.conf); the server reads only `auth`.
+  const socket = io({ auth: { code, view, ...auth }, query: { workshop: code } });
 
   function load() {
     try {

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
@@ -263,15 +263,17 @@ class Clients:
         *,
         transports: tuple[str, ...] = ("websocket",),
         headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
         **options: Any,
     ) -> Peer:
-        """A connected client of `view` ("phone", "console", "board") with this cookie jar.
-        Raises socketio.exceptions.ConnectionError when the server refuses."""
+        """A connected client of `view` ("phone", "console", "board") with this cookie jar,
+        with `query` in the URL of its every request. Raises
+        socketio.exceptions.ConnectionError when the server refuses."""
         peer = Peer(self.socket(http, **options), view)
         with self._lock:
             self._peers.append(peer)
         peer.sio.connect(
-            self.server.url,
+            self.server.url + (f"?{urlencode(query)}" if query else ""),
             auth={"code": code, "view": view},
             transports=list(transports),
             headers=headers or {},

@@ -305,6 +305,11 @@ def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Serv
     facilitator.get(created["facilitator_url"], timeout=10)
     context = browser.new_context(**PHONE, locale="en-GB")
     phone = context.new_page()
+    # Every Socket.IO request names the workshop, reconnections too: behind nginx, a room's
+    # screens meet on one process by it (deploy/nginx/samsyn-http.conf).
+    sockets: list[str] = []
+    phone.on("request", lambda r: sockets.append(r.url) if "/socket.io/" in r.url else None)
+    phone.on("websocket", lambda ws: sockets.append(ws.url))
     phone.goto(created["join_url"])
     expect_text(phone, "#connection", "Connected")
 
@@ -338,6 +343,8 @@ def test_a_phone_that_goes_offline_mid_vote_counts_once(browser: Any, live: Serv
     assert record["rounds"][-1]["factors"][0]["dots"] == 2
     assert record["rounds"][-1]["ballots"] == 1
     console.disconnect()
+    assert sum("transport=websocket" in url for url in sockets) >= 2, sockets  # reconnected
+    assert all(f"workshop={created['code']}" in url for url in sockets), sockets
 
 
 def test_a_workshop_is_exported_and_deleted_from_the_console(browser: Any, live: Server) -> None:

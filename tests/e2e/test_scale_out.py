@@ -231,6 +231,39 @@ def test_two_processes_behind_nginx_are_one_room(deployment: Deployment) -> None
         assert "Traceback" not in process.log(), process.log()[-3000:]
 
 
+def test_a_rooms_screens_meet_on_one_process(deployment: Deployment) -> None:
+    """Screens that name their workshop as live.js does (`?workshop=CODE`) reach one process
+    for each room whatever their browsers' route cookies, long polling included, so that a
+    room's writes never wait for another process's lock on it; the rooms spread over the
+    processes (16 rooms all on one of two would be chance once in 30,000)."""
+    nginx, processes = deployment.nginx, deployment.processes
+    through = Clients(nginx)
+
+    def phones() -> dict[str, float]:
+        return {s.async_mode: deployment.connections(s).get("phone", 0) for s in processes}
+
+    rooms: list[dict[str, float]] = []
+    try:
+        before = phones()
+        for _ in range(16):
+            code = create_workshop(nginx.url)["code"]
+            for _ in range(3):
+                through.connect(
+                    through.join(code),
+                    code,
+                    "phone",
+                    query={"workshop": code},
+                    transports=("polling", "websocket"),
+                )
+            after = phones()
+            rooms.append({mode: after[mode] - before[mode] for mode in after})
+            before = after
+    finally:
+        through.close()
+    assert all(sorted(room.values()) == [0, 3] for room in rooms), rooms
+    assert all(any(room[s.async_mode] for room in rooms) for s in processes), rooms
+
+
 def test_a_redis_restart_loses_no_vote_and_every_screen_catches_up(
     deploy: Callable[[str], Deployment], tmp_path: Path
 ) -> None:
