@@ -2,11 +2,12 @@
 logic, run in the same event loop and with the same serving settings as `app.py`.
 
 It speaks just enough of Samsyn's protocol for the same load generator: `POST /api/workshops`
-(one workshop, its dots round already open), the facilitator link and the join link (each
-sets a cookie), the handshake `auth: {"code", "view"}`, `ballot.submit` (kept in memory: one
-ballot per participant, a repeated command id gets its first answer, every ballot raises the
-version) and `state.get`. Every BOARD_INTERVAL seconds, if a vote came in, boards and consoles
-get the totals with the version: coalesced, as the app does. Nothing else: no database, no
+(a workshop, its dots round already open; as many as asked for), the facilitator link and
+the join link (each sets a cookie), the handshake `auth: {"code", "view"}`, `ballot.submit`
+(kept in memory: one ballot per participant, a repeated command id gets its first answer,
+every ballot raises its room's version) and `state.get`. Every BOARD_INTERVAL seconds, each
+room whose vote came in sends its boards and consoles the totals with the version:
+coalesced, as the app does. Nothing else: no database, no
 rules, no phone broadcasts.
 
     ASYNC_MODE=eventlet HOST=127.0.0.1 PORT=5001 SECRET_KEY=… python -m bench.baseline_server
@@ -40,9 +41,7 @@ from typing import Any  # noqa: E402
 from flask import Flask, abort, jsonify, request, session  # noqa: E402
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room  # noqa: E402
 
-CODE = "BENCH1"
 ROUND_ID = 1
-BOARD_ROOM = "board"
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
@@ -58,11 +57,12 @@ socketio = SocketIO(
 
 
 class Room:
-    """The one workshop: its factors, each participant's ballot, the totals, the version."""
+    """A workshop: its factors, each participant's ballot, the totals, the version."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: str, factors: int) -> None:
+        self.code = code
         self.secret = secrets.token_urlsafe(16)
-        self.factor_ids: list[int] = []
+        self.factor_ids = list(range(1, factors + 1))
         self.joined: set[str] = set()
         self.ballots: dict[str, dict[str, int]] = {}
         self.totals: Counter[str] = Counter()
@@ -84,8 +84,16 @@ class Room:
         }
 
 
-bench_room = Room()
-participants: dict[str, str] = {}  # Socket.IO sid → participant token
+rooms: dict[str, Room] = {}  # by code
+participants: dict[str, tuple[Room, str]] = {}  # Socket.IO sid → room, participant token
+screens: dict[str, Room] = {}  # Socket.IO sid of a board or console → room
+
+
+def room_of(code: str) -> Room:
+    room = rooms.get(code)
+    if room is None:
+        abort(404)
+    return room
 
 
 @app.get("/")
@@ -95,16 +103,16 @@ def index() -> str:
 
 @app.post("/api/workshops")
 def create_workshop() -> tuple[Any, int]:
-    """The one workshop, with as many factors as asked for."""
-    body = request.get_json()
-    bench_room.factor_ids = list(range(1, len(body.get("factors", [])) + 1))
+    """A workshop, with as many factors as asked for."""
+    code = f"BENCH{len(rooms) + 1}"
+    room = rooms[code] = Room(code, len(request.get_json().get("factors", [])))
     base = request.host_url.rstrip("/")
-    return jsonify(code=CODE, facilitator_url=f"{base}/f/{CODE}/{bench_room.secret}"), 201
+    return jsonify(code=code, facilitator_url=f"{base}/f/{code}/{room.secret}"), 201
 
 
 @app.get("/f/<code>/<secret>")
 def facilitator_link(code: str, secret: str) -> str:
-    if code != CODE or secret != bench_room.secret:
+    if secret != room_of(code).secret:
         abort(403)
     session["f"] = secret
     return "console"
@@ -113,8 +121,7 @@ def facilitator_link(code: str, secret: str) -> str:
 @app.get("/j/<code>")
 def join(code: str) -> str:
     """The join link: a participant token in the cookie."""
-    if code != CODE:
-        abort(404)
+    room_of(code)
     session.setdefault("p", secrets.token_urlsafe(16))
     return "phone"
 
@@ -122,67 +129,77 @@ def join(code: str) -> str:
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
     """Phones need the join link's cookie, boards and consoles the facilitator's."""
-    if not isinstance(auth, dict) or auth.get("code") != CODE:
+    room = rooms.get(auth.get("code")) if isinstance(auth, dict) else None
+    if room is None:
         raise ConnectionRefusedError("bad_handshake")
     if auth.get("view") == "phone":
         token = session.get("p")
         if token is None:
             raise ConnectionRefusedError("not_joined")
-        participants[request.sid] = token  # type: ignore[attr-defined]
-        bench_room.joined.add(token)
+        participants[request.sid] = (room, token)  # type: ignore[attr-defined]
+        room.joined.add(token)
     elif auth.get("view") in ("board", "console"):
-        if session.get("f") != bench_room.secret:
+        if session.get("f") != room.secret:
             raise ConnectionRefusedError("forbidden")
-        join_room(BOARD_ROOM)
+        join_room(room.code)
+        screens[request.sid] = room  # type: ignore[attr-defined]
     else:
         raise ConnectionRefusedError("bad_handshake")
-    emit("state", bench_room.state())
+    emit("state", room.state())
 
 
 @socketio.on("disconnect")
 def disconnect(*_: Any) -> None:
     participants.pop(request.sid, None)  # type: ignore[attr-defined]
+    screens.pop(request.sid, None)  # type: ignore[attr-defined]
 
 
 @socketio.on("ballot.submit")
 def ballot_submit(payload: Any = None) -> dict[str, Any]:
     """Sent by a phone: replaces its ballot. Acks with the new version; boards hear of it on
     the next tick."""
-    token = participants.get(request.sid)  # type: ignore[attr-defined]
-    if token is None or not isinstance(payload, dict):
+    sender = participants.get(request.sid)  # type: ignore[attr-defined]
+    if sender is None or not isinstance(payload, dict):
         return {"ok": False, "error": {"code": "invalid_input"}}
+    room, token = sender
     key = (token, str(payload.get("command_id")))
-    if key in bench_room.answers:
-        return bench_room.answers[key]
+    if key in room.answers:
+        return room.answers[key]
     entries = payload.get("entries")
     if payload.get("round_id") != ROUND_ID or not isinstance(entries, dict):
         return {"ok": False, "error": {"code": "invalid_input"}}
-    bench_room.totals.subtract(bench_room.ballots.get(token, {}))
-    bench_room.totals.update(entries)
-    bench_room.ballots[token] = entries
-    bench_room.version += 1
-    bench_room.dirty = True
+    room.totals.subtract(room.ballots.get(token, {}))
+    room.totals.update(entries)
+    room.ballots[token] = entries
+    room.version += 1
+    room.dirty = True
     answer = {
         "ok": True,
-        "version": bench_room.version,
+        "version": room.version,
         "data": {"round_id": ROUND_ID, "entries": entries},
     }
-    bench_room.answers[key] = answer
+    room.answers[key] = answer
     return answer
 
 
 @socketio.on("state.get")
 def state_get(*_: Any) -> dict[str, Any]:
-    return {"ok": True, "data": {"state": bench_room.state()}}
+    """Asked by a console: its room's state."""
+    room = screens.get(request.sid)  # type: ignore[attr-defined]
+    if room is None:
+        return {"ok": False, "error": {"code": "forbidden"}}
+    return {"ok": True, "data": {"state": room.state()}}
 
 
 def broadcast(interval: float) -> None:
-    """Coalesced: at most one state per interval to the boards, and only after a vote."""
+    """Coalesced: at most one state per interval to each room's boards, and only after a
+    vote."""
     while True:
         socketio.sleep(interval)
-        if bench_room.dirty:
-            bench_room.dirty = False
-            socketio.emit("state", bench_room.state(), to=BOARD_ROOM)
+        for room in list(rooms.values()):
+            if room.dirty:
+                room.dirty = False
+                socketio.emit("state", room.state(), to=room.code)
 
 
 def serve(host: str, port: int, max_connections: int, backlog: int) -> None:

@@ -17,6 +17,11 @@ and peak RSS.
                           [--harsh | --window SECONDS] [--ramp 500] [--workers K] [--live]
                           [--processes P]
     python -m bench.scale --quick      # 300 phones, votes within 3 s: a smoke run
+    python -m bench.scale --rooms R    # the phones split evenly over R rooms
+
+With `--rooms R` the same phones are spread over R workshops voting at once, each with its
+own console and board (every load-generator process serves one room); the figures are the
+rooms' together, and the board's are every room's.
 
 With `--processes P` (2 or more; DATABASE_URL must name PostgreSQL) the app runs as deployed
 for a big room: P processes behind nginx (deploy/nginx/), sharing PostgreSQL and the Redis of
@@ -346,21 +351,26 @@ async def receive(conn: Connection, expected: str, timeout: float) -> Any:
 
 @dataclass
 class Room:
-    """The workshop under test, as its facilitator has it: a console and a board."""
+    """A workshop under test, as its facilitator has it: a console and a board (`clients`,
+    in that order, replaced when one has to connect again)."""
 
     url: str
     code: str
     secret: str
     round_id: int
     factor_ids: list[int]
-    facilitator: Client
+    clients: list[Client]
     board: Screen
     console: Screen
 
+    @property
+    def facilitator(self) -> Client:
+        return self.clients[0]
+
 
 async def open_room(server: AnyServer, http: Any, screens: list[Client], live: bool) -> Room:
-    """Create the workshop, open the facilitator link, connect a console and a board, and
-    (in the app) open the dots round from the console."""
+    """Create a workshop, open the facilitator link, connect a console and a board (also
+    added to `screens`), and (in the app) open the dots round from the console."""
     url = server.url
     async with http.post(f"{url}/api/workshops", json=workshop_body()) as response:
         created = await response.json()
@@ -368,10 +378,12 @@ async def open_room(server: AnyServer, http: Any, screens: list[Client], live: b
         cookie = cookie_header(response)
     code, secret = created["code"], created["facilitator_url"].rsplit("/", 1)[1]
     board, console = Screen(), Screen()
+    clients = []
     for view, screen in (("console", console), ("board", board)):
         auth = {"code": code, "view": view}
-        screens.append(await Client.open(http, url, cookie, auth, on_event=screen))
-    facilitator = screens[0]
+        clients.append(await Client.open(http, url, cookie, auth, on_event=screen))
+    screens += clients
+    facilitator = clients[0]
     if server.kind == "app":
         await command(facilitator, "step.set", step="prioritise")
         opened = await command(
@@ -383,19 +395,21 @@ async def open_room(server: AnyServer, http: Any, screens: list[Client], live: b
     factor_ids = [
         f["id"] for f in console.latest["factors"] if f.get("status", "active") == "active"
     ]
-    return Room(url, code, secret, round_id, factor_ids, facilitator, board, console)
+    return Room(url, code, secret, round_id, factor_ids, clients, board, console)
 
 
 async def join(
-    server: AnyServer, room: Room, pipes: list[Connection], figures: Figures, ramp: float
+    server: AnyServer, rooms: list[Room], pipes: list[Connection], figures: Figures, ramp: float
 ) -> None:
-    """Every load generator joins its share of the phones, together at the ramp."""
+    """Every load generator joins its share of the phones to its room, together at the
+    ramp."""
     for pipe in pipes:
         await receive(pipe, "ready", START_TIMEOUT)
     cpu, each = server.cpu_seconds(), cpu_each(server)
     figures.rss_at_rest = sum(p.rss() for p in server.processes)
     start_at = time.monotonic() + 0.5
     for k, pipe in enumerate(pipes):
+        room = rooms[k % len(rooms)]
         plan = {
             "url": room.url,
             "code": room.code,
@@ -422,52 +436,66 @@ async def join(
 
 
 async def vote(
-    server: AnyServer, room: Room, pipes: list[Connection], figures: Figures, window: float
-) -> Counter[str]:
-    """The burst: every phone votes once within the window; then wait for the board to
-    show the last vote. Returns the dot totals of the acknowledged ballots."""
+    server: AnyServer, rooms: list[Room], pipes: list[Connection], figures: Figures, window: float
+) -> list[Counter[str]]:
+    """The burst: every phone votes once within the window; then wait for each board to
+    show its room's last vote. Returns each room's dot totals of the acknowledged ballots."""
     cpu, each = server.cpu_seconds(), cpu_each(server)
     t0 = time.monotonic() + 1.0
     for pipe in pipes:
         pipe.send(("vote", {"t0": t0, "window": window}))
     timeout = 1.0 + window + loadgen.GIVE_UP + 2 * loadgen.ACK_TIMEOUT
     voted = [await receive(pipe, "voted", timeout) for pipe in pipes]
-    expected: Counter[str] = Counter()
-    acks: list[tuple[float, int]] = []
-    for part in voted:
-        expected.update(part["totals"])
+    expected: list[Counter[str]] = [Counter() for _ in rooms]
+    acks: list[list[tuple[float, int]]] = [[] for _ in rooms]
+    for k, part in enumerate(voted):
+        r = k % len(rooms)
+        expected[r].update(part["totals"])
         for _, sent, acked, version, outcome, attempts, reconnects in part["samples"]:
             figures.resent += attempts - 1
             figures.reconnects += reconnects
             if outcome == "ok":
                 figures.acks.append(acked - sent)
-                acks.append((acked, version))
+                acks[r].append((acked, version))
             elif acked is None:
                 figures.unanswered[outcome] += 1
             else:
                 figures.refused[outcome] += 1
-    figures.acked = len(acks)
-    if acks:
-        board = room.board
-        last_ack = max(t for t, _ in acks)
-        newest = max(v for _, v in acks)
-        try:
-            await board.wait_for(lambda s: s["version"] >= newest, CONVERGE_TIMEOUT)
-        except TimeoutError as error:
-            figures.notes.append(f"the board never showed the last vote: {error}")
-        figures.delays = [d for d in board_delays(acks, board.arrivals) if d is not None]
-        (figures.converged,) = board_delays([(last_ack, newest)], board.arrivals)
-        during = [t for t, _ in board.arrivals if t0 <= t <= last_ack + (figures.converged or 0)]
-        figures.board_gap = max((b - a for a, b in itertools.pairwise(during)), default=None)
-        shown = board.latest["participation"]["voted"]
-        if shown != figures.acked:
-            figures.notes.append(f"the board says {shown} voted, not {figures.acked}")
+    figures.acked = sum(map(len, acks))
+    for room, acked in zip(rooms, acks, strict=True):
+        if acked:
+            await converge(room.board, acked, t0, figures)
     figures.cpu_votes = server.cpu_seconds() - cpu
     figures.cpu_votes_each = [b - a for a, b in zip(each, cpu_each(server), strict=True)]
     figures.rss = server.peak_rss()
     if server.kind == "app":
         read_metrics([p.url for p in server.processes], figures)
     return expected
+
+
+async def converge(
+    board: Screen, acks: list[tuple[float, int]], t0: float, figures: Figures
+) -> None:
+    """Wait for a room's board to show the last of its acknowledged votes (`acks`: when
+    each ack arrived, its version); add the board's delays, its convergence and its longest
+    gap to the figures (the largest of the rooms')."""
+    last_ack = max(t for t, _ in acks)
+    newest = max(v for _, v in acks)
+    try:
+        await board.wait_for(lambda s: s["version"] >= newest, CONVERGE_TIMEOUT)
+    except TimeoutError as error:
+        figures.notes.append(f"a board never showed the last vote: {error}")
+    figures.delays += [d for d in board_delays(acks, board.arrivals) if d is not None]
+    (converged,) = board_delays([(last_ack, newest)], board.arrivals)
+    if converged is not None:
+        figures.converged = max(figures.converged or 0.0, converged)
+    during = [t for t, _ in board.arrivals if t0 <= t <= last_ack + (converged or 0)]
+    gap = max((b - a for a, b in itertools.pairwise(during)), default=None)
+    if gap is not None:
+        figures.board_gap = max(figures.board_gap or 0.0, gap)
+    shown = board.latest["participation"]["voted"]
+    if shown != len(acks):
+        figures.notes.append(f"a board says {shown} voted, not {len(acks)}")
 
 
 def cpu_each(server: AnyServer) -> list[float]:
@@ -530,38 +558,41 @@ async def count(
     figures: Figures,
     expected: Counter[str],
 ) -> None:
-    """Votes lost: the board's, the console's and (app) the JSON export's totals against
-    the acknowledged ballots. The app's board shows them once the round is revealed.
+    """Votes lost in a room: the board's, the console's and (app) the JSON export's totals
+    against the acknowledged ballots, added up over the rooms (`figures.counted`; `exact`
+    only while every room's are). The app's board shows them once the round is revealed.
     A screen the server dropped under the load connects again first, as live.js does."""
-    for i, (client, screen) in enumerate(zip(screens, (room.console, room.board), strict=True)):
+    for i, (client, screen) in enumerate(
+        zip(room.clients, (room.console, room.board), strict=True)
+    ):
         if client.ws.closed:
             figures.notes.append(f"the server dropped the {client.auth['view']}; reconnected")
-            screens[i] = await Client.open(
+            room.clients[i] = await Client.open(
                 http, room.url, client.cookie, client.auth, on_event=screen
             )
-    facilitator, board = screens[0], room.board
+            screens.append(room.clients[i])
+    facilitator, board = room.facilitator, room.board
     if server.kind == "app":
         await command(facilitator, "round.close", round_id=room.round_id)
         await command(facilitator, "round.reveal", round_id=room.round_id)
         await board.wait_for(
             lambda s: s["round"]["state"] == "revealed" and s["results"] is not None, 30
         )
-    results = board.latest["results"]
-    figures.counted["board"] = results["ballots"]
-    figures.exact["board"] = dots(results) == expected
+    counts = [("board", board.latest["results"])]
     _, answer = await facilitator.call("state.get", {})
-    results = answer["data"]["state"]["results"]
-    figures.counted["console"] = results["ballots"]
-    figures.exact["console"] = dots(results) == expected
+    counts.append(("console", answer["data"]["state"]["results"]))
     if server.kind == "app":
         async with http.get(
             f"{room.url}/api/workshops/{room.code}/export.json",
             headers={"Authorization": f"Bearer {room.secret}"},
         ) as response:
             document = await response.json()
-        exported = next(r for r in document["rounds"] if r["round_id"] == room.round_id)
-        figures.counted["export"] = exported["ballots"]
-        figures.exact["export"] = dots(exported) == expected
+        counts.append(
+            ("export", next(r for r in document["rounds"] if r["round_id"] == room.round_id))
+        )
+    for name, results in counts:
+        figures.counted[name] = figures.counted.get(name, 0) + results["ballots"]
+        figures.exact[name] = figures.exact.get(name, True) and dots(results) == expected
 
 
 def loadgens(count: int) -> tuple[list[Connection], list[Any]]:
@@ -591,15 +622,17 @@ def stop_loadgens(processes: list[Any]) -> None:
 async def measure(server: AnyServer, n: int, args: argparse.Namespace) -> Figures:
     """One run against a started server: the room, the joins, the vote burst, the counts."""
     workers = args.workers or max(1, math.ceil(n / PHONES_PER_WORKER))
+    workers = args.rooms * math.ceil(workers / args.rooms)  # one room for each
     figures = Figures(n, workers)
     pipes, processes = loadgens(workers)
     screens: list[Client] = []
     try:
         async with loadgen.jar(server.url) as http:
-            room = await open_room(server, http, screens, args.live)
-            await join(server, room, pipes, figures, args.ramp)
-            expected = await vote(server, room, pipes, figures, args.window)
-            await count(server, room, http, screens=screens, figures=figures, expected=expected)
+            rooms = [await open_room(server, http, screens, args.live) for _ in range(args.rooms)]
+            await join(server, rooms, pipes, figures, args.ramp)
+            expected = await vote(server, rooms, pipes, figures, args.window)
+            for room, totals in zip(rooms, expected, strict=True):
+                await count(server, room, http, screens=screens, figures=figures, expected=totals)
             for pipe in pipes:
                 pipe.send(("close", None))
             for pipe in pipes:
@@ -745,7 +778,8 @@ def show(value: float | None, kind: str) -> str:
 
 def print_block(n: int, app: Figures, base: Figures, args: argparse.Namespace) -> None:
     print(
-        f"\n{n:,} phones · {args.async_mode} · votes within {args.window:g} s · "
+        f"\n{n:,} phones{f' in {args.rooms} rooms' if args.rooms > 1 else ''} · "
+        f"{args.async_mode} · votes within {args.window:g} s · "
         f"{app.workers} load-generator process{'es' if app.workers > 1 else ''} · "
         f"results {'live' if args.live else 'hidden until revealed'}"
     )
@@ -831,6 +865,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="app processes behind nginx (PostgreSQL)"
     )
+    parser.add_argument("--rooms", type=int, default=1, help="workshops the phones split over")
     args = parser.parse_args(argv)
     if args.harsh:
         args.window = 2.0
