@@ -4,12 +4,14 @@ SQLite and PostgreSQL, and they can be undone."""
 from __future__ import annotations
 
 import multiprocessing
+from contextlib import ExitStack
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.pool import NullPool
 
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import (
@@ -92,3 +94,31 @@ def test_a_lock_not_granted_in_time_is_busy_not_a_bug(postgres_database: str) ->
         assert lock_workshop(holder, "LOCKED") is not None
         with pytest.raises(BUSY), db.write() as waiter:
             lock_workshop(waiter, "LOCKED")
+
+
+@pytest.mark.postgres
+def test_connections_postgresql_closed_cost_one_busy_answer_and_are_all_replaced(
+    postgres_database: str,
+) -> None:
+    """A pooled connection is not pinged before each use (a round trip for every
+    transaction, on a busy event loop a wait for the loop too): a connection that PostgreSQL
+    closed (a restart, a failover) is found by its first use, which is answered busy (the
+    phone sends again by itself); the pool then replaces every connection it kept from
+    before, so that the next uses do not fail one after the other."""
+    db = Database(postgres_database, pool_size=8)  # 6 connections for reads
+    with ExitStack() as held:  # fill the read pool: each session holds its own connection
+        sessions = [held.enter_context(db.read()) for _ in range(6)]
+        pids = [s.scalar(select(func.pg_backend_pid())) for s in sessions]
+    admin = create_engine(normalise_url(postgres_database), poolclass=NullPool)
+    with admin.connect() as connection:
+        for pid in pids:
+            connection.execute(select(func.pg_terminate_backend(pid)))
+    admin.dispose()
+    failures = 0
+    for _ in range(6):
+        try:
+            with db.read() as s:
+                assert s.scalar(select(func.pg_backend_pid())) not in pids
+        except BUSY:
+            failures += 1
+    assert failures == 1

@@ -125,11 +125,14 @@ class Database:
         # A fixed set of connections, kept: a pool that opens extra ones at a peak and
         # closes them after churns through connects (pg8000 builds a TLS context for each,
         # milliseconds of CPU) just when a crowd joins. Beyond it, transactions wait their
-        # turn for a connection, DATABASE_TIMEOUT at most.
+        # turn for a connection, DATABASE_TIMEOUT at most. A connection is not pinged before
+        # each use: that is a round trip for every transaction, and on a busy event loop a
+        # wait for the loop as well. One that PostgreSQL closed fails its first use, which is
+        # answered busy, and the pool then replaces all it kept from before (SQLAlchemy's
+        # handling of a disconnect; `_network_errors` makes every broken socket one).
         engine = create_engine(
             self.url,
             echo=echo,
-            pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=0,
             pool_timeout=self.timeout,
