@@ -99,6 +99,8 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         config.DATABASE_URL, pool_size=config.DATABASE_POOL_SIZE, timeout=config.DATABASE_TIMEOUT
     )
     db.migrate()
+    if config.START_BROADCASTER:  # a serving process: its database connections, now
+        db.warm_up()
     queue = config.MESSAGE_QUEUE_URL
     channel = config.MESSAGE_QUEUE_CHANNEL
     cluster = RedisCluster(queue, channel) if queue else Alone()

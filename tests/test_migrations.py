@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.pool import NullPool
 
 from facilitation.infrastructure import models
@@ -122,3 +122,23 @@ def test_connections_postgresql_closed_cost_one_busy_answer_and_are_all_replaced
         except BUSY:
             failures += 1
     assert failures == 1
+
+
+@pytest.mark.postgres
+def test_a_serving_process_opens_its_connections_before_the_first_crowd(
+    postgres_database: str,
+) -> None:
+    """pg8000 spends tens of milliseconds of CPU opening a connection: a serving process
+    opens its pools' connections as it starts, not while the first room joins."""
+    db = Database(postgres_database, pool_size=8)
+    opened: list[object] = []
+    for engine in (db.engine, db.read_engine):
+        event.listen(engine, "connect", lambda *_: opened.append(1))
+    db.warm_up()
+    assert len(opened) == 8
+    with ExitStack() as held:  # as many at once as the pools hold: none opened now
+        for _ in range(6):
+            held.enter_context(db.read()).scalar(select(1))
+        for _ in range(2):
+            held.enter_context(db.write()).scalar(select(1))
+    assert len(opened) == 8

@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from facilitation.infrastructure import models
 from facilitation.infrastructure.config import ROOT
@@ -197,6 +197,27 @@ class Database:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
+
+    def warm_up(self) -> None:
+        """Open the PostgreSQL pools' connections now, before a crowd needs them: pg8000
+        spends tens of milliseconds of CPU on each (it builds a TLS context for every
+        connection), which the first room joining would otherwise pay, all on the event
+        loop, just as it arrives. Connections that cannot be opened now are opened when
+        needed, as before."""
+        if self.is_sqlite:
+            return
+        for engine in (self.engine, self.read_engine):
+            pool = engine.pool
+            assert isinstance(pool, QueuePool)
+            opened = []
+            try:
+                for _ in range(pool.size()):
+                    opened.append(engine.connect())
+            except BUSY:
+                pass
+            finally:
+                for connection in opened:
+                    connection.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
