@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from facilitation.core.domain import Role
-from facilitation.edges.live.broadcast import RECOUNT, Broadcaster
+from facilitation.edges.live.broadcast import JOINED_INTERVAL, RECOUNT, Broadcaster
 from facilitation.edges.live.cluster import Alone
 from facilitation.edges.live.presence import CONSOLE, PHONE, Connection, Presence
 from facilitation.usecases import Actor, Change, Services
@@ -106,6 +108,38 @@ def test_with_other_processes_a_count_gone_stale_is_sent_again(samsyn: Any) -> N
     assert [s["connected"] for s in t.to("board")] == [0, 3]
     t.broadcaster.tick(2 * RECOUNT)  # the count sent holds: nothing more
     assert len(t.to("board")) == 2
+
+
+def test_a_room_that_only_takes_newcomers_is_read_at_most_once_a_joined_interval(
+    samsyn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crowd scanning the QR code changes only the boards' count: the room is read and
+    sent when the first arrives, then at most every JOINED_INTERVAL, not on every tick (on
+    PostgreSQL, four rooms filling at once spent most of a process re-reading them); any
+    other change is sent on the next tick as before, the newcomers' count with it."""
+    t = Setup(samsyn)
+    reads: list[int] = []
+    screens = t.services.workshops.screens
+
+    def counted(workshop_id: int, **kwargs: Any) -> Any:
+        reads.append(workshop_id)
+        return screens(workshop_id, **kwargs)
+
+    monkeypatch.setattr(t.services.workshops, "screens", counted)
+    ticks = [i * 0.1 for i in range(12)]  # 0.0 … 1.1 s
+    for i, now in enumerate(ticks[:9]):
+        t.services.workshops.join(t.code, f"p{i}")
+        t.broadcaster.tick(now)
+    assert len(reads) == 1 and t.to("board")[-1]["participation"]["joined"] == 1
+    t.services.workshops.join(t.code, "p9")
+    t.broadcaster.tick(JOINED_INTERVAL)
+    assert len(reads) == 2 and t.to("board")[-1]["participation"]["joined"] == 10
+    t.services.workshops.join(t.code, "p10")
+    t.changed()  # something else changed too: sent at once, the newcomer with it
+    t.broadcaster.tick(JOINED_INTERVAL + 0.1)
+    assert len(reads) == 3 and t.to("board")[-1]["participation"]["joined"] == 11
+    t.broadcaster.tick(JOINED_INTERVAL + 0.2)
+    assert len(reads) == 3  # nothing left to send
 
 
 def test_phone_messages_wait_for_the_phone_interval(samsyn: Any) -> None:

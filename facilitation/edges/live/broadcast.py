@@ -6,7 +6,10 @@ Layer: edge (live); may import live/presence.py and the layers below. Services c
 and sends it to the boards and consoles; phones get the room's state at most every
 PHONE_INTERVAL, and only when something they show has changed (a vote changes the board's
 participation count, not the phones'). A vote therefore never causes a message per phone:
-the cost grows with changes per tick, not with votes × clients.
+the cost grows with changes per tick, not with votes × clients. People joining change only
+the boards' and consoles' counts: a room that only took newcomers is read again at most
+every JOINED_INTERVAL, not on every tick while a crowd scans the QR code (the count of who
+is connected still follows every tick, from the view last read).
 
 With several processes, each sends boards the count of participants connected through any
 of them, as Redis holds it when it reads it. Two processes reading a moment apart can reach
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 
 # With several processes: how often the counts sent are checked against Redis again.
 RECOUNT = 1.0
+# The longest a room that only took newcomers waits to be read and sent again.
+JOINED_INTERVAL = 1.0
 
 
 class Emitter(Protocol):
@@ -77,6 +82,10 @@ class Broadcaster:
         self.phone_interval = phone_interval
         self._lock = threading.Lock()
         self._changed: set[int] = set()
+        # Workshops that only took newcomers since they were sent, and when each may be
+        # read again for that.
+        self._joined: set[int] = set()
+        self._next_joined: dict[int, float] = {}
         self._people: dict[int, set[int]] = defaultdict(set)
         self._presence_changed: set[int] = set()
         self._room_views: dict[int, RoomView] = {}
@@ -99,10 +108,12 @@ class Broadcaster:
     def publish(self, change: Change) -> None:
         """Called by services after a commit: the workshop is sent out on the next tick."""
         with self._lock:
-            self._changed.add(change.workshop_id)
             self._people[change.workshop_id].update(change.participants)
-            self._since.setdefault(change.workshop_id, time.monotonic())
-            if not change.joined:
+            if change.joined:
+                self._joined.add(change.workshop_id)
+            else:
+                self._changed.add(change.workshop_id)
+                self._since.setdefault(change.workshop_id, time.monotonic())
                 self._phone_changes[change.workshop_id] += 1
 
     def room_view_for_phones(self, workshop_id: int) -> RoomView | None:
@@ -139,12 +150,15 @@ class Broadcaster:
         """Send what changed since the last tick (the ticker calls it every `board_interval`);
         phones only once `phone_interval` has passed since their last send."""
         with self._lock:
-            changed, self._changed = self._changed, set()
+            joined = {w for w in self._joined if now >= self._next_joined.get(w, 0.0)}
+            changed, self._changed = self._changed | joined, set()
+            self._joined -= changed
             people, self._people = self._people, defaultdict(set)
             since = {w: self._since.pop(w) for w in changed if w in self._since}
             presence_only = self._presence_changed - changed
             self._presence_changed = set()
         for workshop_id in changed:
+            self._next_joined[workshop_id] = now + JOINED_INTERVAL
             self._send_workshop(workshop_id, people.get(workshop_id, set()))
             if self.metrics is not None and workshop_id in since:
                 self.metrics.broadcast_lag.observe(time.monotonic() - since[workshop_id])
@@ -235,7 +249,10 @@ class Broadcaster:
         return self.workshops.screens(workshop_id, console=console, people=people)
 
     def _forget(self, workshop_id: int) -> None:
+        with self._lock:
+            self._joined.discard(workshop_id)
         for cache in (
+            self._next_joined,
             self._room_views,
             self._phone_pending,
             self._phone_digest,
