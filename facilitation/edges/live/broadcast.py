@@ -145,6 +145,7 @@ class Broadcaster:
     def flush(self) -> None:
         """Send everything pending now, phones included (tests use it instead of the ticker)."""
         self.tick(float("inf"))
+        self._next_joined.clear()  # the intervals start again from the next tick
 
     def tick(self, now: float) -> None:
         """Send what changed since the last tick (the ticker calls it every `board_interval`);
