@@ -6,6 +6,7 @@ long polling before upgrading to WebSocket, as browsers do. A vote taken by one 
 reaches boards connected to the other; every board converges to the exact totals; the
 participant count is the room's, not one process's; replacing the facilitator link
 disconnects the old screens on both processes, and so does removing a co-facilitator.
+Screens that name their workshop, as live.js does, meet on one process for each room.
 """
 
 from __future__ import annotations
