@@ -112,7 +112,8 @@ def test_connections_postgresql_closed_cost_one_busy_answer_and_are_all_replaced
     admin = create_engine(normalise_url(postgres_database), poolclass=NullPool)
     with admin.connect() as connection:
         for pid in pids:
-            connection.execute(select(func.pg_terminate_backend(pid)))
+            # Waits until the backend is gone (up to 5 s), not only asked to go.
+            connection.execute(select(func.pg_terminate_backend(pid, 5000)))
     admin.dispose()
     failures = 0
     for _ in range(6):
