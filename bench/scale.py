@@ -84,6 +84,10 @@ START_TIMEOUT = 60.0
 LOCK_WAIT_LIMIT = 0.1
 # How long after the last acknowledgement the board may take to show it.
 CONVERGE_TIMEOUT = 60.0
+# When every phone has left, the server has let them go once it is idle again: less than
+# LEAVE_IDLE of a core over a quarter of a second (LEAVE_TIMEOUT at most).
+LEAVE_IDLE = 0.05
+LEAVE_TIMEOUT = 120.0
 # Settings that must come from this benchmark, not from the caller's environment.
 SETTINGS = {
     "HOST",
@@ -281,6 +285,8 @@ class Figures:
     exact: dict[str, bool] = field(default_factory=dict)
     cpu_joins: float = 0.0
     cpu_votes: float = 0.0
+    # Every phone leaving at once, until the server is idle again.
+    cpu_leave: float | None = None
     # Each app process's (and nginx's, last, in a deployment).
     cpu_joins_each: list[float] = field(default_factory=list)
     cpu_votes_each: list[float] = field(default_factory=list)
@@ -498,6 +504,25 @@ async def converge(
         figures.notes.append(f"a board says {shown} voted, not {len(acks)}")
 
 
+async def leave(server: AnyServer, pipes: list[Connection], figures: Figures) -> None:
+    """Every phone closes its connection at once (the session ends, or the venue's wifi
+    drops): the server's CPU from then until it is idle again."""
+    cpu = server.cpu_seconds()
+    for pipe in pipes:
+        pipe.send(("close", None))
+    for pipe in pipes:
+        figures.loadgen_cpu += (await receive(pipe, "closed", 60))["cpu_votes"]
+    deadline = time.perf_counter() + LEAVE_TIMEOUT
+    last = server.cpu_seconds()
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0.25)
+        now, last = last, server.cpu_seconds()
+        if last - now < LEAVE_IDLE * 0.25:
+            figures.cpu_leave = last - cpu
+            return
+    figures.notes.append(f"still busy {LEAVE_TIMEOUT:.0f} s after every phone left")
+
+
 def cpu_each(server: AnyServer) -> list[float]:
     """Each process's CPU seconds so far, and nginx's last when there is one."""
     cpu = [p.cpu_seconds() for p in server.processes]
@@ -633,10 +658,7 @@ async def measure(server: AnyServer, n: int, args: argparse.Namespace) -> Figure
             expected = await vote(server, rooms, pipes, figures, args.window)
             for room, totals in zip(rooms, expected, strict=True):
                 await count(server, room, http, screens=screens, figures=figures, expected=totals)
-            for pipe in pipes:
-                pipe.send(("close", None))
-            for pipe in pipes:
-                figures.loadgen_cpu += (await receive(pipe, "closed", 60))["cpu_votes"]
+            await leave(server, pipes, figures)
     finally:
         for client in screens:
             await client.close()
@@ -726,6 +748,7 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
         ("votes lost", app.lost, base.lost, "n"),
         ("server CPU, joins", app.cpu_joins, base.cpu_joins, "s"),
         ("server CPU, votes", app.cpu_votes, base.cpu_votes, "s"),
+        ("server CPU, all leaving at once", app.cpu_leave, base.cpu_leave, "s"),
         (
             "server CPU a join",
             per(app.cpu_joins, app.connected),

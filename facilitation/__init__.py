@@ -46,6 +46,7 @@ from facilitation.edges.limits import TokenBucket, security_limits
 from facilitation.edges.live.cluster import Alone, QueueManager, RedisCluster
 from facilitation.edges.live.parts import LiveParts
 from facilitation.edges.live.presence import Presence
+from facilitation.edges.live.rooms import LocalManager
 from facilitation.edges.live.server import Live
 from facilitation.infrastructure import catalogues
 from facilitation.infrastructure.config import INSTANCE, ROOT, Config, instance_secret_key
@@ -119,10 +120,11 @@ def create_app(config: Config | None = None, *, deadline: Deadline | None = None
         app,
         async_mode=config.ASYNC_MODE,
         # With a message queue, every process's broadcasts reach the clients of all of them.
+        # Either way, rooms are indexed both ways (edges/live/rooms.py).
         client_manager=(
             QueueManager(queue, f"{channel}:socketio", on_connect=live.broadcaster.resync)
             if queue
-            else None
+            else LocalManager()
         ),
         # Same-origin only (the default): a page on another site cannot open a socket.
         cors_allowed_origins=None,

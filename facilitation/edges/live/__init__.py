@@ -6,6 +6,7 @@ Layer: edge (live); never imports the HTTP side (edges/http). Where things are:
     realtime.py   the workshops' namespace '/': connect, state.get, one handler per command
     follow.py     the follow pages' namespace '/follow'
     presence.py   who is connected where, and the rooms
+    rooms.py      Socket.IO's rooms indexed both ways (a departure costs its own rooms)
     ticker.py     the one background task for what runs periodically
     broadcast.py  the coalesced broadcasts to boards, consoles and phones (a tick)
     followers.py  who follows which series, and what they are sent (a tick)

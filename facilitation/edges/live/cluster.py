@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import redis
 from socketio import RedisManager
 
+from facilitation.edges.live.rooms import RoomIndex
 from facilitation.infrastructure import redis_client
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,9 @@ TIMEOUT = 5.0
 Handler = Callable[[int], None]
 
 
-class QueueManager(RedisManager):  # type: ignore[misc]
-    """Socket.IO's Redis manager, saying when it has (re)connected. What was broadcast while
+class QueueManager(RoomIndex, RedisManager):  # type: ignore[misc]
+    """Socket.IO's Redis manager, with rooms indexed both ways (rooms.py), saying when it
+    has (re)connected. What was broadcast while
     Redis was away is lost, so the broadcaster then sends every screen its state again."""
 
     def __init__(self, url: str, channel: str, on_connect: Callable[[], None]) -> None:
