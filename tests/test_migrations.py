@@ -6,13 +6,15 @@ from __future__ import annotations
 import multiprocessing
 from contextlib import ExitStack
 
+import pg8000.dbapi
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.pool import NullPool
 
+from facilitation.infrastructure import db as db_module
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import (
     BUSY,
@@ -143,3 +145,44 @@ def test_a_serving_process_opens_its_connections_before_the_first_crowd(
         for _ in range(2):
             held.enter_context(db.write()).scalar(select(1))
     assert len(opened) == 8
+
+
+@pytest.mark.postgres
+def test_a_statement_run_again_is_not_scanned_for_placeholders_again(
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg8000 numbers a statement's placeholders by scanning it in Python: each statement is
+    scanned once, and runs again with its new values as numbered then."""
+    scanned: list[str] = []
+    scan = db_module._scan_placeholders
+
+    def counted(style: str, statement: str, values: object) -> object:
+        scanned.append(statement)
+        return scan(style, statement, values)
+
+    monkeypatch.setattr(db_module, "_scan_placeholders", counted)
+    db_module._numbered.cache_clear()
+    db = Database(postgres_database, pool_size=4)
+    query = text("SELECT CAST(:a AS integer) + CAST(:b AS integer), 'n' || :c")
+    with db.read() as s:
+        answers = [s.execute(query, {"a": a, "b": 1, "c": str(a)}).one() for a in (1, 2, 3)]
+    db.dispose()
+    assert answers == [(2, "n1"), (3, "n2"), (4, "n3")]
+    assert sum("'n' ||" in statement for statement in scanned) == 1
+
+
+def test_placeholders_are_numbered_as_pg8000_numbers_them() -> None:
+    """The kept numbering is pg8000's own, for the statements SQLAlchemy writes ("format")
+    and any other style passed through."""
+    for statement in (
+        "SELECT %s, %s FROM t WHERE a = %s",
+        "SELECT '%s' || %s, 5 %% 3, \"a%s\" -- %s\n, %s",
+        "INSERT INTO t (a, b) VALUES (%s, %s), (%s, %s)",
+    ):
+        assert db_module._convert_paramstyle("format", statement, (1, 2)) == (
+            pg8000.dbapi.convert_paramstyle("format", statement, (1, 2))
+        )
+    named = ("SELECT :a, :b, :a", {"a": 1, "b": 2})
+    assert db_module._convert_paramstyle("named", *named) == pg8000.dbapi.convert_paramstyle(
+        "named", *named
+    )
