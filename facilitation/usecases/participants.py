@@ -7,7 +7,7 @@ name is needed, and no IP address or user agent is stored.
 from __future__ import annotations
 
 import secrets
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -34,41 +34,6 @@ def find(
             models.Participant.workshop_id == workshop.id, models.Participant.token == token
         )
     ).one_or_none()
-
-
-class Arrival(NamedTuple):
-    """A phone connecting: its workshop, whether that takes newcomers, and the participant
-    its cookie id names there, if it joined before."""
-
-    workshop_id: int
-    step: str
-    doors_closed: bool
-    participant_id: int | None
-
-
-_WORKSHOPS, _PARTICIPANTS = models.Workshop.__table__, models.Participant.__table__
-# Built once, as a plain table statement: every phone connecting asks it, a crowd at once.
-_ARRIVAL = (
-    select(_WORKSHOPS.c.id, _WORKSHOPS.c.step, _WORKSHOPS.c.doors_closed, _PARTICIPANTS.c.id)
-    .select_from(
-        _WORKSHOPS.outerjoin(
-            _PARTICIPANTS,
-            (_PARTICIPANTS.c.workshop_id == _WORKSHOPS.c.id)
-            & (_PARTICIPANTS.c.token == bindparam("token")),
-        )
-    )
-    .where(_WORKSHOPS.c.code == bindparam("code"))
-)
-
-
-def arrival(session: Session, code: str, token: str) -> Arrival:
-    """Who connects with this cookie id to the workshop with this code, in one statement."""
-    row = session.execute(
-        _ARRIVAL, {"code": domain.normalise_code(code), "token": token}
-    ).one_or_none()
-    if row is None:
-        raise DomainError("unknown_workshop", N_("There is no workshop with that code."))
-    return Arrival(*row)
 
 
 # Built once: every command's sender is looked up with it.

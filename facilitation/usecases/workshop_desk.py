@@ -18,6 +18,7 @@ from facilitation.infrastructure.db import lock_workshop
 from facilitation.queries import state
 from facilitation.queries.views import ConsoleView, Me, Record, RoomView, Snapshot
 from facilitation.usecases import participants, series, workshops
+from facilitation.usecases.arrivals import Arrivals
 from facilitation.usecases.base import (
     AccessEnded,
     Actor,
@@ -28,11 +29,15 @@ from facilitation.usecases.base import (
     new_secret,
     secret_matches,
 )
-from facilitation.usecases.commands import Desk, authorise
+from facilitation.usecases.commands import CommandRunner, Desk, authorise, unknown_workshop
 
 
 class WorkshopDesk(Desk):
     """A workshop's use cases, for its screens, its pages and its API."""
+
+    def __init__(self, commands: CommandRunner) -> None:
+        super().__init__(commands)
+        self.arrivals = Arrivals(self.db)
 
     def execute(self, actor: Actor, name: str, raw: Any) -> dict[str, Any]:
         """Run one client command and return its answer (the acknowledgement), sent only
@@ -104,12 +109,15 @@ class WorkshopDesk(Desk):
         at once need not read it for each phone. A phone coming back is found and given its
         state in one read; someone new is made a participant in a batch with whoever else
         joins (commands.py), which reads their own views together after its commit."""
-        with self.db.read() as s:
-            # A phone coming back (after sleep, or all of them after the wifi dropped) is
-            # found without taking the write lock, and is never counted by the guard.
-            found = participants.arrival(s, code, token)
-            if found.participant_id is not None:
-                workshop = s.get_one(models.Workshop, found.workshop_id)
+        # Looked up with the phones connecting at the same moment (arrivals.py). A phone
+        # coming back (after sleep, or all of them after the wifi dropped) is found without
+        # taking the write lock, and is never counted by the guard.
+        found = self.arrivals.find(code, token)
+        if found.participant_id is not None:
+            with self.db.read() as s:
+                workshop = s.get(models.Workshop, found.workshop_id)
+                if workshop is None:  # deleted since
+                    raise unknown_workshop()
                 shown = phones_see(workshop.id) or state.room_view(s, workshop)
                 views = state.personal_views(s, workshop, {found.participant_id})
                 return (
@@ -117,9 +125,9 @@ class WorkshopDesk(Desk):
                     found.participant_id,
                     {"state": state.phone_view(shown), "me": views[found.participant_id]},
                 )
-            # Checked again under the workshop's lock; here, so that the guard counts no one
-            # who could not come in anyway.
-            domain.check_can_join(Step(found.step), doors_closed=found.doors_closed)
+        # Checked again under the workshop's lock; here, so that the guard counts no one who
+        # could not come in anyway.
+        domain.check_can_join(Step(found.step), doors_closed=found.doors_closed)
         if admit is not None and not admit():
             raise DomainError(
                 "too_many_joins",
