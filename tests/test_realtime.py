@@ -8,6 +8,7 @@ from typing import Any
 
 from conftest import Room, socketio
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 
 from facilitation.queries import state
 
@@ -277,3 +278,24 @@ def test_socket_events_leave_no_routing_error_behind(app: Any) -> None:
             assert request.routing_exception is None, headers
     with app.test_request_context("/elsewhere/"):
         assert request.routing_exception is not None  # the check itself can fail
+
+
+def test_a_connections_events_do_not_open_the_cookie_again(room: Room, monkeypatch: Any) -> None:
+    """Flask opens the session cookie (decodes it, checks its signature) whenever a request
+    context is pushed, and Flask-SocketIO pushes one for every event, then hands the
+    handler the copy of the session it keeps for the connection: the events of an open
+    connection take that copy without opening the cookie."""
+    _, anna = room.phone()
+    opened: list[str] = []
+    open_session = SecureCookieSessionInterface.open_session
+
+    def counted(self: Any, app: Any, request: Any) -> Any:
+        opened.append(request.path)
+        return open_session(self, app, request)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session", counted)
+    for _ in range(5):
+        assert anna.emit("state.get", callback=True)["ok"]
+    assert opened == []
+    http, _ = room.phone()  # a page still reads its cookie
+    assert opened

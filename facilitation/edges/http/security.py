@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, g, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, g, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -44,6 +44,18 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    # Flask asks only for a SessionMixin (SessionInterface); the cookie interface narrows it.
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:  # type: ignore[override]
+        """The cookie's session; for a Socket.IO event, the copy Flask-SocketIO keeps for
+        the connection. Flask opens the cookie (decodes it, checks its signature) whenever
+        a request context is pushed, and Flask-SocketIO pushes one for every event, only
+        to hand the handler that copy ("saved_session", made at the connection's first
+        event): every ballot opened the cookie for nothing, 8 % of its CPU (profiled)."""
+        kept: SessionMixin | None = request.environ.get("saved_session")
+        if kept is not None:
+            return kept
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask) -> None:
