@@ -16,6 +16,7 @@ from facilitation.core.domain import Role
 from facilitation.edges import limits
 from facilitation.edges.limits import TokenBucket
 from facilitation.infrastructure import models
+from facilitation.infrastructure.config import Config
 from facilitation.usecases import COMMANDS, Actor
 
 
@@ -239,6 +240,22 @@ def test_guessing_codes_is_slowed_down_but_joined_phones_are_not(make_app: Any) 
         app, auth={"code": code, "view": "phone"}, flask_test_client=joined
     )
     assert phone.is_connected()
+
+
+def test_the_workshops_allowance_lets_a_room_of_ten_thousand_join_at_once(
+    make_app: Any,
+) -> None:
+    """With the default guard, 10,000 phones from as many addresses join one workshop at
+    once (a scanned QR code in the biggest room Samsyn serves); a script making
+    participants past that is refused."""
+    defaults = Config()
+    app = make_app(
+        JOIN_BURST_PER_WORKSHOP=defaults.JOIN_BURST_PER_WORKSHOP,
+        JOIN_RATE_PER_WORKSHOP=defaults.JOIN_RATE_PER_WORKSHOP,
+    )
+    allowance = app.extensions["samsyn"].joins_per_workshop
+    assert all(allowance.allow("BIGROOM") for _ in range(10_000))
+    assert not all(allowance.allow("BIGROOM") for _ in range(10_000))
 
 
 def test_new_participants_are_counted_per_address_and_per_workshop(make_app: Any) -> None:

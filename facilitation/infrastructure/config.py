@@ -122,10 +122,11 @@ class Config:
         # New participants (a phone's first connect; one coming back never counts), against
         # someone making participants from fresh cookies: per address a burst, then a rate
         # per second, well above a whole venue behind one NAT address (300 phones in a
-        # minute); per workshop likewise, above a big room of thousands joining at once.
+        # minute); per workshop likewise, above the biggest room Samsyn serves (10,000)
+        # joining at once.
         self.JOIN_BURST_PER_ADDRESS = _float("JOIN_BURST_PER_ADDRESS", 600)
         self.JOIN_RATE_PER_ADDRESS = _float("JOIN_RATE_PER_ADDRESS", 10)
-        self.JOIN_BURST_PER_WORKSHOP = _float("JOIN_BURST_PER_WORKSHOP", 5000)
+        self.JOIN_BURST_PER_WORKSHOP = _float("JOIN_BURST_PER_WORKSHOP", 12000)
         self.JOIN_RATE_PER_WORKSHOP = _float("JOIN_RATE_PER_WORKSHOP", 20)
         # Closed workshops unchanged for RETENTION_DAYS are anonymised or deleted
         # (RETENTION_ACTION) when `python -m facilitation retention` runs.
