@@ -22,6 +22,7 @@ What CI cannot have, and what stands in for it:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -368,6 +369,27 @@ def test_compose_file_reads(image: str) -> None:
     for mount in services["nginx"]["volumes"]:
         source = mount.split(":")[0]
         assert (ROOT / source).is_file(), mount
+
+
+def test_composes_nginx_has_connections_for_a_room_of_ten_thousand() -> None:
+    """Every phone is two connections through nginx (its own, nginx's to the app): the
+    official image's 1,024 a worker would refuse a room of more than about 500 phones, so
+    compose.yaml mounts nginx's own settings with room for 10,000 (and the files they
+    take, a descriptor each)."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    mounts = dict(
+        reversed(mount.rsplit(":", 2)[:2]) for mount in compose["services"]["nginx"]["volumes"]
+    )
+    main = (ROOT / mounts["/etc/nginx/nginx.conf"]).read_text()
+
+    def setting(name: str) -> int:
+        found = re.search(rf"^\s*{name}\s+(\d+);", main, re.MULTILINE)
+        assert found, name
+        return int(found.group(1))
+
+    assert setting("worker_connections") >= 2 * 10_000
+    assert setting("worker_rlimit_nofile") >= setting("worker_connections")
+    assert "include /etc/nginx/conf.d/*.conf;" in main
 
 
 def test_podman_compose_brings_up_the_two_app_services(
