@@ -106,9 +106,10 @@ class WorkshopDesk(Desk):
         """A phone connects (`join`), and gets its full state: the workshop's and the
         participant's ids and the phone's snapshot. `phones_see(workshop_id)` may give the
         room's view as read since the last change phones would see, so that a room joining
-        at once need not read it for each phone. A phone coming back is found and given its
-        state in one read; someone new is made a participant in a batch with whoever else
-        joins (commands.py), which reads their own views together after its commit."""
+        at once need not read it for each phone. Every phone is looked up together with
+        those connecting at the same moment (arrivals.py); one coming back is then given its
+        state in a read, someone new is made a participant in a batch with whoever else joins
+        (commands.py), which reads their own views together after its commit."""
         # Looked up with the phones connecting at the same moment (arrivals.py). A phone
         # coming back (after sleep, or all of them after the wifi dropped) is found without
         # taking the write lock, and is never counted by the guard.
