@@ -285,3 +285,44 @@ def test_a_message_to_one_connection_of_this_process_is_not_sent_to_the_others(
     manager.emit("state", {"n": 3}, namespace="/", to="board:1")
     assert [m["room"] for m in published] == ["elsewhere-sid", "board:1"]
     assert delivered == ["eio-here", "eio-here"]
+
+
+def test_a_broadcast_to_a_room_held_elsewhere_is_not_encoded_here(
+    redis_url: str, prefix: str
+) -> None:
+    """Rooms meet on one process (deploy/nginx), so most of what another process
+    broadcasts is for rooms of which no one is connected here: such a message is dropped
+    before it is encoded for sending; one for a room held here is sent as before."""
+    manager = QueueManager(redis_url, f"{prefix}:socketio", on_connect=lambda: None)
+    encoded: list[object] = []
+
+    class Counted(socketio.packet.Packet):  # type: ignore[misc]
+        def encode(self) -> Any:
+            encoded.append(self.data)
+            return super().encode()
+
+    delivered: list[str] = []
+    manager.server = SimpleNamespace(
+        packet_class=Counted,
+        eio=SimpleNamespace(generate_id=lambda: uuid.uuid4().hex),
+        _send_eio_packet=lambda eio_sid, _packet: delivered.append(eio_sid),
+    )
+    here = manager.connect("eio-here", "/")
+    manager.enter_room(here, "/", "board:1")
+
+    def heard(room: str, n: int) -> None:  # as the queue's listener hands it on
+        manager._handle_emit(
+            {
+                "method": "emit",
+                "event": "state",
+                "data": [{"n": n}],
+                "namespace": "/",
+                "room": room,
+                "host_id": "another process",
+            }
+        )
+
+    heard("board:2", 1)
+    heard("board:1", 2)
+    assert encoded == [["state", {"n": 2}]]
+    assert delivered == ["eio-here"]

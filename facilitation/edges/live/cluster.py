@@ -74,6 +74,18 @@ class QueueManager(RoomIndex, RedisManager):  # type: ignore[misc]
             kwargs["ignore_queue"] = True
         return super().emit(event, data, namespace=namespace, **kwargs)
 
+    def _handle_emit(self, message: dict[str, Any]) -> None:
+        """Send a broadcast to this process's members of its room; none here, nothing
+        done. Rooms meet on one process (deploy/nginx), so most of what another process
+        broadcasts is for rooms held elsewhere, which python-socketio would encode for
+        sending all the same."""
+        room = message.get("room")
+        if isinstance(room, str) and not self.rooms.get(message.get("namespace") or "/", {}).get(
+            room
+        ):
+            return
+        super()._handle_emit(message)
+
 
 class Shared(Protocol):
     """This process's presence, as the cluster shares it (presence.py)."""
