@@ -11,7 +11,7 @@ both and their ratio: time until all N have joined, acknowledgement latency, vot
 (from a ballot's ack to the first board `state` whose version includes it), how long the
 board took to show the last vote, votes lost (the board's, the console's and, for the app,
 the JSON export's totals against the sum of acknowledged ballots), the server's CPU seconds
-and peak RSS.
+(joining, voting, and every phone then leaving at once) and peak RSS.
 
     python -m bench.scale [--sizes 500,1000,2000,5000] [--async-mode eventlet|gevent]
                           [--harsh | --window SECONDS] [--ramp 500] [--workers K] [--live]
