@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import multiprocessing
 from contextlib import ExitStack
+from typing import Any
 
+import pg8000.core
 import pg8000.dbapi
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, event, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from facilitation.infrastructure import db as db_module
-from facilitation.infrastructure import models
+from facilitation.infrastructure import models, pg8000_driver
 from facilitation.infrastructure.db import (
     BUSY,
     Database,
@@ -154,14 +156,14 @@ def test_a_statement_run_again_is_not_scanned_for_placeholders_again(
     """pg8000 numbers a statement's placeholders by scanning it in Python: each statement is
     scanned once, and runs again with its new values as numbered then."""
     scanned: list[str] = []
-    scan = db_module._scan_placeholders
+    scan = pg8000_driver._scan_placeholders
 
     def counted(style: str, statement: str, values: object) -> object:
         scanned.append(statement)
         return scan(style, statement, values)
 
-    monkeypatch.setattr(db_module, "_scan_placeholders", counted)
-    db_module._numbered.cache_clear()
+    monkeypatch.setattr(pg8000_driver, "_scan_placeholders", counted)
+    pg8000_driver._numbered.cache_clear()
     db = Database(postgres_database, pool_size=4)
     query = text("SELECT CAST(:a AS integer) + CAST(:b AS integer), 'n' || :c")
     with db.read() as s:
@@ -179,10 +181,57 @@ def test_placeholders_are_numbered_as_pg8000_numbers_them() -> None:
         "SELECT '%s' || %s, 5 %% 3, \"a%s\" -- %s\n, %s",
         "INSERT INTO t (a, b) VALUES (%s, %s), (%s, %s)",
     ):
-        assert db_module._convert_paramstyle("format", statement, (1, 2)) == (
+        assert pg8000_driver.convert_paramstyle("format", statement, (1, 2)) == (
             pg8000.dbapi.convert_paramstyle("format", statement, (1, 2))
         )
     named = ("SELECT :a, :b, :a", {"a": 1, "b": 2})
-    assert db_module._convert_paramstyle("named", *named) == pg8000.dbapi.convert_paramstyle(
+    assert pg8000_driver.convert_paramstyle("named", *named) == pg8000.dbapi.convert_paramstyle(
         "named", *named
     )
+
+
+class Unsendable:
+    """A value pg8000 cannot turn into text."""
+
+    def __str__(self) -> str:
+        raise ValueError("no text for this")
+
+
+@pytest.mark.postgres
+def test_a_statement_is_one_round_trip_and_an_error_leaves_the_connection_usable(
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg8000 ran a statement in three round trips (Parse, Describe, then Bind and Execute),
+    each a wait for the server and, under an event loop, for the loop: they go in one. Rows,
+    counts, NULLs and text come back as before; an error the server or the driver raises
+    leaves the connection ready for the next statement."""
+    flushes: list[int] = []
+    flush = pg8000.core._flush
+
+    def counted(sock: Any) -> Any:
+        flushes.append(1)
+        return flush(sock)
+
+    db = Database(postgres_database, pool_size=4)
+    with db.engine.connect() as opened:
+        # Each statement on its own: an error ends no transaction the next one is in.
+        connection = opened.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE trips (n integer, s text)")
+        monkeypatch.setattr(pg8000.core, "_flush", counted)
+        inserted = connection.execute(
+            text("INSERT INTO trips VALUES (:n, :s), (:m, NULL) RETURNING n"),
+            {"n": 1, "s": "å ä ö", "m": 2},
+        ).all()
+        assert len(flushes) == 1
+        assert inserted == [(1,), (2,)]
+        assert connection.execute(text("UPDATE trips SET n = n + 10")).rowcount == 2
+        with pytest.raises(DBAPIError):
+            connection.execute(text("SELEKT 1"))
+        with pytest.raises(DBAPIError):
+            connection.execute(text("SELECT CAST(:x AS integer)"), {"x": "not a number"})
+        with pytest.raises(ValueError):  # the driver cannot send it: nothing is sent
+            connection.execute(text("SELECT :x"), {"x": Unsendable()})
+        rows = connection.execute(text("SELECT n, s FROM trips ORDER BY n")).all()
+        assert rows == [(11, "å ä ö"), (12, None)]
+        assert len(flushes) == 5  # one for each of the five statements sent
+    db.dispose()

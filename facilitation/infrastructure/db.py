@@ -11,16 +11,13 @@ block the whole event loop.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pg8000
-import pg8000.core
-import pg8000.legacy
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
@@ -33,6 +30,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from facilitation.infrastructure import models
 from facilitation.infrastructure.config import ROOT
+from facilitation.infrastructure.pg8000_driver import network_errors
 
 # The PostgreSQL advisory lock held while migrating (any number unique to Samsyn).
 MIGRATION_LOCK = 0x5A35_1E01
@@ -55,50 +53,6 @@ def _sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of a driver's error (pg8000 puts its fields in a dict)."""
     fields = error.args[0] if error.args else None
     return fields.get("C") if isinstance(fields, dict) else getattr(error, "pgcode", None)
-
-
-def _network_errors(call: Callable[..., Any]) -> Callable[..., Any]:
-    """`call`, raising pg8000's `InterfaceError("network error")` for any socket error."""
-
-    @functools.wraps(call)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return call(*args, **kwargs)
-        except OSError as error:
-            raise pg8000.InterfaceError("network error") from error
-
-    return wrapped
-
-
-# pg8000 (1.31.6) reports a broken connection as `InterfaceError("network error")`, which
-# SQLAlchemy takes as a lost connection: it is discarded and replaced. Two socket reads
-# escape that: the first of every message, and the first answer while connecting. A read
-# timing out there (a hung database) comes out as a bare TimeoutError, the half-read
-# connection goes back to the pool, and every later use of it fails. Reads are wrapped
-# here; connecting, in `_postgresql_engine`.
-pg8000.core._read = _network_errors(pg8000.core._read)
-
-# pg8000 (1.31.6) turns a statement's %s placeholders into $1, $2 … by scanning it in
-# Python, a character at a time, every time it runs: 6 % of a joining phone's CPU on
-# PostgreSQL, profiled. SQLAlchemy sends the same statements over and over, so each is
-# scanned once ("format", the style SQLAlchemy uses, passes the values on as they are).
-_scan_placeholders = pg8000.legacy.convert_paramstyle
-
-
-@functools.lru_cache(maxsize=512)
-def _numbered(statement: str) -> str:
-    numbered: str = _scan_placeholders("format", statement, ())[0]
-    return numbered
-
-
-def _convert_paramstyle(style: str, statement: str, values: Any) -> tuple[str, Any]:
-    if style != "format":
-        converted: tuple[str, Any] = _scan_placeholders(style, statement, values)
-        return converted
-    return _numbered(statement), values
-
-
-pg8000.legacy.convert_paramstyle = _convert_paramstyle
 
 
 def normalise_url(url: str) -> URL:
@@ -152,7 +106,7 @@ class Database:
         # each use: that is a round trip for every transaction, and on a busy event loop a
         # wait for the loop as well. One that PostgreSQL closed fails its first use, which is
         # answered busy, and the pool then replaces all it kept from before (SQLAlchemy's
-        # handling of a disconnect; `_network_errors` makes every broken socket one).
+        # handling of a disconnect; pg8000_driver.py makes every broken socket one).
         engine = create_engine(
             self.url,
             echo=echo,
@@ -165,7 +119,7 @@ class Database:
 
         @event.listens_for(engine, "do_connect")
         def connect(_dialect: Any, _record: Any, args: Any, kwargs: Any) -> Any:
-            return _network_errors(pg8000.connect)(*args, **kwargs)
+            return network_errors(pg8000.connect)(*args, **kwargs)
 
         @event.listens_for(engine, "handle_error")
         def gave_up(context: Any) -> None:
