@@ -87,6 +87,8 @@ def execute_unnamed(
         return _execute_in_three(self, statement, vals, oids, stream)
     # Made before anything is sent: a value pg8000 cannot send leaves the connection clean.
     params = make_params(self.py_types, vals)
+    # Bind as pg8000's `send_BIND` makes it, without the Flush it sends after: a Flush would
+    # have the server answer Parse and Bind at once, and the reader wait again for the rest.
     bind = bytearray(NULL_BYTE + NULL_BYTE + H_pack(0) + H_pack(len(params)))
     for value in params:
         if value is None:

@@ -15,7 +15,6 @@ all up in one statement and answers each; whoever asks meanwhile starts the next
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from facilitation.core import domain
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import Database
-from facilitation.usecases.commands import BATCH_MAX, GATHER_YIELDS, unknown_workshop
+from facilitation.usecases.commands import BATCH_MAX, gather, let_others_run, unknown_workshop
 
 
 class Arrival(NamedTuple):
@@ -84,11 +83,6 @@ def look_up(session: Session, keys: Collection[Key]) -> dict[Key, Arrival]:
     }
 
 
-def _let_others_run() -> None:
-    """Under an event loop a monkey-patched `time.sleep(0)` lets every ready task run once."""
-    time.sleep(0)
-
-
 @dataclass
 class _Gathering:
     """Phones asking together, and what one lookup found for them all."""
@@ -102,7 +96,7 @@ class _Gathering:
 class Arrivals:
     """Looks up connecting phones, those asking at once together."""
 
-    def __init__(self, db: Database, pause: Callable[[], None] = _let_others_run) -> None:
+    def __init__(self, db: Database, pause: Callable[[], None] = let_others_run) -> None:
         self.db = db
         self.pause = pause
         self._lock = threading.Lock()
@@ -136,13 +130,7 @@ class Arrivals:
         """Gather whoever else asks now, then look them all up; everyone waiting is woken,
         whatever happens."""
         try:
-            for _ in range(GATHER_YIELDS):
-                asked = len(gathering.keys)
-                if asked >= BATCH_MAX:
-                    break
-                self.pause()
-                if len(gathering.keys) == asked:
-                    break
+            gather(lambda: len(gathering.keys), self.pause)
             self._close(gathering)
             with self.db.read() as s:
                 gathering.found = look_up(s, list(gathering.keys))

@@ -79,6 +79,24 @@ BATCH_MAX = 50
 GATHER_YIELDS = 8
 
 
+def let_others_run() -> None:
+    """Under an event loop a monkey-patched `time.sleep(0)` lets every ready task run once."""
+    time.sleep(0)
+
+
+def gather(size: Callable[[], int], pause: Callable[[], None] = let_others_run) -> None:
+    """Let those arriving with the first in line join it before it is served (commands
+    here, connecting phones in arrivals.py): yield to the event loop until no more come,
+    BATCH_MAX are there, or GATHER_YIELDS yields have passed."""
+    for _ in range(GATHER_YIELDS):
+        before = size()
+        if before >= BATCH_MAX:
+            return
+        pause()
+        if size() == before:
+            return
+
+
 def error_answer(error: DomainError) -> dict[str, Any]:
     """A refusal as sent to clients, naming the input at fault when there is one; the edge
     translates `message` and fills in `params`."""
@@ -309,15 +327,8 @@ class CommandRunner:
     def _gather(self) -> None:
         """Let the commands that arrived with this one join the queue before the batch is
         taken: under an event loop the transaction holds the loop (SQLite never yields), so
-        without this each batch would hold one command. A monkey-patched `time.sleep(0)`
-        lets every ready task run once; it stops as soon as no more commands come."""
-        for _ in range(GATHER_YIELDS):
-            queued = len(self._waiting)
-            if queued >= BATCH_MAX:
-                return
-            time.sleep(0)
-            if len(self._waiting) == queued:
-                return
+        without this each batch would hold one command."""
+        gather(lambda: len(self._waiting))
 
     def _run_batch(self, batch: list[_Pending]) -> None:
         """Run waiting commands in one transaction; each gets its answer or its error."""
