@@ -129,7 +129,7 @@ def join(code: str) -> str:
 @socketio.on("connect")
 def connect(auth: Any = None) -> None:
     """Phones need the join link's cookie, boards and consoles the facilitator's."""
-    room = rooms.get(auth.get("code")) if isinstance(auth, dict) else None
+    room = rooms.get(str(auth.get("code"))) if isinstance(auth, dict) else None
     if room is None:
         raise ConnectionRefusedError("bad_handshake")
     if auth.get("view") == "phone":

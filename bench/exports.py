@@ -10,6 +10,7 @@ import argparse
 import random
 import tempfile
 import time
+from typing import Any
 
 from flask import Flask
 from flask_babel import force_locale, gettext
@@ -53,12 +54,13 @@ def build(services: Services, factors: int, participants: int) -> tuple[str, str
     ids = [f["id"] for f in services.workshops.snapshot(facilitator, "console")["state"]["factors"]]
     n = 0
 
-    def run(name: str, **payload: object) -> dict:
+    def run(name: str, **payload: object) -> dict[str, Any]:
         nonlocal n
         n += 1
         answer = services.workshops.execute(facilitator, name, {"command_id": f"f{n}", **payload})
         assert answer["ok"], answer
-        return answer["data"]
+        data: dict[str, Any] = answer["data"]
+        return data
 
     def vote(method: str, answer: object, **settings: object) -> None:
         round_id = run("round.open", method=method, **settings)["round_id"]
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
                 ("json", lambda: export.to_json(record).encode()),
                 ("csv", lambda: export.to_csv(record, gettext).encode()),
                 ("xlsx", lambda: workbook.to_xlsx(record, gettext)),
-                ("pdf", lambda: report.to_pdf(record, gettext)),
+                ("pdf", lambda: report.to_pdf(dict(record), gettext)),
             ]:
                 started = time.perf_counter()
                 size = len(make())

@@ -243,7 +243,7 @@ async def run(args: argparse.Namespace, directory: Path) -> None:
         async with loadgen.jar(server.url) as http:
             room = await open_room(server, http, screens, live=False)
             figures = Figures(args.phones, len(pipes))
-            await join(server, room, pipes, figures, args.ramp)
+            await join(server, [room], pipes, figures, args.ramp)
             print(f"{figures.connected} phones joined in {figures.connect:.1f} s", flush=True)
             for phase in phases:
                 heavy: list[asyncio.Task[Any]] = []
