@@ -18,9 +18,12 @@ from facilitation.usecases import Actor, Change, Services
 class Emitter:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        # For each message sent, whether it went straight to this process's screens.
+        self.straight: list[bool] = []
 
-    def emit(self, event: str, data: Any, *, to: str) -> None:
+    def emit(self, event: str, data: Any, *, to: str, ignore_queue: bool = False) -> None:
         self.sent.append((event, to, data))
+        self.straight.append(ignore_queue)
 
     def sleep(self, seconds: float) -> None:
         pass
@@ -91,6 +94,48 @@ class Counted(Alone):
 
     def count(self, workshop_id: int, local: int) -> int:
         return self.total
+
+
+class Shared(Alone):
+    """Other processes, holding screens of the workshops the test says."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_elsewhere: set[int] = set()
+        self.asked: list[int] = []
+
+    def elsewhere(self, workshop_id: int) -> bool:
+        self.asked.append(workshop_id)
+        return workshop_id in self.held_elsewhere
+
+
+def test_a_room_held_only_here_is_sent_straight_to_its_screens(samsyn: Any) -> None:
+    """With other processes, a workshop's state goes through the message queue (encoded,
+    published, heard back and decoded by every process) only while another process holds a
+    screen of it; rooms meet on one process, so mostly it goes straight to the screens
+    here. Whether it is held elsewhere is asked once a tick, after the tick took its
+    changes (cluster.py says why then)."""
+    cluster = Shared()
+    t = Setup(samsyn, cluster)
+    _, participant_id = t.services.workshops.join(t.code, "anna")
+    actor = Actor(Role.PARTICIPANT, t.code, token="anna")
+    t.presence.add("s1", Connection(actor, PHONE, t.workshop_id, "sv", participant_id))
+    t.changed({participant_id})
+    t.broadcaster.flush()
+    rooms = {to.split(":")[0] for _, to, _ in t.emitter.sent}
+    assert rooms == {"board", "console", "phone", "participant"}
+    assert all(t.emitter.straight)
+    assert cluster.asked == [t.workshop_id]
+
+    cluster.held_elsewhere.add(t.workshop_id)  # a board opened through another process
+    t.emitter.sent.clear(), t.emitter.straight.clear()
+    t.changed({participant_id})
+    t.broadcaster.tick(10.0)
+    assert {to.split(":")[0] for _, to, _ in t.emitter.sent} == {"board", "console", "participant"}
+    assert not any(t.emitter.straight)
+    assert cluster.asked == [t.workshop_id] * 2
 
 
 def test_with_other_processes_a_count_gone_stale_is_sent_again(samsyn: Any) -> None:
@@ -264,6 +309,24 @@ def test_resync_sends_every_screen_here_its_whole_state(samsyn: Any) -> None:
     t.broadcaster.flush()
     assert len(t.to("board")) == len(t.to("console")) == len(t.to("phone")) == 1
     assert len(t.emitter.to(f"participant:{participant_id}")) == 1
+
+
+def test_resync_of_some_workshops_sends_theirs_alone(samsyn: Any) -> None:
+    """The other processes have just learnt that this one holds a workshop (cluster.py):
+    its screens here get their whole state; another workshop's screens here get nothing,
+    and a workshop with no screen here is not read."""
+    t = Setup(samsyn)
+    code, secret = t.services.workshops.create(title="U", language="sv", categories=None, seeds=[])
+    other = t.services.workshops.find_workshop(code).id
+    for sid, workshop_id, facilitator in (
+        ("s1", t.workshop_id, Actor(Role.FACILITATOR, t.code, secret=t.secret)),
+        ("s2", other, Actor(Role.FACILITATOR, code, secret=secret)),
+    ):
+        t.presence.add(sid, Connection(facilitator, CONSOLE, workshop_id, "sv"))
+    t.broadcaster.resync({t.workshop_id, 999_999})
+    t.broadcaster.flush()
+    assert len(t.to("board")) == len(t.to("console")) == len(t.to("phone")) == 1
+    assert t.emitter.to(f"board:{other}") == t.emitter.to("board:999999") == []
 
 
 def test_phones_joining_are_given_the_last_room_view_while_it_is_what_phones_see(

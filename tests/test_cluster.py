@@ -165,6 +165,86 @@ def test_a_crowd_coming_and_going_at_once_is_counted_exactly(
     until(lambda: a.count(1, local=0) == b.count(1, local=0) == 0, timeout=10)
 
 
+def board(workshop_id: int) -> Connection:
+    actor = Actor(Role.FACILITATOR, "ABC123", secret="s")
+    return Connection(actor, "board", workshop_id, "sv")
+
+
+def test_a_workshop_is_held_elsewhere_while_another_process_has_a_screen_of_it(
+    processes: Callable[[], RedisCluster],
+) -> None:
+    """Its broadcasts go through the queue only then (broadcast.py): a board counts as much
+    as a phone, and a process whose last screen of the workshop left is no longer named."""
+    a, b = processes(), processes()
+    here, there = Presence(a), Presence(b)
+    here.add("s1", board(1))
+    here.add("s2", phone(1, 10))
+    a.share(here), b.share(there)
+    assert not a.elsewhere(1)
+    assert b.elsewhere(1)  # b holds nothing of it: a does
+    assert not a.elsewhere(2) and not b.elsewhere(2)  # nobody holds it
+    there.add("s3", board(1))
+    b.share(there)
+    assert a.elsewhere(1) and b.elsewhere(1)
+    there.remove("s3")
+    b.share(there)
+    assert not a.elsewhere(1)
+    assert a.count(1, local=0) == 1
+
+
+def test_a_process_that_died_holds_nothing_once_it_has_been_silent_for_long(
+    processes: Callable[[], RedisCluster], redis_url: str, prefix: str
+) -> None:
+    """A process that died never lets go of its workshops; while the others keep naming
+    themselves it stays named, but counts as holding nothing after EXPIRES seconds."""
+    a = processes()
+    here = Presence(a)
+    here.add("s1", board(1))
+    a.share(here)
+    client = redis.Redis.from_url(redis_url)
+    client.zadd(f"{prefix}:held:1", {"died-recently": time.time() - cluster.EXPIRES + 5})
+    assert a.elsewhere(1)
+    client.zadd(f"{prefix}:held:1", {"died-recently": time.time() - cluster.EXPIRES - 1})
+    assert not a.elsewhere(1)
+
+
+def test_a_process_hears_when_the_others_have_learnt_it_holds_a_workshop(
+    processes: Callable[[], RedisCluster], redis_url: str, prefix: str
+) -> None:
+    """Until then they sent it nothing of the workshop, so its screens of it are then sent
+    everything (`arrived`): on the first write that names it, not on later ones; again
+    when it held the workshop anew; and for everything held after Redis failed, when Redis
+    may have forgotten the names."""
+    a = processes()
+    here = Presence(a)
+    arrived: list[set[int]] = []
+    here.on_arrived = arrived.append
+    a.share(here)
+    here.add("s1", board(1))
+    here.add("s2", phone(2, 20))
+    a.share(here)
+    assert arrived == [{1, 2}]
+    here.add("s3", phone(1, 10))
+    here.remove("s2")
+    a.share(here)
+    assert arrived == [{1, 2}]  # 1 was named already, 2 let go
+    here.add("s4", phone(2, 21))
+    a.share(here)
+    assert arrived == [{1, 2}, {2}]
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*client.scan_iter(f"{prefix}:*"))  # a restarted Redis, without persistence
+    a._lost(redis.ConnectionError("Redis restarted"))  # as the listener finds it
+    a.share(here)
+    assert arrived == [{1, 2}, {2}, {1, 2}]
+    assert processes().elsewhere(1)
+
+
+def test_without_redis_a_workshop_is_held_here_alone() -> None:
+    """The queue would not carry a broadcast either: this process's screens still get it."""
+    gone = RedisCluster("redis://127.0.0.1:1/0", "samsyn-test")
+    assert gone.elsewhere(1) is False
+
+
 def test_a_process_presence_expires_when_it_stops_refreshing(
     processes: Callable[[], RedisCluster], redis_url: str, prefix: str
 ) -> None:

@@ -11,7 +11,10 @@ the boards' and consoles' counts: a room that only took newcomers is read again 
 every JOINED_INTERVAL, not on every tick while a crowd scans the QR code (the count of who
 is connected still follows every tick, from the view last read).
 
-With several processes, each sends boards the count of participants connected through any
+With several processes, a workshop's state goes through the message queue only while
+another process holds a screen of it (cluster.py); a room's screens meet on one process, so
+mostly it is sent straight to this process's screens, unencoded for the queue and unheard
+by the others. Each process sends boards the count of participants connected through any
 of them, as Redis holds it when it reads it. Two processes reading a moment apart can reach
 the boards in the other order, the older count last; so every RECOUNT seconds each process
 counts again the workshops it sent, and sends a count that differs from the one it sent.
@@ -58,7 +61,7 @@ JOINED_INTERVAL = 1.0
 
 
 class Emitter(Protocol):
-    def emit(self, event: str, data: Any, *, to: str) -> None: ...
+    def emit(self, event: str, data: Any, *, to: str, ignore_queue: bool = False) -> None: ...
 
 
 class Broadcaster:
@@ -102,6 +105,9 @@ class Broadcaster:
         # With several processes: the count each workshop's boards were last sent from here.
         self._counted: dict[int, int] = {}
         self._next_recount = 0.0
+        # Whether only this process holds a screen of each workshop sent this tick: asked of
+        # the cluster once a tick (after the tick took its changes, see cluster.py).
+        self._only_here: dict[int, bool] = {}
 
     # --- Marking -----------------------------------------------------------------------
 
@@ -125,15 +131,17 @@ class Broadcaster:
                 return None
             return self._room_views.get(workshop_id)
 
-    def resync(self) -> None:
-        """Send every screen connected here its whole state again, phones and their own
-        ballots included (the message queue came back: what it carried meanwhile was lost)."""
+    def resync(self, workshop_ids: set[int] | None = None) -> None:
+        """Send every screen connected here (of these workshops) its whole state again,
+        phones and their own ballots included: the message queue came back, and what it
+        carried meanwhile was lost; or the other processes have just learnt that this one
+        holds the workshops (cluster.py)."""
         present = self.presence.present()
         with self._lock:
-            for workshop_id in self.presence.workshops():
+            for workshop_id in present if workshop_ids is None else workshop_ids & set(present):
                 self._changed.add(workshop_id)
-                self._people[workshop_id].update(present.get(workshop_id, ()))
-            self._phone_digest.clear()
+                self._people[workshop_id].update(present[workshop_id])
+                self._phone_digest.pop(workshop_id, None)
 
     def presence_changed(self, workshop_id: int) -> None:
         """Someone connected or left: boards and consoles show the new count."""
@@ -158,6 +166,7 @@ class Broadcaster:
             since = {w: self._since.pop(w) for w in changed if w in self._since}
             presence_only = self._presence_changed - changed
             self._presence_changed = set()
+        self._only_here.clear()
         for workshop_id in changed:
             self._next_joined[workshop_id] = now + JOINED_INTERVAL
             self._send_workshop(workshop_id, people.get(workshop_id, set()))
@@ -177,7 +186,7 @@ class Broadcaster:
             pending, self._phone_pending = self._phone_pending, {}
             for workshop_id, view in pending.items():
                 phones: PhoneState = {**view, "server_time": server_time()}
-                self.emitter.emit("state", phones, to=room(PHONE, workshop_id))
+                self._emit(workshop_id, "state", phones, to=room(PHONE, workshop_id))
 
     def _send_workshop(self, workshop_id: int, people: set[int]) -> None:
         with self._lock:
@@ -189,7 +198,7 @@ class Broadcaster:
         if read is None:
             # Deleted: say so to every screen of it, once, and forget it.
             for screen in VIEWS:
-                self.emitter.emit("deleted", {}, to=room(screen, workshop_id))
+                self._emit(workshop_id, "deleted", {}, to=room(screen, workshop_id))
             self._forget(workshop_id)
             return
         room_view, console_view, personal = read
@@ -198,7 +207,7 @@ class Broadcaster:
             self._read_under[workshop_id] = changes
         self._send_board(workshop_id, room_view, console_view)
         for participant_id, view in personal.items():
-            self.emitter.emit("me", view, to=participant_room(participant_id))
+            self._emit(workshop_id, "me", view, to=participant_room(participant_id))
         phones = phone_view(room_view)
         digest = _digest({k: v for k, v in phones.items() if k != "version"})
         if self._phone_digest.get(workshop_id) != digest:
@@ -233,13 +242,23 @@ class Broadcaster:
             self._counted[workshop_id] = connected
         now = server_time()
         board: BoardState = {**room_view, "connected": connected, "server_time": now}
-        self.emitter.emit("state", board, to=room(BOARD, workshop_id))
+        self._emit(workshop_id, "state", board, to=room(BOARD, workshop_id))
         if console_view is None and self.presence.may_watch(workshop_id, CONSOLE):
             read = self._read(workshop_id, console=True, people=set())
             console_view = read[1] if read else None
         if console_view is not None:
             console: ConsoleState = {**console_view, "connected": connected, "server_time": now}
-            self.emitter.emit("state", console, to=room(CONSOLE, workshop_id))
+            self._emit(workshop_id, "state", console, to=room(CONSOLE, workshop_id))
+
+    def _emit(self, workshop_id: int, event: str, data: Any, *, to: str) -> None:
+        """Send to a room of the workshop: through the message queue only if another process
+        holds a screen of it."""
+        only_here = self._only_here.get(workshop_id)
+        if only_here is None:
+            only_here = self._only_here[workshop_id] = not self.presence.cluster.elsewhere(
+                workshop_id
+            )
+        self.emitter.emit(event, data, to=to, ignore_queue=only_here)
 
     def _read(
         self, workshop_id: int, *, console: bool, people: set[int]

@@ -2,11 +2,21 @@
 
 Layer: edge (live); imports nothing of the app but the Redis client. With MESSAGE_QUEUE_URL
 set, Socket.IO's Redis manager carries every broadcast to the clients of every process. This
-module carries the two things Socket.IO does not: how many participants are connected to a
-workshop through any process (each process keeps the participants it holds in a Redis set of
-its own, which expires if the process dies), and word to every process to act on a workshop
-(check its open facilitator screens again when someone's access to it may have ended,
-access.py). Without a message queue, `Alone` answers from this process alone.
+module carries what Socket.IO does not: how many participants are connected to a workshop
+through any process (each process keeps the participants it holds in a Redis set of its own,
+which expires if the process dies), which processes hold a screen of a workshop, and word to
+every process to act on a workshop (check its open facilitator screens again when someone's
+access to it may have ended, access.py). Without a message queue, `Alone` answers from this
+process alone.
+
+A room's screens meet on one process (deploy/nginx), so most broadcasts need not travel:
+the broadcaster sends a workshop's state through the queue only while another process holds
+a screen of it (`elsewhere`), and straight to this process's screens otherwise. A process
+that begins to hold a workshop is named among its processes within SHARE_EVERY; until then
+the others may not send it what changes, so once named it sends its screens of the
+workshop their whole state, read from the database after the naming (`Shared.shared`'s
+`arrived`): a change committed before the others could see the name is in that read, one
+committed after reaches it through the queue.
 
 Each process has one writer of its presence: connecting and leaving only mark a participant
 here or gone (presence.py), and the cluster's task writes what changed in one round trip
@@ -91,14 +101,20 @@ class Shared(Protocol):
     """This process's presence, as the cluster shares it (presence.py)."""
 
     def present(self) -> Mapping[int, set[int]]:
-        """The participants connected here, by workshop."""
+        """The workshops with a screen here, each with the participants connected here."""
+
+    def workshops(self) -> set[int]:
+        """The workshops with a screen here."""
 
     def unshared(self) -> Mapping[int, Mapping[int, bool]]:
         """What changed since last asked, by workshop: each participant who came (True) or
-        went (False), the latest of each; taken, so that it is asked for once."""
+        went (False), the latest of each, and (with no one in it) a workshop whose first
+        screen here came or whose last one went; taken, so that it is asked for once."""
 
-    def shared(self, workshop_ids: set[int]) -> None:
-        """These workshops' presence was written: their counts may have changed."""
+    def shared(self, workshop_ids: set[int], arrived: set[int]) -> None:
+        """These workshops' presence was written: their counts may have changed. The other
+        processes have just learnt that `arrived` have a screen here (see the module's
+        text): those screens are sent their whole state."""
 
 
 class Cluster(Protocol):
@@ -107,6 +123,7 @@ class Cluster(Protocol):
     shared: bool
 
     def count(self, workshop_id: int, local: int) -> int: ...
+    def elsewhere(self, workshop_id: int) -> bool: ...
     def on(self, kind: str, handler: Handler) -> None: ...
     def tell(self, kind: str, workshop_id: int) -> None: ...
     def run(self, presence: Shared, sleep: Callable[[float], None]) -> None: ...
@@ -123,6 +140,9 @@ class Alone:
 
     def count(self, workshop_id: int, local: int) -> int:
         return local
+
+    def elsewhere(self, workshop_id: int) -> bool:
+        return False
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -150,7 +170,7 @@ class RedisCluster:
         self.channel = f"{prefix}:control"
         self._handlers: dict[str, Handler] = {}
         self._running = False
-        # The workshops whose set of this process is in Redis, and when all is written again.
+        # The workshops that name this process in Redis, and when all is written again.
         self._written: set[int] = set()
         self._refresh_at = 0.0
         # Redis failed to answer: said once, until it answers again.
@@ -159,8 +179,16 @@ class RedisCluster:
     def _members(self, workshop_id: int, process: str) -> str:
         return f"{self.prefix}:present:{workshop_id}:{process}"
 
-    def _processes(self, workshop_id: int) -> str:
-        return f"{self.prefix}:present:{workshop_id}"
+    def _holders(self, workshop_id: int) -> str:
+        """The processes holding a screen of the workshop, each scored by when it last said
+        so: one that stopped saying so for EXPIRES seconds (it died) is no longer counted,
+        even while the others keep the key."""
+        return f"{self.prefix}:held:{workshop_id}"
+
+    def _processes(self, workshop_id: int) -> list[str]:
+        """The processes holding a screen of the workshop, as written."""
+        alive = time.time() - EXPIRES
+        return [str(p) for p in self.redis.zrangebyscore(self._holders(workshop_id), alive, "+inf")]
 
     # --- Presence ---------------------------------------------------------------------
 
@@ -168,8 +196,7 @@ class RedisCluster:
         """Participants connected to the workshop through any process (someone connected to
         two processes counts once), as written; `local` when Redis does not answer."""
         try:
-            processes = self.redis.smembers(self._processes(workshop_id))
-            keys = [self._members(workshop_id, str(p)) for p in processes]
+            keys = [self._members(workshop_id, p) for p in self._processes(workshop_id)]
             if len(keys) <= 1:
                 return int(self.redis.scard(keys[0])) if keys else local
             union = f"{self.prefix}:union:{self.process}"
@@ -182,32 +209,52 @@ class RedisCluster:
             self._lost(error)
             return local
 
+    def elsewhere(self, workshop_id: int) -> bool:
+        """Whether another process holds a screen of the workshop, as written: its
+        broadcasts must then go through the queue. False when Redis does not answer (the
+        queue would not carry them either; this process's screens still get them, and
+        every process sends its screens everything again once Redis is back)."""
+        try:
+            processes = self._processes(workshop_id)
+        except redis.RedisError as error:
+            self._lost(error)
+            return False
+        return any(process != self.process for process in processes)
+
     def share(self, presence: Shared) -> None:
         """Write what changed in this process's presence since the last pass, in one round
         trip; everything, replacing what Redis holds, every REFRESH seconds and after Redis
         failed (it may have restarted and forgotten). Then say which workshops were written.
         Called by `run` only: one writer per process, so writes keep their order."""
         changes = presence.unshared()
+        # Read after the changes were taken: it holds them all.
         if time.monotonic() >= self._refresh_at:
-            # Read after the changes were taken: it holds them all.
             present = presence.present()
             # Also what was written before: a change lost with a failed pass may be in none.
             written = set(changes) | set(present) | self._written
+            # After a failure Redis may have forgotten this process's names: the others
+            # may have sent it nothing since.
+            arrived = set(present) if self._away else set(present) - self._written
             self._write_all(present)
             self._refresh_at = time.monotonic() + REFRESH
         elif changes:
-            self._write_changes(changes)
+            held = presence.workshops()
+            arrived = (set(changes) & held) - self._written
+            self._write_changes(changes, held)
             written = set(changes)
         else:
             return
         if self._away:
             self._away = False
             log.info("presence shared through Redis again")
-        presence.shared(written)
+        presence.shared(written, arrived)
 
-    def _write_changes(self, changes: Mapping[int, Mapping[int, bool]]) -> None:
+    def _write_changes(self, changes: Mapping[int, Mapping[int, bool]], held: set[int]) -> None:
         with self.redis.pipeline() as pipe:
             for workshop_id, people in changes.items():
+                if workshop_id not in held:
+                    self._let_go(pipe, workshop_id)
+                    continue
                 members = self._members(workshop_id, self.process)
                 came = [p for p, here in people.items() if here]
                 went = [p for p, here in people.items() if not here]
@@ -217,12 +264,12 @@ class RedisCluster:
                     pipe.srem(members, *went)
                 self._keep(pipe, workshop_id)
             pipe.execute()
-        self._written |= set(changes)
+        self._written = (self._written | (set(changes) & held)) - (set(changes) - held)
 
     def _write_all(self, present: Mapping[int, set[int]]) -> None:
         with self.redis.pipeline() as pipe:
             for workshop_id in self._written - set(present):
-                pipe.delete(self._members(workshop_id, self.process))
+                self._let_go(pipe, workshop_id)
             for workshop_id, people in present.items():
                 pipe.delete(self._members(workshop_id, self.process))
                 if people:
@@ -234,8 +281,13 @@ class RedisCluster:
     def _keep(self, pipe: Any, workshop_id: int) -> None:
         """Name this process among the workshop's, and keep both for EXPIRES seconds."""
         pipe.expire(self._members(workshop_id, self.process), EXPIRES)
-        pipe.sadd(self._processes(workshop_id), self.process)
-        pipe.expire(self._processes(workshop_id), EXPIRES)
+        pipe.zadd(self._holders(workshop_id), {self.process: time.time()})
+        pipe.expire(self._holders(workshop_id), EXPIRES)
+
+    def _let_go(self, pipe: Any, workshop_id: int) -> None:
+        """No screen of the workshop is left here: no longer named among its processes."""
+        pipe.delete(self._members(workshop_id, self.process))
+        pipe.zrem(self._holders(workshop_id), self.process)
 
     def _lost(self, error: Exception) -> None:
         """Redis did not answer: said once; everything is written again once it does."""

@@ -69,16 +69,24 @@ class Presence:
         self._connections: dict[str, Connection] = {}
         self._participants: dict[int, Counter[int]] = defaultdict(Counter)
         self._views: dict[int, Counter[str]] = defaultdict(Counter)
+        # Connections by workshop, of every view.
+        self._held: Counter[int] = Counter()
         # With other processes: who came (True) or went (False) since the cluster last
-        # wrote, by workshop; and who hears that the cluster wrote a workshop's presence.
+        # wrote, by workshop (with no one, a workshop whose first connection here came or
+        # whose last went); who hears that the cluster wrote a workshop's presence, and
+        # who hears that the other processes have learnt of a workshop's first connection.
         self._unshared: dict[int, dict[int, bool]] = defaultdict(dict)
         self.on_shared: Callable[[int], None] | None = None
+        self.on_arrived: Callable[[set[int]], None] | None = None
 
     def add(self, sid: str, connection: Connection) -> None:
         workshop_id, participant_id = connection.workshop_id, connection.participant_id
         with self._lock:
             self._connections[sid] = connection
             self._views[workshop_id][connection.view] += 1
+            self._held[workshop_id] += 1
+            if self.cluster.shared and self._held[workshop_id] == 1:
+                self._unshared.setdefault(workshop_id, {})  # its first connection here
             if participant_id is not None:
                 self._participants[workshop_id][participant_id] += 1
                 if self.cluster.shared and self._participants[workshop_id][participant_id] == 1:
@@ -91,6 +99,11 @@ class Presence:
                 return None
             workshop_id, participant_id = connection.workshop_id, connection.participant_id
             self._views[workshop_id][connection.view] -= 1
+            self._held[workshop_id] -= 1
+            if self._held[workshop_id] <= 0:
+                del self._held[workshop_id]
+                if self.cluster.shared:
+                    self._unshared.setdefault(workshop_id, {})  # its last one gone
             if participant_id is not None:
                 people = self._participants[workshop_id]
                 people[participant_id] -= 1
@@ -101,9 +114,10 @@ class Presence:
         return connection
 
     def present(self) -> dict[int, set[int]]:
-        """The participants connected to this process, by workshop."""
+        """The workshops with a connection to this process, each with the participants
+        connected to it."""
         with self._lock:
-            return {w: set(people) for w, people in self._participants.items() if people}
+            return {w: set(self._participants.get(w, ())) for w in self._held}
 
     def unshared(self) -> dict[int, dict[int, bool]]:
         """Who came or went since last asked, by workshop (see cluster.Shared); taken."""
@@ -111,16 +125,21 @@ class Presence:
             changes, self._unshared = self._unshared, defaultdict(dict)
         return dict(changes)
 
-    def shared(self, workshop_ids: set[int]) -> None:
-        """The cluster wrote these workshops' presence: their counts are read again."""
+    def shared(self, workshop_ids: set[int], arrived: set[int]) -> None:
+        """The cluster wrote these workshops' presence: their counts are read again. The
+        other processes have just learnt that `arrived` have a connection here: they may
+        not have sent it what changed until now (cluster.py), so its screens are sent their
+        whole state."""
         if self.on_shared is not None:
             for workshop_id in workshop_ids:
                 self.on_shared(workshop_id)
+        if arrived and self.on_arrived is not None:
+            self.on_arrived(arrived)
 
     def workshops(self) -> set[int]:
         """The workshops with a connection to this process."""
         with self._lock:
-            return {c.workshop_id for c in self._connections.values()}
+            return set(self._held)
 
     def get(self, sid: str) -> Connection | None:
         return self._connections.get(sid)

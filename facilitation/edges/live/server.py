@@ -56,8 +56,11 @@ class Live:
             phone_interval=phone_interval,
             metrics=metrics,
         )
-        # The cluster wrote a workshop's presence: its boards count again.
+        # The cluster wrote a workshop's presence: its boards count again; the other
+        # processes have learnt that this one holds a workshop: its screens here are sent
+        # everything (cluster.py).
         self.presence.on_shared = self.broadcaster.presence_changed
+        self.presence.on_arrived = self.broadcaster.resync
         self.gatekeeper = Gatekeeper(
             self.presence, cluster, functools.partial(realtime.disconnect_screen, socketio)
         )
