@@ -29,6 +29,10 @@ MESSAGE_QUEUE_URL (redis://127.0.0.1:6379/0 unless set); the baseline stays one 
 The app's CPU and memory are then those of all its processes together, each one's and
 nginx's CPU printed beside them, and the lock waits are all the processes' own.
 
+On PostgreSQL the app's waits for its workshops' locks are printed twice: as the app timed
+them (which includes the statement's round trip and, on a saturated process, the event
+loop's delay) and as PostgreSQL saw them (bench/lockwaits.py).
+
 Results are hidden until the round is revealed (the app's default), so the app's board
 follows the vote through `participation.voted` and shows the totals after the reveal; with
 `--live` boards get the totals on every tick and phones the room's state every
@@ -43,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import itertools
 import math
 import multiprocessing
@@ -56,7 +61,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -70,6 +75,7 @@ from facilitation.infrastructure.config import ROOT, Config
 from . import loadgen
 from .deployment import Nginx
 from .loadgen import Client, Packet, cookie_header
+from .lockwaits import SAMPLE, LockWaits
 from .process import ServerProcess, free_port
 from .services import pct
 
@@ -82,6 +88,9 @@ PHONES_PER_WORKER = 2500
 START_TIMEOUT = 60.0
 # A wait for a workshop's lock longer than this is counted (issue #20's target: none).
 LOCK_WAIT_LIMIT = 0.1
+# How long after the last phone joined (or all began to leave) the boards may take to count
+# exactly those connected.
+COUNT_TIMEOUT = 30.0
 # How long after the last acknowledgement the board may take to show it.
 CONVERGE_TIMEOUT = 60.0
 # When every phone has left, the server has let them go once it is idle again: less than
@@ -298,6 +307,15 @@ class Figures:
     lock_waits: int | None = None
     lock_waits_over: int | None = None
     lock_wait_max: float | None = None
+    # How long after the last phone joined, and after all began to leave, every board
+    # counted exactly those connected (None: one did not, see the notes).
+    counted_joined: float | None = None
+    counted_left: float | None = None
+    # PostgreSQL's own account (bench/lockwaits.py): waits for a lock it saw, how many over
+    # LOCK_WAIT_LIMIT, and the longest.
+    pg_lock_waits: int | None = None
+    pg_lock_waits_over: int | None = None
+    pg_lock_wait_max: float | None = None
     # The app's own view, from its /metrics after the burst: time to answer a command
     # (bucket bounds), and how many commands its transactions ran, in how many.
     command_p50: float | None = None
@@ -439,6 +457,33 @@ async def join(
     figures.connect = max(part["done_at"] for part in joined) - start_at
     figures.cpu_joins = server.cpu_seconds() - cpu
     figures.cpu_joins_each = [b - a for a, b in zip(each, cpu_each(server), strict=True)]
+    if server.kind == "app":
+        in_room: Counter[int] = Counter()
+        for k, part in enumerate(joined):
+            in_room[k % len(rooms)] += part["connected"]
+        figures.counted_joined = await counts_exact(
+            rooms, in_room, max(part["done_at"] for part in joined), figures
+        )
+
+
+async def counts_exact(
+    rooms: list[Room], expected: Counter[int], since: float, figures: Figures
+) -> float | None:
+    """How long after `since` every room's board counted its connected phones exactly (the
+    count of participants connected through any process); None, said in the notes, if one
+    did not within COUNT_TIMEOUT."""
+    for r, room in enumerate(rooms):
+
+        def exact(state: dict[str, Any], r: int = r) -> bool:
+            return bool(state.get("connected") == expected[r])
+
+        try:
+            await room.board.wait_for(exact, COUNT_TIMEOUT)
+        except TimeoutError:
+            shown = room.board.latest.get("connected")
+            figures.notes.append(f"a board counted {shown} connected, not {expected[r]}")
+            return None
+    return max(0.0, time.monotonic() - since)
 
 
 async def vote(
@@ -504,14 +549,20 @@ async def converge(
         figures.notes.append(f"a board says {shown} voted, not {len(acks)}")
 
 
-async def leave(server: AnyServer, pipes: list[Connection], figures: Figures) -> None:
+async def leave(
+    server: AnyServer, rooms: list[Room], pipes: list[Connection], figures: Figures
+) -> None:
     """Every phone closes its connection at once (the session ends, or the venue's wifi
-    drops): the server's CPU from then until it is idle again."""
+    drops): the server's CPU from then until it is idle again, and (app) how long until
+    every board counts no one connected."""
     cpu = server.cpu_seconds()
+    closing = time.monotonic()
     for pipe in pipes:
         pipe.send(("close", None))
     for pipe in pipes:
         figures.loadgen_cpu += (await receive(pipe, "closed", 60))["cpu_votes"]
+    if server.kind == "app":
+        figures.counted_left = await counts_exact(rooms, Counter(), closing, figures)
     deadline = time.perf_counter() + LEAVE_TIMEOUT
     last = server.cpu_seconds()
     while time.perf_counter() < deadline:
@@ -654,11 +705,12 @@ async def measure(server: AnyServer, n: int, args: argparse.Namespace) -> Figure
     try:
         async with loadgen.jar(server.url) as http:
             rooms = [await open_room(server, http, screens, args.live) for _ in range(args.rooms)]
-            await join(server, rooms, pipes, figures, args.ramp)
-            expected = await vote(server, rooms, pipes, figures, args.window)
+            with lock_waits(server, figures):
+                await join(server, rooms, pipes, figures, args.ramp)
+                expected = await vote(server, rooms, pipes, figures, args.window)
             for room, totals in zip(rooms, expected, strict=True):
                 await count(server, room, http, screens=screens, figures=figures, expected=totals)
-            await leave(server, pipes, figures)
+            await leave(server, rooms, pipes, figures)
     finally:
         for client in screens:
             await client.close()
@@ -677,6 +729,23 @@ async def measure(server: AnyServer, n: int, args: argparse.Namespace) -> Figure
     if busy:
         figures.notes.append(f"the {server.kind} answered 'busy' for: {dict(busy)}")
     return figures
+
+
+@contextlib.contextmanager
+def lock_waits(server: AnyServer, figures: Figures) -> Iterator[None]:
+    """The app's waits for locks while phones join and vote, as PostgreSQL saw them."""
+    url = os.environ.get("DATABASE_URL") or ""
+    if server.kind != "app" or not url.startswith("postgres"):
+        yield
+        return
+    with LockWaits(url) as waits:
+        yield
+    if waits.error is not None:
+        figures.notes.append(f"PostgreSQL's lock waits not sampled: {waits.error!r}")
+        return
+    figures.pg_lock_waits = len(waits.waits)
+    figures.pg_lock_waits_over = waits.over(LOCK_WAIT_LIMIT)
+    figures.pg_lock_wait_max = waits.longest()
 
 
 def run(kind: str, n: int, args: argparse.Namespace) -> Figures:
@@ -741,6 +810,8 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
             "x",
         ),
         ("board shows the last vote after", app.converged, base.converged, "s"),
+        ("boards count the joined exactly after", app.counted_joined, None, "s"),
+        ("boards count no one after all left", app.counted_left, None, "s"),
         ("longest gap between board states", app.board_gap, base.board_gap, "s"),
         ("ballots acknowledged", app.acked, base.acked, "n"),
         ("ballots sent again (same id)", app.resent, base.resent, "n"),
@@ -768,9 +839,12 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
             per(base.rss - base.rss_at_rest, base.connected * 1024),
             "KiB",
         ),
-        ("batches' waits for the lock", app.lock_waits, None, "c"),
+        ("batches' waits for the lock (app's clock)", app.lock_waits, None, "c"),
         (f"  of them over {LOCK_WAIT_LIMIT * 1000:.0f} ms", app.lock_waits_over, None, "c"),
         ("  the longest (≤)", app.lock_wait_max, None, "s"),
+        (f"lock waits PostgreSQL saw (≥ {SAMPLE * 1000:.0f} ms)", app.pg_lock_waits, None, "c"),
+        (f"  of them over {LOCK_WAIT_LIMIT * 1000:.0f} ms", app.pg_lock_waits_over, None, "c"),
+        ("  the longest", app.pg_lock_wait_max, None, "s"),
         ("load generator CPU", app.loadgen_cpu, base.loadgen_cpu, "s"),
         ("run time (start to stop)", app.wall, base.wall, "s"),
     ]

@@ -1,17 +1,23 @@
 """The scale benchmark's own parts: its raw Socket.IO client speaks the same packets as
 python-socketio and python-engineio, and vote → board delays are matched to the right board
-state. (The benchmark's figures are printed by `python -m bench.scale`, never asserted.)"""
+state; PostgreSQL's lock waits are sampled. (The benchmark's figures are printed by
+`python -m bench.scale`, never asserted.)"""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 from engineio import packet as eio
 from socketio import packet as sio
+from sqlalchemy import NullPool, create_engine, text
 
 from bench.loadgen import decode, encode_connect, encode_event
+from bench.lockwaits import LockWaits
 from bench.scale import board_delays
+from facilitation.infrastructure.db import normalise_url
 
 
 def wire(packet_type: int, data: Any = None, ack_id: int | None = None) -> str:
@@ -69,3 +75,36 @@ def test_a_vote_reaches_the_board_with_the_first_state_that_includes_it() -> Non
     assert delays[2] == pytest.approx(0.2)
     assert delays[3] == 0.0
     assert delays[4] is None  # never shown
+
+
+@pytest.mark.postgres
+def test_the_lock_waits_postgresql_saw_are_sampled(postgres_database: str) -> None:
+    """A statement kept waiting for a row lock for 0.4 s is seen, as lasting over 100 ms;
+    a row locked by nobody else costs no wait."""
+    engine = create_engine(normalise_url(postgres_database), poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS locked (id int PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO locked VALUES (1), (2) ON CONFLICT DO NOTHING"))
+    waiting = threading.Event()
+
+    def wait_for_row() -> None:
+        with engine.begin() as connection:
+            waiting.set()
+            connection.execute(text("SELECT id FROM locked WHERE id = 1 FOR UPDATE"))
+
+    with LockWaits(postgres_database) as waits:
+        with engine.begin() as holder:
+            holder.execute(text("SELECT id FROM locked WHERE id = 1 FOR UPDATE"))
+            other = threading.Thread(target=wait_for_row)
+            other.start()
+            waiting.wait(5)
+            time.sleep(0.4)
+        other.join(5)
+        with engine.begin() as alone:  # nobody holds row 2
+            alone.execute(text("SELECT id FROM locked WHERE id = 2 FOR UPDATE"))
+        time.sleep(0.05)
+    engine.dispose()
+    assert waits.error is None
+    assert len(waits.waits) == 1
+    assert waits.over(0.1) == 1
+    assert 0.1 < waits.longest() < 5
