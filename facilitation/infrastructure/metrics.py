@@ -38,8 +38,9 @@ class Metrics:
         )
         self.lock_wait = Histogram(
             "samsyn_workshop_lock_wait_seconds",
-            "Time a batch of commands waited for its workshop's lock (PostgreSQL: another"
-            " process's transaction on the same workshop), in seconds.",
+            "Time a batch of commands took to lock its workshop's row, in seconds: the"
+            " statement's round trip, any other transaction on the workshop, and on a busy"
+            " process the event loop's delay before the answer is read.",
             registry=self.registry,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
