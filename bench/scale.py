@@ -86,6 +86,8 @@ BUDGET, CAP = 5, 3
 # join costs it 1.5–2 ms of CPU: at the 500/s ramp one process is busy most of a core.
 PHONES_PER_WORKER = 2500
 START_TIMEOUT = 60.0
+# The /metrics line counting the ballots a process accepted.
+BALLOTS_ANSWERED = 'samsyn_commands_total{command="ballot.submit",outcome="ok"} '
 # A wait for a workshop's lock longer than this is counted (issue #20's target: none).
 LOCK_WAIT_LIMIT = 0.1
 # How long after the last phone joined (or all began to leave) the boards may take to count
@@ -299,6 +301,10 @@ class Figures:
     # Each app process's (and nginx's, last, in a deployment).
     cpu_joins_each: list[float] = field(default_factory=list)
     cpu_votes_each: list[float] = field(default_factory=list)
+    # Each app process's phones connected and ballots answered (its /metrics after the
+    # burst), to price a join and a ballot per process.
+    phones_each: list[int] = field(default_factory=list)
+    ballots_each: list[int] = field(default_factory=list)
     rss: int = 0
     # Resident memory with the room open, before the phones join.
     rss_at_rest: int = 0
@@ -605,16 +611,24 @@ def read_metrics(urls: list[str], figures: Figures) -> None:
     times: Counter[float] = Counter()
     waits: Counter[float] = Counter()
     figures.batches = figures.batched = 0
+    figures.phones_each, figures.ballots_each = [], []
     for url in urls:
         with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
             text = response.read().decode()
         times.update(dict(histogram(text, "samsyn_command_seconds")))
         waits.update(dict(histogram(text, "samsyn_workshop_lock_wait_seconds")))
+        phones = ballots = 0
         for line in text.splitlines():
             if line.startswith("samsyn_command_batch_size_count "):
                 figures.batches += int(float(line.split()[-1]))
             elif line.startswith("samsyn_command_batch_size_sum "):
                 figures.batched += int(float(line.split()[-1]))
+            elif line.startswith('samsyn_connections{view="phone"} '):
+                phones = int(float(line.split()[-1]))
+            elif line.startswith(BALLOTS_ANSWERED):
+                ballots = int(float(line.split()[-1]))
+        figures.phones_each.append(phones)
+        figures.ballots_each.append(ballots)
     figures.command_p50 = bucket_quantile(sorted(times.items()), 50)
     figures.command_p95 = bucket_quantile(sorted(times.items()), 95)
     buckets = sorted(waits.items())
@@ -897,15 +911,20 @@ def print_block(n: int, app: Figures, base: Figures, args: argparse.Namespace) -
         for problem in problems:
             print(f"  ! {name}: {problem}")
     if len(app.cpu_joins_each) > 1:
-        each = [
-            f"{j:.1f} / {v:.1f} s"
-            for j, v in zip(app.cpu_joins_each, app.cpu_votes_each, strict=True)
-        ]
-        names = [f"process {i + 1}" for i in range(len(each) - 1)] + ["nginx"]
-        print(
-            "  CPU joins / votes: "
-            + ", ".join(f"{n} {e}" for n, e in zip(names, each, strict=True))
-        )
+        # The app processes first, then nginx (which served neither joins nor ballots).
+        phones = [*app.phones_each, 0]
+        ballots = [*app.ballots_each, 0]
+        for i, (joins, votes) in enumerate(
+            zip(app.cpu_joins_each, app.cpu_votes_each, strict=True)
+        ):
+            name = f"process {i + 1}" if i < len(app.phones_each) else "nginx"
+            line = f"  CPU joins / votes, {name}: {joins:.1f} / {votes:.1f} s"
+            if phones[i] and ballots[i]:
+                line += (
+                    f" for {phones[i]:,} phones / {ballots[i]:,} ballots"
+                    f" ({joins / phones[i] * 1000:.1f} / {votes / ballots[i] * 1000:.1f} ms each)"
+                )
+            print(line)
     print(f"  counted in: app {', '.join(app.counted)}; baseline {', '.join(base.counted)}")
 
 

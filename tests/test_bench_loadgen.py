@@ -1,12 +1,16 @@
 """The scale benchmark's own parts: its raw Socket.IO client speaks the same packets as
 python-socketio and python-engineio, and vote → board delays are matched to the right board
-state; PostgreSQL's lock waits are sampled. (The benchmark's figures are printed by
+state; PostgreSQL's lock waits are sampled; each process's phones and ballots are read from
+its metrics. (The benchmark's figures are printed by
 `python -m bench.scale`, never asserted.)"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,8 +20,9 @@ from sqlalchemy import NullPool, create_engine, text
 
 from bench.loadgen import decode, encode_connect, encode_event
 from bench.lockwaits import LockWaits
-from bench.scale import board_delays
+from bench.scale import Figures, board_delays, read_metrics
 from facilitation.infrastructure.db import normalise_url
+from facilitation.infrastructure.metrics import Metrics
 
 
 def wire(packet_type: int, data: Any = None, ack_id: int | None = None) -> str:
@@ -108,3 +113,50 @@ def test_the_lock_waits_postgresql_saw_are_sampled(postgres_database: str) -> No
     assert len(waits.waits) == 1
     assert waits.over(0.1) == 1
     assert 0.1 < waits.longest() < 5
+
+
+@contextlib.contextmanager
+def serve(body: bytes) -> Iterator[str]:
+    """A URL whose /metrics answers `body`, as an app process's does."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[str]]:
+    """Two processes' metrics: 3 phones and 2 ballots on one, 1 phone and 1 ballot (and a
+    refused one) on the other."""
+    first, second = Metrics(), Metrics()
+    first.connections.labels(view="phone").set(3)
+    first.connections.labels(view="board").set(1)
+    first.commands.labels(command="ballot.submit", outcome="ok").inc(2)
+    second.connections.labels(view="phone").set(1)
+    second.commands.labels(command="ballot.submit", outcome="ok").inc()
+    second.commands.labels(command="ballot.submit", outcome="refused").inc()
+    second.commands.labels(command="factor.add", outcome="ok").inc(5)
+    with serve(first.exposition()) as one, serve(second.exposition()) as other:
+        yield [one, other]
+
+
+def test_each_process_phones_and_ballots_are_read_from_its_metrics(
+    processes: list[str],
+) -> None:
+    figures = Figures(phones=4, workers=1)
+    read_metrics(processes, figures)
+    assert figures.phones_each == [3, 1]
+    assert figures.ballots_each == [2, 1]
