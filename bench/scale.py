@@ -31,7 +31,8 @@ nginx's CPU printed beside them, and the lock waits are all the processes' own.
 
 On PostgreSQL the app's waits for its workshops' locks are printed twice: as the app timed
 them (which includes the statement's round trip and, on a saturated process, the event
-loop's delay) and as PostgreSQL saw them (bench/lockwaits.py).
+loop's delay) and as PostgreSQL saw them (bench/lockwaits.py). The event loop's own delay
+is printed beside them: how late the app's ticker woke from its sleeps.
 
 Results are hidden until the round is revealed (the app's default), so the app's board
 follows the vote through `participation.voted` and shows the totals after the reveal; with
@@ -88,8 +89,9 @@ PHONES_PER_WORKER = 2500
 START_TIMEOUT = 60.0
 # The /metrics line counting the ballots a process accepted.
 BALLOTS_ANSWERED = 'samsyn_commands_total{command="ballot.submit",outcome="ok"} '
-# A wait for a workshop's lock longer than this is counted (issue #20's target: none).
-LOCK_WAIT_LIMIT = 0.1
+# A wait longer than this is counted: for a workshop's lock (issue #20's target: none), or
+# of a ready task for the event loop.
+WAIT_LIMIT = 0.1
 # How long after the last phone joined (or all began to leave) the boards may take to count
 # exactly those connected.
 COUNT_TIMEOUT = 30.0
@@ -308,17 +310,22 @@ class Figures:
     rss: int = 0
     # Resident memory with the room open, before the phones join.
     rss_at_rest: int = 0
-    # Batches' waits for their workshop's lock: how many, over LOCK_WAIT_LIMIT, and the
+    # Batches' waits for their workshop's lock: how many, over WAIT_LIMIT, and the
     # longest (a bucket's upper bound).
     lock_waits: int | None = None
     lock_waits_over: int | None = None
     lock_wait_max: float | None = None
+    # How late the app's ticker woke from its sleeps (the event loop's delay): how many
+    # wakes, how many over WAIT_LIMIT late, the latest (a bucket's upper bound).
+    loop_wakes: int | None = None
+    loop_lags_over: int | None = None
+    loop_lag_max: float | None = None
     # How long after the last phone joined, and after all began to leave, every board
     # counted exactly those connected (None: one did not, see the notes).
     counted_joined: float | None = None
     counted_left: float | None = None
     # PostgreSQL's own account (bench/lockwaits.py): waits for a lock it saw, how many over
-    # LOCK_WAIT_LIMIT, and the longest.
+    # WAIT_LIMIT, and the longest.
     pg_lock_waits: int | None = None
     pg_lock_waits_over: int | None = None
     pg_lock_wait_max: float | None = None
@@ -605,11 +612,23 @@ def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float | Non
     return None
 
 
+def tally(buckets: list[tuple[float, float]]) -> tuple[int, int, float] | None:
+    """A histogram of waits, as (how many, how many over WAIT_LIMIT, the longest's bucket
+    bound), from its cumulative buckets in order; None if it has none."""
+    if not buckets or not buckets[-1][1]:
+        return None
+    total = buckets[-1][1]
+    # The longest wait lies in the first bucket that holds them all.
+    longest = next(bound for bound, n in buckets if n >= total)
+    return int(total), int(total - dict(buckets).get(WAIT_LIMIT, 0)), longest
+
+
 def read_metrics(urls: list[str], figures: Figures) -> None:
     """What the app's processes measured themselves (their /metrics) since they started,
     summed."""
     times: Counter[float] = Counter()
     waits: Counter[float] = Counter()
+    lags: Counter[float] = Counter()
     figures.batches = figures.batched = 0
     figures.phones_each, figures.ballots_each = [], []
     for url in urls:
@@ -617,6 +636,7 @@ def read_metrics(urls: list[str], figures: Figures) -> None:
             text = response.read().decode()
         times.update(dict(histogram(text, "samsyn_command_seconds")))
         waits.update(dict(histogram(text, "samsyn_workshop_lock_wait_seconds")))
+        lags.update(dict(histogram(text, "samsyn_event_loop_lag_seconds")))
         phones = ballots = 0
         for line in text.splitlines():
             if line.startswith("samsyn_command_batch_size_count "):
@@ -631,12 +651,10 @@ def read_metrics(urls: list[str], figures: Figures) -> None:
         figures.ballots_each.append(ballots)
     figures.command_p50 = bucket_quantile(sorted(times.items()), 50)
     figures.command_p95 = bucket_quantile(sorted(times.items()), 95)
-    buckets = sorted(waits.items())
-    if buckets:
-        figures.lock_waits = int(buckets[-1][1])
-        figures.lock_waits_over = int(buckets[-1][1] - dict(buckets).get(LOCK_WAIT_LIMIT, 0))
-        # The longest wait lies in the first bucket that holds them all.
-        figures.lock_wait_max = next(b for b, n in buckets if n >= buckets[-1][1])
+    if tallied := tally(sorted(waits.items())):
+        figures.lock_waits, figures.lock_waits_over, figures.lock_wait_max = tallied
+    if tallied := tally(sorted(lags.items())):
+        figures.loop_wakes, figures.loop_lags_over, figures.loop_lag_max = tallied
 
 
 async def count(
@@ -758,7 +776,7 @@ def lock_waits(server: AnyServer, figures: Figures) -> Iterator[None]:
         figures.notes.append(f"PostgreSQL's lock waits not sampled: {waits.error!r}")
         return
     figures.pg_lock_waits = len(waits.waits)
-    figures.pg_lock_waits_over = waits.over(LOCK_WAIT_LIMIT)
+    figures.pg_lock_waits_over = waits.over(WAIT_LIMIT)
     figures.pg_lock_wait_max = waits.longest()
 
 
@@ -854,10 +872,13 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
             "KiB",
         ),
         ("batches' waits for the lock (app's clock)", app.lock_waits, None, "c"),
-        (f"  of them over {LOCK_WAIT_LIMIT * 1000:.0f} ms", app.lock_waits_over, None, "c"),
+        (f"  of them over {WAIT_LIMIT * 1000:.0f} ms", app.lock_waits_over, None, "c"),
         ("  the longest (≤)", app.lock_wait_max, None, "s"),
+        ("event loop: the ticker's wakes", app.loop_wakes, None, "c"),
+        (f"  of them over {WAIT_LIMIT * 1000:.0f} ms late", app.loop_lags_over, None, "c"),
+        ("  the latest (≤)", app.loop_lag_max, None, "s"),
         (f"lock waits PostgreSQL saw (≥ {SAMPLE * 1000:.0f} ms)", app.pg_lock_waits, None, "c"),
-        (f"  of them over {LOCK_WAIT_LIMIT * 1000:.0f} ms", app.pg_lock_waits_over, None, "c"),
+        (f"  of them over {WAIT_LIMIT * 1000:.0f} ms", app.pg_lock_waits_over, None, "c"),
         ("  the longest", app.pg_lock_wait_max, None, "s"),
         ("load generator CPU", app.loadgen_cpu, base.loadgen_cpu, "s"),
         ("run time (start to stop)", app.wall, base.wall, "s"),

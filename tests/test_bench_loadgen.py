@@ -1,7 +1,7 @@
 """The scale benchmark's own parts: its raw Socket.IO client speaks the same packets as
 python-socketio and python-engineio, and vote → board delays are matched to the right board
-state; PostgreSQL's lock waits are sampled; each process's phones and ballots are read from
-its metrics. (The benchmark's figures are printed by
+state; PostgreSQL's lock waits are sampled; each process's phones, ballots and event loop
+delays are read from its metrics. (The benchmark's figures are printed by
 `python -m bench.scale`, never asserted.)"""
 
 from __future__ import annotations
@@ -139,12 +139,16 @@ def serve(body: bytes) -> Iterator[str]:
 
 @pytest.fixture
 def processes() -> Iterator[list[str]]:
-    """Two processes' metrics: 3 phones and 2 ballots on one, 1 phone and 1 ballot (and a
-    refused one) on the other."""
+    """Two processes' metrics: 3 phones, 2 ballots and three wakes of the ticker (one
+    0.3 s late) on one; 1 phone, 1 ballot (and a refused one) and one wake 1.7 s late on
+    the other."""
     first, second = Metrics(), Metrics()
     first.connections.labels(view="phone").set(3)
     first.connections.labels(view="board").set(1)
     first.commands.labels(command="ballot.submit", outcome="ok").inc(2)
+    for late in (0.001, 0.002, 0.3):
+        first.event_loop_lag.observe(late)
+    second.event_loop_lag.observe(1.7)
     second.connections.labels(view="phone").set(1)
     second.commands.labels(command="ballot.submit", outcome="ok").inc()
     second.commands.labels(command="ballot.submit", outcome="refused").inc()
@@ -160,3 +164,11 @@ def test_each_process_phones_and_ballots_are_read_from_its_metrics(
     read_metrics(processes, figures)
     assert figures.phones_each == [3, 1]
     assert figures.ballots_each == [2, 1]
+
+
+def test_the_event_loops_delays_are_added_up_over_the_processes(processes: list[str]) -> None:
+    figures = Figures(phones=4, workers=1)
+    read_metrics(processes, figures)
+    assert figures.loop_wakes == 4
+    assert figures.loop_lags_over == 2
+    assert figures.loop_lag_max == 2.5  # the bucket holding the latest, 1.7 s

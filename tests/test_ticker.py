@@ -98,3 +98,17 @@ def test_one_task_sleeps_until_the_next_job_is_due_until_stopped() -> None:
     assert clock.naps == [0.4, 0.1, 0.3, 0.2]
     assert len(started(ticker)) == 1  # a stopped ticker starts again
     assert started(ticker) == []  # once
+
+
+def test_how_late_the_task_woke_from_each_sleep_is_told() -> None:
+    """The event loop's delay: a sleep that overran by 0.3 s is reported as 0.3 s late, one
+    on time as 0."""
+    clock = Clock()
+    late = [0.0, 0.3]
+    ticker = Ticker(lambda seconds: clock.sleep(seconds + late.pop(0)), clock)
+    told: list[float] = []
+    ticker.on_late = lambda seconds: told.append(round(seconds, 6))
+    ticker.every(0.1, "stop", lambda now: ticker.stop() if len(told) == 2 else None)
+    (task,) = started(ticker)
+    task()
+    assert told == [0.0, 0.3]

@@ -50,6 +50,13 @@ class Metrics:
             registry=self.registry,
             buckets=(0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5),
         )
+        self.event_loop_lag = Histogram(
+            "samsyn_event_loop_lag_seconds",
+            "How late the live side's ticker woke from a sleep: the event loop's delay in"
+            " running a task that is ready, in seconds.",
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
         self.rate_limited = Counter(
             "samsyn_rate_limited", "Commands refused for coming too fast.", registry=self.registry
         )

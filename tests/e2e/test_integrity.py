@@ -256,6 +256,8 @@ def test_a_thousand_participants_voting_at_once_give_exact_totals(
     commands = metric(text, "samsyn_command_batch_size_sum")
     assert commands >= phones_n
     assert metric(text, "samsyn_command_batch_size_count") < commands / 3
+    # The ticker said how late it woke each time (the event loop's delay).
+    assert metric(text, "samsyn_event_loop_lag_seconds_count") > 0
 
     expected = summed(ballots, ids)
     console = workshop.console

@@ -68,6 +68,7 @@ class Live:
         cluster.on(ACCESS, self.gatekeeper.check)
         self.followers = Followers(socketio, cluster)
         self.ticker = Ticker(socketio.sleep)
+        self.ticker.on_late = metrics.event_loop_lag.observe
         self.ticker.every(self.broadcaster.board_interval, "broadcast tick", self.broadcaster.tick)
         self.ticker.every(self.followers.interval, "follow tick", self.followers.tick)
         self.ticker.every(self.gatekeeper.interval, "access check", self.gatekeeper.tick)

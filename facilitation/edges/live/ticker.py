@@ -5,7 +5,10 @@ BOARD_INTERVAL), the follow pages' (every FOLLOW_INTERVAL) and the check of the 
 facilitator screens (every CHECK_INTERVAL); server.py schedules them and starts the ticker.
 A job runs again its interval after its last run ended, as a loop that sleeps, then works,
 would: a slow run is never followed by another at once, so a tick that took long under load
-leaves the event loop to the connections before the next.
+leaves the event loop to the connections before the next. How late the task wakes from each
+sleep is the event loop's delay in running a task that is ready (`on_late`, the metric
+samsyn_event_loop_lag_seconds): near zero on a process with time to spare, and on a
+saturated one the wait every command and broadcast has before its turn.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Ticker:
     ) -> None:
         self.sleep = sleep
         self.clock = clock
+        # Told how many seconds after its time the task woke from each sleep.
+        self.on_late: Callable[[float], None] | None = None
         self._jobs: list[_Scheduled] = []
         self._running = False
 
@@ -58,7 +63,11 @@ class Ticker:
 
     def _run(self) -> None:
         while self._running and self._jobs:
-            self.sleep(max(0.0, min(job.due for job in self._jobs) - self.clock()))
+            now = self.clock()
+            nap = max(0.0, min(job.due for job in self._jobs) - now)
+            self.sleep(nap)
+            if self.on_late is not None:
+                self.on_late(max(0.0, self.clock() - now - nap))
             self.run_due()
 
     def run_due(self) -> None:
