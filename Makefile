@@ -8,11 +8,14 @@ BIN := $(VENV)/bin
 run: install ## Set up and start the app (SQLite, one process)
 	$(BIN)/python app.py
 
+# On every core (pytest-xdist; tests/conftest.py keeps the PostgreSQL servers' tests on one).
+PARALLEL = -n auto --dist loadgroup
+
 test: install-dev ## Set up and run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: install-dev ## Everything except the end-to-end tests against real servers
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not e2e"
 
 lint: install-dev ## Style and static checks, and the layers of the house
 	$(BIN)/ruff check .

@@ -78,6 +78,24 @@ def unavailable(what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+# The end-to-end tests that run app servers on PostgreSQL (each server opens its pool of
+# DATABASE_POOL_SIZE connections as it starts, PostgreSQL allows 100 by default) and build a
+# container image once for their module: under `make test`, which runs the suite on several
+# workers (pytest-xdist, --dist loadgroup), one worker runs them, one after another.
+SERVERS_ON_POSTGRESQL = "postgresql servers"
+_ON_POSTGRESQL = {"test_container.py", "test_database_hang.py", "test_scale_out.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and callspec.params.get("database_url") == (
+            "postgresql"
+        )
+        if item.get_closest_marker("e2e") and (item.path.name in _ON_POSTGRESQL or on_postgresql):
+            item.add_marker(pytest.mark.xdist_group(SERVERS_ON_POSTGRESQL))
+
+
 def _postgres_reachable() -> bool:
     try:
         engine = create_engine(normalise_url(POSTGRES_URL))
