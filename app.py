@@ -4,7 +4,8 @@ This is the only module that knows the event loop. ASYNC_MODE=eventlet (the defa
 gevent monkey-patches the standard library first thing, before anything else is imported;
 ASYNC_MODE=threading runs Werkzeug's development server and is meant for debugging only.
 Worker processes (facilitation/infrastructure/workers.py) import this module as they start,
-as Python's "spawn" does with the main module: they serve nothing, and patch nothing.
+as Python's "spawn" does with the main module: they serve nothing, patch nothing, and import
+only what their jobs need (the app is assembled in `main`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from typing import Any  # noqa: E402
 
 from flask import Flask  # noqa: E402
 
-from facilitation import create_app  # noqa: E402
 from facilitation.edges.http.links import is_loopback, lan_address  # noqa: E402
 from facilitation.infrastructure import logs  # noqa: E402
 from facilitation.infrastructure.config import Config  # noqa: E402
@@ -223,6 +223,9 @@ def serve(app: Flask, config: Config) -> None:
 
 
 def main() -> None:
+    # Here, not above: worker processes import this module too, and need not the whole app.
+    from facilitation.assembly import create_app
+
     config = Config()
     logs.configure(config)
     raise_file_limit(config.MAX_CONNECTIONS + 100)

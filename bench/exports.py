@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import force_locale, gettext
 
-from facilitation import create_app
+from facilitation.assembly import create_app
 from facilitation.core.domain import Role, SeedFactor
 from facilitation.infrastructure.config import Config
 from facilitation.outputs import export, report, workbook

@@ -20,7 +20,7 @@ from flask_socketio import SocketIOTestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from facilitation import Samsyn, create_app
+from facilitation.assembly import Samsyn, create_app
 from facilitation.core.domain import DomainError
 from facilitation.infrastructure.config import Config
 from facilitation.infrastructure.db import normalise_url

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from facilitation import Samsyn
+from facilitation.assembly import Samsyn
 from facilitation.edges.cli import main as cli
 from facilitation.edges.limits import TokenBucket
 from facilitation.infrastructure import logs, models

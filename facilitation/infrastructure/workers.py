@@ -14,7 +14,9 @@ no Flask, no database.
   machine the kernel gives the serving process its core first.
 - **Started afresh.** Workers are spawned, not forked: a fork would copy a monkey-patched
   event loop with thousands of open sockets. They start with the app (`warm_up`), so the
-  first export or login does not wait for Python to start.
+  first export or login does not wait for Python to start; each imports only what its jobs
+  need, when the first job needs it (the exports about a second of CPU, once a worker),
+  not the whole app (facilitation/__init__.py imports nothing).
 - **Waiting is cooperative.** A request waiting for its job (`run`, `Future.result`) waits
   on an event that app.py's monkey-patching made green: other greenlets run meanwhile.
 
