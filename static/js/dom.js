@@ -52,36 +52,42 @@ export function morph(current, next) {
   before.slice(after.length).forEach((child) => child.remove());
 }
 
-// A button pressed with the space bar is clicked when the key comes back up, and only if the
-// element that went down is still there: a redraw in between (another phone's vote arriving)
-// would swallow the press. So while the space bar is down, the part of the page holding the
-// focus is drawn again only once the key is up and the click has happened.
-let spaceDown = false;
-const afterSpace = new Map();
+// A button is clicked when the press comes back up — the space bar's key, or the finger or
+// mouse button — and only if the element it went down on is still there: a redraw in
+// between (another phone's vote arriving) would swallow the press. So while a press is down,
+// the part of the page holding it is drawn again only once the press is up and the click
+// has happened.
+let pressed = null; // the element a press went down on
+const afterPress = new Map();
 
-function spaceUp() {
-  if (!spaceDown) return;
-  spaceDown = false;
-  setTimeout(() => { // after the click, which follows the keyup
-    const waiting = [...afterSpace];
-    afterSpace.clear();
+function pressUp() {
+  if (!pressed) return;
+  pressed = null;
+  setTimeout(() => { // after the click, which follows the keyup or the pointerup
+    const waiting = [...afterPress];
+    afterPress.clear();
     for (const [parent, children] of waiting) replaceChildren(parent, ...children);
   });
 }
 
-document.addEventListener("keydown", (event) => { if (event.key === " ") spaceDown = true; }, true);
-document.addEventListener("keyup", (event) => { if (event.key === " ") spaceUp(); }, true);
-window.addEventListener("blur", spaceUp);
+document.addEventListener("keydown", (event) => {
+  if (event.key === " ") pressed = document.activeElement;
+}, true);
+document.addEventListener("keyup", (event) => { if (event.key === " ") pressUp(); }, true);
+document.addEventListener("pointerdown", (event) => { pressed = event.target; }, true);
+document.addEventListener("pointerup", pressUp, true);
+document.addEventListener("pointercancel", pressUp, true);
+window.addEventListener("blur", pressUp);
 
 /** Replace an element's children, keeping keyboard focus, and what is being typed there, on
  * the element with the same key. */
 export function replaceChildren(parent, ...children) {
   const focused = document.activeElement;
-  if (spaceDown && focused && parent.contains(focused)) {
-    afterSpace.set(parent, children);
+  if (pressed && parent.contains(pressed)) {
+    afterPress.set(parent, children);
     return;
   }
-  afterSpace.delete(parent); // drawn now: a redraw held back for the space bar is older
+  afterPress.delete(parent); // drawn now: a redraw held back for a press is older
   const key = focused && parent.contains(focused) ? focused.dataset.key : null;
   // What is being typed in a text or number field has not been sent yet: a redraw in the
   // middle of it (another phone's vote, an answer arriving) must not wipe it out.

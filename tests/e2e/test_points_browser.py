@@ -77,13 +77,24 @@ def test_phones_share_out_100_points_and_the_board_shows_them(browser: Any, live
     assert over.input_value() == "0"
 
     # The second phone uses the keyboard alone: Tab to the +10 button, then Space. A button
-    # is clicked when the space bar comes back up; the phone is drawn again while the key is
-    # down (the facilitator starts the countdown), and the press still counts.
+    # is clicked when the space bar comes back up (and a tap when the finger comes back up);
+    # both phones are drawn again while the press is down (the facilitator starts the
+    # countdown), and both presses still count.
     second.get_by_role("button", name="Lägg 10 poäng på Åldrande befolkning").focus()
     second.keyboard.down("Space")
+    take = first.get_by_role("button", name="Ta 10 poäng från Elektrifiering av transporter")
+    box = take.bounding_box()
+    assert box is not None
+    first.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    first.mouse.down()
     console.get_by_role("button", name="2 min", exact=True).click()
     second.locator("#countdown").wait_for(state="visible")
+    first.locator("#countdown").wait_for(state="visible")
+    first.mouse.up()
     second.keyboard.up("Space")
+    expect_text(first, "#budget", "25 poäng kvar")
+    first.get_by_role("button", name="Lägg 10 poäng på Elektrifiering av transporter").click()
+    expect_text(first, "#budget", "15 poäng kvar")
     expect_text(second, "#budget", "90 poäng kvar")
     expect_text(second, "#vote-message", "Sparat")
     for _ in range(3):
