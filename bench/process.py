@@ -33,6 +33,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """The CPU of every PostgreSQL process on this machine (the server's backends, the
+    postmaster and its helpers; `comm` is "postgres"), with what the postmaster's reaped
+    children spent: a database on this machine, priced beside the app's processes."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, rest = text[text.index("(") + 1 :].rsplit(")", 1)
+        if name != "postgres":
+            continue
+        fields = rest.split()
+        own = int(fields[11]) + int(fields[12])
+        reaped = int(fields[13]) + int(fields[14])  # cutime, cstime
+        total += own + reaped
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

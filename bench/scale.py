@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from sqlalchemy.engine import make_url
 
 from facilitation.core.domain import CATEGORY_SETS
 from facilitation.infrastructure.config import ROOT, Config
@@ -77,7 +78,7 @@ from . import loadgen
 from .deployment import Nginx
 from .loadgen import Client, Packet, cookie_header
 from .lockwaits import SAMPLE, LockWaits
-from .process import ServerProcess, free_port
+from .process import ServerProcess, free_port, postgres_cpu_seconds
 from .services import pct
 
 SIZES = [500, 1000, 2000, 5000]
@@ -298,6 +299,9 @@ class Figures:
     exact: dict[str, bool] = field(default_factory=dict)
     cpu_joins: float = 0.0
     cpu_votes: float = 0.0
+    # PostgreSQL's, when it runs on this machine (None otherwise, and for the baseline).
+    database_cpu_joins: float | None = None
+    database_cpu_votes: float | None = None
     # Every phone leaving at once, until the server is idle again.
     cpu_leave: float | None = None
     # Each app process's (and nginx's, last, in a deployment).
@@ -442,7 +446,7 @@ async def join(
     ramp."""
     for pipe in pipes:
         await receive(pipe, "ready", START_TIMEOUT)
-    cpu, each = server.cpu_seconds(), cpu_each(server)
+    cpu, each, database = server.cpu_seconds(), cpu_each(server), database_cpu(server)
     figures.rss_at_rest = sum(p.rss() for p in server.processes)
     start_at = time.monotonic() + 0.5
     for k, pipe in enumerate(pipes):
@@ -470,6 +474,7 @@ async def join(
     figures.connect = max(part["done_at"] for part in joined) - start_at
     figures.cpu_joins = server.cpu_seconds() - cpu
     figures.cpu_joins_each = [b - a for a, b in zip(each, cpu_each(server), strict=True)]
+    figures.database_cpu_joins = since(database, database_cpu(server))
     if server.kind == "app":
         in_room: Counter[int] = Counter()
         for k, part in enumerate(joined):
@@ -504,7 +509,7 @@ async def vote(
 ) -> list[Counter[str]]:
     """The burst: every phone votes once within the window; then wait for each board to
     show its room's last vote. Returns each room's dot totals of the acknowledged ballots."""
-    cpu, each = server.cpu_seconds(), cpu_each(server)
+    cpu, each, database = server.cpu_seconds(), cpu_each(server), database_cpu(server)
     t0 = time.monotonic() + 1.0
     for pipe in pipes:
         pipe.send(("vote", {"t0": t0, "window": window}))
@@ -531,6 +536,7 @@ async def vote(
             await converge(room.board, acked, t0, figures)
     figures.cpu_votes = server.cpu_seconds() - cpu
     figures.cpu_votes_each = [b - a for a, b in zip(each, cpu_each(server), strict=True)]
+    figures.database_cpu_votes = since(database, database_cpu(server))
     figures.rss = server.peak_rss()
     if server.kind == "app":
         read_metrics([p.url for p in server.processes], figures)
@@ -591,6 +597,21 @@ def cpu_each(server: AnyServer) -> list[float]:
     """Each process's CPU seconds so far, and nginx's last when there is one."""
     cpu = [p.cpu_seconds() for p in server.processes]
     return [*cpu, server.nginx.cpu_seconds()] if isinstance(server, Deployment) else cpu
+
+
+def database_cpu(server: AnyServer) -> float | None:
+    """PostgreSQL's CPU so far, when the app uses it on this machine (the benchmark's own
+    sampling of its lock waits included, a query every SAMPLE seconds)."""
+    url = os.environ.get("DATABASE_URL") or ""
+    if server.kind != "app" or not url.startswith("postgres"):
+        return None
+    if make_url(url).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        return None
+    return postgres_cpu_seconds()
+
+
+def since(before: float | None, now: float | None) -> float | None:
+    return None if before is None or now is None else now - before
 
 
 def histogram(text: str, name: str) -> list[tuple[float, float]]:
@@ -852,6 +873,8 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
         ("server CPU, joins", app.cpu_joins, base.cpu_joins, "s"),
         ("server CPU, votes", app.cpu_votes, base.cpu_votes, "s"),
         ("server CPU, all leaving at once", app.cpu_leave, base.cpu_leave, "s"),
+        ("PostgreSQL's CPU, joins", app.database_cpu_joins, None, "s"),
+        ("PostgreSQL's CPU, votes", app.database_cpu_votes, None, "s"),
         (
             "server CPU a join",
             per(app.cpu_joins, app.connected),
@@ -864,6 +887,8 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
             per(base.cpu_votes, base.acked),
             "ms",
         ),
+        ("PostgreSQL's CPU a join", per(app.database_cpu_joins, app.connected), None, "ms"),
+        ("PostgreSQL's CPU a ballot", per(app.database_cpu_votes, app.acked), None, "ms"),
         ("server peak RSS", app.rss / 2**20, base.rss / 2**20, "MiB"),
         (
             "memory a connected phone",
@@ -886,8 +911,8 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
     return out
 
 
-def per(total: float, count: float) -> float | None:
-    return total / count if count else None
+def per(total: float | None, count: float) -> float | None:
+    return total / count if total is not None and count else None
 
 
 def show(value: float | None, kind: str) -> str:

@@ -1,6 +1,6 @@
 """The scale benchmark's own parts: its raw Socket.IO client speaks the same packets as
 python-socketio and python-engineio, and vote → board delays are matched to the right board
-state; PostgreSQL's lock waits are sampled; each process's phones, ballots and event loop
+state; PostgreSQL's lock waits and CPU are measured; each process's phones, ballots and event loop
 delays are read from its metrics. (The benchmark's figures are printed by
 `python -m bench.scale`, never asserted.)"""
 
@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import NullPool, create_engine, text
 
 from bench.loadgen import decode, encode_connect, encode_event
 from bench.lockwaits import LockWaits
+from bench.process import cpu_seconds, postgres_cpu_seconds
 from bench.scale import Figures, board_delays, read_metrics
 from facilitation.infrastructure.db import normalise_url
 from facilitation.infrastructure.metrics import Metrics
@@ -113,6 +115,27 @@ def test_the_lock_waits_postgresql_saw_are_sampled(postgres_database: str) -> No
     assert len(waits.waits) == 1
     assert waits.over(0.1) == 1
     assert 0.1 < waits.longest() < 5
+
+
+@pytest.mark.postgres
+def test_postgresql_cpu_counts_a_backend_after_it_ended(postgres_database: str) -> None:
+    """The benchmark prices PostgreSQL's share of a join: a backend's CPU is counted while it
+    runs and still after its connection closed (the postmaster reaped it)."""
+    engine = create_engine(normalise_url(postgres_database), poolclass=NullPool)
+    before = postgres_cpu_seconds()
+    with engine.connect() as connection:
+        pid = connection.scalar(text("SELECT pg_backend_pid()"))
+        if not Path(f"/proc/{pid}").exists():
+            pytest.skip("PostgreSQL runs on another machine")
+        connection.scalar(text("SELECT sum(i) FROM generate_series(1, 2000000) AS i"))
+        spent = cpu_seconds(pid)
+    engine.dispose()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the postmaster has reaped it
+    assert spent > 0.1
+    # Other tests may use the server meanwhile: its CPU only rises more.
+    assert postgres_cpu_seconds() - before >= spent - 0.02
 
 
 @contextlib.contextmanager
