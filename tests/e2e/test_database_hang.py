@@ -114,12 +114,14 @@ def refusal(server: Server, http: requests.Session, code: str) -> str | None:
 
 def test_a_hung_database_is_answered_busy_and_nothing_is_lost(hung: Any) -> None:
     """While PostgreSQL answers nothing, /healthz and pages answer 503 (with Retry-After,
-    which the pages follow) within the database's timeouts; a phone's command is answered
+    which the pages follow) within the database's timeouts, except a join link whose page
+    was made moments before, which is given again (phone_pages.py); a phone's command is answered
     `busy` (and sent again); a phone connecting is refused `busy`, never let in without its
     state. Once the database answers again, the same command goes through once, and the
     phone that was refused gets in."""
     server, relay = hung
     code = create_workshop(server.url)["code"]
+    never_joined = create_workshop(server.url)["code"]
     clients = Clients(server)
     try:
         _, phone = clients.phone(code)
@@ -128,8 +130,10 @@ def test_a_hung_database_is_answered_busy_and_nothing_is_lost(hung: Any) -> None
 
         health = requests.get(server.url + "/healthz", timeout=60)
         assert health.status_code == 503
-        page = requests.get(f"{server.url}/j/{code}", timeout=60)
+        page = requests.get(f"{server.url}/j/{never_joined}", timeout=60)
         assert page.status_code == 503 and int(page.headers["Retry-After"]) > 0
+        kept = requests.get(f"{server.url}/j/{code}", timeout=60)
+        assert kept.status_code == 200 and code in kept.text
         rename = {"command_id": "rename-1", "nickname": "Kim"}
         answer = phone.call("participant.rename", rename, timeout=60)
         assert answer["error"]["code"] == "busy", answer
