@@ -44,23 +44,54 @@ def test_each_job_runs_at_its_own_interval_the_first_time_one_interval_after_the
 
 
 def test_a_job_runs_again_one_interval_after_its_last_run_ended() -> None:
-    """A slow run is not followed by another at once: the event loop gets its turn."""
+    """A run that took a moment is followed by the interval's rest."""
+    clock = Clock()
+    ticker = Ticker(clock.sleep, clock)
+    ran: list[float] = []
+
+    def quick(now: float) -> None:
+        ran.append(round(now - 100, 6))
+        clock.now += 0.01
+
+    ticker.every(0.1, "quick", quick)
+    started(ticker)
+    clock.now = 100.1
+    ticker.run_due()
+    clock.now = 100.2  # 0.11 + 0.1 not yet
+    ticker.run_due()
+    clock.now = 100.21
+    ticker.run_due()
+    assert ran == [0.1, 0.21]
+
+
+@pytest.mark.parametrize(
+    ("took", "next_run"),
+    [
+        (0.05, 0.1 + 0.05 + 0.15),  # rests three times as long as it took
+        (0.15, 0.1 + 0.15 + 0.45),
+        (0.3, 0.1 + 0.3 + 0.5),  # at most half a second
+    ],
+)
+def test_a_slow_job_rests_three_times_as_long_as_it_took(took: float, next_run: float) -> None:
+    """On a saturated process a tick takes long because every task waits for its turn: the
+    jobs then take at most about a quarter of the event loop, not most of it."""
     clock = Clock()
     ticker = Ticker(clock.sleep, clock)
     ran: list[float] = []
 
     def slow(now: float) -> None:
         ran.append(round(now - 100, 6))
-        clock.now += 0.3  # the run takes longer than the interval
+        clock.now += took
 
     ticker.every(0.1, "slow", slow)
     started(ticker)
     clock.now = 100.1
     ticker.run_due()
-    ticker.run_due()  # 0.4: due again only at 0.5
-    clock.now = 100.5
+    clock.now = 100 + next_run - 0.001
+    ticker.run_due()  # not yet
+    clock.now = 100 + next_run + 1e-9
     ticker.run_due()
-    assert ran == [0.1, 0.5]
+    assert ran == [0.1, round(next_run, 6)]
 
 
 def test_a_job_that_fails_is_logged_and_neither_it_nor_the_others_stop(

@@ -4,11 +4,15 @@ Layer: edge (live); imports nothing of the app. The jobs are the broadcaster's t
 BOARD_INTERVAL), the follow pages' (every FOLLOW_INTERVAL) and the check of the open
 facilitator screens (every CHECK_INTERVAL); server.py schedules them and starts the ticker.
 A job runs again its interval after its last run ended, as a loop that sleeps, then works,
-would: a slow run is never followed by another at once, so a tick that took long under load
-leaves the event loop to the connections before the next. How late the task wakes from each
-sleep is the event loop's delay in running a task that is ready (`on_late`, the metric
-samsyn_event_loop_lag_seconds): near zero on a process with time to spare, and on a
-saturated one the wait every command and broadcast has before its turn.
+would, or REST times as long as that run took if that is longer (at most MAX_REST): a slow
+run is never followed by another at once, and on a saturated process, where a tick takes
+long because every task waits for its turn, the jobs take at most about a quarter of the
+event loop, leaving the rest to the commands and connections. Boards then get the state
+less often, each time with more votes in it (the broadcasts coalesce more); on a process
+with time to spare a tick takes a few milliseconds and the intervals hold. How late the
+task wakes from each sleep is the event loop's delay in running a task that is ready
+(`on_late`, the metric samsyn_event_loop_lag_seconds): near zero on a process with time to
+spare, and on a saturated one the wait every command and broadcast has before its turn.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Job = Callable[[float], None]
+
+# A job rests at least this many times as long as its last run took ...
+REST = 3.0
+# ... but never longer than this for it (nor shorter than its interval).
+MAX_REST = 0.5
 
 
 @dataclass
@@ -81,4 +90,5 @@ class Ticker:
                 job.run(now)
             except Exception:
                 log.exception("%s failed", job.name)
-            job.due = self.clock() + job.interval
+            ended = self.clock()
+            job.due = ended + max(job.interval, min(REST * (ended - now), MAX_REST))
