@@ -64,6 +64,10 @@ RUN_OPTIONS = [
     "host",
 ]
 PHONES = 8
+# Each app process keeps DATABASE_POOL_SIZE connections to PostgreSQL open (20 by default):
+# the deployment's two and the two compose brings up would hold 80 of the server's 100 at
+# once, beside the other tests' own ("too many clients"). A few phones need a few.
+FEW_CONNECTIONS = {"DATABASE_POOL_SIZE": "6"}
 
 
 def podman(*arguments: str, check: bool = True, timeout: float = 120) -> str:
@@ -251,6 +255,7 @@ def deployment(
             "MESSAGE_QUEUE_URL": redis_url,
             "MESSAGE_QUEUE_CHANNEL": prefix,
             "PROXY_HOPS": "1",
+            **FEW_CONNECTIONS,
         }
         containers = [Container(image, volume, env), Container(image, volume, env)]
         nginx = Nginx(directory, containers)
@@ -416,6 +421,7 @@ def test_podman_compose_brings_up_the_two_app_services(
                     "MESSAGE_QUEUE_CHANNEL": prefix,
                     "HOST": "127.0.0.1",
                     "PORT": str(port),
+                    **FEW_CONNECTIONS,
                 },
             }
             for name, port in ports.items()
