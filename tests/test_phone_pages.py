@@ -40,6 +40,18 @@ def crowd(
     return answers, threads
 
 
+def let_the_first_finish(
+    started: threading.Event, release: threading.Event, threads: list[threading.Thread]
+) -> None:
+    """Once the first request is making the page and the others have arrived meanwhile,
+    let it finish, and wait for every request to end."""
+    assert started.wait(5)
+    time.sleep(0.2)
+    release.set()
+    for thread in threads:
+        thread.join()
+
+
 def test_a_missing_page_is_made_once_while_the_others_asking_wait_for_it() -> None:
     pages = PhonePages()
     made: list[int] = []
@@ -52,11 +64,7 @@ def test_a_missing_page_is_made_once_while_the_others_asking_wait_for_it() -> No
         return PAGE
 
     answers, threads = crowd(pages, make)
-    assert started.wait(5)
-    time.sleep(0.2)  # the others arrive while it is being made
-    release.set()
-    for thread in threads:
-        thread.join()
+    let_the_first_finish(started, release, threads)
     assert made == [1]
     assert answers == [PAGE] * 10
     assert pages.page("/j/ABC", None, make) == PAGE and made == [1]  # kept
@@ -78,11 +86,7 @@ def test_when_the_maker_fails_the_next_waiting_request_makes_it() -> None:
         return PAGE
 
     answers, threads = crowd(pages, make, people=4)
-    assert started.wait(5)
-    time.sleep(0.2)
-    release.set()
-    for thread in threads:
-        thread.join()
+    let_the_first_finish(started, release, threads)
     # The first one's request failed; the next made the page, which the others were given.
     assert sorted(map(str, answers)) == sorted([str(PAGE)] * 3 + ["the database is away"])
     assert len(calls) == 2
@@ -179,11 +183,7 @@ def test_who_waited_for_an_answer_that_is_no_page_makes_its_own_at_once() -> Non
         return "redirect"
 
     answers, threads = crowd(pages, make, people=5)
-    assert started.wait(5)
-    time.sleep(0.2)
-    release.set()
-    for thread in threads:
-        thread.join()
+    let_the_first_finish(started, release, threads)
     assert answers == ["redirect"] * 5 and len(calls) == 5
 
 
