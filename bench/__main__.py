@@ -3,9 +3,10 @@ short form (300 phones); the full run, up to 5,000 phones, is `python -m bench.s
 
 from __future__ import annotations
 
-from . import exports, scale, services
+from . import exports, history, scale, services
 
 if __name__ == "__main__":
     services.main([])
     exports.main([])
+    history.main(["--workshops", "50"])
     scale.main(["--quick"])

@@ -51,6 +51,27 @@ def test_migrations_go_down_and_up_again(database_url: str) -> None:
     db.dispose()
 
 
+def test_every_foreign_key_leads_an_index(database_url: str) -> None:
+    """A reference is looked up by its column: a participant's ballots and proposals (read
+    for every join batch and every tick with voters), a factor's log entries and reasons
+    (updated or deleted with it). Without an index PostgreSQL scans the whole table, every
+    workshop ever held, so a live room would grow slower as the database fills."""
+    db = Database(database_url)
+    db.migrate()
+    schema = inspect(db.engine)
+    unindexed = []
+    for table in schema.get_table_names():
+        leads = [tuple(schema.get_pk_constraint(table)["constrained_columns"])]
+        leads += [tuple(i["column_names"]) for i in schema.get_indexes(table)]
+        leads += [tuple(u["column_names"]) for u in schema.get_unique_constraints(table)]
+        for key in schema.get_foreign_keys(table):
+            columns = tuple(key["constrained_columns"])
+            if not any(lead[: len(columns)] == columns for lead in leads):
+                unindexed.append(f"{table}.{','.join(columns)}")
+    db.dispose()
+    assert unindexed == []
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
     db = Database(f"sqlite:///{tmp_path}/wal.db")
     with db.engine.connect() as connection:

@@ -73,7 +73,9 @@ class Workshop(Base):
     )
     stakeholder: Mapped[str | None] = mapped_column(String(120))
     # The organizer account that created it, if one did (the facilitator link works anyway).
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("organizers.id", ondelete="SET NULL"))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizers.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Category(Base):
@@ -116,7 +118,7 @@ class Participant(Base):
     is_proxy: Mapped[bool] = mapped_column(default=False)
     # The stakeholder group they said they belong to, if any; fixed once they have voted.
     group_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participant_groups.id", ondelete="SET NULL")
+        ForeignKey("participant_groups.id", ondelete="SET NULL"), index=True
     )
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -128,17 +130,19 @@ class Factor(Base):
     workshop_id: Mapped[int] = mapped_column(
         ForeignKey("workshops.id", ondelete="CASCADE"), index=True
     )
-    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     origin: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     removal_reason: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[int | None] = mapped_column(
-        ForeignKey("factors.id", ondelete="SET NULL")
+        ForeignKey("factors.id", ondelete="SET NULL"), index=True
     )
     proposed_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="SET NULL")
+        ForeignKey("participants.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The series library's entry this factor is, across workshops (copied, promoted or
@@ -184,7 +188,9 @@ class Ballot(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -218,9 +224,9 @@ class Reason(Base):
     )
     # The revealed round whose result the reason answers.
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
-    factor_id: Mapped[int] = mapped_column(ForeignKey("factors.id", ondelete="CASCADE"))
+    factor_id: Mapped[int] = mapped_column(ForeignKey("factors.id", ondelete="CASCADE"), index=True)
     participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="SET NULL")
+        ForeignKey("participants.id", ondelete="SET NULL"), index=True
     )
     text: Mapped[str] = mapped_column(Text)
     # core/reasons.ReasonStatus: pending, shown or hidden.
@@ -240,7 +246,9 @@ class LogEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(40))
-    factor_id: Mapped[int | None] = mapped_column(ForeignKey("factors.id", ondelete="SET NULL"))
+    factor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("factors.id", ondelete="SET NULL"), index=True
+    )
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -433,7 +441,7 @@ class LibraryFactor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
     category_id: Mapped[int] = mapped_column(
-        ForeignKey("library_categories.id", ondelete="CASCADE")
+        ForeignKey("library_categories.id", ondelete="CASCADE"), index=True
     )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -441,7 +449,7 @@ class LibraryFactor(Base):
     # "template", "added", "imported" or "promoted" (from a workshop).
     origin: Mapped[str] = mapped_column(String(20))
     promoted_from_workshop_id: Mapped[int | None] = mapped_column(
-        ForeignKey("workshops.id", ondelete="SET NULL")
+        ForeignKey("workshops.id", ondelete="SET NULL"), index=True
     )
     # Retired factors stay for the workshops that had them; new workshops leave them out.
     retired: Mapped[bool] = mapped_column(default=False)
