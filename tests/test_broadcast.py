@@ -161,30 +161,44 @@ def test_a_room_that_only_takes_newcomers_is_read_at_most_once_a_joined_interval
     """A crowd scanning the QR code changes only the boards' count: the room is read and
     sent when the first arrives, then at most every JOINED_INTERVAL, not on every tick (on
     PostgreSQL, four rooms filling at once spent most of a process re-reading them); any
-    other change is sent on the next tick as before, the newcomers' count with it."""
+    other change is sent on the next tick as before, the newcomers' count with it. Once
+    the room was read whole, newcomers alone need only its counts read again."""
     t = Setup(samsyn)
-    reads: list[int] = []
-    screens = t.services.workshops.screens
-
-    def counted(workshop_id: int, **kwargs: Any) -> Any:
-        reads.append(workshop_id)
-        return screens(workshop_id, **kwargs)
-
-    monkeypatch.setattr(t.services.workshops, "screens", counted)
+    reads = read_counter(t, monkeypatch)
     ticks = [i * 0.1 for i in range(12)]  # 0.0 … 1.1 s
     for i, now in enumerate(ticks[:9]):
         t.services.workshops.join(t.code, f"p{i}")
         t.broadcaster.tick(now)
-    assert len(reads) == 1 and t.to("board")[-1]["participation"]["joined"] == 1
+    assert reads == ["whole"] and t.to("board")[-1]["participation"]["joined"] == 1
     t.services.workshops.join(t.code, "p9")
     t.broadcaster.tick(JOINED_INTERVAL)
-    assert len(reads) == 2 and t.to("board")[-1]["participation"]["joined"] == 10
+    assert reads[1:] == ["counts"] and t.to("board")[-1]["participation"]["joined"] == 10
     t.services.workshops.join(t.code, "p10")
     t.changed()  # something else changed too: sent at once, the newcomer with it
     t.broadcaster.tick(JOINED_INTERVAL + 0.1)
-    assert len(reads) == 3 and t.to("board")[-1]["participation"]["joined"] == 11
+    assert reads[2:] == ["whole"] and t.to("board")[-1]["participation"]["joined"] == 11
     t.broadcaster.tick(JOINED_INTERVAL + 0.2)
     assert len(reads) == 3  # nothing left to send
+
+
+def read_counter(t: Setup, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the broadcaster reads, in order: a workshop's "whole" screens, or its "counts"
+    alone (whether or not they would do)."""
+    reads: list[str] = []
+    desk = t.services.workshops
+    screens, recount = desk.screens, desk.recount
+
+    def whole(workshop_id: int, **kwargs: Any) -> Any:
+        reads.append("whole")
+        return screens(workshop_id, **kwargs)
+
+    def counts(workshop_id: int, **kwargs: Any) -> Any:
+        reads.append("counts")
+        return recount(workshop_id, **kwargs)
+
+    monkeypatch.setattr(desk, "screens", whole)
+    monkeypatch.setattr(desk, "recount", counts)
+    return reads
 
 
 def test_phone_messages_wait_for_the_phone_interval(samsyn: Any) -> None:
@@ -359,3 +373,106 @@ def test_phones_joining_are_given_the_last_room_view_while_it_is_what_phones_see
     monkeypatch.setattr(t.broadcaster, "_read", read_while_changed)
     t.broadcaster.tick(2.0)
     assert t.broadcaster.room_view_for_phones(t.workshop_id) is None
+
+
+class Vote:
+    """A workshop in a dots round, its console watching, three people joined, and the whole
+    room read once (as at the round's opening)."""
+
+    def __init__(self, samsyn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.t = t = Setup(samsyn)
+        self.facilitator = Actor(Role.FACILITATOR, t.code, secret=t.secret)
+        t.presence.add("sid-f", Connection(self.facilitator, CONSOLE, t.workshop_id, "sv"))
+        console = t.services.workshops.snapshot(self.facilitator, "console")["state"]
+        category = console["categories"][0]["id"]
+        self.factors = [
+            run(t, self.facilitator, "factor.add", title=title, category_id=category)["factor_id"]
+            for title in ("Urbanisering", "Elektrifiering")
+        ]
+        run(t, self.facilitator, "step.set", step="prioritise")
+        self.round_id = run(t, self.facilitator, "round.open", method="dots", budget=3, cap=3)[
+            "round_id"
+        ]
+        self.people = {}
+        for name in ("anna", "bo", "cia"):
+            _, participant_id = t.services.workshops.join(t.code, name)
+            self.people[name] = (participant_id, Actor(Role.PARTICIPANT, t.code, token=name))
+        t.broadcaster.tick(0.0)
+        t.emitter.sent.clear()
+        self.reads = read_counter(t, monkeypatch)
+
+    def vote(self, name: str, dots: int) -> None:
+        entries = {str(self.factors[0]): dots}
+        run(self.t, self.people[name][1], "ballot.submit", round_id=self.round_id, entries=entries)
+
+    def version(self) -> int:
+        return self.t.services.workshops.find_workshop(self.t.code).version
+
+
+def test_a_tick_of_ballots_alone_reads_the_counts_not_the_whole_room(
+    samsyn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a round is open and its results hidden, a ballot changes only how many voted
+    and the voter's own view: the tick reads those (a few small queries) and sends the board
+    and the console the views last read with the new count and version, and each voter
+    their own view, as a whole read would."""
+    v = Vote(samsyn, monkeypatch)
+    v.vote("anna", 3)
+    v.vote("bo", 2)
+    v.t.broadcaster.tick(0.1)
+    assert v.reads == ["counts"]
+    (board,), (console,) = v.t.to("board"), v.t.to("console")
+    for screen in (board, console):
+        assert screen["participation"] == {"joined": 3, "voted": 2}
+        assert screen["version"] == v.version()
+    assert [f["title"] for f in board["factors"]] == ["Urbanisering", "Elektrifiering"]
+    assert console["log"] and console["rounds"][0]["id"] == v.round_id
+    for name, dots in (("anna", 3), ("bo", 2)):
+        (me,) = v.t.emitter.to(f"participant:{v.people[name][0]}")
+        assert me["ballot"]["entries"] == {str(v.factors[0]): dots}
+        assert me["version"] == v.version()
+    assert v.t.emitter.to(f"participant:{v.people['cia'][0]}") == []
+    assert v.t.to("phone") == []  # phones do not show the count
+    # What a whole read sends now is what the counts made of the views last read.
+    v.t.emitter.sent.clear()
+    v.t.changed()
+    v.t.broadcaster.tick(0.2)
+    for view in ("board", "console"):
+        (whole,) = v.t.to(view)
+        assert {**whole, "server_time": None} == {
+            **(board if view == "board" else console),
+            "server_time": None,
+        }
+
+
+def test_a_change_this_process_did_not_hear_of_makes_the_next_tick_read_the_whole_room(
+    samsyn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's change (here: a factor renamed, its publication lost) raises the
+    version past those the ballots made here: the counts will not do, and the tick reads
+    the whole room, the rename with it."""
+    v = Vote(samsyn, monkeypatch)
+    with monkeypatch.context() as elsewhere:
+        elsewhere.setattr(v.t.broadcaster, "publish", lambda change: None)
+        run(v.t, v.facilitator, "factor.edit", factor_id=v.factors[1], title="Elbilar")
+    v.vote("anna", 3)
+    v.t.broadcaster.tick(0.1)
+    assert v.reads == ["counts", "whole"]
+    (board,) = v.t.to("board")
+    assert [f["title"] for f in board["factors"]] == ["Urbanisering", "Elbilar"]
+    assert board["participation"]["voted"] == 1 and board["version"] == v.version()
+
+
+def test_ballots_shown_live_are_read_with_the_whole_room(
+    samsyn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the round's results shown live, a ballot changes them: the tick reads the whole
+    room, and the board shows the new totals."""
+    v = Vote(samsyn, monkeypatch)
+    run(v.t, v.facilitator, "round.configure", round_id=v.round_id, live=True)
+    v.t.broadcaster.tick(0.1)
+    v.vote("anna", 3)
+    v.t.broadcaster.tick(0.2)
+    assert v.reads == ["whole", "whole"]
+    board = v.t.to("board")[-1]
+    assert board["results"] is not None and board["participation"]["voted"] == 1

@@ -37,6 +37,7 @@ from facilitation.queries.views import (
     LogEntry,
     Me,
     Outside,
+    Participation,
     Person,
     PhoneView,
     Proposal,
@@ -331,14 +332,19 @@ def room_view(
         "groups": _groups(s, w),
         "factors": [_factor_public(f) for f in factors if f.status == FactorStatus.ACTIVE],
         "round": _round_summary(round_) if round_ else None,
-        "participation": {
-            "joined": _joined(s, w),
-            "voted": _ballot_count(s, round_.id) if round_ else 0,
-        },
+        "participation": participation(s, w, round_.id if round_ else None),
         "results": results(s, w, round_, factors, rounds) if round_ and _visible(round_) else None,
         "previous": results(s, w, revising, factors, rounds) if revising else None,
         "history": _history(s, w, rounds, round_),
         "reasons": room_reasons(s, w, rounds, seen, factors),
+    }
+
+
+def participation(s: Session, w: models.Workshop, round_id: int | None) -> Participation:
+    """How many have joined, and how many voted in the round shown (by its id)."""
+    return {
+        "joined": _joined(s, w),
+        "voted": _ballot_count(s, round_id) if round_id is not None else 0,
     }
 
 

@@ -46,6 +46,12 @@ class Change:
     participants: set[int] = field(default_factory=set)
     # Only someone joining: the board's count changed, nothing that phones show.
     joined: bool = False
+    # Only a ballot: the count of who voted changed, and the voter's own view (and, while
+    # the round's results show live, the results).
+    voted: bool = False
+    # The workshop's version the change committed (joins and ballots say it: the
+    # broadcaster counts on knowing every version such changes made, see broadcast.py).
+    version: int | None = None
 
 
 @dataclass

@@ -459,7 +459,7 @@ def _join(
     if not new:
         return []
     bump(workshop)
-    return [Change(workshop.id, joined=True)]
+    return [Change(workshop.id, joined=True, version=workshop.version)]
 
 
 def _apply(tx: Tx, pending: _Pending) -> dict[str, Any] | None:
@@ -478,6 +478,7 @@ def _apply(tx: Tx, pending: _Pending) -> dict[str, Any] | None:
             with tx.session.begin_nested():
                 data = spec.run(tx, pending.payload)
         bump(tx.workshop)
+        tx.change.version = tx.workshop.version
     except DomainError as error:
         return error_answer(error)
     except Exception as error:  # a bug

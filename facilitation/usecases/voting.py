@@ -115,6 +115,7 @@ def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
     answer = {"round_id": round_.id, "entries": entries_out(method, stored)}
     tx.ballots.put(round_, participant.id, stored)  # staged last, once nothing can fail
     tx.change.participants.add(participant.id)
+    tx.change.voted = True
     return answer
 
 

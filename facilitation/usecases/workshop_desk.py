@@ -9,6 +9,7 @@ never Flask or Socket.IO. The edges reach it as `services.workshops`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from facilitation.core import domain
@@ -16,7 +17,14 @@ from facilitation.core.domain import DEFAULT_TIME_ZONE, N_, DomainError, Role, S
 from facilitation.infrastructure import models
 from facilitation.infrastructure.db import lock_workshop
 from facilitation.queries import state
-from facilitation.queries.views import ConsoleView, Me, Record, RoomView, Snapshot
+from facilitation.queries.views import (
+    ConsoleView,
+    Me,
+    Participation,
+    Record,
+    RoomView,
+    Snapshot,
+)
 from facilitation.usecases import participants, series, workshops
 from facilitation.usecases.arrivals import Arrivals
 from facilitation.usecases.base import (
@@ -237,6 +245,33 @@ class WorkshopDesk(Desk):
             if workshop is None:
                 return None
             return state.screens(s, workshop, console=console, people=people)
+
+    def recount(
+        self,
+        workshop_id: int,
+        *,
+        round_id: int | None,
+        people: set[int],
+        since: int,
+        counted: AbstractSet[int],
+    ) -> tuple[int, Participation, dict[int, Me]] | None:
+        """What the screens of a workshop whose only changes since version `since` were
+        people joining and ballots are sent: its version, who joined and who voted in the
+        round shown (`round_id`), and the personal views of `people`, from one read
+        transaction. None if anything else changed: unless every version after `since` is
+        one of `counted` (those the joins and ballots made), a change the caller has not
+        heard of (from another process) came between, and only a whole read will do."""
+        with self.db.read() as s:
+            workshop = s.get(models.Workshop, workshop_id)
+            if workshop is None or workshop.version < since:
+                return None
+            if not all(v in counted for v in range(since + 1, workshop.version + 1)):
+                return None
+            return (
+                workshop.version,
+                state.participation(s, workshop, round_id),
+                state.personal_views(s, workshop, people),
+            )
 
     def record(self, code: str, *, nicknames: bool = False) -> Record:
         """The complete workshop for an export (with nicknames only when asked for)."""

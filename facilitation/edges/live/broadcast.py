@@ -11,6 +11,14 @@ the boards' and consoles' counts: a room that only took newcomers is read again 
 every JOINED_INTERVAL, not on every tick while a crowd scans the QR code (the count of who
 is connected still follows every tick, from the view last read).
 
+Ballots (while results are hidden) and people joining change only those counts, the
+version, and the voters' own views. A room whose only changes since its last read were
+these is not read whole again: its counts and version are, and the views last read are
+sent with them. That holds only if this process knows every version since: each such
+change says the version it committed, and a version it did not hear of (a change made by
+another process, or one not yet published) makes the tick read the whole room
+(`WorkshopDesk.recount`).
+
 With several processes, a workshop's state goes through the message queue only while
 another process holds a screen of it (cluster.py); a room's screens meet on one process, so
 mostly it is sent straight to this process's screens, unencoded for the queue and unheard
@@ -86,9 +94,14 @@ class Broadcaster:
         self._lock = threading.Lock()
         self._changed: set[int] = set()
         # Workshops that only took newcomers since they were sent, and when each may be
-        # read again for that.
+        # read again for that; those whose only changes were ballots.
         self._joined: set[int] = set()
         self._next_joined: dict[int, float] = {}
+        self._voted: set[int] = set()
+        # The versions that joins and ballots made since each workshop was last read (see
+        # `_send_counts`), and the version of its views as last read.
+        self._count_versions: dict[int, set[int]] = defaultdict(set)
+        self._console_views: dict[int, ConsoleView] = {}
         self._people: dict[int, set[int]] = defaultdict(set)
         self._presence_changed: set[int] = set()
         self._room_views: dict[int, RoomView] = {}
@@ -115,12 +128,14 @@ class Broadcaster:
         """Called by services after a commit: the workshop is sent out on the next tick."""
         with self._lock:
             self._people[change.workshop_id].update(change.participants)
+            if (change.joined or change.voted) and change.version is not None:
+                self._count_versions[change.workshop_id].add(change.version)
             if change.joined:
                 self._joined.add(change.workshop_id)
-            else:
-                self._changed.add(change.workshop_id)
-                self._since.setdefault(change.workshop_id, time.monotonic())
-                self._phone_changes[change.workshop_id] += 1
+                return
+            (self._voted if change.voted else self._changed).add(change.workshop_id)
+            self._since.setdefault(change.workshop_id, time.monotonic())
+            self._phone_changes[change.workshop_id] += 1
 
     def room_view_for_phones(self, workshop_id: int) -> RoomView | None:
         """The room's view as last read, if nothing that phones see has changed since
@@ -160,7 +175,9 @@ class Broadcaster:
         phones only once `phone_interval` has passed since their last send."""
         with self._lock:
             joined = {w for w in self._joined if now >= self._next_joined.get(w, 0.0)}
-            changed, self._changed = self._changed | joined, set()
+            whole, self._changed = self._changed, set()
+            voted, self._voted = self._voted, set()
+            changed = whole | joined | voted
             self._joined -= changed
             people, self._people = self._people, defaultdict(set)
             since = {w: self._since.pop(w) for w in changed if w in self._since}
@@ -169,7 +186,9 @@ class Broadcaster:
         self._only_here.clear()
         for workshop_id in changed:
             self._next_joined[workshop_id] = now + JOINED_INTERVAL
-            self._send_workshop(workshop_id, people.get(workshop_id, set()))
+            who = people.get(workshop_id, set())
+            if workshop_id in whole or not self._send_counts(workshop_id, who):
+                self._send_workshop(workshop_id, who)
             if self.metrics is not None and workshop_id in since:
                 self.metrics.broadcast_lag.observe(time.monotonic() - since[workshop_id])
         for workshop_id in presence_only:
@@ -205,6 +224,11 @@ class Broadcaster:
         with self._lock:
             self._room_views[workshop_id] = room_view
             self._read_under[workshop_id] = changes
+            self._forget_versions(workshop_id, up_to=room_view["version"])
+        if console_view is None:
+            self._console_views.pop(workshop_id, None)
+        else:
+            self._console_views[workshop_id] = console_view
         self._send_board(workshop_id, room_view, console_view)
         for participant_id, view in personal.items():
             self._emit(workshop_id, "me", view, to=participant_room(participant_id))
@@ -213,6 +237,53 @@ class Broadcaster:
         if self._phone_digest.get(workshop_id) != digest:
             self._phone_digest[workshop_id] = digest
             self._phone_pending[workshop_id] = phones
+
+    def _send_counts(self, workshop_id: int, people: set[int]) -> bool:
+        """Send the screens of a workshop whose only changes were people joining and
+        ballots the views last read with the new counts and version (and the voters their
+        own views), read in a few small queries instead of the whole state; False, with
+        nothing sent, when that will not do: nothing read yet, results showing live (the
+        ballots change them), a console without its view, or a change this process did not
+        make or has not heard of yet (`WorkshopDesk.recount`)."""
+        room_view = self._room_views.get(workshop_id)
+        if room_view is None or room_view["results"] is not None:
+            return False
+        console_view = None
+        if self.presence.may_watch(workshop_id, CONSOLE):
+            console_view = self._console_views.get(workshop_id)
+            if console_view is None:
+                return False
+        with self._lock:
+            counted = set(self._count_versions.get(workshop_id, ()))
+        assert self.workshops is not None, "a change came before the use cases were given"
+        shown = room_view["round"]
+        read = self.workshops.recount(
+            workshop_id,
+            round_id=shown["id"] if shown else None,
+            people=people,
+            since=room_view["version"],
+            counted=counted,
+        )
+        if read is None:
+            return False
+        version, participation, personal = read
+        room_view = {**room_view, "version": version, "participation": participation}
+        with self._lock:
+            self._room_views[workshop_id] = room_view
+            self._forget_versions(workshop_id, up_to=version)
+        if console_view is not None:
+            console_view = {**console_view, "version": version, "participation": participation}
+            self._console_views[workshop_id] = console_view
+        self._send_board(workshop_id, room_view, console_view)
+        for participant_id, view in personal.items():
+            self._emit(workshop_id, "me", view, to=participant_room(participant_id))
+        return True
+
+    def _forget_versions(self, workshop_id: int, *, up_to: int) -> None:
+        """The versions joins and ballots made up to one just read: in what was read."""
+        versions = self._count_versions.get(workshop_id)
+        if versions:
+            versions.difference_update([v for v in versions if v <= up_to])
 
     def _recount(self, skip: set[int]) -> None:
         """Send again the boards of workshops whose count is not the one sent from here (see
@@ -271,9 +342,11 @@ class Broadcaster:
     def _forget(self, workshop_id: int) -> None:
         with self._lock:
             self._joined.discard(workshop_id)
+            self._count_versions.pop(workshop_id, None)
         for cache in (
             self._next_joined,
             self._room_views,
+            self._console_views,
             self._phone_pending,
             self._phone_digest,
             self._phone_changes,
