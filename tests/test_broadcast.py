@@ -433,6 +433,9 @@ def test_a_tick_of_ballots_alone_reads_the_counts_not_the_whole_room(
         assert me["version"] == v.version()
     assert v.t.emitter.to(f"participant:{v.people['cia'][0]}") == []
     assert v.t.to("phone") == []  # phones do not show the count
+    # A phone connecting now is given the view the counts made, not a read of its own.
+    given = v.t.broadcaster.room_view_for_phones(v.t.workshop_id)
+    assert given is not None and given["version"] == v.version()
     # What a whole read sends now is what the counts made of the views last read.
     v.t.emitter.sent.clear()
     v.t.changed()

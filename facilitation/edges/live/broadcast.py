@@ -255,6 +255,7 @@ class Broadcaster:
                 return False
         with self._lock:
             counted = set(self._count_versions.get(workshop_id, ()))
+            changes = self._phone_changes[workshop_id]  # as in `_send_workshop`
         assert self.workshops is not None, "a change came before the use cases were given"
         shown = room_view["round"]
         read = self.workshops.recount(
@@ -270,6 +271,7 @@ class Broadcaster:
         room_view = {**room_view, "version": version, "participation": participation}
         with self._lock:
             self._room_views[workshop_id] = room_view
+            self._read_under[workshop_id] = changes
             self._forget_versions(workshop_id, up_to=version)
         if console_view is not None:
             console_view = {**console_view, "version": version, "participation": participation}
