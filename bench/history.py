@@ -136,6 +136,11 @@ def fill(db: Database, workshops: int, people: int) -> None:
             ]
             for model, values in rows.items():
                 c.execute(insert(model), values)
+    if db.engine.dialect.name == "postgresql":
+        # Statistics as autovacuum keeps them on a server in use: without them, PostgreSQL
+        # plans for the nearly empty tables it last saw.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("ANALYZE"))
 
 
 def measure(url: str, workshops: int, people: int) -> Figures:
