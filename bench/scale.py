@@ -339,6 +339,9 @@ class Figures:
     command_p95: float | None = None
     batches: int | None = None
     batched: int | None = None
+    # Changed rooms the broadcaster read whole, or only their counts (and how often those
+    # would not do).
+    room_reads: dict[str, int] = field(default_factory=dict)
     loadgen_cpu: float = 0.0
     wall: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -652,6 +655,7 @@ def read_metrics(urls: list[str], figures: Figures) -> None:
     lags: Counter[float] = Counter()
     figures.batches = figures.batched = 0
     figures.phones_each, figures.ballots_each = [], []
+    figures.room_reads = dict.fromkeys(("whole", "counts", "counts_refused"), 0)
     for url in urls:
         with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
             text = response.read().decode()
@@ -660,6 +664,9 @@ def read_metrics(urls: list[str], figures: Figures) -> None:
         lags.update(dict(histogram(text, "samsyn_event_loop_lag_seconds")))
         phones = ballots = 0
         for line in text.splitlines():
+            for read in figures.room_reads:
+                if line.startswith(f'samsyn_room_reads_total{{read="{read}"}} '):
+                    figures.room_reads[read] += int(float(line.split()[-1]))
             if line.startswith("samsyn_command_batch_size_count "):
                 figures.batches += int(float(line.split()[-1]))
             elif line.startswith("samsyn_command_batch_size_sum "):
@@ -899,6 +906,9 @@ def rows(app: Figures, base: Figures) -> list[tuple[str, float | None, float | N
         ("batches' waits for the lock (app's clock)", app.lock_waits, None, "c"),
         (f"  of them over {WAIT_LIMIT * 1000:.0f} ms", app.lock_waits_over, None, "c"),
         ("  the longest (≤)", app.lock_wait_max, None, "s"),
+        ("rooms read whole by the ticks", app.room_reads.get("whole"), None, "c"),
+        ("  only their counts", app.room_reads.get("counts"), None, "c"),
+        ("  counts that would not do", app.room_reads.get("counts_refused"), None, "c"),
         ("event loop: the ticker's wakes", app.loop_wakes, None, "c"),
         (f"  of them over {WAIT_LIMIT * 1000:.0f} ms late", app.loop_lags_over, None, "c"),
         ("  the latest (≤)", app.loop_lag_max, None, "s"),

@@ -7,11 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import metric
 
 from facilitation.core.domain import Role
 from facilitation.edges.live.broadcast import JOINED_INTERVAL, RECOUNT, Broadcaster
 from facilitation.edges.live.cluster import Alone
 from facilitation.edges.live.presence import CONSOLE, PHONE, Connection, Presence
+from facilitation.infrastructure.metrics import Metrics
 from facilitation.usecases import Actor, Change, Services
 
 
@@ -41,8 +43,13 @@ class Setup:
     def __init__(self, samsyn: Any, cluster: Alone | None = None) -> None:
         self.emitter = Emitter()
         self.presence = Presence(cluster)
+        self.metrics = Metrics()
         self.broadcaster = Broadcaster(
-            self.emitter, self.presence, board_interval=0.1, phone_interval=0.5
+            self.emitter,
+            self.presence,
+            board_interval=0.1,
+            phone_interval=0.5,
+            metrics=self.metrics,
         )
         self.services: Services = samsyn.services
         self.broadcaster.workshops = self.services.workshops
@@ -461,6 +468,9 @@ def test_a_change_this_process_did_not_hear_of_makes_the_next_tick_read_the_whol
     v.vote("anna", 3)
     v.t.broadcaster.tick(0.1)
     assert v.reads == ["counts", "whole"]
+    exposition = v.t.metrics.exposition().decode()
+    for read, times in (("whole", 2), ("counts_refused", 1)):  # a whole one at the start
+        assert metric(exposition, f'samsyn_room_reads_total{{read="{read}"}}') == times
     (board,) = v.t.to("board")
     assert [f["title"] for f in board["factors"]] == ["Urbanisering", "Elbilar"]
     assert board["participation"]["voted"] == 1 and board["version"] == v.version()

@@ -50,6 +50,14 @@ class Metrics:
             registry=self.registry,
             buckets=(0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5),
         )
+        self.room_reads = Counter(
+            "samsyn_room_reads",
+            "Changed rooms the broadcaster read: whole, or only their counts (joins and"
+            " ballots alone); counts_refused when another change came between, and the room"
+            " was read whole after all.",
+            ["read"],
+            registry=self.registry,
+        )
         self.event_loop_lag = Histogram(
             "samsyn_event_loop_lag_seconds",
             "How late the live side's ticker woke from a sleep: the event loop's delay in"

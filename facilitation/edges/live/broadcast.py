@@ -188,6 +188,7 @@ class Broadcaster:
             self._next_joined[workshop_id] = now + JOINED_INTERVAL
             who = people.get(workshop_id, set())
             if workshop_id in whole or not self._send_counts(workshop_id, who):
+                self._count_read("whole")
                 self._send_workshop(workshop_id, who)
             if self.metrics is not None and workshop_id in since:
                 self.metrics.broadcast_lag.observe(time.monotonic() - since[workshop_id])
@@ -266,7 +267,9 @@ class Broadcaster:
             counted=counted,
         )
         if read is None:
+            self._count_read("counts_refused")
             return False
+        self._count_read("counts")
         version, participation, personal = read
         room_view = {**room_view, "version": version, "participation": participation}
         with self._lock:
@@ -280,6 +283,10 @@ class Broadcaster:
         for participant_id, view in personal.items():
             self._emit(workshop_id, "me", view, to=participant_room(participant_id))
         return True
+
+    def _count_read(self, read: str) -> None:
+        if self.metrics is not None:
+            self.metrics.room_reads.labels(read=read).inc()
 
     def _forget_versions(self, workshop_id: int, *, up_to: int) -> None:
         """The versions joins and ballots made up to one just read: in what was read."""
