@@ -99,7 +99,7 @@ class Broadcaster:
         self._next_joined: dict[int, float] = {}
         self._voted: set[int] = set()
         # The versions that joins and ballots made since each workshop was last read (see
-        # `_send_counts`), and the version of its views as last read.
+        # `_send_counts`), and its console's view as last read (the room's: `_room_views`).
         self._count_versions: dict[int, set[int]] = defaultdict(set)
         self._console_views: dict[int, ConsoleView] = {}
         self._people: dict[int, set[int]] = defaultdict(set)
