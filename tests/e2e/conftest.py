@@ -272,13 +272,19 @@ class Clients:
         peer = Peer(self.socket(http, **options), view)
         with self._lock:
             self._peers.append(peer)
-        peer.sio.connect(
-            self.server.url + (f"?{urlencode(query)}" if query else ""),
-            auth={"code": code, "view": view},
-            transports=list(transports),
-            headers=headers or {},
-            wait_timeout=15,
-        )
+        refusals: list[Any] = []
+        peer.sio.on("connect_error", refusals.append)
+        try:
+            peer.sio.connect(
+                self.server.url + (f"?{urlencode(query)}" if query else ""),
+                auth={"code": code, "view": view},
+                transports=list(transports),
+                headers=headers or {},
+                wait_timeout=15,
+            )
+        except socketio.exceptions.ConnectionError as error:
+            # With the server's reason (its `connect_error`), for the failure's report.
+            raise socketio.exceptions.ConnectionError(str(error), refusals) from error
         return peer
 
     def join(self, code: str) -> requests.Session:
