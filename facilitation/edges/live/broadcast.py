@@ -222,17 +222,7 @@ class Broadcaster:
             self._forget(workshop_id)
             return
         room_view, console_view, personal = read
-        with self._lock:
-            self._room_views[workshop_id] = room_view
-            self._read_under[workshop_id] = changes
-            self._forget_versions(workshop_id, up_to=room_view["version"])
-        if console_view is None:
-            self._console_views.pop(workshop_id, None)
-        else:
-            self._console_views[workshop_id] = console_view
-        self._send_board(workshop_id, room_view, console_view)
-        for participant_id, view in personal.items():
-            self._emit(workshop_id, "me", view, to=participant_room(participant_id))
+        self._keep_and_send(workshop_id, changes, room_view, console_view, personal)
         phones = phone_view(room_view)
         digest = _digest({k: v for k, v in phones.items() if k != "version"})
         if self._phone_digest.get(workshop_id) != digest:
@@ -256,7 +246,7 @@ class Broadcaster:
                 return False
         with self._lock:
             counted = set(self._count_versions.get(workshop_id, ()))
-            changes = self._phone_changes[workshop_id]  # as in `_send_workshop`
+            changes = self._phone_changes[workshop_id]  # taken before reading
         assert self.workshops is not None, "a change came before the use cases were given"
         shown = room_view["round"]
         read = self.workshops.recount(
@@ -271,18 +261,34 @@ class Broadcaster:
             return False
         self._count_read("counts")
         version, participation, personal = read
+        if console_view is not None:
+            console_view = {**console_view, "version": version, "participation": participation}
         room_view = {**room_view, "version": version, "participation": participation}
+        self._keep_and_send(workshop_id, changes, room_view, console_view, personal)
+        return True
+
+    def _keep_and_send(
+        self,
+        workshop_id: int,
+        changes: int,
+        room_view: RoomView,
+        console_view: ConsoleView | None,
+        personal: dict[int, Me],
+    ) -> None:
+        """Keep the views just read (under `changes`, the count of changes phones see taken
+        before reading) for the next ticks and for phones connecting, and send them to the
+        boards and consoles, and each participant theirs."""
         with self._lock:
             self._room_views[workshop_id] = room_view
             self._read_under[workshop_id] = changes
-            self._forget_versions(workshop_id, up_to=version)
-        if console_view is not None:
-            console_view = {**console_view, "version": version, "participation": participation}
+            self._forget_versions(workshop_id, up_to=room_view["version"])
+        if console_view is None:
+            self._console_views.pop(workshop_id, None)
+        else:
             self._console_views[workshop_id] = console_view
         self._send_board(workshop_id, room_view, console_view)
         for participant_id, view in personal.items():
             self._emit(workshop_id, "me", view, to=participant_room(participant_id))
-        return True
 
     def _count_read(self, read: str) -> None:
         if self.metrics is not None:
