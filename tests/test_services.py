@@ -11,16 +11,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from facilitation.core import domain
 from facilitation.core.domain import DomainError, Role, SeedFactor
 from facilitation.infrastructure import models
+from facilitation.infrastructure.db import Database
 from facilitation.usecases import COMMANDS, Actor, Change, Services
 from facilitation.usecases import commands as services_module
 
@@ -937,3 +939,112 @@ def test_every_command_of_a_crowd_is_answered_whoever_takes_the_turn(
     assert len(answers) == 150 and all(answer["ok"] for answer in answers), answers[:3]
     with world.services.db.read() as s:
         assert s.scalar(select(func.sum(models.BallotEntry.value))) == 30 * (1 + 4 % 3)
+
+
+class Statements:
+    """The statements an engine runs while inside, by the tables they name."""
+
+    def __init__(self, engine: Any, tables: tuple[str, ...]) -> None:
+        self.engine, self.tables = engine, tables
+        self.seen: list[str] = []
+
+    def _heard(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.lower().replace('"', " ").split()
+        if any(table in words for table in self.tables):
+            self.seen.append(statement)
+
+    def __enter__(self) -> Statements:
+        event.listen(self.engine, "before_cursor_execute", self._heard)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._heard)
+
+
+def test_ballots_after_ballots_read_neither_the_factors_nor_the_round_again(
+    world: World,
+) -> None:
+    """What a ballot is checked against (the factors on the board, the round's rules) is
+    read once and kept while only ballots and joins follow: it changes only by commands,
+    each of which raises the version."""
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, b) = world.ids()
+    anna, bo = world.participant("anna"), world.participant("bo")
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    carl = world.participant("carl")
+    with Statements(world.services.db.engine, ("factors", "rounds")) as read:
+        world.ok(bo, "ballot.submit", round_id=round_id, entries={str(a): 2})
+        world.ok(carl, "ballot.submit", round_id=round_id, entries={str(b): 1})
+        world.ok(anna, "ballot.submit", round_id=round_id, entries={str(b): 3})
+    assert read.seen == []
+    world.ok(world.facilitator, "round.close", round_id=round_id)
+    late = world.run(bo, "ballot.submit", round_id=round_id, entries={str(b): 1})
+    assert late["error"]["code"] == "round_closed"
+
+
+@pytest.fixture
+def other_process(world: World, database_url: str) -> Iterator[Services]:
+    """The same database's services as another app process has them."""
+    other = Services(Database(database_url), Recorder())
+    yield other
+    other.db.dispose()
+
+
+def test_a_change_through_another_process_is_what_the_next_ballot_is_checked_against(
+    world: World, other_process: Services
+) -> None:
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    closed = other_process.workshops.execute(
+        world.facilitator, "round.close", {"command_id": "elsewhere", "round_id": round_id}
+    )
+    assert closed["ok"]
+    late = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 2})
+    assert late["error"]["code"] == "round_closed"
+
+
+def test_what_a_batch_that_could_not_commit_read_is_not_kept(
+    world: World, other_process: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that failed to commit left the version where it was: another process's
+    change may take the version the batch would have ended at, with other factors."""
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    write = world.services.db.write
+
+    @contextmanager
+    def failing() -> Iterator[Any]:
+        with write() as s:
+            yield s
+            raise OperationalError("COMMIT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(world.services.db, "write", failing)
+    with pytest.raises(OperationalError):
+        world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 2})
+    monkeypatch.undo()
+    closed = other_process.workshops.execute(
+        world.facilitator, "round.close", {"command_id": "elsewhere", "round_id": round_id}
+    )
+    assert closed["ok"]
+    late = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 3})
+    assert late["error"]["code"] == "round_closed"
+
+
+def test_every_change_marks_when_the_workshop_last_changed(world: World) -> None:
+    """Retention counts from the last change (retention.py): a ballot is one."""
+    round_id = open_dots(world)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    long_ago = models.utcnow() - timedelta(days=100)
+    with world.services.db.write() as s:
+        s.execute(update(models.Workshop).values(updated_at=long_ago))
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    with world.services.db.read() as s:
+        changed = s.scalar(select(models.Workshop.updated_at))
+    assert changed is not None and changed.replace(tzinfo=None) > long_ago.replace(
+        tzinfo=None
+    ) + timedelta(days=99)

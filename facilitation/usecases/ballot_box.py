@@ -7,60 +7,117 @@ ever kept in a session to keep in step. Imports the core and the models only.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
-from facilitation.core.ballots import Answer
+from facilitation.core.ballots import Answer, RoundSettings
+from facilitation.core.domain import N_, DomainError, Method, RoundState
 from facilitation.infrastructure import models
 
 _VOTABLE = select(models.Factor.id, models.Factor.proposed_by_id).where(
     models.Factor.workshop_id == bindparam("workshop_id"), models.Factor.status == "active"
 )
+_ROUNDS = models.Base.metadata.tables["rounds"]
+_RULES = select(_ROUNDS.c.workshop_id, _ROUNDS.c.method, _ROUNDS.c.state, _ROUNDS.c.settings).where(
+    _ROUNDS.c.id == bindparam("round_id")
+)
+
+
+def unknown_round() -> DomainError:
+    return DomainError("unknown_round", N_("There is no such round."))
+
+
+@dataclass(frozen=True)
+class BallotRules:
+    """What a round checks a ballot against: its method, its state and its settings."""
+
+    round_id: int
+    method: Method
+    state: RoundState
+    settings: RoundSettings
+
+
+@dataclass
+class Checks:
+    """What a workshop's ballots are checked against, as read: the factors on the board
+    (with who proposed them) and the rules of the rounds voted in. Only commands that are
+    not staged change these, and every command raises the workshop's version: read at one
+    version, they hold until a command that is not a ballot (`CommandRunner` keeps them from
+    one batch to the next on that ground)."""
+
+    votable: set[int] | None = None
+    proposed: dict[int, set[int]] = field(default_factory=dict)
+    rules: dict[int, BallotRules] = field(default_factory=dict)
 
 
 class BallotBox:
     """The ballots of one transaction's commands in one workshop, checked one by one and
     written together: a burst of votes costs a few statements per transaction, not several
-    per ballot. Whatever else reads or changes ballots or factors in the transaction runs
-    after `flush()`, which writes what is staged and forgets what it read."""
+    per ballot. Whatever else reads or changes ballots, factors or rounds in the transaction
+    runs after `flush()`, which writes what is staged and forgets what it read.
 
-    def __init__(self, session: Session, workshop_id: int) -> None:
+    `checks`, when given, is what the ballots were checked against when the workshop was
+    at the version it is at now: nothing of it is read again."""
+
+    def __init__(self, session: Session, workshop_id: int, checks: Checks | None = None) -> None:
         self.session = session
         self.workshop_id = workshop_id
+        self.checks = checks or Checks()
         self._staged: dict[int, dict[int, dict[int, Answer]]] = defaultdict(dict)
-        self._votable: set[int] | None = None
-        self._proposed: dict[int, set[int]] = defaultdict(set)
-        # The session holds its objects weakly: kept here, a round is read once per batch.
-        self._rounds: dict[int, models.Round] = {}
+
+    def rules(self, round_id: int) -> BallotRules:
+        """The rules of this workshop's round `round_id` (or an error), read once until the
+        next flush: a plain row, as no ballot needs the round as an object."""
+        rules = self.checks.rules.get(round_id)
+        if rules is None:
+            row = self.session.execute(_RULES, {"round_id": round_id}).one_or_none()
+            if row is None or row.workshop_id != self.workshop_id:
+                raise unknown_round()
+            rules = self.checks.rules[round_id] = BallotRules(
+                round_id,
+                Method(row.method),
+                RoundState(row.state),
+                RoundSettings.from_dict(row.settings),
+            )
+        return rules
 
     def votable(self) -> set[int]:
         """The ids of the factors on the board (active), read once until the next flush."""
-        if self._votable is None:
-            self._votable, self._proposed = set(), defaultdict(set)
+        checks = self.checks
+        if checks.votable is None:
+            votable: set[int] = set()
+            proposed: dict[int, set[int]] = defaultdict(set)
             for factor_id, proposer in self.session.execute(
                 _VOTABLE, {"workshop_id": self.workshop_id}
             ):
-                self._votable.add(factor_id)
+                votable.add(factor_id)
                 if proposer is not None:
-                    self._proposed[proposer].add(factor_id)
-        return self._votable
+                    proposed[proposer].add(factor_id)
+            checks.votable, checks.proposed = votable, dict(proposed)
+        return checks.votable
 
     def proposed_by(self, participant_id: int) -> frozenset[int]:
         """The factors on the board that this participant proposed, read with `votable`."""
         self.votable()
-        return frozenset(self._proposed.get(participant_id, ()))
+        return frozenset(self.checks.proposed.get(participant_id, ()))
 
-    def put(self, round_: models.Round, participant_id: int, entries: dict[int, Answer]) -> None:
+    def put(self, round_id: int, participant_id: int, entries: dict[int, Answer]) -> None:
         """Stage a participant's whole ballot; a later one of theirs replaces it."""
-        self._rounds[round_.id] = round_
-        self._staged[round_.id][participant_id] = entries
+        self._staged[round_id][participant_id] = entries
 
-    def flush(self) -> None:
+    def write(self) -> None:
+        """Write the ballots staged."""
         staged, self._staged = self._staged, defaultdict(dict)
-        self._votable = None
         for round_id, by_participant in staged.items():
             write_ballots(self.session, round_id, by_participant)
+
+    def flush(self) -> None:
+        """Before a command that may read or change ballots, factors or rounds: write the
+        ballots staged and forget what was read."""
+        self.write()
+        self.checks = Checks()
 
 
 # Ballots are written with plain table statements, built once: this is the path every vote

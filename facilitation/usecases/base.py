@@ -10,7 +10,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
@@ -19,9 +19,7 @@ from sqlalchemy.orm import Session
 from facilitation.core.domain import N_, DomainError, Role, Step
 from facilitation.infrastructure import models
 from facilitation.usecases.accounts import grant_matches
-
-if TYPE_CHECKING:
-    from facilitation.usecases.ballot_box import BallotBox
+from facilitation.usecases.ballot_box import BallotBox, unknown_round
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -176,7 +174,7 @@ class Tx:
     def round(self, round_id: int) -> models.Round:
         round_ = self.session.get(models.Round, round_id)
         if round_ is None or round_.workshop_id != self.workshop.id:
-            raise DomainError("unknown_round", N_("There is no such round."))
+            raise unknown_round()
         return round_
 
     def open_round(self) -> models.Round | None:

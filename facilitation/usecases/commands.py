@@ -29,8 +29,9 @@ from itertools import groupby
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from facilitation.core.domain import N_, DomainError, Role, Step, check_can_join
 from facilitation.infrastructure import models
@@ -38,7 +39,7 @@ from facilitation.infrastructure.db import Database, lock_workshop
 from facilitation.queries import state
 from facilitation.queries.views import Me
 from facilitation.usecases import participants, series
-from facilitation.usecases.ballot_box import BallotBox
+from facilitation.usecases.ballot_box import BallotBox, Checks
 from facilitation.usecases.base import (
     AccessEnded,
     Actor,
@@ -63,6 +64,12 @@ _STORED = select(_RECORDS.c.actor, _RECORDS.c.command_id, _RECORDS.c.answer).whe
     _RECORDS.c.command_id.in_(bindparam("command_ids", expanding=True)),
 )
 _INSERT_RECORDS = insert(_RECORDS)
+_WORKSHOPS = models.Base.metadata.tables["workshops"]
+_SET_VERSION = (
+    update(_WORKSHOPS)
+    .where(_WORKSHOPS.c.id == bindparam("workshop_id"))
+    .values(version=bindparam("new_version"), updated_at=bindparam("now"))
+)
 
 # A phone's first connect: not a client command, but run in the same batches, so that a
 # crowd joining at once shares transactions (and the workshop's lock) as a burst of votes
@@ -77,6 +84,9 @@ _ALLOWED_WHEN_CLOSED = {"step.set"}
 BATCH_MAX = 50
 # How often the first in line yields to the event loop for others to queue (see `_gather`).
 GATHER_YIELDS = 8
+# The workshops whose ballot checks a process keeps from one batch to the next (the most
+# recently voted in): a few small sets each.
+CHECKS_KEPT = 256
 
 
 def let_others_run() -> None:
@@ -162,6 +172,30 @@ class _Pending:
         return self.answer is not None or self.error is not None
 
 
+class _Versions:
+    """The versions a batch's changes to one workshop take (every change raises it by one):
+    counted here and written once, in one plain statement, as the batch's last. The
+    workshop object itself is not marked changed, so a batch of ballots changes no object
+    and the session has nothing to flush for it."""
+
+    def __init__(self, workshop: models.Workshop) -> None:
+        self.workshop = workshop
+        self.last = workshop.version
+
+    def bump(self) -> int:
+        self.last += 1
+        return self.last
+
+    def write(self, s: Session) -> None:
+        if self.last == self.workshop.version:
+            return
+        s.execute(
+            _SET_VERSION,
+            {"workshop_id": self.workshop.id, "new_version": self.last, "now": models.utcnow()},
+        )
+        set_committed_value(self.workshop, "version", self.last)
+
+
 class CommandRunner:
     """Runs client commands; those that wait together share a transaction (flat combining:
     whoever gets the turn runs what is queued, BATCH_MAX at a time, until its own command
@@ -184,6 +218,10 @@ class CommandRunner:
         self._waiting_lock = threading.Lock()
         # Reentrant: a use case's caller may run another command from within (tests do).
         self._turn = threading.RLock()
+        # What each workshop's ballots were last checked against, and the workshop's
+        # version then (ballot_box.Checks): a batch finding the workshop at that version
+        # reads none of it again. Kept only after the commit; used under the turn.
+        self._checks: dict[int, tuple[int, Checks]] = {}
 
     def execute(self, actor: Actor, name: str, raw: Any) -> dict[str, Any]:
         """Run one client command and return its answer, once its transaction committed."""
@@ -338,15 +376,17 @@ class CommandRunner:
         if self.on_batch is not None:
             self.on_batch(len(batch))
         changes: list[Change] = []
+        checks: dict[int, tuple[int, Checks]] = {}
         try:
             with self.db.write() as s:
                 for code, group in groupby(batch, key=lambda p: p.actor.code):
-                    changes += self._run_workshop(s, code, list(group))
+                    changes += self._run_workshop(s, code, list(group), checks)
         except Exception as error:  # the commit failed: no command of the batch is done
             for pending in batch:
                 pending.answer, pending.error = None, error
             self._wake(batch)
             return
+        self._keep_checks(checks)
         for change in changes:
             self.publisher.publish(change)
         joins = [p for p in batch if p.name == JOIN]
@@ -379,8 +419,24 @@ class CommandRunner:
                 if not pending.done:
                     pending.error = error
 
-    def _run_workshop(self, s: Session, code: str, group: list[_Pending]) -> list[Change]:
-        """The batch's commands to one workshop, in order of arrival; what they changed."""
+    def _keep_checks(self, checks: dict[int, tuple[int, Checks]]) -> None:
+        """Keep what a committed batch's ballots were checked against (the most recently
+        voted in workshops' only)."""
+        for workshop_id, kept in checks.items():
+            self._checks.pop(workshop_id, None)
+            self._checks[workshop_id] = kept
+        while len(self._checks) > CHECKS_KEPT:
+            del self._checks[next(iter(self._checks))]
+
+    def _run_workshop(
+        self,
+        s: Session,
+        code: str,
+        group: list[_Pending],
+        checks: dict[int, tuple[int, Checks]],
+    ) -> list[Change]:
+        """The batch's commands to one workshop, in order of arrival; what they changed.
+        What its ballots were checked against, and at which version, goes into `checks`."""
         asked = time.perf_counter()
         workshop = lock_workshop(s, code)
         if self.on_lock is not None:
@@ -394,7 +450,8 @@ class CommandRunner:
             return []
         tokens = {p.actor.token for p in group if p.actor.role is Role.PARTICIPANT}
         senders = participants.find_all(s, workshop, tokens)
-        changes = _join(s, workshop, [p for p in group if p.name == JOIN], senders)
+        versions = _Versions(workshop)
+        changes = _join(s, workshop, [p for p in group if p.name == JOIN], senders, versions)
         admitted: list[tuple[_Pending, models.Participant | None, str]] = []
         for pending in (p for p in group if p.name != JOIN):
             participant = senders.get(pending.actor.token or "")
@@ -407,7 +464,8 @@ class CommandRunner:
         answers = _stored_answers(
             s, workshop.id, {(key, p.payload.command_id) for p, _, key in admitted}
         )
-        box = BallotBox(s, workshop.id)
+        kept = self._checks.get(workshop.id)
+        box = BallotBox(s, workshop.id, kept[1] if kept and kept[0] == workshop.version else None)
         records = []
         for pending, participant, key in admitted:
             command_id = pending.payload.command_id
@@ -415,7 +473,7 @@ class CommandRunner:
                 pending.answer = dict(answers[key, command_id])
                 continue
             tx = Tx(s, workshop, pending.actor, participant, box)
-            answer = _apply(tx, pending)
+            answer = _apply(tx, pending, versions)
             if answer is None:
                 continue
             pending.answer = answers[key, command_id] = answer
@@ -429,9 +487,13 @@ class CommandRunner:
             )
             if answer["ok"]:
                 changes.append(tx.change)
-        box.flush()
+        box.write()
         if records:
             s.execute(_INSERT_RECORDS, records)
+        versions.write(s)
+        # Read after the last command that could change them (each one forgets what the box
+        # read before it), so they hold at the version the batch ends at.
+        checks[workshop.id] = (versions.last, box.checks)
         return changes
 
 
@@ -440,6 +502,7 @@ def _join(
     workshop: models.Workshop,
     joining: list[_Pending],
     senders: dict[str, models.Participant],
+    versions: _Versions,
 ) -> list[Change]:
     """The batch's joins, first: each answered with its participant, created (and added
     to `senders`) unless already there; a closed workshop, or one whose doors are closed,
@@ -458,11 +521,10 @@ def _join(
         pending.joined = (workshop.id, senders[pending.actor.token or ""].id)
     if not new:
         return []
-    bump(workshop)
-    return [Change(workshop.id, joined=True, version=workshop.version)]
+    return [Change(workshop.id, joined=True, version=versions.bump())]
 
 
-def _apply(tx: Tx, pending: _Pending) -> dict[str, Any] | None:
+def _apply(tx: Tx, pending: _Pending, versions: _Versions) -> dict[str, Any] | None:
     """One command's answer, its refusal included; None (and `pending.error`) for a bug,
     which fails this command and leaves the others of the batch alone."""
     spec = COMMANDS[pending.name]
@@ -477,14 +539,13 @@ def _apply(tx: Tx, pending: _Pending) -> dict[str, Any] | None:
             # A refusal or a bug undoes only this command's changes.
             with tx.session.begin_nested():
                 data = spec.run(tx, pending.payload)
-        bump(tx.workshop)
-        tx.change.version = tx.workshop.version
+        tx.change.version = versions.bump()
     except DomainError as error:
         return error_answer(error)
     except Exception as error:  # a bug
         pending.error = error
         return None
-    return {"ok": True, "version": tx.workshop.version, "data": data}
+    return {"ok": True, "version": tx.change.version, "data": data}
 
 
 def _stored_answers(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from facilitation.core import ballots, schemas
-from facilitation.core.ballots import CHOICES, NO_OPINION, Answer, RoundSettings
+from facilitation.core.ballots import CHOICES, NO_OPINION, Answer
 from facilitation.core.consensus import Rule
 from facilitation.core.domain import N_, DomainError, Method, RoundState
 from facilitation.infrastructure import models
@@ -100,20 +100,18 @@ def submit_ballot(tx: Tx, p: schemas.BallotSubmit) -> dict[str, Any]:
     participant = tx.participant
     if tx.workshop.group_required and participant.group_id is None and not participant.is_proxy:
         raise DomainError("group_required", N_("Choose the group you belong to."))
-    round_ = tx.round(p.round_id)
-    method = Method(round_.method)
-    entries = {int(k): _answer(method, v) for k, v in p.entries.items()}
-    settings = RoundSettings.from_dict(round_.settings)
+    rules = tx.ballots.rules(p.round_id)
+    entries = {int(k): _answer(rules.method, v) for k, v in p.entries.items()}
     stored = ballots.check_ballot(
-        method,
-        settings,
+        rules.method,
+        rules.settings,
         entries,
         tx.ballots.votable(),
-        state=RoundState(round_.state),
-        own=tx.ballots.proposed_by(participant.id) if settings.no_own_votes else frozenset(),
+        state=rules.state,
+        own=tx.ballots.proposed_by(participant.id) if rules.settings.no_own_votes else frozenset(),
     )
-    answer = {"round_id": round_.id, "entries": entries_out(method, stored)}
-    tx.ballots.put(round_, participant.id, stored)  # staged last, once nothing can fail
+    answer = {"round_id": rules.round_id, "entries": entries_out(rules.method, stored)}
+    tx.ballots.put(rules.round_id, participant.id, stored)  # staged last, once nothing can fail
     tx.change.participants.add(participant.id)
     tx.change.voted = True
     return answer
