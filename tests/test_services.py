@@ -1048,3 +1048,21 @@ def test_every_change_marks_when_the_workshop_last_changed(world: World) -> None
     assert changed is not None and changed.replace(tzinfo=None) > long_ago.replace(
         tzinfo=None
     ) + timedelta(days=99)
+
+
+def test_a_first_ballot_is_written_in_two_statements_and_a_second_replaces_it(
+    world: World,
+) -> None:
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, b) = world.ids()
+    anna, bo = world.participant("anna"), world.participant("bo")
+    with Statements(world.services.db.engine, ("ballots", "ballot_entries")) as written:
+        world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 2, str(b): 1})
+    assert len(written.seen) == 2  # the ballot, its entries
+    world.ok(bo, "ballot.submit", round_id=round_id, entries={str(a): 1})
+    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(b): 3})
+    world.ok(bo, "ballot.submit", round_id=round_id, entries={})
+    me = world.services.workshops.snapshot(anna, "phone")["me"]
+    assert me["ballot"] == {"round_id": round_id, "entries": {str(b): 3}}
+    assert count(world.services, models.Ballot) == 1
+    assert count(world.services, models.BallotEntry) == 1

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from facilitation.core.ballots import Answer, RoundSettings
@@ -124,13 +125,25 @@ class BallotBox:
 # takes, and no ballot object is ever kept in a session to keep in step.
 _BALLOTS = models.Base.metadata.tables["ballots"]
 _ENTRIES = models.Base.metadata.tables["ballot_entries"]
-_EARLIER = select(_BALLOTS.c.id).where(
+_EARLIER = select(_BALLOTS.c.id, _BALLOTS.c.participant_id).where(
     _BALLOTS.c.round_id == bindparam("round_id"),
     _BALLOTS.c.participant_id.in_(bindparam("people", expanding=True)),
 )
 _DELETE_ENTRIES = delete(_ENTRIES).where(_ENTRIES.c.ballot_id.in_(bindparam("ids", expanding=True)))
 _DELETE_BALLOTS = delete(_BALLOTS).where(_BALLOTS.c.id.in_(bindparam("ids", expanding=True)))
-_INSERT_BALLOTS = insert(_BALLOTS).returning(_BALLOTS.c.id, _BALLOTS.c.participant_id)
+_RESUBMITTED = (
+    update(_BALLOTS)
+    .where(_BALLOTS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(submitted_at=bindparam("now"))
+)
+# A participant's first ballot in a round is inserted; one who has a ballot there already is
+# left out by the conflict (one ballot a participant a round) and has theirs replaced.
+_FIRST_BALLOTS = {
+    name: dialect.insert(_BALLOTS)
+    .on_conflict_do_nothing(index_elements=["round_id", "participant_id"])
+    .returning(_BALLOTS.c.participant_id, _BALLOTS.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 _INSERT_ENTRIES = insert(_ENTRIES)
 # Participants per statement when many ballots are written at once (a merge in a big room):
 # well under the bound parameters SQLite and PostgreSQL take in one statement.
@@ -141,30 +154,42 @@ def write_ballots(
     session: Session, round_id: int, by_participant: dict[int, dict[int, Answer]]
 ) -> None:
     """Store participants' whole ballots in a round, replacing what each had there; an
-    empty ballot deletes theirs. A few statements for any number of ballots."""
+    empty ballot deletes theirs. A few statements for any number of ballots: two when each
+    is a participant's first in the round, as in a vote."""
     people = list(by_participant)
     now = models.utcnow()
+    first_ballots = _FIRST_BALLOTS[session.get_bind().dialect.name]
     for start in range(0, len(people), _CHUNK):
         chunk = people[start : start + _CHUNK]
-        earlier = session.scalars(_EARLIER, {"round_id": round_id, "people": chunk}).all()
-        if earlier:
-            session.execute(_DELETE_ENTRIES, {"ids": earlier})
-            session.execute(_DELETE_BALLOTS, {"ids": earlier})
         filled = [p for p in chunk if by_participant[p]]
-        if not filled:
-            continue
-        ids = session.execute(
-            _INSERT_BALLOTS,
-            [{"round_id": round_id, "participant_id": p, "submitted_at": now} for p in filled],
-        ).all()
-        session.execute(
-            _INSERT_ENTRIES,
-            [
-                {"ballot_id": ballot_id, "factor_id": f, **_columns(v)}
-                for ballot_id, participant_id in ids
-                for f, v in by_participant[participant_id].items()
-            ],
-        )
+        ids: dict[int, int] = {}
+        if filled:
+            rows = session.execute(
+                first_ballots,
+                [{"round_id": round_id, "participant_id": p, "submitted_at": now} for p in filled],
+            )
+            ids.update({person: ballot for person, ballot in rows})
+        again = [p for p in chunk if p not in ids]
+        if again:
+            earlier = session.execute(_EARLIER, {"round_id": round_id, "people": again}).all()
+            if earlier:
+                session.execute(_DELETE_ENTRIES, {"ids": [ballot for ballot, _ in earlier]})
+            kept = {person: ballot for ballot, person in earlier if by_participant[person]}
+            withdrawn = [ballot for ballot, person in earlier if not by_participant[person]]
+            if withdrawn:
+                session.execute(_DELETE_BALLOTS, {"ids": withdrawn})
+            if kept:
+                session.execute(_RESUBMITTED, {"ids": list(kept.values()), "now": now})
+                ids.update(kept)
+        if ids:
+            session.execute(
+                _INSERT_ENTRIES,
+                [
+                    {"ballot_id": ballot, "factor_id": f, **_columns(v)}
+                    for person, ballot in ids.items()
+                    for f, v in by_participant[person].items()
+                ],
+            )
 
 
 def _columns(answer: Answer) -> dict[str, int | None]:
