@@ -421,8 +421,8 @@ def test_a_tick_of_ballots_alone_reads_the_counts_not_the_whole_room(
 ) -> None:
     """While a round is open and its results hidden, a ballot changes only how many voted
     and the voter's own view: the tick reads those (a few small queries) and sends the board
-    and the console the views last read with the new count and version, and each voter
-    their own view, as a whole read would."""
+    and the console the views last read with the new count and version, as a whole read
+    would; the voters get their own views at the phones' pace, read together."""
     v = Vote(samsyn, monkeypatch)
     v.vote("anna", 3)
     v.vote("bo", 2)
@@ -434,6 +434,10 @@ def test_a_tick_of_ballots_alone_reads_the_counts_not_the_whole_room(
         assert screen["version"] == v.version()
     assert [f["title"] for f in board["factors"]] == ["Urbanisering", "Elektrifiering"]
     assert console["log"] and console["rounds"][0]["id"] == v.round_id
+    voters = [v.t.emitter.to(f"participant:{v.people[name][0]}") for name in ("anna", "bo")]
+    assert voters == [[], []]  # their phones have their ballots in their acknowledgements
+    v.t.broadcaster.tick(0.5)  # the phones' turn
+    assert v.reads == ["counts", "counts"]
     for name, dots in (("anna", 3), ("bo", 2)):
         (me,) = v.t.emitter.to(f"participant:{v.people[name][0]}")
         assert me["ballot"]["entries"] == {str(v.factors[0]): dots}
@@ -446,13 +450,28 @@ def test_a_tick_of_ballots_alone_reads_the_counts_not_the_whole_room(
     # What a whole read sends now is what the counts made of the views last read.
     v.t.emitter.sent.clear()
     v.t.changed()
-    v.t.broadcaster.tick(0.2)
+    v.t.broadcaster.tick(0.6)
     for view in ("board", "console"):
         (whole,) = v.t.to(view)
         assert {**whole, "server_time": None} == {
             **(board if view == "board" else console),
             "server_time": None,
         }
+
+
+def test_a_whole_read_brings_the_voters_waiting_their_own_views(
+    samsyn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v = Vote(samsyn, monkeypatch)
+    v.vote("anna", 3)
+    v.t.broadcaster.tick(0.1)
+    run(v.t, v.facilitator, "factor.edit", factor_id=v.factors[1], title="Elbilar")
+    v.t.broadcaster.tick(0.2)
+    assert v.reads == ["counts", "whole"]
+    (me,) = v.t.emitter.to(f"participant:{v.people['anna'][0]}")
+    assert me["ballot"]["entries"] == {str(v.factors[0]): 3}
+    v.t.broadcaster.tick(0.5)
+    assert v.reads == ["counts", "whole"]  # nobody left waiting
 
 
 def test_a_change_this_process_did_not_hear_of_makes_the_next_tick_read_the_whole_room(

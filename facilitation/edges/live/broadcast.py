@@ -17,7 +17,9 @@ these is not read whole again: its counts and version are, and the views last re
 sent with them. That holds only if this process knows every version since: each such
 change says the version it committed, and a version it did not hear of (a change made by
 another process, or one not yet published) makes the tick read the whole room
-(`WorkshopDesk.recount`).
+(`WorkshopDesk.recount`). The voters' own views follow at the phones' pace, as each voting
+phone has its ballot in its acknowledgement already: read together every PHONE_INTERVAL,
+or with the next whole read, whichever comes first.
 
 With several processes, a workshop's state goes through the message queue only while
 another process holds a screen of it (cluster.py); a room's screens meet on one process, so
@@ -98,6 +100,8 @@ class Broadcaster:
         self._joined: set[int] = set()
         self._next_joined: dict[int, float] = {}
         self._voted: set[int] = set()
+        # Voters whose own views wait for the phones' next turn, by workshop (the ticker's).
+        self._voters: dict[int, set[int]] = {}
         # The versions that joins and ballots made since each workshop was last read (see
         # `_send_counts`), and its console's view as last read (the room's: `_room_views`).
         self._count_versions: dict[int, set[int]] = defaultdict(set)
@@ -184,10 +188,18 @@ class Broadcaster:
             presence_only = self._presence_changed - changed
             self._presence_changed = set()
         self._only_here.clear()
+        phones_due = now >= self._next_phone_tick
+        if phones_due:
+            changed |= set(self._voters)
         for workshop_id in changed:
             self._next_joined[workshop_id] = now + JOINED_INTERVAL
-            who = people.get(workshop_id, set())
-            if workshop_id in whole or not self._send_counts(workshop_id, who):
+            who = self._voters.pop(workshop_id, set()) | people.get(workshop_id, set())
+            if workshop_id not in whole and self._send_counts(
+                workshop_id, who if phones_due else set()
+            ):
+                if who and not phones_due:
+                    self._voters[workshop_id] = who  # for the phones' next turn
+            else:
                 self._count_read("whole")
                 self._send_workshop(workshop_id, who)
             if self.metrics is not None and workshop_id in since:
@@ -201,7 +213,7 @@ class Broadcaster:
         if self.presence.cluster.shared and now >= self._next_recount:
             self._next_recount = now + RECOUNT
             self._recount(skip=changed | presence_only)
-        if now >= self._next_phone_tick:
+        if phones_due:
             self._next_phone_tick = now + self.phone_interval
             pending, self._phone_pending = self._phone_pending, {}
             for workshop_id, view in pending.items():
@@ -358,6 +370,7 @@ class Broadcaster:
         with self._lock:
             self._joined.discard(workshop_id)
             self._count_versions.pop(workshop_id, None)
+        self._voters.pop(workshop_id, None)
         for cache in (
             self._next_joined,
             self._room_views,
