@@ -251,27 +251,31 @@ class WorkshopDesk(Desk):
         workshop_id: int,
         *,
         round_id: int | None,
-        people: set[int],
         since: int,
         counted: AbstractSet[int],
-    ) -> tuple[int, Participation, dict[int, Me]] | None:
+    ) -> tuple[int, Participation] | None:
         """What the screens of a workshop whose only changes since version `since` were
-        people joining and ballots are sent: its version, who joined and who voted in the
-        round shown (`round_id`), and the personal views of `people`, from one read
-        transaction. None if anything else changed: unless every version after `since` is
-        one of `counted` (those the joins and ballots made), a change the caller has not
-        heard of (from another process) came between, and only a whole read will do."""
+        people joining and ballots are sent: its version, and who joined and who voted in
+        the round shown (`round_id`), from one read transaction. None if anything else
+        changed: unless every version after `since` is one of `counted` (those the joins and
+        ballots made), a change the caller has not heard of (from another process) came
+        between, and only a whole read will do."""
         with self.db.read() as s:
             workshop = s.get(models.Workshop, workshop_id)
             if workshop is None or workshop.version < since:
                 return None
             if not all(v in counted for v in range(since + 1, workshop.version + 1)):
                 return None
-            return (
-                workshop.version,
-                state.participation(s, workshop, round_id),
-                state.personal_views(s, workshop, people),
-            )
+            return workshop.version, state.participation(s, workshop, round_id)
+
+    def own_views(self, workshop_id: int, people: set[int]) -> dict[int, Me] | None:
+        """The personal views of these participants, from one read transaction (the same
+        few queries for a crowd as for one); None if the workshop is gone."""
+        with self.db.read() as s:
+            workshop = s.get(models.Workshop, workshop_id)
+            if workshop is None:
+                return None
+            return state.personal_views(s, workshop, people)
 
     def record(self, code: str, *, nicknames: bool = False) -> Record:
         """The complete workshop for an export (with nicknames only when asked for)."""

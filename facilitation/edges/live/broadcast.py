@@ -18,8 +18,9 @@ sent with them. That holds only if this process knows every version since: each 
 change says the version it committed, and a version it did not hear of (a change made by
 another process, or one not yet published) makes the tick read the whole room
 (`WorkshopDesk.recount`). The voters' own views follow at the phones' pace, as each voting
-phone has its ballot in its acknowledgement already: read together every PHONE_INTERVAL,
-or with the next whole read, whichever comes first.
+phone has its ballot in its acknowledgement already: read together every PHONE_INTERVAL by
+a job of their own (`send_voters`), so that the boards' tick stays short, or with the next
+whole read, whichever comes first.
 
 With several processes, a workshop's state goes through the message queue only while
 another process holds a screen of it (cluster.py); a room's screens meet on one process, so
@@ -100,7 +101,7 @@ class Broadcaster:
         self._joined: set[int] = set()
         self._next_joined: dict[int, float] = {}
         self._voted: set[int] = set()
-        # Voters whose own views wait for the phones' next turn, by workshop (the ticker's).
+        # Voters whose own views wait for `send_voters`, by workshop (the ticker's).
         self._voters: dict[int, set[int]] = {}
         # The versions that joins and ballots made since each workshop was last read (see
         # `_send_counts`), and its console's view as last read (the room's: `_room_views`).
@@ -172,6 +173,7 @@ class Broadcaster:
     def flush(self) -> None:
         """Send everything pending now, phones included (tests use it instead of the ticker)."""
         self.tick(float("inf"))
+        self.send_voters(float("inf"))
         self._next_joined.clear()  # the intervals start again from the next tick
 
     def tick(self, now: float) -> None:
@@ -188,20 +190,15 @@ class Broadcaster:
             presence_only = self._presence_changed - changed
             self._presence_changed = set()
         self._only_here.clear()
-        phones_due = now >= self._next_phone_tick
-        if phones_due:
-            changed |= set(self._voters)
         for workshop_id in changed:
             self._next_joined[workshop_id] = now + JOINED_INTERVAL
-            who = self._voters.pop(workshop_id, set()) | people.get(workshop_id, set())
-            if workshop_id not in whole and self._send_counts(
-                workshop_id, who if phones_due else set()
-            ):
-                if who and not phones_due:
-                    self._voters[workshop_id] = who  # for the phones' next turn
+            who = people.get(workshop_id, set())
+            if workshop_id not in whole and self._send_counts(workshop_id):
+                if who:  # voters: their own views follow at the phones' pace
+                    self._voters.setdefault(workshop_id, set()).update(who)
             else:
                 self._count_read("whole")
-                self._send_workshop(workshop_id, who)
+                self._send_workshop(workshop_id, who | self._voters.pop(workshop_id, set()))
             if self.metrics is not None and workshop_id in since:
                 self.metrics.broadcast_lag.observe(time.monotonic() - since[workshop_id])
         for workshop_id in presence_only:
@@ -213,7 +210,7 @@ class Broadcaster:
         if self.presence.cluster.shared and now >= self._next_recount:
             self._next_recount = now + RECOUNT
             self._recount(skip=changed | presence_only)
-        if phones_due:
+        if now >= self._next_phone_tick:
             self._next_phone_tick = now + self.phone_interval
             pending, self._phone_pending = self._phone_pending, {}
             for workshop_id, view in pending.items():
@@ -241,10 +238,10 @@ class Broadcaster:
             self._phone_digest[workshop_id] = digest
             self._phone_pending[workshop_id] = phones
 
-    def _send_counts(self, workshop_id: int, people: set[int]) -> bool:
+    def _send_counts(self, workshop_id: int) -> bool:
         """Send the screens of a workshop whose only changes were people joining and
-        ballots the views last read with the new counts and version (and the voters their
-        own views), read in a few small queries instead of the whole state; False, with
+        ballots the views last read with the new counts and version, read in a few small
+        queries instead of the whole state; False, with
         nothing sent, when that will not do: nothing read yet, results showing live (the
         ballots change them), a console without its view, or a change this process did not
         make or has not heard of yet (`WorkshopDesk.recount`)."""
@@ -264,7 +261,6 @@ class Broadcaster:
         read = self.workshops.recount(
             workshop_id,
             round_id=shown["id"] if shown else None,
-            people=people,
             since=room_view["version"],
             counted=counted,
         )
@@ -272,12 +268,22 @@ class Broadcaster:
             self._count_read("counts_refused")
             return False
         self._count_read("counts")
-        version, participation, personal = read
+        version, participation = read
         if console_view is not None:
             console_view = {**console_view, "version": version, "participation": participation}
         room_view = {**room_view, "version": version, "participation": participation}
-        self._keep_and_send(workshop_id, changes, room_view, console_view, personal)
+        self._keep_and_send(workshop_id, changes, room_view, console_view, {})
         return True
+
+    def send_voters(self, _now: float) -> None:
+        """Send the voters waiting for their own views theirs, read together for each
+        workshop (the ticker calls it every `phone_interval`)."""
+        waiting, self._voters = self._voters, {}
+        for workshop_id, voters in waiting.items():
+            assert self.workshops is not None, "a change came before the use cases were given"
+            views = self.workshops.own_views(workshop_id, voters) or {}  # None: deleted
+            for participant_id, view in views.items():
+                self._emit(workshop_id, "me", view, to=participant_room(participant_id))
 
     def _keep_and_send(
         self,

@@ -70,6 +70,9 @@ class Live:
         self.ticker = Ticker(socketio.sleep)
         self.ticker.on_late = metrics.event_loop_lag.observe
         self.ticker.every(self.broadcaster.board_interval, "broadcast tick", self.broadcaster.tick)
+        self.ticker.every(
+            self.broadcaster.phone_interval, "voters' own views", self.broadcaster.send_voters
+        )
         self.ticker.every(self.followers.interval, "follow tick", self.followers.tick)
         self.ticker.every(self.gatekeeper.interval, "access check", self.gatekeeper.tick)
         for register in NAMESPACES.values():

@@ -1,18 +1,19 @@
 """The live side's one ticker: a background task that runs each periodic job at its interval.
 
 Layer: edge (live); imports nothing of the app. The jobs are the broadcaster's tick (every
-BOARD_INTERVAL), the follow pages' (every FOLLOW_INTERVAL) and the check of the open
-facilitator screens (every CHECK_INTERVAL); server.py schedules them and starts the ticker.
-A job runs again its interval after its last run ended, as a loop that sleeps, then works,
-would, or REST times as long as that run took if that is longer (at most MAX_REST): a slow
-run is never followed by another at once, and on a saturated process, where a tick takes
-long because every task waits for its turn, the jobs take at most about a quarter of the
-event loop, leaving the rest to the commands and connections. Boards then get the state
-less often, each time with more votes in it (the broadcasts coalesce more); on a process
-with time to spare a tick takes a few milliseconds and the intervals hold. How late the
-task wakes from each sleep is the event loop's delay in running a task that is ready
-(`on_late`, the metric samsyn_event_loop_lag_seconds): near zero on a process with time to
-spare, and on a saturated one the wait every command and broadcast has before its turn.
+BOARD_INTERVAL) and its voters' own views (every PHONE_INTERVAL), the follow pages' (every
+FOLLOW_INTERVAL) and the check of the open facilitator screens (every CHECK_INTERVAL);
+server.py schedules them and starts the ticker. A job runs again its interval after its
+last run ended, as a loop that sleeps, then works, would, or REST times as long as that run
+took if that is longer (at most MAX_REST): a slow run is never followed by another at once,
+and on a saturated process, where a tick takes long because every task waits for its turn,
+the jobs take at most about a quarter of the event loop, leaving the rest to the commands
+and connections. Boards then get the state less often, each time with more votes in it (the
+broadcasts coalesce more); on a process with time to spare a tick takes a few milliseconds
+and the intervals hold. How late the task wakes from each sleep is the event loop's delay
+in running a task that is ready (`on_late`, the metric samsyn_event_loop_lag_seconds): near
+zero on a process with time to spare, and on a saturated one the wait every command and
+broadcast has before its turn.
 """
 
 from __future__ import annotations
