@@ -727,12 +727,9 @@ def test_a_bug_in_one_command_of_a_batch_fails_only_that_one(
     assert count(world.services, models.Ballot) == 1
 
 
-def test_when_a_batch_cannot_commit_none_of_its_commands_is_answered_ok(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    round_id = open_dots(world, budget=3, cap=3)
-    _, (a, _) = world.ids()
-    anna = world.participant("anna")
+@contextmanager
+def commits_failing(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Inside, every write transaction fails to commit (a full disk)."""
     write = world.services.db.write
 
     @contextmanager
@@ -741,10 +738,19 @@ def test_when_a_batch_cannot_commit_none_of_its_commands_is_answered_ok(
             yield s
             raise OperationalError("COMMIT", {}, Exception("disk full"))
 
-    monkeypatch.setattr(world.services.db, "write", failing)
-    with pytest.raises(OperationalError):
+    with monkeypatch.context() as patched:
+        patched.setattr(world.services.db, "write", failing)
+        yield
+
+
+def test_when_a_batch_cannot_commit_none_of_its_commands_is_answered_ok(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    round_id = open_dots(world, budget=3, cap=3)
+    _, (a, _) = world.ids()
+    anna = world.participant("anna")
+    with commits_failing(world, monkeypatch), pytest.raises(OperationalError):
         world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
-    monkeypatch.undo()
     assert count(world.services, models.Ballot) == 0
 
 
@@ -990,42 +996,21 @@ def other_process(world: World, database_url: str) -> Iterator[Services]:
     other.db.dispose()
 
 
-def test_a_change_through_another_process_is_what_the_next_ballot_is_checked_against(
-    world: World, other_process: Services
+@pytest.mark.parametrize("failed_commit", [False, True])
+def test_a_round_closed_through_another_process_refuses_the_next_ballot(
+    world: World, other_process: Services, monkeypatch: pytest.MonkeyPatch, failed_commit: bool
 ) -> None:
+    """What ballots are checked against is read again once another process changed the
+    workshop. A batch that failed to commit keeps nothing it read: it left the version
+    where it was, and another process's change may take the version it would have ended
+    at."""
     round_id = open_dots(world, budget=3, cap=3)
     _, (a, _) = world.ids()
     anna = world.participant("anna")
     world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
-    closed = other_process.workshops.execute(
-        world.facilitator, "round.close", {"command_id": "elsewhere", "round_id": round_id}
-    )
-    assert closed["ok"]
-    late = world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 2})
-    assert late["error"]["code"] == "round_closed"
-
-
-def test_what_a_batch_that_could_not_commit_read_is_not_kept(
-    world: World, other_process: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A batch that failed to commit left the version where it was: another process's
-    change may take the version the batch would have ended at, with other factors."""
-    round_id = open_dots(world, budget=3, cap=3)
-    _, (a, _) = world.ids()
-    anna = world.participant("anna")
-    world.ok(anna, "ballot.submit", round_id=round_id, entries={str(a): 1})
-    write = world.services.db.write
-
-    @contextmanager
-    def failing() -> Iterator[Any]:
-        with write() as s:
-            yield s
-            raise OperationalError("COMMIT", {}, Exception("disk full"))
-
-    monkeypatch.setattr(world.services.db, "write", failing)
-    with pytest.raises(OperationalError):
-        world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 2})
-    monkeypatch.undo()
+    if failed_commit:
+        with commits_failing(world, monkeypatch), pytest.raises(OperationalError):
+            world.run(anna, "ballot.submit", round_id=round_id, entries={str(a): 2})
     closed = other_process.workshops.execute(
         world.facilitator, "round.close", {"command_id": "elsewhere", "round_id": round_id}
     )
