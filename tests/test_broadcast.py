@@ -386,8 +386,10 @@ class Vote:
     """A workshop in a dots round, its console watching, three people joined, and the whole
     room read once (as at the round's opening)."""
 
-    def __init__(self, samsyn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.t = t = Setup(samsyn)
+    def __init__(
+        self, samsyn: Any, monkeypatch: pytest.MonkeyPatch, cluster: Alone | None = None
+    ) -> None:
+        self.t = t = Setup(samsyn, cluster)
         self.facilitator = Actor(Role.FACILITATOR, t.code, secret=t.secret)
         t.presence.add("sid-f", Connection(self.facilitator, CONSOLE, t.workshop_id, "sv"))
         console = t.services.workshops.snapshot(self.facilitator, "console")["state"]
@@ -508,3 +510,21 @@ def test_ballots_shown_live_are_read_with_the_whole_room(
     assert v.reads == ["whole", "whole"]
     board = v.t.to("board")[-1]
     assert board["results"] is not None and board["participation"]["voted"] == 1
+
+
+def test_voters_views_go_through_the_queue_once_another_process_holds_a_screen(
+    samsyn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The voters' own views are a job of their own: whether another process holds a
+    screen of the workshop is asked again for them, not taken from the last tick."""
+    cluster = Shared()
+    v = Vote(samsyn, monkeypatch, cluster)
+    v.vote("anna", 3)
+    v.t.broadcaster.tick(0.1)
+    assert all(v.t.emitter.straight)
+    cluster.held_elsewhere.add(v.t.workshop_id)  # anna's other tab, through another process
+    v.t.emitter.sent.clear(), v.t.emitter.straight.clear()
+    v.t.broadcaster.send_voters(0.5)
+    (me,) = v.t.emitter.to(f"participant:{v.people['anna'][0]}")
+    assert me["ballot"]["entries"] == {str(v.factors[0]): 3}
+    assert v.t.emitter.straight == [False]

@@ -279,6 +279,7 @@ class Broadcaster:
         """Send the voters waiting for their own views theirs, read together for each
         workshop (the ticker calls it every `phone_interval`)."""
         waiting, self._voters = self._voters, {}
+        self._only_here.clear()  # asked again: a job of its own, not the tick's
         for workshop_id, voters in waiting.items():
             assert self.workshops is not None, "a change came before the use cases were given"
             views = self.workshops.own_views(workshop_id, voters) or {}  # None: deleted
