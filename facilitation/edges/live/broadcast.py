@@ -241,10 +241,10 @@ class Broadcaster:
     def _send_counts(self, workshop_id: int) -> bool:
         """Send the screens of a workshop whose only changes were people joining and
         ballots the views last read with the new counts and version, read in a few small
-        queries instead of the whole state; False, with
-        nothing sent, when that will not do: nothing read yet, results showing live (the
-        ballots change them), a console without its view, or a change this process did not
-        make or has not heard of yet (`WorkshopDesk.recount`)."""
+        queries instead of the whole state; False, with nothing sent, when that will not
+        do: nothing read yet, results showing live (the ballots change them), a console
+        without its view, or a change this process did not make or has not heard of yet
+        (`WorkshopDesk.recount`)."""
         room_view = self._room_views.get(workshop_id)
         if room_view is None or room_view["results"] is not None:
             return False
