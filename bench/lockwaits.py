@@ -16,7 +16,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-import pg8000.dbapi
+import psycopg2
 from sqlalchemy.engine import make_url
 
 SAMPLE = 0.01
@@ -54,12 +54,12 @@ class LockWaits:
 
     def _sample(self) -> None:
         try:
-            connection = pg8000.dbapi.connect(
+            connection = psycopg2.connect(
                 user=self.url.username or "postgres",
                 password=self.url.password,
                 host=self.url.host or "127.0.0.1",
                 port=self.url.port or 5432,
-                database=self.url.database,
+                dbname=self.url.database,
             )
         except Exception as error:  # said in the figures' notes
             self.error = error

@@ -4,11 +4,12 @@ SQLite and PostgreSQL, and they can be undone."""
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
-import pg8000.core
-import pg8000.dbapi
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -17,7 +18,7 @@ from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from facilitation.infrastructure import models, pg8000_driver
+from facilitation.infrastructure import models, pg_waits
 from facilitation.infrastructure.db import (
     BUSY,
     Database,
@@ -81,9 +82,10 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
     db.dispose()
 
 
-def test_plain_postgres_urls_use_the_cooperative_driver() -> None:
-    assert normalise_url("postgres://u@h/db").drivername == "postgresql+pg8000"
-    assert normalise_url("postgresql://u@h/db").drivername == "postgresql+pg8000"
+def test_plain_postgres_urls_use_the_driver_that_waits_through_the_event_loop() -> None:
+    assert normalise_url("postgres://u@h/db").drivername == "postgresql+psycopg2"
+    assert normalise_url("postgresql://u@h/db").drivername == "postgresql+psycopg2"
+    assert normalise_url("postgresql+pg8000://u@h/db").drivername == "postgresql+psycopg2"
     assert normalise_url("postgresql+psycopg2://u@h/db").drivername == "postgresql+psycopg2"
 
 
@@ -154,8 +156,9 @@ def test_connections_postgresql_closed_cost_one_busy_answer_and_are_all_replaced
 def test_a_serving_process_opens_its_connections_before_the_first_crowd(
     postgres_database: str,
 ) -> None:
-    """pg8000 spends tens of milliseconds of CPU opening a connection: a serving process
-    opens its pools' connections as it starts, not while the first room joins."""
+    """Opening a connection costs milliseconds of CPU (a TLS offer, authentication, the
+    dialect's first questions): a serving process opens its pools' connections as it
+    starts, not while the first room joins."""
     db = Database(postgres_database, pool_size=8)
     opened: list[object] = []
     for engine in (db.engine, db.read_engine):
@@ -170,89 +173,84 @@ def test_a_serving_process_opens_its_connections_before_the_first_crowd(
     assert len(opened) == 8
 
 
-@pytest.mark.postgres
-def test_a_statement_run_again_is_not_scanned_for_placeholders_again(
-    postgres_database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """pg8000 numbers a statement's placeholders by scanning it in Python: each statement is
-    scanned once, and runs again with its new values as numbered then."""
-    scanned: list[str] = []
-    scan = pg8000_driver._scan_placeholders
-
-    def counted(style: str, statement: str, values: object) -> object:
-        scanned.append(statement)
-        return scan(style, statement, values)
-
-    monkeypatch.setattr(pg8000_driver, "_scan_placeholders", counted)
-    pg8000_driver._numbered.cache_clear()
-    db = Database(postgres_database, pool_size=4)
-    query = text("SELECT CAST(:a AS integer) + CAST(:b AS integer), 'n' || :c")
-    with db.read() as s:
-        answers = [s.execute(query, {"a": a, "b": 1, "c": str(a)}).one() for a in (1, 2, 3)]
-    db.dispose()
-    assert answers == [(2, "n1"), (3, "n2"), (4, "n3")]
-    assert sum("'n' ||" in statement for statement in scanned) == 1
-
-
-def test_placeholders_are_numbered_as_pg8000_numbers_them() -> None:
-    """The kept numbering is pg8000's own, for the statements SQLAlchemy writes ("format")
-    and any other style passed through."""
-    for statement in (
-        "SELECT %s, %s FROM t WHERE a = %s",
-        "SELECT '%s' || %s, 5 %% 3, \"a%s\" -- %s\n, %s",
-        "INSERT INTO t (a, b) VALUES (%s, %s), (%s, %s)",
-    ):
-        assert pg8000_driver.convert_paramstyle("format", statement, (1, 2)) == (
-            pg8000.dbapi.convert_paramstyle("format", statement, (1, 2))
-        )
-    named = ("SELECT :a, :b, :a", {"a": 1, "b": 2})
-    assert pg8000_driver.convert_paramstyle("named", *named) == pg8000.dbapi.convert_paramstyle(
-        "named", *named
-    )
-
-
 class Unsendable:
-    """A value pg8000 cannot turn into text."""
-
-    def __str__(self) -> str:
-        raise ValueError("no text for this")
+    """A value the driver cannot turn into SQL."""
 
 
 @pytest.mark.postgres
-def test_a_statement_is_one_round_trip_and_an_error_leaves_the_connection_usable(
+def test_every_wait_goes_through_the_event_loop_and_an_error_leaves_the_connection_usable(
     postgres_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """pg8000 ran a statement in three round trips (Parse, Describe, then Bind and Execute),
-    each a wait for the server and, under an event loop, for the loop: they go in one. Rows,
-    counts, NULLs and text come back as before; an error the server or the driver raises
-    leaves the connection ready for the next statement."""
-    flushes: list[int] = []
-    flush = pg8000.core._flush
+    """Every statement waits for PostgreSQL through `pg_waits.wait`, which waits with
+    `select` (cooperative under eventlet and gevent), never inside libpq. Rows, counts,
+    NULLs and text come back; an error the server or the driver raises leaves the
+    connection ready for the next statement."""
+    waits: list[int] = []
+    wait = pg_waits.select.select
 
-    def counted(sock: Any) -> Any:
-        flushes.append(1)
-        return flush(sock)
+    def counted(*args: Any) -> Any:
+        waits.append(1)
+        return wait(*args)
+
+    def waited(statement: Any, values: Any = None) -> Any:
+        before = len(waits)
+        result = connection.execute(statement, values)
+        assert len(waits) > before
+        return result
 
     db = Database(postgres_database, pool_size=4)
     with db.engine.connect() as opened:
         # Each statement on its own: an error ends no transaction the next one is in.
         connection = opened.execution_options(isolation_level="AUTOCOMMIT")
         connection.exec_driver_sql("CREATE TEMPORARY TABLE trips (n integer, s text)")
-        monkeypatch.setattr(pg8000.core, "_flush", counted)
-        inserted = connection.execute(
+        monkeypatch.setattr(pg_waits.select, "select", counted)
+        inserted = waited(
             text("INSERT INTO trips VALUES (:n, :s), (:m, NULL) RETURNING n"),
             {"n": 1, "s": "å ä ö", "m": 2},
         ).all()
-        assert len(flushes) == 1
         assert inserted == [(1,), (2,)]
-        assert connection.execute(text("UPDATE trips SET n = n + 10")).rowcount == 2
+        assert waited(text("UPDATE trips SET n = n + 10")).rowcount == 2
         with pytest.raises(DBAPIError):
-            connection.execute(text("SELEKT 1"))
+            waited(text("SELEKT 1"))
         with pytest.raises(DBAPIError):
-            connection.execute(text("SELECT CAST(:x AS integer)"), {"x": "not a number"})
-        with pytest.raises(ValueError):  # the driver cannot send it: nothing is sent
+            waited(text("SELECT CAST(:x AS integer)"), {"x": "not a number"})
+        sent = len(waits)
+        with pytest.raises(DBAPIError):  # the driver cannot send it: nothing is sent
             connection.execute(text("SELECT :x"), {"x": Unsendable()})
-        rows = connection.execute(text("SELECT n, s FROM trips ORDER BY n")).all()
+        assert len(waits) == sent
+        rows = waited(text("SELECT n, s FROM trips ORDER BY n")).all()
         assert rows == [(11, "å ä ö"), (12, None)]
-        assert len(flushes) == 5  # one for each of the five statements sent
+    db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("loop", ["eventlet", "gevent"])
+def test_a_statement_waiting_for_postgresql_lets_the_event_loop_run(
+    postgres_database: str, loop: str
+) -> None:
+    """libpq would wait for the server inside C, freezing every phone on the process; with
+    the wait handed to the loop (pg_waits), other green threads run meanwhile, under
+    eventlet and gevent alike."""
+    run = subprocess.run(
+        [sys.executable, Path(__file__).with_name("loop_waits.py"), loop, postgres_database],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout) > 0
+
+
+@pytest.mark.postgres
+def test_the_urls_connection_parameters_reach_libpq(postgres_database: str) -> None:
+    """An operator asks for verified TLS in DATABASE_URL (libpq's `sslmode`, `sslrootcert`):
+    the driver is given them, and refuses a server it cannot verify rather than connect
+    without."""
+    db = Database(f"{postgres_database}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
+    with pytest.raises(BUSY) as refused, db.read() as s:
+        s.scalar(select(1))
+    # "SSL was required" from a server without TLS, "root certificate file … does not
+    # exist" from one with it: either way libpq had the URL's parameters.
+    assert "ssl" in str(refused.value).lower()
     db.dispose()

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pg8000
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
@@ -28,9 +27,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
-from facilitation.infrastructure import models
+from facilitation.infrastructure import models, pg_waits
 from facilitation.infrastructure.config import ROOT
-from facilitation.infrastructure.pg8000_driver import network_errors
 
 # The PostgreSQL advisory lock held while migrating (any number unique to Samsyn).
 MIGRATION_LOCK = 0x5A35_1E01
@@ -43,24 +41,15 @@ TIMEOUT = 5.0
 # What the database raises when it is out of reach or has no connection free for now: the
 # edges answer "busy, try again" (503 with Retry-After, or `busy` on a socket).
 BUSY = (PoolTimeout, OperationalError, InterfaceError)
-# PostgreSQL's codes for a statement it gave up on: cancelled (statement_timeout, here also
-# while waiting for a row lock) and a lock not granted in time (lock_timeout). The database
-# is busy, not broken: raised as OperationalError, so that they are answered busy too.
-_GAVE_UP = {"57014", "55P03"}
-
-
-def _sqlstate(error: BaseException) -> str | None:
-    """The SQLSTATE of a driver's error (pg8000 puts its fields in a dict)."""
-    fields = error.args[0] if error.args else None
-    return fields.get("C") if isinstance(fields, dict) else getattr(error, "pgcode", None)
 
 
 def normalise_url(url: str) -> URL:
-    """A database URL with the driver Samsyn uses: plain `postgresql://` means pg8000, a
-    pure-Python driver that cooperates with eventlet and gevent."""
+    """A database URL with the driver Samsyn uses: plain `postgresql://` means psycopg2,
+    which waits through the event loop (pg_waits.py). The driver of earlier versions,
+    pg8000, named in a URL kept from then, is taken as psycopg2 too."""
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+pg8000")
+    if parsed.drivername in ("postgresql", "postgresql+pg8000"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed
 
 
@@ -100,13 +89,13 @@ class Database:
 
     def _postgresql_engine(self, echo: bool, pool_size: int, **options: Any) -> Engine:
         # A fixed set of connections, kept: a pool that opens extra ones at a peak and
-        # closes them after churns through connects (pg8000 builds a TLS context for each,
-        # milliseconds of CPU) just when a crowd joins. Beyond it, transactions wait their
-        # turn for a connection, DATABASE_TIMEOUT at most. A connection is not pinged before
-        # each use: that is a round trip for every transaction, and on a busy event loop a
-        # wait for the loop as well. One that PostgreSQL closed fails its first use, which is
-        # answered busy, and the pool then replaces all it kept from before (SQLAlchemy's
-        # handling of a disconnect; pg8000_driver.py makes every broken socket one).
+        # closes them after churns through connects (milliseconds of CPU each) just when a
+        # crowd joins. Beyond it, transactions wait their turn for a connection,
+        # DATABASE_TIMEOUT at most. A connection is not pinged before each use: that is a
+        # round trip for every transaction, and on a busy event loop a wait for the loop as
+        # well. One that PostgreSQL closed fails its first use, which is answered busy, and
+        # the pool then replaces all it kept from before (SQLAlchemy's handling of a
+        # disconnect; a wait given up on closes its connection too, pg_waits.py).
         engine = create_engine(
             self.url,
             echo=echo,
@@ -116,40 +105,20 @@ class Database:
             connect_args=self._postgresql_timeouts(),
             **options,
         )
-
-        @event.listens_for(engine, "do_connect")
-        def connect(_dialect: Any, _record: Any, args: Any, kwargs: Any) -> Any:
-            return network_errors(pg8000.connect)(*args, **kwargs)
-
-        @event.listens_for(engine, "handle_error")
-        def gave_up(context: Any) -> None:
-            error = context.original_exception
-            if not isinstance(context.sqlalchemy_exception, OperationalError) and (
-                _sqlstate(error) in _GAVE_UP
-            ):
-                raise OperationalError(context.statement, context.parameters, error) from error
-
-        # pg8000 runs an executemany as one statement per row, each a round trip (and,
-        # under an event loop, a wait for its turn): SQLAlchemy's "insertmanyvalues" sends
-        # the rows in one INSERT instead, as its psycopg2 dialect does.
-        engine.dialect.use_insertmanyvalues_wo_returning = True
         return engine
 
     def _postgresql_timeouts(self) -> dict[str, Any]:
-        """pg8000's connection arguments that bound every wait. The server cancels a
+        """The connection's arguments that bound every wait. The server cancels a
         statement or a lock wait after DATABASE_TIMEOUT and ends a transaction left idle;
-        the socket gives up on a server that answers nothing at all (hung, or its network
-        gone) a second later, so that a live server's own cancel comes first."""
-        milliseconds = str(int(self.timeout * 1000))
-        if self.url.get_driver_name() != "pg8000":
-            return {}
+        the connection gives up on a server that answers nothing at all (hung, or its
+        network gone) a second later, so that a live server's own cancel comes first."""
+        milliseconds = int(self.timeout * 1000)
         return {
-            "timeout": self.timeout + 1,
-            "startup_params": {
-                "statement_timeout": milliseconds,
-                "lock_timeout": milliseconds,
-                "idle_in_transaction_session_timeout": "60000",
-            },
+            "connection_factory": pg_waits.connection_factory(self.timeout + 1),
+            "options": (
+                f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
+                " -c idle_in_transaction_session_timeout=60000"
+            ),
         }
 
     def _sqlite_engine(self, echo: bool) -> Engine:
@@ -176,10 +145,10 @@ class Database:
         return engine
 
     def warm_up(self) -> None:
-        """Open the PostgreSQL pools' connections now, before a crowd needs them: pg8000
-        spends tens of milliseconds of CPU on each (it builds a TLS context for every
-        connection), which the first room joining would otherwise pay, all on the event
-        loop, just as it arrives. Connections that cannot be opened now are opened when
+        """Open the PostgreSQL pools' connections now, before a crowd needs them: each costs
+        milliseconds of CPU (a TLS offer, authentication, the dialect's first questions),
+        which the first room joining would otherwise pay, all on the event loop, just as it
+        arrives. Connections that cannot be opened now are opened when
         needed, as before."""
         if self.is_sqlite:
             return
