@@ -82,9 +82,11 @@ def test_rate_limited_commands_are_counted(room: Room) -> None:
 def restore_logging() -> Any:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    looked_up = logging.logThreads, logging.logProcesses, logging.logMultiprocessing
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.logThreads, logging.logProcesses, logging.logMultiprocessing = looked_up
 
 
 def test_json_logs_are_one_object_per_line(
@@ -97,6 +99,24 @@ def test_json_logs_are_one_object_per_line(
     record = json.loads(line)
     assert record["logger"] == "samsyn.commands" and record["level"] == "INFO"
     assert record["message"] == "ballot.submit ok" and record["time"]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_log_line_looks_up_no_thread_or_process_it_does_not_show(
+    monkeypatch: Any, capsys: Any, restore_logging: Any, log_format: str
+) -> None:
+    """Under eventlet, naming the current thread makes an object for every green thread
+    that logs: a record leaves out what no line shows."""
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    logs.configure(Config())
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("samsyn.access").info("%s %s", "GET", "/j/<code>")
+    assert "GET /j/<code>" in capsys.readouterr().err
+    (record,) = records
+    assert (record.thread, record.threadName, record.process, record.processName) == (None,) * 4
 
 
 def test_command_logs_name_the_command_and_outcome_only(room: Room, caplog: Any) -> None:
