@@ -148,8 +148,7 @@ class Database:
         """Open the PostgreSQL pools' connections now, before a crowd needs them: each costs
         milliseconds of CPU (a TLS offer, authentication, the dialect's first questions),
         which the first room joining would otherwise pay, all on the event loop, just as it
-        arrives. Connections that cannot be opened now are opened when
-        needed, as before."""
+        arrives. Connections that cannot be opened now are opened when needed, as before."""
         if self.is_sqlite:
             return
         for engine in (self.engine, self.read_engine):
