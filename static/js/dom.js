@@ -79,8 +79,8 @@ document.addEventListener("pointerup", pressUp, true);
 document.addEventListener("pointercancel", pressUp, true);
 window.addEventListener("blur", pressUp);
 
-/** Replace an element's children, keeping keyboard focus, and what is being typed there, on
- * the element with the same key. */
+/** Replace an element's children, keeping keyboard focus, and what is being typed there with
+ * its caret and selection, on the element with the same key. */
 export function replaceChildren(parent, ...children) {
   const focused = document.activeElement;
   if (pressed && parent.contains(pressed)) {
@@ -93,10 +93,17 @@ export function replaceChildren(parent, ...children) {
   // middle of it (another phone's vote, an answer arriving) must not wipe it out.
   const typing = key && focused.matches("input:not([type=checkbox]):not([type=radio]), textarea")
     ? focused.value : null;
+  // The caret and the selection too: a number selected to be typed over would otherwise be
+  // typed in front of ("0" becoming "350" for 35). Number fields have neither to read.
+  const selection = typing !== null && focused.selectionStart !== null
+    ? [focused.selectionStart, focused.selectionEnd, focused.selectionDirection] : null;
   parent.replaceChildren(...children.flat());
   const again = key ? parent.querySelector(`[data-key="${CSS.escape(key)}"]`) : null;
   if (again && typing !== null && again.matches("input, textarea")) again.value = typing;
   again?.focus();
+  if (again && selection && again.matches("input, textarea") && again.selectionStart !== null) {
+    again.setSelectionRange(...selection);
+  }
 }
 
 /** The page's data block (code, view, language, translated messages). */

@@ -490,9 +490,11 @@ function pointRow(factor, entries, round) {
     h("div", { class: "controls points" },
       h("button", { type: "button", "data-key": `${id}:-`, "aria-label": fmt(M.remove_points, { title: factor.title }),
         disabled: count === 0, onclick: () => put(Math.max(0, count - 10)) }, "−10"),
-      h("input", { type: "number", class: "point-count", "data-key": key, inputmode: "numeric",
-        min: 0, max: round.settings.cap ?? round.settings.budget, step: 1,
-        value: pointDraft?.key === key ? pointDraft.value : count,
+      // A text field for digits, not type=number: its caret and selection survive a redraw
+      // (dom.js; a number field has neither to read), and it has no spinner or scroll
+      // wheel to change a vote by accident.
+      h("input", { type: "text", class: "point-count", "data-key": key, inputmode: "numeric",
+        autocomplete: "off", value: pointDraft?.key === key ? pointDraft.value : count,
         "aria-label": fmt(M.points_for, { title: factor.title }), onchange: typed,
         oninput: (event) => { pointDraft = { key, value: event.target.value }; } }),
       h("button", { type: "button", "data-key": `${id}:+`, "aria-label": fmt(M.add_points, { title: factor.title }),
