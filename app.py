@@ -28,11 +28,11 @@ elif ASYNC_MODE == "gevent":
     monkey.patch_all()
 
 import contextlib  # noqa: E402
-import functools  # noqa: E402
 import gc  # noqa: E402
 import logging  # noqa: E402
 import resource  # noqa: E402
 import socket  # noqa: E402
+import zlib  # noqa: E402
 from typing import Any  # noqa: E402
 
 from flask import Flask  # noqa: E402
@@ -86,8 +86,12 @@ def compress_each_message_alone() -> None:
     (RFC 7692): each message to a phone is compressed on its own, and the compressor is
     freed after it, instead of every connection keeping one (about 100 KiB each: half a
     gigabyte for 5,000 phones; measured in docs/performance.md). States still shrink to a
-    fifth or less. Neither WebSocket server has a setting for it, hence the adaptation here,
+    fifth or less. Then a message is the same bytes on every connection, so a room's state
+    is compressed once for all its phones (facilitation/edges/live/deflate.py), not once a
+    phone. Neither WebSocket server has a setting for either, hence the adaptation here,
     where the event loop is chosen."""
+    from facilitation.edges.live.deflate import SharedDeflater, SharedPerMessageDeflate
+
     if ASYNC_MODE == "eventlet":
         import eventlet.websocket
 
@@ -101,13 +105,21 @@ def compress_each_message_alone() -> None:
             return accepted
 
         websocket._negotiate_permessage_deflate = without_context
+
+        frames = eventlet.websocket.RFC6455WebSocket
+        compressor = frames._get_permessage_deflate_enc
+
+        def shared_compressor(self: Any) -> Any:
+            options = self.extensions.get("permessage-deflate")
+            if self.client or not options or not options.get("server_no_context_takeover"):
+                return compressor(self)
+            return SharedDeflater(options.get("server_max_window_bits", zlib.MAX_WBITS))
+
+        frames._get_permessage_deflate_enc = shared_compressor
     elif ASYNC_MODE == "gevent":
         import simple_websocket.ws
-        from wsproto.extensions import PerMessageDeflate
 
-        simple_websocket.ws.PerMessageDeflate = functools.partial(
-            PerMessageDeflate, server_no_context_takeover=True
-        )
+        simple_websocket.ws.PerMessageDeflate = SharedPerMessageDeflate
 
 
 # A WebSocket may stay silent this long: Engine.IO pings every 25 s and a client answers at

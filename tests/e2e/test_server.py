@@ -520,3 +520,44 @@ def test_compression_is_per_message_without_a_compressor_kept_per_connection(
     received = asyncio.run(run())
     assert received["connect"] == 1
     assert received["state"] >= 1 and received["me"] >= 1 and received["ack"] == 2
+
+
+def test_phones_read_the_state_compressed_once_for_all_of_them(
+    server: Server, workshop: Workshop
+) -> None:
+    """A room's state is compressed once for every phone (edges/live/deflate.py): each
+    compressing phone reads it whole, the first state and the one after a factor is added."""
+    title = "Kompetensförsörjning i besöksnäringen"
+    category = workshop.category_id(workshop.console.state()["state"]["categories"][0]["name"])
+
+    async def run() -> list[list[str]]:
+        async with loadgen.jar(server.url) as http:
+            seen: list[list[str]] = [[] for _ in range(3)]
+            phones = []
+            for titles in seen:
+
+                def keep(packet: loadgen.Packet, _: float, titles: list[str] = titles) -> None:
+                    if packet.event == "state":
+                        titles[:] = [f["title"] for f in packet.data()["factors"]]
+
+                phone = await loadgen.join_phone(http, server.url, workshop.code)
+                phone.on_event = keep
+                phones.append(phone)
+            try:
+                assert all(phone.ws.compress == 15 for phone in phones)
+                await asyncio.to_thread(
+                    workshop.console.ok, "factor.add", title=title, category_id=category
+                )
+                for _ in range(100):
+                    if all(title in titles for titles in seen):
+                        break
+                    await asyncio.sleep(0.1)
+                return seen
+            finally:
+                for phone in phones:
+                    await phone.close()
+
+    seen = asyncio.run(run())
+    expected = [*workshop.factor_ids()]
+    assert title in expected
+    assert all(sorted(titles) == sorted(expected) for titles in seen), seen
