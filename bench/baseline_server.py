@@ -5,10 +5,11 @@ It speaks just enough of Samsyn's protocol for the same load generator: `POST /a
 (a workshop, its dots round already open; as many as asked for), the facilitator link and
 the join link (each sets a cookie), the handshake `auth: {"code", "view"}`, `ballot.submit`
 (kept in memory: one ballot per participant, a repeated command id gets its first answer,
-every ballot raises its room's version) and `state.get`. Every BOARD_INTERVAL seconds, each
-room whose vote came in sends its boards and consoles the totals with the version:
-coalesced, as the app does. Nothing else: no database, no
-rules, no phone broadcasts.
+every ballot raises its room's version), `state.get` and the facilitator's `factor.add`
+(for `bench.broadcast`). Every BOARD_INTERVAL seconds, each room whose vote came in sends its
+boards and consoles the totals with the version; every PHONE_INTERVAL seconds, each room
+whose factors changed sends its phones what they show: every factor's title, description
+and category. Coalesced, as the app does. Nothing else: no database, no rules.
 
     ASYNC_MODE=eventlet HOST=127.0.0.1 PORT=5001 SECRET_KEY=… python -m bench.baseline_server
 """
@@ -59,16 +60,18 @@ socketio = SocketIO(
 class Room:
     """A workshop: its factors, each participant's ballot, the totals, the version."""
 
-    def __init__(self, code: str, factors: int) -> None:
+    def __init__(self, code: str, factors: list[dict[str, Any]]) -> None:
         self.code = code
         self.secret = secrets.token_urlsafe(16)
-        self.factor_ids = list(range(1, factors + 1))
+        self.factor_ids = list(range(1, len(factors) + 1))
+        self.factors = [{"id": i, **f} for i, f in zip(self.factor_ids, factors, strict=True)]
         self.joined: set[str] = set()
         self.ballots: dict[str, dict[str, int]] = {}
         self.totals: Counter[str] = Counter()
         self.answers: dict[tuple[str, str], dict[str, Any]] = {}
         self.version = 0
         self.dirty = False
+        self.phones_dirty = False
 
     def state(self) -> dict[str, Any]:
         """What boards see, in the app's shapes: the version, participation and dot totals."""
@@ -82,6 +85,14 @@ class Room:
                 "factors": [{"factor_id": f, "dots": self.totals[str(f)]} for f in self.factor_ids],
             },
         }
+
+    def phone_state(self) -> dict[str, Any]:
+        """What phones see: the version and every factor as written."""
+        return {"version": self.version, "factors": self.factors}
+
+
+def phones_of(room: Room) -> str:
+    return f"{room.code}/phones"
 
 
 rooms: dict[str, Room] = {}  # by code
@@ -105,7 +116,7 @@ def index() -> str:
 def create_workshop() -> tuple[Any, int]:
     """A workshop, with as many factors as asked for."""
     code = f"BENCH{len(rooms) + 1}"
-    room = rooms[code] = Room(code, len(request.get_json().get("factors", [])))
+    room = rooms[code] = Room(code, list(request.get_json().get("factors", [])))
     base = request.host_url.rstrip("/")
     return jsonify(code=code, facilitator_url=f"{base}/f/{code}/{room.secret}"), 201
 
@@ -138,6 +149,7 @@ def connect(auth: Any = None) -> None:
             raise ConnectionRefusedError("not_joined")
         participants[request.sid] = (room, token)  # type: ignore[attr-defined]
         room.joined.add(token)
+        join_room(phones_of(room))
     elif auth.get("view") in ("board", "console"):
         if session.get("f") != room.secret:
             raise ConnectionRefusedError("forbidden")
@@ -182,6 +194,21 @@ def ballot_submit(payload: Any = None) -> dict[str, Any]:
     return answer
 
 
+@socketio.on("factor.add")
+def factor_add(payload: Any = None) -> dict[str, Any]:
+    """Sent by a console: a factor more. Phones hear of it within PHONE_INTERVAL."""
+    room = screens.get(request.sid)  # type: ignore[attr-defined]
+    if room is None or not isinstance(payload, dict):
+        return {"ok": False, "error": {"code": "forbidden"}}
+    factor_id = len(room.factor_ids) + 1
+    room.factor_ids.append(factor_id)
+    fields = ("title", "description", "category_id")
+    room.factors.append({"id": factor_id, **{k: payload.get(k) for k in fields}})
+    room.version += 1
+    room.dirty = room.phones_dirty = True
+    return {"ok": True, "version": room.version, "data": {"factor_id": factor_id}}
+
+
 @socketio.on("state.get")
 def state_get(*_: Any) -> dict[str, Any]:
     """Asked by a console: its room's state."""
@@ -193,13 +220,24 @@ def state_get(*_: Any) -> dict[str, Any]:
 
 def broadcast(interval: float) -> None:
     """Coalesced: at most one state per interval to each room's boards, and only after a
-    vote."""
+    vote or a factor added."""
     while True:
         socketio.sleep(interval)
         for room in list(rooms.values()):
             if room.dirty:
                 room.dirty = False
                 socketio.emit("state", room.state(), to=room.code)
+
+
+def broadcast_to_phones(interval: float) -> None:
+    """Coalesced: at most one state per interval to each room's phones, and only after a
+    factor was added."""
+    while True:
+        socketio.sleep(interval)
+        for room in list(rooms.values()):
+            if room.phones_dirty:
+                room.phones_dirty = False
+                socketio.emit("state", room.phone_state(), to=phones_of(room))
 
 
 def serve(host: str, port: int, max_connections: int, backlog: int) -> None:
@@ -241,6 +279,8 @@ def main() -> None:
     if soft < min(wanted, target):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, target), hard))
     socketio.start_background_task(broadcast, float(os.environ.get("BOARD_INTERVAL") or 0.1))
+    phone_interval = float(os.environ.get("PHONE_INTERVAL") or 0.5)
+    socketio.start_background_task(broadcast_to_phones, phone_interval)
     print(f"baseline running ({ASYNC_MODE})", flush=True)
     serve(
         os.environ.get("HOST") or "127.0.0.1",

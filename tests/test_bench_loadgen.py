@@ -1,6 +1,7 @@
 """The scale benchmark's own parts: its raw Socket.IO client speaks the same packets as
 python-socketio and python-engineio, and vote → board delays are matched to the right board
-state; PostgreSQL's lock waits and CPU are measured; each process's phones, ballots and event loop
+state, and a factor added reaches a phone with the first state that has it (`bench.broadcast`);
+PostgreSQL's lock waits and CPU are measured; each process's phones, ballots and event loop
 delays are read from its metrics. (The benchmark's figures are printed by
 `python -m bench.scale`, never asserted.)"""
 
@@ -19,6 +20,7 @@ from engineio import packet as eio
 from socketio import packet as sio
 from sqlalchemy import NullPool, create_engine, text
 
+from bench import broadcast
 from bench.loadgen import decode, encode_connect, encode_event
 from bench.lockwaits import LockWaits
 from bench.process import cpu_seconds, postgres_cpu_seconds
@@ -82,6 +84,28 @@ def test_a_vote_reaches_the_board_with_the_first_state_that_includes_it() -> Non
     assert delays[2] == pytest.approx(0.2)
     assert delays[3] == 0.0
     assert delays[4] is None  # never shown
+
+
+def test_an_addition_reaches_a_phone_with_the_first_state_that_has_it() -> None:
+    figures = broadcast.Figures(phones=1)
+    acked: list[float] = []
+    phone = broadcast.Phone(acked, figures)
+
+    def state(arrived: float, *added: int) -> int:
+        titles = [f"Faktor {broadcast.marker(n)}" for n in added]
+        packet = decode(encode_event("state", {"factors": titles}))
+        phone(packet, arrived)
+        return len(packet.raw)
+
+    state(0.5)  # before any addition: not counted
+    acked += [1.0, 1.2]
+    state(1.1, 0)
+    state(1.3, 0)  # the second addition is not in it yet
+    state(1.6, 0, 1)
+    acked.append(1.7)
+    size = state(2.0, 0, 1, 2)
+    assert figures.delays == pytest.approx([0.1, 0.4, 0.3])
+    assert figures.states == 4 and phone.seen == 3 and figures.state_bytes == size
 
 
 @pytest.mark.postgres
