@@ -68,8 +68,8 @@ class SharedPerMessageDeflate(PerMessageDeflate):
     """wsproto's per-message deflate, offered to browsers without the server's context, and
     compressing a whole message through the cache."""
 
-    def __init__(self, **options: object) -> None:
-        super().__init__(server_no_context_takeover=True, **options)  # type: ignore[arg-type]
+    def __init__(self) -> None:
+        super().__init__(server_no_context_takeover=True)
 
     def frame_outbound(
         self,
