@@ -66,8 +66,19 @@ def test_phones_share_out_100_points_and_the_board_shows_them(browser: Any, live
     # typing starts (the other phone's votes come in): the selection holds, and 35 replaces
     # the 0 (it became 350, refused, when a redraw put the caret in front of the 0).
     typed = first.get_by_label("Poäng till Elektrifiering av transporter")
-    typed.select_text()
-    typed.evaluate("field => { field.dataset.drawnBefore = 'yes'; }")
+    # Selected as select_text would, and marked, in one go in the page: the phone's own view
+    # may come back at any moment and draw the field anew, which a select_text half-way
+    # through would find detached.
+    assert first.evaluate(
+        """() => {
+            const field = document.querySelector(
+                '[aria-label="Poäng till Elektrifiering av transporter"]');
+            field.focus();
+            field.select();
+            field.dataset.drawnBefore = 'yes';
+            return [field.value, field.selectionStart, field.selectionEnd];
+        }"""
+    ) == ["0", 0, 1]
     second.get_by_role("button", name="Lägg 10 poäng på Urbanisering").click()
     expect_text(second, "#budget", "90 poäng kvar")
     second.get_by_role("button", name="Ta 10 poäng från Urbanisering").click()
