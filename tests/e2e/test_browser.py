@@ -5,6 +5,7 @@ mid-vote still counts once. Screenshots land in test-artifacts/ for review."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -432,11 +433,20 @@ def test_the_facilitator_closes_the_doors_and_the_board_and_a_newcomer_say_so(
     board = laptop.new_page()
     board.goto(f"{live.url}/board/{created['code']}")
     first = browser.new_context(**PHONE, locale="sv-SE").new_page()
+    # The phone's Engine.IO upgrade from long polling to its WebSocket ("5"): a page closed
+    # while still long polling is noticed only when the server next writes to it (a ping,
+    # up to 25 s later); one closed on its WebSocket, at once.
+    upgraded: list[object] = []
+    first.on("websocket", lambda ws: ws.on("framesent", lambda f: f == "5" and upgraded.append(f)))
     first.goto(created["join_url"])
     for page in (console, board, first):
         expect_text(page, "#connection", "Ansluten")
     expect_text(console, "#people-joined", "1")
     expect_text(console, "#people-present", "1")
+    deadline = time.monotonic() + 10
+    while not upgraded and time.monotonic() < deadline:
+        first.wait_for_timeout(50)  # lets the page's events reach the handlers
+    assert upgraded, "the phone never moved to its WebSocket"
     first.close()  # asleep, or gone: joined, but not here
     expect_text(console, "#people-present", "0")
     assert console.locator("#people-joined").inner_text() == "1"
