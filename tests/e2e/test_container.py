@@ -21,6 +21,7 @@ What CI cannot have, and what stands in for it:
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -153,12 +154,20 @@ def image() -> str:
     build = [*RUN_OPTIONS, "--format", "docker", *secret, "--file", str(ROOT / "Containerfile")]
     # The first stage tagged too, so that its layers (pip's above all) are not pruned below
     # and the next run finds them in the cache.
-    podman("build", *build, "--target", "build", "--tag", f"{IMAGE}-build", str(ROOT), timeout=900)
-    podman("build", *build, "--tag", IMAGE, str(ROOT), timeout=900)  # docker format: HEALTHCHECK
-    # What earlier builds left untagged; the layers of this one stay, as the next build's cache.
-    # Housekeeping only: podman may fail it when removing one image took its parent along
-    # ("image not known", seen after a rebuild), and nothing tested depends on it.
-    podman("image", "prune", "--force", check=False)
+    # One worker at a time: under xdist each worker builds, and one's prune removed layers the
+    # other's build was checking in its cache ("layer not known", seen in CI).
+    with open(Path(tempfile.gettempdir()) / "samsyn-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        podman(
+            "build", *build, "--target", "build", "--tag", f"{IMAGE}-build", str(ROOT), timeout=900
+        )
+        podman(
+            "build", *build, "--tag", IMAGE, str(ROOT), timeout=900
+        )  # docker format: HEALTHCHECK
+        # What earlier builds left untagged; the layers of this one stay, as the next build's
+        # cache. Housekeeping only: podman may fail it when removing one image took its parent
+        # along ("image not known", seen after a rebuild), and nothing tested depends on it.
+        podman("image", "prune", "--force", check=False)
     return IMAGE
 
 
